@@ -1,0 +1,45 @@
+//! The wire between the desktop client and the license broker.
+//!
+//! # Layout
+//!
+//! This crate ships inside every copy of the desktop app, so it holds only what both
+//! sides must agree on byte for byte, and no HTTP, keyring or runtime code:
+//!
+//! - [`request`]: the body of `POST /v1/license/validate` and its input limits.
+//! - [`error`]: the broker's error body, one status per error code.
+//! - [`verdict`]: the signed payload, the answer a client acts on.
+//! - [`envelope`]: Ed25519 signing with a domain prefix, and the verifier that
+//!   checks a signature over the exact bytes received before parsing anything.
+//! - [`keyset`]: the trusted verifying keys by `kid`, and how `kid`s are derived.
+//! - [`license_key`]: the human-friendly license key format and its typo checksum.
+//!   The key's MAC is checked only by the broker, which alone holds the key secret.
+
+pub mod envelope;
+pub mod error;
+pub mod keyset;
+pub mod license_key;
+pub mod request;
+pub mod verdict;
+
+pub use envelope::{Envelope, EnvelopeError, ALG_ED25519, ENVELOPE_VERSION, SIGNING_CONTEXT};
+pub use error::{ErrorBody, ErrorCode};
+pub use keyset::{kid_for, parse_public_key, Keyset, KeysetError};
+pub use license_key::{CustomerId, LicenseKey, LicenseKeyError, MAC_LEN};
+pub use request::{AppInfo, RequestError, ValidateRequest};
+pub use verdict::{LicenseInfo, Policy, VerdictCode, VerdictPayload, VerdictResult, VERDICT_TYP};
+
+/// Base64url without padding, the encoding of every binary field on the wire.
+pub(crate) mod b64 {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
+
+    pub fn encode(bytes: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    pub fn decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+        URL_SAFE_NO_PAD.decode(text)
+    }
+}
+
+pub use b64::{decode as base64url_decode, encode as base64url_encode};

@@ -1,0 +1,318 @@
+//! License keys people can read aloud, paste with stray spaces, and mistype safely.
+//!
+//! A key carries the ORDS customer id and a MAC over it under the broker's key secret,
+//! so only the broker can mint one and it needs no database of keys. On the wire:
+//!
+//! ```text
+//! data = version (1) | id length (1) | id (ASCII) | mac (16 bytes = 128 bits)
+//! key  = crockford-base32(data) + 4 check symbols, in groups of 5 joined by '-'
+//! ```
+//!
+//! The 4 check symbols are 20 bits of SHA-256 over `data`, so a typo is caught before
+//! any network call with odds of about one in a million of slipping through. Crockford
+//! base32 has no `I`, `L`, `O` or `U`; when reading, `I`/`L` count as `1`, `O` as `0`,
+//! case is ignored and dashes and spaces may be anywhere. The MAC itself is only
+//! checked by the broker (see `broker::license_keys`).
+
+use std::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// Bytes of MAC a key carries: 128 bits, enough that guessing is hopeless.
+pub const MAC_LEN: usize = 16;
+/// The format version byte.
+const KEY_VERSION: u8 = 1;
+/// Longest customer id a key may carry.
+pub const CUSTOMER_ID_MAX_LEN: usize = 32;
+/// Check symbols appended to the data.
+const CHECK_SYMBOLS: usize = 4;
+/// Symbols per group in the printed form.
+const GROUP: usize = 5;
+
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// An ORDS customer id as a license key may carry it: 1 to 32 of `A-Z a-z 0-9 _ -`.
+/// Anything else could change the shape of the ORDS URL, so it is refused here.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CustomerId(String);
+
+impl CustomerId {
+    pub fn parse(text: &str) -> Result<Self, LicenseKeyError> {
+        let ok = !text.is_empty()
+            && text.len() <= CUSTOMER_ID_MAX_LEN
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(LicenseKeyError::CustomerId)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CustomerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A parsed license key. Its `Debug` hides the MAC: a key is a credential.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LicenseKey {
+    customer_id: CustomerId,
+    mac: [u8; MAC_LEN],
+}
+
+/// Why a text is not a license key. Messages say what to do, since users see them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LicenseKeyError {
+    #[error("the license key is empty: paste the key you received")]
+    Empty,
+    #[error("the license key contains {0:?}, which never appears in a key: check for a typo")]
+    Character(char),
+    #[error("the license key is incomplete or too long: copy the whole key again")]
+    Length,
+    #[error("the license key has a typo (its check symbols do not match): copy it again")]
+    Checksum,
+    #[error("the license key is of an unknown version: update the application")]
+    Version,
+    #[error("a customer id must be 1 to {CUSTOMER_ID_MAX_LEN} of A-Z, a-z, 0-9, '_' and '-'")]
+    CustomerId,
+}
+
+impl LicenseKey {
+    pub fn new(customer_id: CustomerId, mac: [u8; MAC_LEN]) -> Self {
+        Self { customer_id, mac }
+    }
+
+    pub fn customer_id(&self) -> &CustomerId {
+        &self.customer_id
+    }
+
+    /// The MAC the key carries; the broker compares it in constant time.
+    pub fn mac(&self) -> &[u8; MAC_LEN] {
+        &self.mac
+    }
+
+    fn data(&self) -> Vec<u8> {
+        let id = self.customer_id.as_str().as_bytes();
+        let mut data = Vec::with_capacity(2 + id.len() + MAC_LEN);
+        data.push(KEY_VERSION);
+        data.push(id.len() as u8);
+        data.extend_from_slice(id);
+        data.extend_from_slice(&self.mac);
+        data
+    }
+
+    /// The printed form, e.g. `0412C-…-7Q3MA`.
+    pub fn encode(&self) -> String {
+        let data = self.data();
+        let mut symbols = base32_encode(&data);
+        symbols.extend(check_symbols(&data));
+        symbols
+            .chunks(GROUP)
+            .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
+            .collect::<Vec<_>>()
+            .join("-")
+    }
+
+    /// Reads a key as a person may have typed it, catching typos by the check symbols.
+    pub fn parse(text: &str) -> Result<Self, LicenseKeyError> {
+        let mut symbols = Vec::with_capacity(text.len());
+        for ch in text.chars() {
+            if ch == '-' || ch.is_whitespace() {
+                continue;
+            }
+            symbols.push(symbol_value(ch).ok_or(LicenseKeyError::Character(ch))?);
+        }
+        if symbols.is_empty() {
+            return Err(LicenseKeyError::Empty);
+        }
+        if symbols.len() <= CHECK_SYMBOLS {
+            return Err(LicenseKeyError::Length);
+        }
+        let (body, check) = symbols.split_at(symbols.len() - CHECK_SYMBOLS);
+        let data = base32_decode(body).ok_or(LicenseKeyError::Length)?;
+        let expected: Vec<u8> = check_symbols(&data)
+            .iter()
+            .map(|&c| symbol_value(c as char).expect("alphabet symbol"))
+            .collect();
+        if expected != check {
+            return Err(LicenseKeyError::Checksum);
+        }
+        let (&version, rest) = data.split_first().ok_or(LicenseKeyError::Length)?;
+        if version != KEY_VERSION {
+            return Err(LicenseKeyError::Version);
+        }
+        let (&id_len, rest) = rest.split_first().ok_or(LicenseKeyError::Length)?;
+        let id_len = usize::from(id_len);
+        if rest.len() != id_len + MAC_LEN {
+            return Err(LicenseKeyError::Length);
+        }
+        let id = std::str::from_utf8(&rest[..id_len]).map_err(|_| LicenseKeyError::CustomerId)?;
+        let customer_id = CustomerId::parse(id)?;
+        let mac = rest[id_len..].try_into().expect("length checked above");
+        Ok(Self { customer_id, mac })
+    }
+}
+
+impl fmt::Debug for LicenseKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LicenseKey")
+            .field("customer_id", &self.customer_id.as_str())
+            .field("mac", &"<redacted>")
+            .finish()
+    }
+}
+
+fn check_symbols(data: &[u8]) -> [u8; CHECK_SYMBOLS] {
+    let digest = Sha256::digest(data);
+    let bits = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    std::array::from_fn(|i| ALPHABET[((bits >> (27 - 5 * i)) & 31) as usize])
+}
+
+fn symbol_value(ch: char) -> Option<u8> {
+    let upper = ch.to_ascii_uppercase();
+    let upper = match upper {
+        'I' | 'L' => '1',
+        'O' => '0',
+        other => other,
+    };
+    ALPHABET
+        .iter()
+        .position(|&a| char::from(a) == upper)
+        .map(|p| p as u8)
+}
+
+fn base32_encode(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(data.len() * 8 / 5 + 1);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &byte in data {
+        buffer = (buffer << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(ALPHABET[((buffer >> bits) & 31) as usize]);
+        }
+    }
+    if bits > 0 {
+        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize]);
+    }
+    out
+}
+
+/// Decodes symbol values; refuses non-canonical input (leftover bits that are not zero,
+/// or a symbol count no byte string encodes to), so each key has exactly one spelling.
+fn base32_decode(symbols: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(symbols.len() * 5 / 8);
+    let (mut buffer, mut bits) = (0u32, 0u32);
+    for &value in symbols {
+        buffer = ((buffer << 5) | u32::from(value)) & 0xFFFF;
+        bits += 5;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buffer >> bits) as u8);
+        }
+    }
+    let canonical = bits < 5 && buffer & ((1 << bits) - 1) == 0;
+    canonical.then_some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn key(id: &str) -> LicenseKey {
+        LicenseKey::new(CustomerId::parse(id).unwrap(), [0xA5; MAC_LEN])
+    }
+
+    #[test]
+    fn prints_grouped_and_reads_back_sloppy_input() {
+        let k = key("1");
+        let text = k.encode();
+        assert!(text.split('-').all(|g| g.len() <= GROUP), "{text}");
+        assert!(text.split('-').count() >= 7, "{text}");
+        assert_eq!(LicenseKey::parse(&text).unwrap(), k);
+        let sloppy = format!(
+            "  {}  ",
+            text.to_lowercase().replace('-', " - ").replace('1', "l")
+        );
+        assert_eq!(LicenseKey::parse(&sloppy).unwrap(), k);
+    }
+
+    #[test]
+    fn typos_are_caught_by_the_checksum() {
+        let text = key("12345").encode();
+        let mut caught = 0;
+        let mut tried = 0;
+        for (i, ch) in text.char_indices() {
+            if ch == '-' {
+                continue;
+            }
+            for &replacement in ALPHABET.iter() {
+                let replacement = char::from(replacement);
+                if replacement == ch {
+                    continue;
+                }
+                let mut typo = text.clone();
+                typo.replace_range(i..i + 1, &replacement.to_string());
+                tried += 1;
+                if LicenseKey::parse(&typo).is_err() {
+                    caught += 1;
+                }
+            }
+        }
+        assert_eq!(caught, tried, "every single-symbol typo must be refused");
+    }
+
+    #[test]
+    fn says_what_is_wrong() {
+        assert_eq!(LicenseKey::parse(" - "), Err(LicenseKeyError::Empty));
+        assert_eq!(
+            LicenseKey::parse("ABC*"),
+            Err(LicenseKeyError::Character('*'))
+        );
+        assert_eq!(LicenseKey::parse("ABCDE"), Err(LicenseKeyError::Length));
+        let text = key("7").encode();
+        let short = &text[..text.len() - 7];
+        assert!(LicenseKey::parse(short).is_err());
+        assert_eq!(CustomerId::parse("../x"), Err(LicenseKeyError::CustomerId));
+        assert_eq!(CustomerId::parse(""), Err(LicenseKeyError::CustomerId));
+        assert_eq!(
+            CustomerId::parse(&"9".repeat(33)),
+            Err(LicenseKeyError::CustomerId)
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_mac() {
+        let shown = format!("{:?}", key("1"));
+        assert!(shown.contains("redacted"), "{shown}");
+        assert!(!shown.contains("165"), "{shown}");
+    }
+
+    proptest! {
+        #[test]
+        fn every_key_round_trips(id in "[A-Za-z0-9_-]{1,32}", mac in any::<[u8; MAC_LEN]>()) {
+            let k = LicenseKey::new(CustomerId::parse(&id).unwrap(), mac);
+            prop_assert_eq!(LicenseKey::parse(&k.encode()).unwrap(), k);
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,80}") {
+            let _ = LicenseKey::parse(&text);
+        }
+
+        #[test]
+        fn base32_round_trips(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let symbols: Vec<u8> = base32_encode(&data).iter().map(|&c| symbol_value(c as char).unwrap()).collect();
+            prop_assert_eq!(base32_decode(&symbols).unwrap(), data);
+        }
+    }
+}

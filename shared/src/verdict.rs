@@ -1,0 +1,144 @@
+//! The signed payload: what the broker decided, for whom, and for how long it holds.
+
+use serde::{Deserialize, Serialize};
+
+/// The value of `typ` in every verdict; a signature over any other type is not a verdict.
+pub const VERDICT_TYP: &str = "license.validation";
+
+/// The decoded payload of an [`Envelope`](crate::Envelope). Members the client does not
+/// know are ignored, so the broker can add some without breaking deployed apps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictPayload {
+    /// Always [`VERDICT_TYP`].
+    pub typ: String,
+    /// When the broker signed this, in unix seconds. The only clock the client trusts.
+    pub iat: i64,
+    /// The request's nonce, echoed so that a recorded verdict cannot be replayed.
+    pub nonce: String,
+    /// The request's fingerprint, echoed, or null when none was sent.
+    pub fingerprint: Option<String>,
+    /// The decision.
+    pub result: VerdictResult,
+    /// The license the decision is about.
+    pub license: LicenseInfo,
+    /// How long the client may rely on this verdict.
+    pub policy: Policy,
+}
+
+/// The decision itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictResult {
+    /// True exactly when `code` is `VALID`.
+    pub valid: bool,
+    /// Why.
+    pub code: VerdictCode,
+}
+
+/// Every definitive answer the broker gives about a license.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerdictCode {
+    /// The license exists, is active and has not expired.
+    Valid,
+    /// The license's expiry date has passed.
+    Expired,
+    /// The license is suspended (for example, unpaid) and may come back.
+    Suspended,
+    /// The license was revoked for good.
+    Revoked,
+    /// No such license, or a key that the broker did not issue.
+    NotFound,
+}
+
+impl VerdictCode {
+    /// The code as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "VALID",
+            Self::Expired => "EXPIRED",
+            Self::Suspended => "SUSPENDED",
+            Self::Revoked => "REVOKED",
+            Self::NotFound => "NOT_FOUND",
+        }
+    }
+}
+
+impl std::fmt::Display for VerdictCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The license the verdict is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseInfo {
+    /// The customer id in ORDS that the license key carries.
+    pub id: String,
+    /// When the license itself expires, in unix seconds, or null when it never does or is unknown.
+    pub expires_at: Option<i64>,
+}
+
+/// Signed limits on how the client may use this verdict offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// After this time (unix seconds) the client should ask the broker again at start-up.
+    pub recheck_after: i64,
+    /// Until this time (unix seconds) a valid verdict may be used without the broker.
+    pub offline_until: i64,
+}
+
+impl VerdictPayload {
+    /// True when the payload's fields agree with each other: the right `typ`, `valid`
+    /// matching `code`, and the policy times not before `iat`.
+    pub fn is_coherent(&self) -> bool {
+        self.typ == VERDICT_TYP
+            && self.result.valid == (self.result.code == VerdictCode::Valid)
+            && self.policy.recheck_after >= self.iat
+            && self.policy.offline_until >= self.iat
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_has_the_contract_shape() {
+        let payload = VerdictPayload {
+            typ: VERDICT_TYP.into(),
+            iat: 1_700_000_000,
+            nonce: "bm9uY2U".into(),
+            fingerprint: None,
+            result: VerdictResult {
+                valid: false,
+                code: VerdictCode::NotFound,
+            },
+            license: LicenseInfo {
+                id: "42".into(),
+                expires_at: None,
+            },
+            policy: Policy {
+                recheck_after: 1_700_000_000,
+                offline_until: 1_700_000_000,
+            },
+        };
+        let json = serde_json::to_string(&payload).unwrap();
+        assert_eq!(
+            json,
+            r#"{"typ":"license.validation","iat":1700000000,"nonce":"bm9uY2U","fingerprint":null,"result":{"valid":false,"code":"NOT_FOUND"},"license":{"id":"42","expires_at":null},"policy":{"recheck_after":1700000000,"offline_until":1700000000}}"#
+        );
+        assert!(payload.is_coherent());
+        let mut lying = payload.clone();
+        lying.result.valid = true;
+        assert!(!lying.is_coherent());
+    }
+
+    #[test]
+    fn unknown_codes_do_not_parse() {
+        assert!(serde_json::from_str::<VerdictCode>(r#""MAYBE""#).is_err());
+        assert_eq!(
+            serde_json::from_str::<VerdictCode>(r#""SUSPENDED""#).unwrap(),
+            VerdictCode::Suspended
+        );
+    }
+}
