@@ -1,0 +1,192 @@
+//! The test-only endpoints under `/__emulator/`. Never under the context root, and
+//! never subject to faults, so a test can always see and undo what it did.
+//!
+//! | endpoint | does |
+//! |---|---|
+//! | `GET /__emulator/stats`, `DELETE` | counters; reset them |
+//! | `GET /__emulator/faults`, `POST`, `DELETE` | read, replace, clear faults |
+//! | `GET /__emulator/clients` | clients with ids and both secret slots |
+//! | `POST /__emulator/clients/{name}/secrets/{slot}` | register a secret (`{"secret":"…"}` or random) |
+//! | `DELETE /__emulator/clients/{name}/secrets/{slot}?revoke_sessions=true` | revoke a slot (3 = both) |
+//! | `DELETE /__emulator/tokens` | revoke every token |
+//! | `GET /__emulator/licenses` | the license table as ORDS would render the rows |
+//! | `PUT /__emulator/licenses/{id}`, `DELETE` | upsert (seed row syntax) or delete one row |
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::emulator::Emulator;
+use crate::faults::Faults;
+use crate::license::{Column, License, Row};
+use crate::seed::LicenseSeed;
+use crate::state;
+
+fn bad_request(message: String) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": "invalid_request", "message": message })),
+    )
+        .into_response()
+}
+
+fn not_found(message: String) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({ "error": "not_found", "message": message })),
+    )
+        .into_response()
+}
+
+pub(crate) async fn get_stats(State(e): State<Emulator>) -> Response {
+    Json(e.stats()).into_response()
+}
+
+pub(crate) async fn reset_stats(State(e): State<Emulator>) -> StatusCode {
+    e.reset_stats();
+    StatusCode::NO_CONTENT
+}
+
+pub(crate) async fn get_faults(State(e): State<Emulator>) -> Response {
+    Json(e.faults()).into_response()
+}
+
+pub(crate) async fn post_faults(State(e): State<Emulator>, body: Bytes) -> Response {
+    let text = if body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        &body[..]
+    };
+    let faults: Faults = match serde_json::from_slice(text) {
+        Ok(f) => f,
+        Err(err) => return bad_request(format!("faults: {err}")),
+    };
+    if let Err(err) = faults.validate() {
+        return bad_request(format!("faults.{err}"));
+    }
+    e.set_faults(faults);
+    Json(e.faults()).into_response()
+}
+
+pub(crate) async fn delete_faults(State(e): State<Emulator>) -> StatusCode {
+    e.clear_faults();
+    StatusCode::NO_CONTENT
+}
+
+pub(crate) async fn get_clients(State(e): State<Emulator>) -> Response {
+    Json(e.clients()).into_response()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct SecretBody {
+    secret: Option<String>,
+}
+
+pub(crate) async fn post_secret(
+    State(e): State<Emulator>,
+    Path((name, slot)): Path<(String, u8)>,
+    body: Bytes,
+) -> Response {
+    let parsed: SecretBody = if body.iter().all(u8::is_ascii_whitespace) {
+        SecretBody::default()
+    } else {
+        match serde_json::from_slice(&body) {
+            Ok(b) => b,
+            Err(err) => return bad_request(format!("secret: {err}")),
+        }
+    };
+    match e.register_client_secret(&name, slot, parsed.secret) {
+        Some(secret) => {
+            let id = e
+                .clients()
+                .into_iter()
+                .find(|c| c.name == name)
+                .map(|c| c.client_id);
+            Json(json!({ "client_id": id, "client_secret": secret, "slot": slot })).into_response()
+        }
+        None => not_found(format!("no client {name:?} or slot {slot} (1 or 2)")),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct RevokeQuery {
+    revoke_sessions: bool,
+}
+
+pub(crate) async fn delete_secret(
+    State(e): State<Emulator>,
+    Path((name, slot)): Path<(String, u8)>,
+    Query(q): Query<RevokeQuery>,
+) -> Response {
+    if e.revoke_client_secret(&name, slot, q.revoke_sessions) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        not_found(format!("no client {name:?} or slot {slot} (1, 2 or 3)"))
+    }
+}
+
+pub(crate) async fn delete_tokens(State(e): State<Emulator>) -> StatusCode {
+    e.revoke_all_tokens();
+    StatusCode::NO_CONTENT
+}
+
+pub(crate) async fn get_licenses(State(e): State<Emulator>) -> Response {
+    let rows: Vec<Row> = e
+        .licenses()
+        .iter()
+        .map(|l| Row::select(l, &Column::ALL))
+        .collect();
+    Json(rows).into_response()
+}
+
+pub(crate) async fn put_license(
+    State(e): State<Emulator>,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Response {
+    let mut value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(err) => return bad_request(format!("license: {err}")),
+    };
+    if let Some(obj) = value.as_object_mut() {
+        obj.entry("customer_id").or_insert(json!(id));
+    }
+    let seed: LicenseSeed = match serde_json::from_value(value) {
+        Ok(s) => s,
+        Err(err) => return bad_request(format!("license: {err}")),
+    };
+    if seed.customer_id != id {
+        return bad_request(format!(
+            "license.customer_id: {} does not match the URL's {id}",
+            seed.customer_id
+        ));
+    }
+    let now = e.inner.clock.now();
+    e.upsert_license(License {
+        customer_id: id,
+        product: seed.product,
+        license_status: seed.license_status,
+        expires_at: seed
+            .expires_at
+            .map(|t| state::truncate_seconds(t.resolve(now))),
+        updated_at: seed.updated_at.map(|t| t.resolve(now)),
+    });
+    match e.license(id) {
+        Some(l) => Json(Row::select(&l, &Column::ALL)).into_response(),
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+pub(crate) async fn delete_license(State(e): State<Emulator>, Path(id): Path<i64>) -> Response {
+    if e.delete_license(id) {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        not_found(format!("no license row for customer_id {id}"))
+    }
+}

@@ -1,0 +1,110 @@
+//! Fault injection: how tests make ORDS slow, failing, unreachable or forgetful.
+//!
+//! Faults apply to requests under the context root only, never to `/__emulator/`, so
+//! a test can always clear what it set. They live in a `watch` channel because a
+//! stalled request must wake up when the stall is cleared.
+
+use serde::{Deserialize, Serialize};
+
+/// The faults in force. `POST /__emulator/faults` replaces them with the posted
+/// object (every member optional); `DELETE /__emulator/faults` clears them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Faults {
+    /// Delay every answer (token and resource) by this many milliseconds.
+    pub latency_ms: Option<u64>,
+    /// Answer every resource request with this status (ORDS problem body).
+    pub resource_status: Option<u16>,
+    /// Answer every token request with this status (ORDS problem body); `503` is
+    /// "token endpoint down".
+    pub token_status: Option<u16>,
+    /// Close the connection of every token and resource request without answering.
+    pub drop_connections: bool,
+    /// Close the connection of token requests only (token endpoint unreachable).
+    pub drop_token_connections: bool,
+    /// Close the connection of resource requests only.
+    pub drop_resource_connections: bool,
+    /// Never answer token or resource requests, until the stall is cleared.
+    pub stall: bool,
+    /// Invalidate every token issued so far, once, when posted. Not kept.
+    pub revoke_tokens: bool,
+    /// Apply the faults above to this many requests, then clear them all. Unset:
+    /// until cleared.
+    pub times: Option<u64>,
+}
+
+impl Faults {
+    /// Whether anything would happen to a request.
+    pub(crate) fn is_active(&self) -> bool {
+        self.latency_ms.is_some()
+            || self.resource_status.is_some()
+            || self.token_status.is_some()
+            || self.drop_connections
+            || self.drop_token_connections
+            || self.drop_resource_connections
+            || self.stall
+    }
+
+    /// Checks statuses; names the member.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        for (name, status) in [
+            ("resource_status", self.resource_status),
+            ("token_status", self.token_status),
+        ] {
+            if let Some(s) = status {
+                if !(100..=999).contains(&s) {
+                    return Err(format!("{name}: {s} is not an HTTP status"));
+                }
+            }
+        }
+        if self.times == Some(0) {
+            return Err("times: must be at least 1".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// What to do with one request.
+#[derive(Debug, Default)]
+pub(crate) struct Verdict {
+    pub latency_ms: Option<u64>,
+    pub stall: bool,
+    pub drop: bool,
+    pub status: Option<u16>,
+}
+
+/// Which endpoint a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Token,
+    Resource,
+}
+
+/// Decides what the faults do to one request of `kind`, consuming one of `times`.
+/// Returns the verdict and whether the faults are used up.
+pub(crate) fn decide(faults: &mut Faults, kind: Kind) -> Verdict {
+    if !faults.is_active() {
+        return Verdict::default();
+    }
+    let verdict = Verdict {
+        latency_ms: faults.latency_ms,
+        stall: faults.stall,
+        drop: faults.drop_connections
+            || match kind {
+                Kind::Token => faults.drop_token_connections,
+                Kind::Resource => faults.drop_resource_connections,
+            },
+        status: match kind {
+            Kind::Token => faults.token_status,
+            Kind::Resource => faults.resource_status,
+        },
+    };
+    if let Some(n) = faults.times {
+        if n <= 1 {
+            *faults = Faults::default();
+        } else {
+            faults.times = Some(n - 1);
+        }
+    }
+    verdict
+}
