@@ -1,0 +1,360 @@
+//! The broker's configuration, read once at start-up from TOML plus the environment
+//! (the environment wins), failing fast with one line that names the variable.
+//!
+//! Key material is loaded here too, so a broker that starts can sign and check keys;
+//! `issue-key` needs only the key secret and uses [`load_license_keys`].
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::{Host, Url};
+
+use crate::config_sources::{ConfigError, Sources};
+use crate::env_vars as var;
+use crate::license_keys::LicenseKeys;
+use crate::ords::path::ValidationPath;
+use crate::outbound::OutboundLimits;
+use crate::secret::SecretSource;
+use crate::signer::Signer;
+
+/// The longest offline grace ever signed, whatever the configuration says.
+pub const MAX_OFFLINE_GRACE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Everything the broker needs to run. `Debug` is safe to log: secrets redact themselves.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub client_id: String,
+    pub client_secret: SecretSource,
+    pub ords: OrdsConfig,
+    pub signer: Signer,
+    pub license_keys: LicenseKeys,
+    pub policy: PolicyConfig,
+    pub cache: CacheConfig,
+    pub rate: RateConfig,
+}
+
+/// Where and how ORDS is called, and how its rows are read.
+#[derive(Debug, Clone)]
+pub struct OrdsConfig {
+    /// The schema root, e.g. `https://host/ords/page`.
+    pub base_url: Url,
+    pub validation_path: ValidationPath,
+    /// `client_credentials` endpoint; `<base_url>/oauth/token` unless configured.
+    pub token_url: Url,
+    pub columns: Columns,
+    pub statuses: StatusValues,
+    pub limits: OutboundLimits,
+}
+
+/// Column names in the ORDS answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Columns {
+    pub expiry: String,
+    pub status: String,
+}
+
+/// Which status values mean what; anything else is an upstream error, not a guess.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusValues {
+    pub active: Vec<String>,
+    pub suspended: Vec<String>,
+    pub revoked: Vec<String>,
+}
+
+impl Default for StatusValues {
+    fn default() -> Self {
+        Self {
+            active: vec!["ACTIVE".into()],
+            suspended: vec!["SUSPENDED".into()],
+            revoked: vec!["REVOKED".into()],
+        }
+    }
+}
+
+/// How long a signed verdict may be relied upon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyConfig {
+    /// Offline use of a valid verdict; at most [`MAX_OFFLINE_GRACE`].
+    pub offline_grace: Duration,
+    /// When the client should ask again at start-up.
+    pub recheck_after: Duration,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        Self {
+            offline_grace: Duration::from_secs(7 * 24 * 3600),
+            recheck_after: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// Lifetimes of looked-up licenses in the verdict cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// An active license.
+    pub ttl: Duration,
+    /// A deny: no row, suspended, revoked, expired. Shorter, so a fix shows quickly.
+    pub negative_ttl: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::from_secs(60),
+            negative_ttl: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Rate limits per minute; `0` is off. Enforced by the rate-limiting layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateConfig {
+    pub per_ip: u32,
+    pub per_key: u32,
+}
+
+impl Config {
+    /// Reads `file` (if given) and the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::from_sources(&Sources::from_process(file)?)
+    }
+
+    /// Builds the configuration from already-opened sources (tests pass their own env).
+    pub fn from_sources(src: &Sources) -> Result<Self, ConfigError> {
+        let listen = src.parse_or(
+            var::LISTEN,
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+            "an address such as 127.0.0.1:8080",
+        )?;
+        let base = src.require(var::ORDS_BASE_URL)?;
+        let base_url = parse_ords_url(&base.value, &base.origin)?;
+        let token_url = match src.get(var::TOKEN_URL) {
+            Some(s) => parse_ords_url(&s.value, &s.origin)?,
+            None => join(&base_url, &["oauth", "token"]),
+        };
+        let validation_path = match src.get(var::VALIDATION_PATH) {
+            Some(s) => {
+                ValidationPath::parse(&s.value).map_err(|p| ConfigError::new(s.origin, p))?
+            }
+            None => ValidationPath::default(),
+        };
+        let client_id = src.require(var::CLIENT_ID)?.value.trim().to_owned();
+        let client_secret = secret_source(src)?;
+        let signing = src.require(var::SIGNING_KEY_FILE)?;
+        let signer = Signer::from_file(Path::new(signing.value.trim()), &signing.origin)?;
+        let license_keys = load_license_keys(src)?;
+
+        let defaults = PolicyConfig::default();
+        let grace = secs(src, var::OFFLINE_GRACE_SECS, defaults.offline_grace)?;
+        if grace > MAX_OFFLINE_GRACE {
+            tracing::warn!(
+                setting = var::OFFLINE_GRACE_SECS,
+                "offline grace is capped at 30 days"
+            );
+        }
+        let policy = PolicyConfig {
+            offline_grace: grace.min(MAX_OFFLINE_GRACE),
+            recheck_after: secs(src, var::RECHECK_AFTER_SECS, defaults.recheck_after)?,
+        };
+        let cache_defaults = CacheConfig::default();
+        let cache = CacheConfig {
+            ttl: secs(src, var::VERDICT_TTL_SECS, cache_defaults.ttl)?,
+            negative_ttl: secs(src, var::NEGATIVE_TTL_SECS, cache_defaults.negative_ttl)?,
+        };
+        let limits_default = OutboundLimits::default();
+        let limits = OutboundLimits {
+            connect_timeout: positive_secs(
+                src,
+                var::UPSTREAM_CONNECT_TIMEOUT_SECS,
+                limits_default.connect_timeout,
+            )?,
+            total_timeout: positive_secs(
+                src,
+                var::UPSTREAM_TIMEOUT_SECS,
+                limits_default.total_timeout,
+            )?,
+            max_body_bytes: src.parse_or(
+                var::UPSTREAM_BODY_LIMIT_BYTES,
+                limits_default.max_body_bytes,
+                "a whole number of bytes",
+            )?,
+        };
+        let statuses_default = StatusValues::default();
+        let ords = OrdsConfig {
+            base_url,
+            validation_path,
+            token_url,
+            columns: Columns {
+                expiry: column(src, var::EXPIRY_COLUMN, "expires_at")?,
+                status: column(src, var::STATUS_COLUMN, "license_status")?,
+            },
+            statuses: StatusValues {
+                active: list(src, var::STATUS_ACTIVE, statuses_default.active)?,
+                suspended: list(src, var::STATUS_SUSPENDED, statuses_default.suspended)?,
+                revoked: list(src, var::STATUS_REVOKED, statuses_default.revoked)?,
+            },
+            limits,
+        };
+        let rate = RateConfig {
+            per_ip: src.parse_or(var::RATE_PER_IP, 60, "a whole number per minute (0 = off)")?,
+            per_key: src.parse_or(var::RATE_PER_KEY, 20, "a whole number per minute (0 = off)")?,
+        };
+        if client_id.is_empty() {
+            return Err(ConfigError::new(var::CLIENT_ID, "is empty"));
+        }
+        Ok(Self {
+            listen,
+            client_id,
+            client_secret,
+            ords,
+            signer,
+            license_keys,
+            policy,
+            cache,
+            rate,
+        })
+    }
+}
+
+/// Only the key secret: what `issue-key` needs.
+pub fn load_license_keys(src: &Sources) -> Result<LicenseKeys, ConfigError> {
+    let setting = src.require(var::KEY_SECRET_FILE)?;
+    LicenseKeys::from_file(Path::new(setting.value.trim()), &setting.origin)
+}
+
+/// Exactly one of the file or the value; both set is ambiguous and refused.
+fn secret_source(src: &Sources) -> Result<SecretSource, ConfigError> {
+    match (
+        src.get(var::CLIENT_SECRET_FILE),
+        src.get(var::CLIENT_SECRET),
+    ) {
+        (Some(file), None) => {
+            let path = std::path::PathBuf::from(file.value.trim());
+            crate::config_sources::warn_if_readable_by_others(&path, &file.origin);
+            Ok(SecretSource::File(path))
+        }
+        (None, Some(value)) => Ok(SecretSource::Value(SecretString::from(
+            value.value.trim().to_owned(),
+        ))),
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            var::CLIENT_SECRET,
+            format!(
+                "is set together with {}; set only one of the two",
+                var::CLIENT_SECRET_FILE
+            ),
+        )),
+        (None, None) => Err(ConfigError::new(
+            var::CLIENT_SECRET_FILE,
+            format!(
+                "is required (or {}); the secret is never read from the command line",
+                var::CLIENT_SECRET
+            ),
+        )),
+    }
+}
+
+/// An ORDS URL: https, or http only to a loopback host; no query or fragment.
+fn parse_ords_url(text: &str, origin: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(text.trim())
+        .map_err(|e| ConfigError::new(origin, format!("{:?} is not a URL: {e}", text.trim())))?;
+    if url.cannot_be_a_base() || url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::new(
+            origin,
+            "must be a plain https URL without query or fragment, e.g. https://host/ords/page",
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ConfigError::new(
+            origin,
+            "must not carry credentials in the URL",
+        ));
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(ConfigError::new(
+            origin,
+            "http:// is only accepted for loopback hosts (127.0.0.0/8, ::1, localhost); use https:// for a real ORDS",
+        )),
+        other => Err(ConfigError::new(origin, format!("scheme {other:?} is not supported; use https://"))),
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// `base` with extra path segments, keeping its own path.
+fn join(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}
+
+fn secs(src: &Sources, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+    src.parse_or(name, default.as_secs(), "a whole number of seconds")
+        .map(Duration::from_secs)
+}
+
+fn positive_secs(src: &Sources, name: &str, default: Duration) -> Result<Duration, ConfigError> {
+    let value = secs(src, name, default)?;
+    if value.is_zero() {
+        return Err(ConfigError::new(name, "must be at least 1 second"));
+    }
+    Ok(value)
+}
+
+/// A column name as ORDS prints it: lower-case identifier characters.
+fn column(src: &Sources, name: &str, default: &str) -> Result<String, ConfigError> {
+    let Some(s) = src.get(name) else {
+        return Ok(default.to_owned());
+    };
+    let value = s.value.trim().to_owned();
+    let ok = !value.is_empty()
+        && value.len() <= 128
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b == b'#');
+    if ok {
+        Ok(value)
+    } else {
+        Err(ConfigError::new(
+            s.origin,
+            format!("{value:?} is not a column name"),
+        ))
+    }
+}
+
+fn list(src: &Sources, name: &str, default: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(s) = src.get(name) else {
+        return Ok(default);
+    };
+    let values: Vec<String> = s
+        .value
+        .split(',')
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .collect();
+    if values.is_empty() {
+        return Err(ConfigError::new(
+            s.origin,
+            "needs at least one value (comma-separated)",
+        ));
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

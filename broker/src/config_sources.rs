@@ -1,0 +1,197 @@
+//! Where settings come from: an optional TOML file and the environment, the
+//! environment winning. Every value is looked up by its environment variable name (see
+//! [`crate::env_vars`]), so an error can always name the exact knob to fix.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::env_vars::{self, toml_key, CONFIG_VARS};
+
+/// One configuration problem: which variable or field, and what to do about it. Its
+/// `Display` is one line and never contains a secret value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable, or `field in FILE`, or a file path.
+    pub name: String,
+    /// What is wrong and how to fix it.
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(name: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// A looked-up value and where it came from, so errors point at the right place.
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub value: String,
+    /// `LICENSE_BROKER_X` or `x in /etc/broker.toml`.
+    pub origin: String,
+}
+
+/// The merged sources. The environment is a function so tests need not touch the
+/// process environment (which is shared by every test thread).
+pub struct Sources {
+    file: HashMap<String, String>,
+    file_name: Option<PathBuf>,
+    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+}
+
+impl Sources {
+    /// Reads `file` (if any) now; environment lookups happen on demand.
+    pub fn new(
+        file: Option<&Path>,
+        env: impl Fn(&str) -> Option<String> + Send + Sync + 'static,
+    ) -> Result<Self, ConfigError> {
+        let table = match file {
+            None => HashMap::new(),
+            Some(path) => read_toml(path)?,
+        };
+        Ok(Self {
+            file: table,
+            file_name: file.map(Path::to_path_buf),
+            env: Box::new(env),
+        })
+    }
+
+    /// The process environment plus `file`.
+    pub fn from_process(file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::new(file, |name| std::env::var(name).ok())
+    }
+
+    /// The value of `var`: the environment if set and not empty, else the file.
+    pub fn get(&self, var: &str) -> Option<Setting> {
+        if let Some(value) = (self.env)(var).filter(|v| !v.trim().is_empty()) {
+            return Some(Setting {
+                value,
+                origin: var.to_owned(),
+            });
+        }
+        let key = toml_key(var);
+        self.file.get(&key).map(|value| Setting {
+            value: value.clone(),
+            origin: match &self.file_name {
+                Some(path) => format!("{key} in {}", path.display()),
+                None => key,
+            },
+        })
+    }
+
+    /// Like [`Sources::get`] but missing is an error that says how to set it.
+    pub fn require(&self, var: &str) -> Result<Setting, ConfigError> {
+        self.get(var).ok_or_else(|| {
+            ConfigError::new(
+                var,
+                format!(
+                    "is required; set the environment variable or `{}` in the config file",
+                    toml_key(var)
+                ),
+            )
+        })
+    }
+
+    /// Parses a number-like setting, or returns `default` when unset.
+    pub fn parse_or<T: std::str::FromStr>(
+        &self,
+        var: &str,
+        default: T,
+        what: &str,
+    ) -> Result<T, ConfigError> {
+        match self.get(var) {
+            None => Ok(default),
+            Some(s) => s.value.trim().parse().map_err(|_| {
+                ConfigError::new(s.origin, format!("{:?} is not {what}", s.value.trim()))
+            }),
+        }
+    }
+}
+
+/// Reads the TOML file into `key → text`. Numbers become their decimal text and arrays
+/// of strings become comma-joined, the same shapes the environment uses.
+fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(&name, format!("cannot read the config file: {e}")))?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        ConfigError::new(&name, format!("is not valid TOML: {}", e.message()))
+    })?;
+    let known: Vec<String> = CONFIG_VARS.iter().map(|v| toml_key(v)).collect();
+    let mut out = HashMap::new();
+    for (key, value) in table {
+        if key == toml_key(env_vars::CLIENT_SECRET) {
+            return Err(ConfigError::new(
+                format!("client_secret in {name}"),
+                "the OAuth secret is not read from the config file; put it in the file named by client_secret_file or in LICENSE_BROKER_CLIENT_SECRET",
+            ));
+        }
+        if !known.contains(&key) {
+            return Err(ConfigError::new(
+                format!("{key} in {name}"),
+                format!("unknown setting; known ones are {}", known.join(", ")),
+            ));
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Array(items) => {
+                let mut parts = Vec::with_capacity(items.len());
+                for item in items {
+                    match item {
+                        toml::Value::String(s) => parts.push(s),
+                        _ => {
+                            return Err(ConfigError::new(
+                                format!("{key} in {name}"),
+                                "must be a list of strings",
+                            ))
+                        }
+                    }
+                }
+                parts.join(",")
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    format!("{key} in {name}"),
+                    "must be a string, a whole number or a list of strings",
+                ))
+            }
+        };
+        out.insert(key, text);
+    }
+    Ok(out)
+}
+
+/// Reads a private file (key or secret) and warns when others may read it too.
+pub fn read_private_file(path: &Path, origin: &str) -> Result<Vec<u8>, ConfigError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| ConfigError::new(origin, format!("cannot read {}: {e}", path.display())))?;
+    warn_if_readable_by_others(path, origin);
+    Ok(bytes)
+}
+
+/// Secret files should be 0600 or tighter; wider is allowed (containers often mount
+/// secrets 0644) but said out loud.
+pub fn warn_if_readable_by_others(path: &Path, origin: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    setting = origin,
+                    path = %path.display(),
+                    mode = format!("{mode:o}"),
+                    "secret file is readable by group or others; chmod 600 it"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, origin);
+}

@@ -1,0 +1,147 @@
+//! Minting and checking license keys: the MAC is
+//! `HMAC-SHA256(key_secret, "license-key/v1\0" || customer_id)`, truncated to 128 bits.
+//!
+//! The broker needs no table of issued keys, and a key for one customer cannot be
+//! turned into a key for another. The check runs before anything else touches the
+//! request, in constant time, so a forged key costs one HMAC and never reaches ORDS.
+
+use std::fmt;
+use std::path::Path;
+
+use hmac::{Hmac, Mac};
+use license_shared::{CustomerId, LicenseKey, MAC_LEN};
+use secrecy::{ExposeSecret, SecretSlice};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::config_sources::{read_private_file, ConfigError};
+
+/// Domain separation, so this secret's MACs mean "license key" and nothing else.
+const DOMAIN: &[u8] = b"license-key/v1\0";
+/// Fewest bytes a key secret may have: 256 bits, so the 128-bit MAC is the weak link.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Holds the key secret. `Debug` never shows it.
+#[derive(Clone)]
+pub struct LicenseKeys {
+    secret: SecretSlice<u8>,
+}
+
+impl LicenseKeys {
+    /// Refuses secrets shorter than [`MIN_SECRET_BYTES`] or made of very few distinct
+    /// bytes (`aaaa…`), which would make every key guessable.
+    pub fn new(secret: Vec<u8>) -> Result<Self, String> {
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(format!(
+                "the key secret has {} bytes, at least {MIN_SECRET_BYTES} random bytes are needed; create one with `head -c 32 /dev/urandom | base64 > FILE`",
+                secret.len()
+            ));
+        }
+        let mut seen = [false; 256];
+        secret.iter().for_each(|&b| seen[usize::from(b)] = true);
+        if seen.iter().filter(|&&s| s).count() < 8 {
+            return Err("the key secret is not random (fewer than 8 distinct bytes); create one with `head -c 32 /dev/urandom | base64 > FILE`".into());
+        }
+        Ok(Self {
+            secret: SecretSlice::from(secret),
+        })
+    }
+
+    /// Reads the secret file; surrounding whitespace (a trailing newline) is not part of it.
+    pub fn from_file(path: &Path, origin: &str) -> Result<Self, ConfigError> {
+        let bytes = read_private_file(path, origin)?;
+        let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+        let end = bytes.iter().rposition(|b| !b.is_ascii_whitespace());
+        let trimmed = match (start, end) {
+            (Some(s), Some(e)) => bytes[s..=e].to_vec(),
+            _ => Vec::new(),
+        };
+        Self::new(trimmed)
+            .map_err(|problem| ConfigError::new(origin, format!("{}: {problem}", path.display())))
+    }
+
+    fn mac(&self, customer_id: &CustomerId) -> [u8; MAC_LEN] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.secret.expose_secret())
+            .expect("HMAC accepts keys of any length");
+        mac.update(DOMAIN);
+        mac.update(customer_id.as_str().as_bytes());
+        let full = mac.finalize().into_bytes();
+        let mut out = [0u8; MAC_LEN];
+        out.copy_from_slice(&full[..MAC_LEN]);
+        out
+    }
+
+    /// The printed license key for `customer_id`.
+    pub fn mint(&self, customer_id: &CustomerId) -> String {
+        LicenseKey::new(customer_id.clone(), self.mac(customer_id)).encode()
+    }
+
+    /// True when the key's MAC is the one this secret gives its customer id, compared
+    /// in constant time so timing reveals nothing about how close a forgery came.
+    pub fn verify(&self, key: &LicenseKey) -> bool {
+        self.mac(key.customer_id()).ct_eq(key.mac()).into()
+    }
+}
+
+impl fmt::Debug for LicenseKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LicenseKeys(<redacted>)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(seed: u8) -> LicenseKeys {
+        LicenseKeys::new(
+            (0..32u8)
+                .map(|i| i.wrapping_mul(7).wrapping_add(seed))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn minted_keys_verify_and_forgeries_do_not() {
+        let keys = keys(1);
+        let id = CustomerId::parse("1").unwrap();
+        let key = LicenseKey::parse(&keys.mint(&id)).unwrap();
+        assert_eq!(key.customer_id(), &id);
+        assert!(keys.verify(&key));
+        // The same MAC moved to another customer id, a flipped bit, another secret.
+        let moved = LicenseKey::new(CustomerId::parse("2").unwrap(), *key.mac());
+        assert!(!keys.verify(&moved));
+        let mut mac = *key.mac();
+        mac[15] ^= 1;
+        assert!(!keys.verify(&LicenseKey::new(id.clone(), mac)));
+        assert!(!self::keys(2).verify(&key));
+    }
+
+    #[test]
+    fn weak_secrets_are_refused_with_a_fix() {
+        let short = LicenseKeys::new(vec![1; 31]).unwrap_err();
+        assert!(
+            short.contains("31 bytes") && short.contains("/dev/urandom"),
+            "{short}"
+        );
+        assert!(LicenseKeys::new(vec![b'a'; 64])
+            .unwrap_err()
+            .contains("not random"));
+        assert_eq!(format!("{:?}", keys(1)), "LicenseKeys(<redacted>)");
+    }
+
+    #[test]
+    fn file_secret_is_trimmed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        std::fs::write(&path, "0123456789abcdefghijklmnopqrstuv\n").unwrap();
+        let a = LicenseKeys::from_file(&path, "X").unwrap();
+        let b = LicenseKeys::new(b"0123456789abcdefghijklmnopqrstuv".to_vec()).unwrap();
+        let id = CustomerId::parse("7").unwrap();
+        assert_eq!(a.mint(&id), b.mint(&id));
+        std::fs::write(&path, "short\n").unwrap();
+        let err = LicenseKeys::from_file(&path, "X").unwrap_err().to_string();
+        assert!(err.starts_with("X: ") && err.contains("5 bytes"), "{err}");
+    }
+}

@@ -1,0 +1,233 @@
+//! Reading an ORDS answer into a license row, or refusing to.
+//!
+//! ORDS answers a `json/item` handler with one flat object (columns plus `links`) and a
+//! `json/collection` handler with `{"items":[…], "hasMore":…, "links":[…]}`. Both are
+//! read; anything that does not fit exactly (no status, an unknown status value, an
+//! unparseable date, more than one row) is a [`UpstreamError::BadResponse`]. A guessed
+//! verdict would either lock out a paying customer or unlock a revoked one.
+
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::error::UpstreamError;
+use crate::config::{Columns, StatusValues};
+
+/// What ORDS knows about one customer id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lookup {
+    /// No row: `404` from an item handler or an empty collection.
+    NoRow,
+    /// Exactly one row, read with confidence.
+    Row(LicenseRow),
+}
+
+/// The two columns a verdict depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LicenseRow {
+    pub status: LicenseStatus,
+    /// Unix seconds; `None` is a NULL expiry (a perpetual license).
+    pub expires_at: Option<i64>,
+}
+
+/// The status column, mapped through the configured values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LicenseStatus {
+    Active,
+    Suspended,
+    Revoked,
+}
+
+/// Reads the body of a `200` answer.
+pub fn read(
+    body: &[u8],
+    columns: &Columns,
+    statuses: &StatusValues,
+) -> Result<Lookup, UpstreamError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|_| UpstreamError::BadResponse("the answer is not JSON".into()))?;
+    let Value::Object(object) = value else {
+        return Err(UpstreamError::BadResponse(
+            "the answer is not a JSON object".into(),
+        ));
+    };
+    match object.get("items") {
+        // json/collection: zero rows is "no such license", two or more is ambiguous.
+        Some(Value::Array(items)) => {
+            if object.get("hasMore") == Some(&Value::Bool(true)) {
+                return Err(UpstreamError::BadResponse(
+                    "the collection has more than one page of rows".into(),
+                ));
+            }
+            match items.as_slice() {
+                [] => Ok(Lookup::NoRow),
+                [Value::Object(row)] => read_row(row, columns, statuses).map(Lookup::Row),
+                [_] => Err(UpstreamError::BadResponse(
+                    "the collection's row is not an object".into(),
+                )),
+                more => Err(UpstreamError::BadResponse(format!(
+                    "the collection has {} rows for one customer id",
+                    more.len()
+                ))),
+            }
+        }
+        Some(_) => Err(UpstreamError::BadResponse("`items` is not an array".into())),
+        // json/item: the object is the row.
+        None => read_row(&object, columns, statuses).map(Lookup::Row),
+    }
+}
+
+fn read_row(
+    row: &Map<String, Value>,
+    columns: &Columns,
+    statuses: &StatusValues,
+) -> Result<LicenseRow, UpstreamError> {
+    let status = match row.get(&columns.status) {
+        Some(Value::String(text)) => status(text, statuses).ok_or_else(|| {
+            // The value is ORDS data, not a secret, but keep it short for the log line.
+            let shown: String = text.chars().take(32).collect();
+            UpstreamError::BadResponse(format!(
+                "column {} holds {shown:?}, which is none of the configured status values",
+                columns.status
+            ))
+        })?,
+        Some(_) => {
+            return Err(UpstreamError::BadResponse(format!(
+                "column {} is not a string",
+                columns.status
+            )))
+        }
+        None => {
+            return Err(UpstreamError::BadResponse(format!(
+                "the row has no column {}",
+                columns.status
+            )))
+        }
+    };
+    let expires_at = match row.get(&columns.expiry) {
+        Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(parse_time(text).ok_or_else(|| {
+            UpstreamError::BadResponse(format!(
+                "column {} is not a DATE or TIMESTAMP in RFC 3339 form",
+                columns.expiry
+            ))
+        })?),
+        Some(_) => {
+            return Err(UpstreamError::BadResponse(format!(
+                "column {} is neither a date string nor null",
+                columns.expiry
+            )))
+        }
+        None => {
+            return Err(UpstreamError::BadResponse(format!(
+                "the row has no column {}",
+                columns.expiry
+            )))
+        }
+    };
+    Ok(LicenseRow { status, expires_at })
+}
+
+fn status(text: &str, statuses: &StatusValues) -> Option<LicenseStatus> {
+    let is = |list: &[String]| list.iter().any(|v| v == text);
+    if is(&statuses.revoked) {
+        Some(LicenseStatus::Revoked)
+    } else if is(&statuses.suspended) {
+        Some(LicenseStatus::Suspended)
+    } else if is(&statuses.active) {
+        Some(LicenseStatus::Active)
+    } else {
+        None
+    }
+}
+
+/// DATE `2026-01-01T00:00:00Z` and TIMESTAMP `2026-01-01T00:00:00.000Z`, as unix seconds.
+fn parse_time(text: &str) -> Option<i64> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .ok()
+        .map(OffsetDateTime::unix_timestamp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns() -> Columns {
+        Columns {
+            expiry: "expires_at".into(),
+            status: "license_status".into(),
+        }
+    }
+
+    fn read_str(body: &str) -> Result<Lookup, UpstreamError> {
+        read(body.as_bytes(), &columns(), &StatusValues::default())
+    }
+
+    fn row(status: LicenseStatus, expires_at: Option<i64>) -> Lookup {
+        Lookup::Row(LicenseRow { status, expires_at })
+    }
+
+    #[test]
+    fn reads_item_and_collection_shapes() {
+        let item = r#"{"customer_id":1,"license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","links":[{"rel":"self","href":"https://internal/ords/page/customers/validation/1"}]}"#;
+        assert_eq!(
+            read_str(item).unwrap(),
+            row(LicenseStatus::Active, Some(1_893_456_000))
+        );
+        let collection = r#"{"items":[{"customer_id":3,"license_status":"SUSPENDED","expires_at":"2030-01-01T00:00:00.000Z"}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#;
+        assert_eq!(
+            read_str(collection).unwrap(),
+            row(LicenseStatus::Suspended, Some(1_893_456_000))
+        );
+        let empty = r#"{"items":[],"hasMore":false,"limit":25,"offset":0,"count":0,"links":[]}"#;
+        assert_eq!(read_str(empty).unwrap(), Lookup::NoRow);
+        let perpetual = r#"{"license_status":"REVOKED","expires_at":null}"#;
+        assert_eq!(
+            read_str(perpetual).unwrap(),
+            row(LicenseStatus::Revoked, None)
+        );
+    }
+
+    #[test]
+    fn what_cannot_be_read_with_confidence_is_an_error() {
+        let bad = [
+            "<html>503</html>",
+            "[]",
+            r#"{"license_status":"active","expires_at":null}"#,
+            r#"{"license_status":"MAYBE","expires_at":null}"#,
+            r#"{"license_status":1,"expires_at":null}"#,
+            r#"{"expires_at":null}"#,
+            r#"{"license_status":"ACTIVE"}"#,
+            r#"{"license_status":"ACTIVE","expires_at":"01/01/2030"}"#,
+            r#"{"license_status":"ACTIVE","expires_at":1893456000}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null},{"license_status":"REVOKED","expires_at":null}]}"#,
+            r#"{"items":[],"hasMore":true}"#,
+            r#"{"items":{}}"#,
+            r#"{"items":[1]}"#,
+        ];
+        for body in bad {
+            assert!(
+                matches!(read_str(body), Err(UpstreamError::BadResponse(_))),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn column_names_and_values_are_configurable() {
+        let columns = Columns {
+            expiry: "valid_to".into(),
+            status: "state".into(),
+        };
+        let statuses = StatusValues {
+            active: vec!["A".into(), "ACTIVE".into()],
+            suspended: vec!["S".into()],
+            revoked: vec!["R".into()],
+        };
+        let body = br#"{"state":"A","valid_to":null}"#;
+        assert_eq!(
+            read(body, &columns, &statuses).unwrap(),
+            row(LicenseStatus::Active, None)
+        );
+    }
+}

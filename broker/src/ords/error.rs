@@ -1,0 +1,64 @@
+//! What can go wrong between the broker and ORDS. None of these carries an ORDS body,
+//! header or token: the messages are the broker's own words, fit for a log line.
+//! What a caller of the broker sees is decided once, in `api::error`.
+
+use std::time::Duration;
+
+use crate::token_source::TokenError;
+
+/// Why a lookup produced no answer the broker can sign.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamError {
+    /// ORDS or its token endpoint is down, throttling, or refusing the broker's
+    /// credentials; worth retrying later.
+    #[error("ORDS is unavailable: {cause}")]
+    Unavailable {
+        retry_after: Option<Duration>,
+        cause: String,
+    },
+    /// ORDS did not answer within the upstream timeout.
+    #[error("ORDS did not answer in time")]
+    Timeout,
+    /// ORDS answered, but not in a way the broker can read with confidence.
+    #[error("ORDS answered something the broker cannot read: {0}")]
+    BadResponse(String),
+}
+
+impl UpstreamError {
+    pub(crate) fn unavailable(cause: impl Into<String>) -> Self {
+        Self::Unavailable {
+            retry_after: None,
+            cause: cause.into(),
+        }
+    }
+
+    /// A transport failure; the reqwest error is reduced to its kind so no URL, header
+    /// or body detail leaks into the message.
+    pub(crate) fn from_transport(err: &reqwest::Error) -> Self {
+        if err.is_timeout() {
+            Self::Timeout
+        } else if err.is_connect() {
+            Self::unavailable("cannot connect to ORDS")
+        } else if err.is_redirect() {
+            Self::BadResponse("ORDS answered with a redirect, which is never followed".into())
+        } else {
+            Self::unavailable("the connection to ORDS failed")
+        }
+    }
+}
+
+impl From<TokenError> for UpstreamError {
+    fn from(err: TokenError) -> Self {
+        match err {
+            TokenError::Unavailable { retry_after } => Self::Unavailable {
+                retry_after,
+                cause: "the ORDS token endpoint is unavailable".into(),
+            },
+            TokenError::Rejected { retry_after } => Self::Unavailable {
+                retry_after,
+                cause: "ORDS refused the broker's OAuth client credentials".into(),
+            },
+            TokenError::Stopped => Self::unavailable("the token manager has stopped"),
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! The resource call: `GET <schema root>/<validation path with one id>` with a bearer
+//! token, read into a [`Lookup`].
+//!
+//! - [`path`]: the URL template and the id-segment checks.
+//! - [`answer`]: reading `json/item` and `json/collection` bodies, or refusing to.
+//! - [`error`]: [`UpstreamError`], the only error this module returns.
+//!
+//! A 401 is answered by invalidating that token's generation and replaying once with a
+//! fresh token; a second 401 is an error, never a loop. The ORDS body, headers and
+//! links never leave this module.
+
+pub mod answer;
+pub mod error;
+pub mod path;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use license_shared::CustomerId;
+use reqwest::header::{ACCEPT, AUTHORIZATION};
+use reqwest::StatusCode;
+use url::Url;
+
+pub use answer::{LicenseRow, LicenseStatus, Lookup};
+pub use error::UpstreamError;
+pub use path::{SegmentError, ValidationPath};
+
+use crate::config::{Columns, OrdsConfig, StatusValues};
+use crate::outbound::{self, read_capped, retry_after, BodyError};
+use crate::token_source::{BearerToken, TokenSource};
+
+/// Calls the validation endpoint. Cheap to clone (the reqwest client is shared).
+#[derive(Clone)]
+pub struct OrdsClient {
+    http: reqwest::Client,
+    base_url: Url,
+    path: ValidationPath,
+    columns: Columns,
+    statuses: StatusValues,
+    max_body_bytes: usize,
+    tokens: Arc<dyn TokenSource>,
+}
+
+/// One exchange, before interpretation.
+struct Exchange {
+    status: StatusCode,
+    retry_after: Option<std::time::Duration>,
+    body: Result<Bytes, BodyError>,
+}
+
+impl OrdsClient {
+    pub fn new(config: &OrdsConfig, tokens: Arc<dyn TokenSource>) -> Result<Self, reqwest::Error> {
+        Ok(Self {
+            http: outbound::client(&config.limits)?,
+            base_url: config.base_url.clone(),
+            path: config.validation_path.clone(),
+            columns: config.columns.clone(),
+            statuses: config.statuses.clone(),
+            max_body_bytes: config.limits.max_body_bytes,
+            tokens,
+        })
+    }
+
+    /// The URL for `id`; refused ids never reach the network.
+    pub fn url_for(&self, id: &str) -> Result<Url, SegmentError> {
+        self.path.url(&self.base_url, id)
+    }
+
+    /// Looks one customer up, with at most one replay after a 401.
+    pub async fn lookup(&self, id: &CustomerId) -> Result<Lookup, UpstreamError> {
+        let url = self.url_for(id.as_str()).map_err(|e| {
+            UpstreamError::BadResponse(format!("refused to build the ORDS URL: {e}"))
+        })?;
+        let token = self.tokens.token().await?;
+        let first = self.send(&url, &token).await?;
+        if first.status != StatusCode::UNAUTHORIZED {
+            return self.interpret(first);
+        }
+        tracing::info!(
+            token_generation = token.generation(),
+            "ORDS answered 401; refreshing the token and replaying once"
+        );
+        self.tokens.invalidate(token.generation());
+        let fresh = self.tokens.token().await?;
+        let second = self.send(&url, &fresh).await?;
+        if second.status == StatusCode::UNAUTHORIZED {
+            return Err(UpstreamError::Unavailable {
+                retry_after: None,
+                cause: "ORDS refused a freshly issued token (401 after a refresh); check the client's role and privilege".into(),
+            });
+        }
+        self.interpret(second)
+    }
+
+    async fn send(&self, url: &Url, token: &BearerToken) -> Result<Exchange, UpstreamError> {
+        let started = tokio::time::Instant::now();
+        let response = self
+            .http
+            .get(url.clone())
+            .header(ACCEPT, "application/json")
+            .header(AUTHORIZATION, token.authorization())
+            .send()
+            .await
+            .map_err(|e| UpstreamError::from_transport(&e))?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let body = read_capped(response, self.max_body_bytes).await;
+        tracing::debug!(
+            upstream_status = status.as_u16(),
+            token_generation = token.generation(),
+            latency_ms = started.elapsed().as_millis() as u64,
+            "ORDS answered"
+        );
+        Ok(Exchange {
+            status,
+            retry_after,
+            body,
+        })
+    }
+
+    fn interpret(&self, exchange: Exchange) -> Result<Lookup, UpstreamError> {
+        let status = exchange.status;
+        match status.as_u16() {
+            200 => {
+                let body = exchange.body.map_err(|e| match e {
+                    BodyError::TooLarge(cap) => {
+                        UpstreamError::BadResponse(format!("the answer is larger than {cap} bytes"))
+                    }
+                    BodyError::Read(err) => UpstreamError::from_transport(&err),
+                })?;
+                answer::read(&body, &self.columns, &self.statuses)
+            }
+            // An item handler with no row.
+            404 => Ok(Lookup::NoRow),
+            403 => Err(UpstreamError::BadResponse(
+                "ORDS answered 403: the OAuth client's role lacks the privilege".into(),
+            )),
+            408 | 429 | 500..=599 => Err(UpstreamError::Unavailable {
+                retry_after: exchange.retry_after,
+                cause: format!("ORDS answered HTTP {}", status.as_u16()),
+            }),
+            300..=399 => Err(UpstreamError::BadResponse(
+                "ORDS answered with a redirect, which is never followed".into(),
+            )),
+            other => Err(UpstreamError::BadResponse(format!(
+                "ORDS answered HTTP {other}"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Debug for OrdsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrdsClient")
+            .field("base_url", &self.base_url.as_str())
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}

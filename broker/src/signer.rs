@@ -1,0 +1,117 @@
+//! The verdict-signing key: an Ed25519 key read from PKCS#8 PEM, and its derived `kid`.
+//!
+//! Every response is signed afresh, so a nonce can never be answered with a signature
+//! that was made for another request.
+
+use std::fmt;
+use std::path::Path;
+
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use license_shared::{base64url_encode, kid_for, Envelope, VerdictPayload};
+
+use crate::config_sources::{read_private_file, ConfigError};
+
+/// Signs verdicts. `Debug` shows the kid, never key material.
+#[derive(Clone)]
+pub struct Signer {
+    key: SigningKey,
+    kid: String,
+}
+
+impl Signer {
+    pub fn new(key: SigningKey) -> Self {
+        let kid = kid_for(&key.verifying_key());
+        Self { key, kid }
+    }
+
+    /// A fresh random key (for `keygen` and tests).
+    pub fn generate() -> Self {
+        Self::new(SigningKey::generate(&mut rand::rngs::OsRng))
+    }
+
+    /// Reads an Ed25519 PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`).
+    pub fn from_pem(pem: &str) -> Result<Self, String> {
+        SigningKey::from_pkcs8_pem(pem).map(Self::new).map_err(|_| {
+            "is not an Ed25519 private key in PKCS#8 PEM; create one with `license-broker keygen --out FILE`"
+                .to_owned()
+        })
+    }
+
+    /// Reads the key file named by `origin` (a variable name, for the error message).
+    pub fn from_file(path: &Path, origin: &str) -> Result<Self, ConfigError> {
+        let bytes = read_private_file(path, origin)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            ConfigError::new(origin, format!("{} is not a PEM text file", path.display()))
+        })?;
+        Self::from_pem(&text)
+            .map_err(|problem| ConfigError::new(origin, format!("{}: {problem}", path.display())))
+    }
+
+    /// The PKCS#8 PEM text of the private key, for `keygen`.
+    pub fn to_pem(&self) -> Result<String, String> {
+        self.key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map(|pem| pem.to_string())
+            .map_err(|e| format!("cannot encode the key as PKCS#8 PEM: {e}"))
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// Base64url of the raw 32-byte public key, the form clients pin.
+    pub fn public_key_b64(&self) -> String {
+        base64url_encode(self.verifying_key().as_bytes())
+    }
+
+    /// Signs one payload under this key's kid.
+    pub fn sign(&self, payload: &VerdictPayload) -> Envelope {
+        Envelope::sign_verdict(&self.key, &self.kid, payload)
+    }
+}
+
+impl fmt::Debug for Signer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Signer")
+            .field("kid", &self.kid)
+            .field("key", &"<redacted>")
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use license_shared::Keyset;
+
+    #[test]
+    fn pem_round_trips_and_debug_hides_the_key() {
+        let signer = Signer::generate();
+        let pem = signer.to_pem().unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
+        let back = Signer::from_pem(&pem).unwrap();
+        assert_eq!(back.kid(), signer.kid());
+        assert_eq!(back.public_key_b64(), signer.public_key_b64());
+        let shown = format!("{signer:?}");
+        assert!(shown.contains(signer.kid()) && shown.contains("redacted"));
+        assert!(Signer::from_pem("not a key")
+            .unwrap_err()
+            .contains("keygen"));
+    }
+
+    #[test]
+    fn signed_envelopes_open_with_the_public_key() {
+        let signer = Signer::generate();
+        let payload = crate::verdicts::tests_support::payload();
+        let envelope = signer.sign(&payload);
+        assert_eq!(envelope.kid, signer.kid());
+        let keys = Keyset::new().with_key(signer.verifying_key());
+        assert_eq!(envelope.open(&keys).unwrap(), payload);
+    }
+}

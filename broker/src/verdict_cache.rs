@@ -1,0 +1,218 @@
+//! A short-lived cache of ORDS lookups per customer id, with single flight: however
+//! many requests miss on one license at once, ORDS sees one call.
+//!
+//! The cache holds *lookups* (status and expiry), not signed verdicts: every response
+//! is signed afresh over its own nonce, and expiry is judged against the time of each
+//! request. The fetch runs in a spawned task that fills the cache itself, so a caller
+//! that disconnects neither cancels the call nor strands the others waiting on it.
+//! Errors are never cached: the next request tries again.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use futures::future::{BoxFuture, FutureExt as _, Shared};
+use license_shared::CustomerId;
+use tokio::time::Instant;
+
+use crate::config::CacheConfig;
+use crate::ords::{LicenseStatus, Lookup, UpstreamError};
+
+/// Above this many entries, expired ones are swept on the next miss. Only keys with a
+/// valid MAC get here, so the map is bounded by the number of issued licenses anyway.
+const SWEEP_ABOVE: usize = 10_000;
+
+type SharedLookup = Shared<BoxFuture<'static, Result<Lookup, UpstreamError>>>;
+
+enum Slot {
+    Ready { lookup: Lookup, until: Instant },
+    Loading(SharedLookup),
+}
+
+/// Lookups by customer id.
+pub struct VerdictCache {
+    slots: Mutex<HashMap<CustomerId, Slot>>,
+    config: CacheConfig,
+}
+
+impl VerdictCache {
+    pub fn new(config: CacheConfig) -> Arc<Self> {
+        Arc::new(Self {
+            slots: Mutex::new(HashMap::new()),
+            config,
+        })
+    }
+
+    /// The cached lookup for `id`, or the one in flight, or a new one made by `fetch`.
+    pub async fn get_or_fetch<F, Fut>(
+        self: &Arc<Self>,
+        id: &CustomerId,
+        fetch: F,
+    ) -> Result<Lookup, UpstreamError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Lookup, UpstreamError>> + Send + 'static,
+    {
+        let pending = {
+            let mut slots = self.lock();
+            let now = Instant::now();
+            match slots.get(id) {
+                Some(Slot::Ready { lookup, until }) if *until > now => return Ok(*lookup),
+                Some(Slot::Loading(pending)) => pending.clone(),
+                _ => {
+                    if slots.len() > SWEEP_ABOVE {
+                        slots.retain(
+                            |_, slot| !matches!(slot, Slot::Ready { until, .. } if *until <= now),
+                        );
+                    }
+                    // Spawned while the lock is held, so the task's `finish` (which
+                    // takes the lock) always runs after the Loading slot is in place.
+                    let cache = Arc::clone(self);
+                    let key = id.clone();
+                    let work = fetch();
+                    let task = tokio::spawn(async move {
+                        let result = work.await;
+                        cache.finish(&key, &result);
+                        result
+                    });
+                    let pending = async move {
+                        task.await.unwrap_or_else(|_| {
+                            Err(UpstreamError::unavailable("the ORDS lookup task stopped"))
+                        })
+                    }
+                    .boxed()
+                    .shared();
+                    slots.insert(id.clone(), Slot::Loading(pending.clone()));
+                    pending
+                }
+            }
+        };
+        pending.await
+    }
+
+    fn finish(&self, id: &CustomerId, result: &Result<Lookup, UpstreamError>) {
+        let mut slots = self.lock();
+        match result {
+            Ok(lookup) => {
+                let ttl = match lookup {
+                    Lookup::Row(row) if row.status == LicenseStatus::Active => self.config.ttl,
+                    _ => self.config.negative_ttl,
+                };
+                if ttl.is_zero() {
+                    slots.remove(id);
+                } else {
+                    let until = Instant::now() + ttl;
+                    slots.insert(
+                        id.clone(),
+                        Slot::Ready {
+                            lookup: *lookup,
+                            until,
+                        },
+                    );
+                }
+            }
+            Err(_) => {
+                slots.remove(id);
+            }
+        }
+    }
+
+    /// Number of entries (ready or loading), for tests and metrics.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CustomerId, Slot>> {
+        // A panic while holding this lock cannot leave a half-written map entry.
+        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ords::LicenseRow;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    fn active() -> Lookup {
+        Lookup::Row(LicenseRow {
+            status: LicenseStatus::Active,
+            expires_at: None,
+        })
+    }
+
+    fn counting(
+        calls: &Arc<AtomicUsize>,
+        answer: Result<Lookup, UpstreamError>,
+    ) -> impl FnOnce() -> BoxFuture<'static, Result<Lookup, UpstreamError>> {
+        let calls = Arc::clone(calls);
+        move || {
+            async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                answer
+            }
+            .boxed()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrent_misses_coalesce_and_entries_expire() {
+        let cache = VerdictCache::new(CacheConfig::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let id = CustomerId::parse("1").unwrap();
+        let all = (0..50).map(|_| cache.get_or_fetch(&id, counting(&calls, Ok(active()))));
+        let results = futures::future::join_all(all).await;
+        assert!(results.iter().all(|r| r == &Ok(active())));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+        tokio::time::advance(Duration::from_secs(59)).await;
+        cache
+            .get_or_fetch(&id, counting(&calls, Ok(active())))
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "still fresh at 59 s");
+        tokio::time::advance(Duration::from_secs(2)).await;
+        cache
+            .get_or_fetch(&id, counting(&calls, Ok(Lookup::NoRow)))
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "refetched after 60 s");
+        tokio::time::advance(Duration::from_secs(16)).await;
+        cache
+            .get_or_fetch(&id, counting(&calls, Ok(active())))
+            .await
+            .unwrap();
+        assert_eq!(calls.load(Ordering::SeqCst), 3, "a deny lives 15 s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn errors_are_shared_but_not_cached_and_cancellation_is_harmless() {
+        let cache = VerdictCache::new(CacheConfig::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let id = CustomerId::parse("2").unwrap();
+        let err = UpstreamError::Timeout;
+        let all = (0..10).map(|_| cache.get_or_fetch(&id, counting(&calls, Err(err.clone()))));
+        let results = futures::future::join_all(all).await;
+        assert!(results.iter().all(|r| r == &Err(UpstreamError::Timeout)));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(cache.is_empty());
+
+        // The first caller gives up; the lookup still lands in the cache.
+        let abandoned = cache.get_or_fetch(&id, counting(&calls, Ok(active())));
+        let _ = tokio::time::timeout(Duration::from_millis(10), abandoned).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(
+            cache
+                .get_or_fetch(&id, counting(&calls, Ok(Lookup::NoRow)))
+                .await,
+            Ok(active())
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+}

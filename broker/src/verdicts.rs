@@ -1,0 +1,244 @@
+//! From a lookup to a signed verdict: the decision, the offline policy, and signing.
+//!
+//! Policy, all in signed unix seconds:
+//! - a `VALID` verdict may be used offline until `iat + grace`, where grace is at most
+//!   30 days and never reaches past the license's own `expires_at`; the client should
+//!   ask again after `iat + recheck`, but never later than `offline_until`;
+//! - every deny has `recheck_after = offline_until = iat`: it is never an offline
+//!   lease, and a client may ask again at once (a customer who just paid is not kept
+//!   locked out by a cached deny).
+
+use std::sync::Arc;
+
+use license_shared::{
+    CustomerId, Envelope, LicenseInfo, Policy, VerdictCode, VerdictPayload, VerdictResult,
+    VERDICT_TYP,
+};
+
+use crate::config::{PolicyConfig, MAX_OFFLINE_GRACE};
+use crate::ords::{LicenseStatus, Lookup, OrdsClient, UpstreamError};
+use crate::signer::Signer;
+use crate::verdict_cache::VerdictCache;
+
+/// "Now" in unix seconds. A value, so tests can sign at a chosen time.
+pub type UnixClock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+/// The wall clock.
+pub fn system_clock() -> UnixClock {
+    Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp())
+}
+
+/// The decision for a lookup at time `now`, and the license's expiry to report.
+pub fn decide(lookup: &Lookup, now: i64) -> (VerdictCode, Option<i64>) {
+    match lookup {
+        Lookup::NoRow => (VerdictCode::NotFound, None),
+        Lookup::Row(row) => {
+            let code = match row.status {
+                LicenseStatus::Revoked => VerdictCode::Revoked,
+                LicenseStatus::Suspended => VerdictCode::Suspended,
+                LicenseStatus::Active if row.expires_at.is_some_and(|at| at <= now) => {
+                    VerdictCode::Expired
+                }
+                LicenseStatus::Active => VerdictCode::Valid,
+            };
+            (code, row.expires_at)
+        }
+    }
+}
+
+/// The signed limits for a verdict issued at `iat`.
+pub fn policy(
+    code: VerdictCode,
+    iat: i64,
+    expires_at: Option<i64>,
+    config: &PolicyConfig,
+) -> Policy {
+    if code != VerdictCode::Valid {
+        return Policy {
+            recheck_after: iat,
+            offline_until: iat,
+        };
+    }
+    let grace = config.offline_grace.min(MAX_OFFLINE_GRACE).as_secs() as i64;
+    let mut offline_until = iat.saturating_add(grace);
+    if let Some(expiry) = expires_at {
+        offline_until = offline_until.min(expiry);
+    }
+    let offline_until = offline_until.max(iat);
+    let recheck = config.recheck_after.as_secs().min(i64::MAX as u64) as i64;
+    let recheck_after = iat.saturating_add(recheck).clamp(iat, offline_until);
+    Policy {
+        recheck_after,
+        offline_until,
+    }
+}
+
+/// The verdict service the HTTP layer calls.
+pub struct Verdicts {
+    ords: OrdsClient,
+    cache: Arc<VerdictCache>,
+    signer: Signer,
+    policy: PolicyConfig,
+    clock: UnixClock,
+}
+
+/// What the request asked to have echoed.
+#[derive(Debug, Clone)]
+pub struct Echo {
+    pub nonce: String,
+    pub fingerprint: Option<String>,
+}
+
+impl Verdicts {
+    pub fn new(
+        ords: OrdsClient,
+        cache: Arc<VerdictCache>,
+        signer: Signer,
+        policy: PolicyConfig,
+        clock: UnixClock,
+    ) -> Self {
+        Self {
+            ords,
+            cache,
+            signer,
+            policy,
+            clock,
+        }
+    }
+
+    /// Looks `id` up (cached, single flight) and signs the decision.
+    pub async fn validate(&self, id: &CustomerId, echo: Echo) -> Result<Envelope, UpstreamError> {
+        let ords = self.ords.clone();
+        let key = id.clone();
+        let lookup = self
+            .cache
+            .get_or_fetch(id, move || async move { ords.lookup(&key).await })
+            .await?;
+        let iat = (self.clock)();
+        let (code, expires_at) = decide(&lookup, iat);
+        Ok(self.sign(id, code, expires_at, iat, echo))
+    }
+
+    /// The answer for a key whose MAC does not verify: exactly what an unknown
+    /// customer gets, so a forger learns nothing, and no ORDS call.
+    pub fn not_found(&self, id: &CustomerId, echo: Echo) -> Envelope {
+        self.sign(id, VerdictCode::NotFound, None, (self.clock)(), echo)
+    }
+
+    fn sign(
+        &self,
+        id: &CustomerId,
+        code: VerdictCode,
+        expires_at: Option<i64>,
+        iat: i64,
+        echo: Echo,
+    ) -> Envelope {
+        let payload = VerdictPayload {
+            typ: VERDICT_TYP.to_owned(),
+            iat,
+            nonce: echo.nonce,
+            fingerprint: echo.fingerprint,
+            result: VerdictResult {
+                valid: code == VerdictCode::Valid,
+                code,
+            },
+            license: LicenseInfo {
+                id: id.as_str().to_owned(),
+                expires_at,
+            },
+            policy: policy(code, iat, expires_at, &self.policy),
+        };
+        self.signer.sign(&payload)
+    }
+
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    pub fn ords(&self) -> &OrdsClient {
+        &self.ords
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    pub fn payload() -> VerdictPayload {
+        VerdictPayload {
+            typ: VERDICT_TYP.into(),
+            iat: 1_700_000_000,
+            nonce: "bm9uY2Vub25jZW5vbmNlMQ".into(),
+            fingerprint: Some("fp".into()),
+            result: VerdictResult {
+                valid: true,
+                code: VerdictCode::Valid,
+            },
+            license: LicenseInfo {
+                id: "1".into(),
+                expires_at: None,
+            },
+            policy: Policy {
+                recheck_after: 1_700_086_400,
+                offline_until: 1_700_604_800,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ords::LicenseRow;
+    use std::time::Duration;
+
+    const NOW: i64 = 1_700_000_000;
+    const DAY: i64 = 86_400;
+
+    fn row(status: LicenseStatus, expires_at: Option<i64>) -> Lookup {
+        Lookup::Row(LicenseRow { status, expires_at })
+    }
+
+    #[test]
+    fn decisions() {
+        use LicenseStatus::*;
+        assert_eq!(decide(&Lookup::NoRow, NOW), (VerdictCode::NotFound, None));
+        assert_eq!(decide(&row(Active, None), NOW).0, VerdictCode::Valid);
+        assert_eq!(
+            decide(&row(Active, Some(NOW + 1)), NOW).0,
+            VerdictCode::Valid
+        );
+        assert_eq!(decide(&row(Active, Some(NOW)), NOW).0, VerdictCode::Expired);
+        assert_eq!(
+            decide(&row(Suspended, Some(NOW - 1)), NOW).0,
+            VerdictCode::Suspended
+        );
+        assert_eq!(decide(&row(Revoked, None), NOW).0, VerdictCode::Revoked);
+    }
+
+    #[test]
+    fn offline_grace_is_capped_by_30_days_and_by_expiry() {
+        let config = PolicyConfig::default();
+        let p = policy(VerdictCode::Valid, NOW, None, &config);
+        assert_eq!(p.offline_until, NOW + 7 * DAY);
+        assert_eq!(p.recheck_after, NOW + DAY);
+        let p = policy(VerdictCode::Valid, NOW, Some(NOW + 3600), &config);
+        assert_eq!((p.recheck_after, p.offline_until), (NOW + 3600, NOW + 3600));
+        let long = PolicyConfig {
+            offline_grace: Duration::from_secs(365 * DAY as u64),
+            ..config
+        };
+        assert_eq!(
+            policy(VerdictCode::Valid, NOW, None, &long).offline_until,
+            NOW + 30 * DAY
+        );
+        for code in [
+            VerdictCode::Expired,
+            VerdictCode::NotFound,
+            VerdictCode::Revoked,
+        ] {
+            let p = policy(code, NOW, Some(NOW + DAY), &config);
+            assert_eq!((p.recheck_after, p.offline_until), (NOW, NOW));
+        }
+    }
+}
