@@ -13,6 +13,7 @@
 //! - [`outbound`]: the HTTP client for ORDS (no redirects, timeouts, capped bodies).
 //! - [`secret`]: where the client secret comes from (file or environment).
 //! - [`token_source`]: the seam between the ORDS call and the token manager.
+//! - [`token`]: the token manager (owner task, single flight, refresh, backoff).
 pub mod api;
 pub mod config;
 pub mod config_sources;
@@ -21,6 +22,7 @@ pub mod license_keys;
 pub mod ords;
 pub mod outbound;
 pub mod secret;
+pub mod token;
 pub mod signer;
 pub mod token_source;
 pub mod verdict_cache;
