@@ -1,1 +1,95 @@
-//! Filled in by its issue.
+//! The start-up license check a desktop app embeds, and the `license-check` CLI.
+//!
+//! # Layout
+//!
+//! An app builds one [`LicenseClient`] with its pinned verdict-signing keys and calls
+//! [`LicenseClient::check`] (or [`LicenseClient::check_blocking`]) at start-up. The
+//! answer is a [`Verdict`]: licensed or not, a [`Code`], where it came from, the signed
+//! times, and a message a person can act on. [`Verdict::outcome`] folds it into run /
+//! do not run / undetermined (the CLI's exit codes 0 / 1 / 2).
+//!
+//! - [`builder`]: the client takes its world as values (paths, key store, clock,
+//!   fingerprint), so tests run the real logic against temp dirs and fake clocks.
+//! - [`client`]: check, activate, deactivate; the order of local reads, the one HTTP
+//!   call and the writes.
+//! - `transport`: the HTTP call (timeouts, system proxy, no redirects, body cap).
+//! - `verify`: envelope verification in the order of licensing-anchors §5.3.
+//! - `decide`: the decision rules as pure functions; the only place a verdict is made.
+//! - [`keystore`]: the license key in the OS keyring, a 0600 file, or memory.
+//! - `cache` and [`state`]: the signed lease (`license.json`) and the clock marks
+//!   (`state.json`), written atomically.
+//! - [`config`], [`paths`], [`clock`], [`fingerprint`]: inputs.
+//!
+//! # Embedding
+//!
+//! This runs as it stands (offline, nothing is stored yet, so the answer is
+//! `NO_LICENSE`):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use license_client::{Code, Fingerprint, LicenseClient, ManualClock, MemoryKeyStore, Outcome, Paths};
+//! use license_shared::Keyset;
+//! # let pinned = Keyset::new().with_key(ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key()).to_text();
+//! # let dir = tempfile::tempdir()?;
+//!
+//! // In a real app: `Keyset::parse(env!("MYAPP_LICENSE_KEYS"))`, compiled in.
+//! let keys = Keyset::parse(&pinned)?;
+//! let client = LicenseClient::builder()
+//!     .broker_url("https://license.example.com")
+//!     .app_id("com.example.editor")
+//!     .app_version("2.3.1")
+//!     .trusted_keys(keys)
+//!     // The defaults are the OS keyring, the platform directories, the system clock
+//!     // and the machine id; a test replaces them all:
+//!     .key_store(Box::new(MemoryKeyStore::new()))
+//!     .paths(Paths::in_dir(dir.path()))
+//!     .clock(Arc::new(ManualClock::new(1_767_261_600)))
+//!     .fingerprint(Fingerprint::from_machine_id("a-machine-id", "com.example.editor"))
+//!     .build()?;
+//!
+//! let verdict = client.check_offline();
+//! match verdict.outcome() {
+//!     Outcome::Licensed => { /* start normally */ }
+//!     Outcome::NotLicensed => eprintln!("Not licensed: {}", verdict.message),
+//!     Outcome::Undetermined => eprintln!("Could not check the license: {}", verdict.message),
+//! }
+//! assert_eq!(verdict.code, Code::NoLicense);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The online check, inside an async app (`no_run`: it needs a broker):
+//!
+//! ```no_run
+//! # async fn app(client: license_client::LicenseClient) {
+//! let verdict = client.check().await; // at most the total timeout (5 s by default)
+//! if !verdict.licensed {
+//!     eprintln!("{}", verdict.message);
+//! }
+//! # }
+//! ```
+
+pub mod builder;
+mod cache;
+pub mod client;
+pub mod clock;
+pub mod config;
+mod decide;
+pub mod fingerprint;
+pub mod keystore;
+pub mod paths;
+pub mod state;
+mod transport;
+mod verdict;
+mod verify;
+
+pub use builder::{BuildError, LicenseClientBuilder};
+pub use client::{remove_activation, ActivateError, DeactivateError, LicenseClient};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use fingerprint::{Fingerprint, FingerprintError};
+pub use keystore::{
+    FileKeyStore, KeyStore, KeyStoreError, KeyStoreKind, LicenseKeyText, MemoryKeyStore, OsKeyring,
+};
+pub use paths::Paths;
+pub use transport::TransportError;
+pub use verdict::{format_span, format_time, Code, Outcome, Source, Verdict};
+pub use verify::Untrusted;

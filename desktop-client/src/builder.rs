@@ -1,0 +1,257 @@
+//! [`LicenseClientBuilder`]: everything the client needs, given as values.
+//!
+//! The app passes its pinned keys (compiled in), its id and version, and the broker
+//! URL. Paths, key store, clock and fingerprint default to the real machine and can be
+//! replaced, which is how the tests run the real decision code against a temp dir,
+//! an in-memory store and a clock they move by hand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use license_shared::Keyset;
+
+use crate::client::{Inner, LicenseClient};
+use crate::clock::{Clock, SystemClock};
+use crate::fingerprint::{Fingerprint, FingerprintError};
+use crate::keystore::{KeyStore, OsKeyring};
+use crate::paths::{NoHomeDir, Paths};
+use crate::transport::Transport;
+
+/// Why a client could not be built. All are configuration mistakes.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum BuildError {
+    #[error("the app id must be set: 1 to 64 printable ASCII characters")]
+    AppId,
+    #[error("the app version must be 1 to 64 printable ASCII characters")]
+    AppVersion,
+    #[error("no trusted verdict-signing keys were given; the client never runs without them")]
+    NoTrustedKeys,
+    #[error("the broker URL {url:?} is not usable: {reason}")]
+    BrokerUrl { url: String, reason: String },
+    #[error(transparent)]
+    Paths(#[from] NoHomeDir),
+    #[error("the HTTP client could not be set up: {0}")]
+    Http(String),
+}
+
+/// Builds a [`LicenseClient`]; see [`LicenseClient::builder`].
+pub struct LicenseClientBuilder {
+    broker_url: Option<String>,
+    app_id: Option<String>,
+    app_version: String,
+    trusted_keys: Option<Keyset>,
+    connect_timeout: Duration,
+    total_timeout: Duration,
+    clock_skew_tolerance: Duration,
+    rollback_tolerance: Duration,
+    key_store: Option<Box<dyn KeyStore>>,
+    paths: Option<Paths>,
+    clock: Option<Arc<dyn Clock>>,
+    fingerprint: Option<Fingerprint>,
+    use_fresh_lease: bool,
+}
+
+impl Default for LicenseClientBuilder {
+    fn default() -> Self {
+        Self {
+            broker_url: None,
+            app_id: None,
+            app_version: "unknown".into(),
+            trusted_keys: None,
+            connect_timeout: Duration::from_secs(2),
+            total_timeout: Duration::from_secs(5),
+            clock_skew_tolerance: Duration::from_secs(5 * 60),
+            rollback_tolerance: Duration::from_secs(3600),
+            key_store: None,
+            paths: None,
+            clock: None,
+            fingerprint: None,
+            use_fresh_lease: true,
+        }
+    }
+}
+
+impl LicenseClientBuilder {
+    /// The broker's base URL (`https://…`; `http://` only for loopback). Without one,
+    /// online checks fail over to the lease and `activate` refuses.
+    pub fn broker_url(mut self, url: impl Into<String>) -> Self {
+        self.broker_url = Some(url.into());
+        self
+    }
+    /// A stable application id, e.g. `com.example.editor`. Required.
+    pub fn app_id(mut self, id: impl Into<String>) -> Self {
+        self.app_id = Some(id.into());
+        self
+    }
+    pub fn app_version(mut self, version: impl Into<String>) -> Self {
+        self.app_version = version.into();
+        self
+    }
+    /// The verdict-signing keys to trust. Required and non-empty.
+    pub fn trusted_keys(mut self, keys: Keyset) -> Self {
+        self.trusted_keys = Some(keys);
+        self
+    }
+    /// Default 2 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+    /// The longest an online check may take, end to end. Default 5 s.
+    pub fn total_timeout(mut self, timeout: Duration) -> Self {
+        self.total_timeout = timeout;
+        self
+    }
+    /// How far `now` may be from a fresh answer's signed `iat`. Default 5 minutes.
+    pub fn clock_skew_tolerance(mut self, tolerance: Duration) -> Self {
+        self.clock_skew_tolerance = tolerance;
+        self
+    }
+    /// How far `now` may fall behind the high-water mark. Default 1 hour.
+    pub fn rollback_tolerance(mut self, tolerance: Duration) -> Self {
+        self.rollback_tolerance = tolerance;
+        self
+    }
+    /// Default: the OS keyring, under the service name `license-check:<app id>`.
+    pub fn key_store(mut self, store: Box<dyn KeyStore>) -> Self {
+        self.key_store = Some(store);
+        self
+    }
+    /// Default: [`Paths::from_project_dirs`].
+    pub fn paths(mut self, paths: Paths) -> Self {
+        self.paths = Some(paths);
+        self
+    }
+    /// Default: [`SystemClock`].
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+    /// Default: [`Fingerprint::for_this_machine`] for the app id.
+    pub fn fingerprint(mut self, fingerprint: Fingerprint) -> Self {
+        self.fingerprint = Some(fingerprint);
+        self
+    }
+    /// Whether [`LicenseClient::check`] may answer from a verified lease, without the
+    /// network, until the lease's signed `recheck_after` (licensing-anchors §5.5).
+    /// Default true: start-up stays instant, and the broker decides how long that is.
+    pub fn use_fresh_lease(mut self, yes: bool) -> Self {
+        self.use_fresh_lease = yes;
+        self
+    }
+
+    pub fn build(self) -> Result<LicenseClient, BuildError> {
+        let app_id = self
+            .app_id
+            .filter(|id| printable(id))
+            .ok_or(BuildError::AppId)?;
+        if !printable(&self.app_version) {
+            return Err(BuildError::AppVersion);
+        }
+        let trusted_keys = self
+            .trusted_keys
+            .filter(|keys| !keys.is_empty())
+            .ok_or(BuildError::NoTrustedKeys)?;
+        let user_agent = format!(
+            "license-check/{} ({app_id} {})",
+            env!("CARGO_PKG_VERSION"),
+            self.app_version
+        );
+        let transport = match &self.broker_url {
+            Some(url) => Some(
+                Transport::new(
+                    endpoint(url)?,
+                    self.connect_timeout,
+                    self.total_timeout,
+                    &user_agent,
+                )
+                .map_err(|e| BuildError::Http(e.to_string()))?,
+            ),
+            None => None,
+        };
+        let paths = match self.paths {
+            Some(paths) => paths,
+            None => Paths::from_project_dirs()?,
+        };
+        let fingerprint: Result<Fingerprint, FingerprintError> = match self.fingerprint {
+            Some(fp) => Ok(fp),
+            None => Fingerprint::for_this_machine(&app_id),
+        };
+        let key_store: Arc<dyn KeyStore> = match self.key_store {
+            Some(store) => Arc::from(store),
+            None => Arc::new(OsKeyring::new(format!("license-check:{app_id}"))),
+        };
+        Ok(LicenseClient::from_inner(Inner {
+            app_id,
+            app_version: self.app_version,
+            trusted_keys,
+            transport,
+            skew_tolerance: seconds(self.clock_skew_tolerance),
+            rollback_tolerance: seconds(self.rollback_tolerance),
+            key_store,
+            paths,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            fingerprint,
+            use_fresh_lease: self.use_fresh_lease,
+        }))
+    }
+}
+
+fn seconds(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+fn printable(text: &str) -> bool {
+    !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// `{base}/v1/license/validate`. Plain `http://` would hand the license key to anyone
+/// on the path, so it is accepted only for loopback (tests, the demo).
+fn endpoint(base: &str) -> Result<reqwest::Url, BuildError> {
+    let error = |reason: &str| BuildError::BrokerUrl {
+        url: base.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = reqwest::Url::parse(base.trim()).map_err(|e| error(&e.to_string()))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(error(
+                "plain http:// is only allowed for loopback addresses; use https://",
+            ))
+        }
+        _ => return Err(error("it must be an https:// URL")),
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(error("it must not carry a query, fragment or credentials"));
+    }
+    let joined = format!("{}/v1/license/validate", url.as_str().trim_end_matches('/'));
+    reqwest::Url::parse(&joined).map_err(|e| error(&e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_urls_are_https_or_loopback() {
+        assert_eq!(
+            endpoint("https://b.example/base/").unwrap().as_str(),
+            "https://b.example/base/v1/license/validate"
+        );
+        assert!(endpoint("http://127.0.0.1:8080").is_ok());
+        assert!(endpoint("http://[::1]:8080").is_ok());
+        assert!(endpoint("http://localhost").is_ok());
+        assert!(endpoint("http://b.example").is_err());
+        assert!(endpoint("ftp://b.example").is_err());
+        assert!(endpoint("https://b.example/?x=1").is_err());
+        assert!(endpoint("not a url").is_err());
+    }
+}

@@ -1,0 +1,184 @@
+//! Configuration: the environment variables the client reads, the optional TOML file,
+//! and which verdict-signing keys are trusted.
+//!
+//! Trust is the one setting that must not be overridable once a vendor has decided it:
+//! when `LICENSE_CHECK_PINNED_KEYS` is set while compiling, those keys are the only
+//! ones trusted and any runtime source of keys is refused (not ignored), so a user who
+//! tries one learns immediately that it does not work.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use license_shared::{Keyset, KeysetError};
+
+use crate::paths::read_small;
+
+/// Broker address (the `--broker-url` flag wins over it).
+pub const ENV_BROKER_URL: &str = "LICENSE_CHECK_BROKER_URL";
+/// Trusted keys at run time: `kid:base64url[,kid:base64url…]`.
+pub const ENV_TRUSTED_KEYS: &str = "LICENSE_CHECK_TRUSTED_KEYS";
+/// `os` (default) or `file`.
+pub const ENV_KEYSTORE: &str = "LICENSE_CHECK_KEYSTORE";
+/// Read at compile time only: keys pinned into the binary.
+pub const ENV_PINNED_KEYS: &str = "LICENSE_CHECK_PINNED_KEYS";
+
+/// The keys pinned at build time, if any.
+pub const PINNED_KEYS: Option<&str> = option_env!("LICENSE_CHECK_PINNED_KEYS");
+
+/// The optional TOML file at [`Paths::config_file`](crate::Paths). Unknown members
+/// are refused so a misspelt setting is not silently ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// The broker's base URL, e.g. `https://license.example.com`.
+    pub broker_url: Option<String>,
+    /// Trusted verdict-signing keys, `kid:base64url[,…]`.
+    pub trusted_keys: Option<String>,
+    /// Connect timeout in milliseconds (default 2000).
+    pub connect_timeout_ms: Option<u64>,
+    /// Total timeout for the validation call in milliseconds (default 5000).
+    pub total_timeout_ms: Option<u64>,
+    /// The application id the fingerprint and the broker's logs use.
+    pub app_id: Option<String>,
+}
+
+/// Where the trusted keys came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustSource {
+    Pinned,
+    Environment,
+    ConfigFile,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("the configuration file {path} is invalid: {reason}")]
+    File { path: PathBuf, reason: String },
+    #[error("this build trusts only the keys pinned into it, so {source_name} may not set trusted keys; remove it")]
+    PinnedOverride { source_name: String },
+    #[error("the trusted keys from {source_name} are invalid: {error}")]
+    Keys {
+        source_name: String,
+        error: KeysetError,
+    },
+    #[error("no trusted verdict-signing keys are configured: set {ENV_TRUSTED_KEYS} or `trusted_keys` in {}", config_file.display())]
+    NoTrustedKeys { config_file: PathBuf },
+}
+
+impl ConfigFile {
+    /// Reads the file; a missing file is an empty configuration.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let error = |reason: String| ConfigError::File {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let Some(bytes) = read_small(path, 64 * 1024).map_err(|e| error(e.to_string()))? else {
+            return Ok(Self::default());
+        };
+        let text = String::from_utf8(bytes).map_err(|_| error("it is not UTF-8".into()))?;
+        toml::from_str(&text).map_err(|e| error(e.message().to_owned()))
+    }
+}
+
+/// Picks the trusted keys: pinned (and then nothing else may be given), else the
+/// environment, else the configuration file. There is no "no keys" fallback.
+pub fn resolve_trusted_keys(
+    pinned: Option<&str>,
+    env: Option<&str>,
+    file: Option<&str>,
+    config_file: &Path,
+) -> Result<(Keyset, TrustSource), ConfigError> {
+    let env = env.filter(|text| !text.trim().is_empty());
+    let file = file.filter(|text| !text.trim().is_empty());
+    let parse = |text: &str, source_name: String| {
+        Keyset::parse(text).map_err(|error| ConfigError::Keys { source_name, error })
+    };
+    if let Some(pinned) = pinned {
+        if env.is_some() {
+            return Err(ConfigError::PinnedOverride {
+                source_name: ENV_TRUSTED_KEYS.into(),
+            });
+        }
+        if file.is_some() {
+            return Err(ConfigError::PinnedOverride {
+                source_name: format!("`trusted_keys` in {}", config_file.display()),
+            });
+        }
+        return Ok((
+            parse(pinned, "the build (pinned keys)".into())?,
+            TrustSource::Pinned,
+        ));
+    }
+    if let Some(env) = env {
+        return Ok((
+            parse(env, ENV_TRUSTED_KEYS.into())?,
+            TrustSource::Environment,
+        ));
+    }
+    if let Some(file) = file {
+        let name = format!("`trusted_keys` in {}", config_file.display());
+        return Ok((parse(file, name)?, TrustSource::ConfigFile));
+    }
+    Err(ConfigError::NoTrustedKeys {
+        config_file: config_file.to_path_buf(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> String {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key();
+        Keyset::new().with_key(key).to_text()
+    }
+
+    #[test]
+    fn pinned_keys_refuse_every_override() {
+        let path = Path::new("/cfg/config.toml");
+        let keys = keys();
+        let keys_text = keys.as_str();
+        let (set, source) = resolve_trusted_keys(Some(keys_text), None, None, path).unwrap();
+        assert_eq!((set.len(), source), (1, TrustSource::Pinned));
+        let env = resolve_trusted_keys(Some(keys_text), Some(keys_text), None, path).unwrap_err();
+        assert!(env.to_string().contains(ENV_TRUSTED_KEYS), "{env}");
+        let file = resolve_trusted_keys(Some(keys_text), None, Some(keys_text), path).unwrap_err();
+        assert!(matches!(file, ConfigError::PinnedOverride { .. }));
+    }
+
+    #[test]
+    fn runtime_keys_env_first_and_never_none() {
+        let path = Path::new("/cfg/config.toml");
+        let keys = keys();
+        let keys_text = keys.as_str();
+        let (_, source) = resolve_trusted_keys(None, Some(keys_text), Some("junk"), path).unwrap();
+        assert_eq!(source, TrustSource::Environment);
+        let (_, source) = resolve_trusted_keys(None, Some(" "), Some(keys_text), path).unwrap();
+        assert_eq!(source, TrustSource::ConfigFile);
+        let none = resolve_trusted_keys(None, None, None, path).unwrap_err();
+        assert!(none.to_string().contains("/cfg/config.toml"), "{none}");
+        assert!(matches!(
+            resolve_trusted_keys(None, Some("k:bad"), None, path),
+            Err(ConfigError::Keys { .. })
+        ));
+    }
+
+    #[test]
+    fn config_file_is_strict_and_optional() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert_eq!(ConfigFile::load(&path).unwrap(), ConfigFile::default());
+        std::fs::write(
+            &path,
+            "broker_url = \"https://b.example\"\ntotal_timeout_ms = 3000\n",
+        )
+        .unwrap();
+        let config = ConfigFile::load(&path).unwrap();
+        assert_eq!(config.broker_url.as_deref(), Some("https://b.example"));
+        assert_eq!(config.total_timeout_ms, Some(3000));
+        std::fs::write(&path, "brokr_url = 1").unwrap();
+        let error = ConfigFile::load(&path).unwrap_err();
+        assert!(error.to_string().contains("brokr_url"), "{error}");
+    }
+}

@@ -1,0 +1,257 @@
+//! The decision rules (DESIGN "The client's decision", licensing-anchors §5.5), as pure
+//! functions of verified payloads, the clock and the marks; no I/O happens here.
+//!
+//! - Only a verified deny locks. Network errors, timeouts, non-200 answers and
+//!   untrusted answers fall back to the lease.
+//! - The lease counts while it verifies, matches this machine, says valid, and `now`
+//!   is before its signed `offline_until` (and its signed `expires_at`).
+//! - A clock earlier than the high-water mark minus the tolerance is `CLOCK_ROLLBACK`.
+//! - An online `VALID` whose `iat` is further from `now` than the skew tolerance is
+//!   not trusted to extend anything: `CLOCK_SKEW`, but a lease that is still good keeps
+//!   the app running (§5.9: "not a lockout when the cache is valid"). A skewed *deny*
+//!   still locks: the nonce proves it is fresh, and no clock makes a revocation untrue.
+
+use license_shared::{VerdictCode, VerdictPayload};
+
+use crate::transport::TransportError;
+use crate::verdict::{format_span, format_time, Code, Source, Verdict};
+use crate::verify::Untrusted;
+
+/// Below this much offline time left, the message urges going online.
+const WARN_BEFORE_OFFLINE_END: i64 = 48 * 3600;
+
+/// The cached lease, after verification against the keys, this machine and the marks.
+#[derive(Debug, Clone)]
+pub(crate) enum Lease {
+    /// A verified `VALID` verdict still inside its signed limits.
+    Usable(VerdictPayload),
+    /// A verified deny: it locks, online or not.
+    Deny(VerdictPayload),
+    /// A verified `VALID` verdict whose offline time is over.
+    Expired(VerdictPayload),
+    /// Nothing usable; the reason, when there was a file but it failed.
+    None(Option<String>),
+}
+
+/// The end of a valid lease's offline use: the signed `offline_until`, and never past
+/// the license's own signed expiry.
+pub(crate) fn lease_end(payload: &VerdictPayload) -> i64 {
+    let expiry = payload.license.expires_at.unwrap_or(i64::MAX);
+    payload.policy.offline_until.min(expiry)
+}
+
+pub(crate) fn classify_lease(payload: VerdictPayload, now: i64) -> Lease {
+    if !payload.result.valid {
+        Lease::Deny(payload)
+    } else if now < lease_end(&payload) {
+        Lease::Usable(payload)
+    } else {
+        Lease::Expired(payload)
+    }
+}
+
+/// Why this check has no fresh verified answer.
+#[derive(Debug, Clone)]
+pub(crate) enum Failure {
+    /// The caller asked for an offline check.
+    Offline,
+    Transport(TransportError),
+    Untrusted(Untrusted),
+    /// A verified `VALID` answer whose `iat` is `offset` seconds from `now`.
+    Skew {
+        offset: i64,
+    },
+}
+
+impl Failure {
+    fn reason(&self) -> String {
+        match self {
+            Self::Offline => "Checked offline, without contacting the license server".into(),
+            Self::Transport(e) => capitalize(&e.to_string()),
+            Self::Untrusted(e) => format!("The license server's answer could not be verified: {e}"),
+            Self::Skew { offset } => skew_sentence(*offset),
+        }
+    }
+
+    fn remedy(&self) -> &'static str {
+        match self {
+            Self::Offline => "",
+            Self::Transport(TransportError::Status { status, .. }) if *status == 429 || *status >= 500 => {
+                " The license server is busy or having trouble; try again in a few minutes."
+            }
+            Self::Transport(TransportError::NoBrokerUrl) => " Configure the license server's URL.",
+            Self::Transport(_) => " Check the network connection and the proxy settings (HTTPS_PROXY, NO_PROXY).",
+            Self::Untrusted(_) => " Check the proxy settings and the license server URL: something other than the license server may be answering.",
+            Self::Skew { .. } => " Fix the system clock (turn on automatic time).",
+        }
+    }
+}
+
+pub(crate) fn skew_sentence(offset: i64) -> String {
+    let direction = if offset > 0 { "ahead of" } else { "behind" };
+    format!(
+        "The system clock is {} {direction} the license server's time",
+        format_span(offset)
+    )
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn remaining(until: i64, now: i64) -> String {
+    let left = until - now;
+    let mut text = format!("until {} ({} left).", format_time(until), format_span(left));
+    if left < WARN_BEFORE_OFFLINE_END {
+        text.push_str(" Connect to the internet before then to keep using the app.");
+    }
+    text
+}
+
+fn verdict(
+    payload: &VerdictPayload,
+    licensed: bool,
+    code: Code,
+    source: Source,
+    message: String,
+) -> Verdict {
+    Verdict {
+        licensed,
+        code,
+        source,
+        expires_at: payload.license.expires_at,
+        offline_until: Some(payload.policy.offline_until),
+        message,
+    }
+}
+
+/// What a signed deny tells a person.
+pub(crate) fn deny_message(payload: &VerdictPayload) -> String {
+    match payload.result.code {
+        VerdictCode::Expired => match payload.license.expires_at {
+            Some(at) => format!("The license expired on {}. Renew it with your vendor, then check again.", format_time(at)),
+            None => "The license has expired. Renew it with your vendor, then check again.".into(),
+        },
+        VerdictCode::Suspended => "The license is suspended (for example, an unpaid invoice). Contact your vendor to reinstate it, then check again.".into(),
+        VerdictCode::Revoked => "The license was revoked. Contact your vendor for a new license key.".into(),
+        VerdictCode::NotFound => "The license server does not know this license key. Check that it is the key you received, or contact your vendor.".into(),
+        VerdictCode::Valid => "The license is valid.".into(),
+    }
+}
+
+/// A verified answer to this check's own request.
+pub(crate) fn from_answer(payload: &VerdictPayload, now: i64, skew_tolerance: i64) -> Verdict {
+    if payload.result.valid {
+        let expiry = match payload.license.expires_at {
+            Some(at) => format!(" It expires on {}.", format_time(at)),
+            None => String::new(),
+        };
+        let message = format!(
+            "The license is valid (confirmed online).{expiry} It can be used offline {}",
+            remaining(lease_end(payload), now)
+        );
+        return verdict(payload, true, Code::Valid, Source::Online, message);
+    }
+    let mut message = deny_message(payload);
+    let offset = now - payload.iat;
+    if offset.abs() > skew_tolerance {
+        message.push_str(&format!(
+            " Also: {}; fix the system clock.",
+            skew_sentence(offset).to_lowercase()
+        ));
+    }
+    verdict(
+        payload,
+        false,
+        payload.result.code.into(),
+        Source::Online,
+        message,
+    )
+}
+
+/// A usable lease before its signed `recheck_after`: answered without the network.
+pub(crate) fn from_fresh_lease(payload: &VerdictPayload, now: i64) -> Verdict {
+    let message = format!(
+        "The license is valid (confirmed online at {}; next online check after {}). It can be used offline {}",
+        format_time(payload.iat),
+        format_time(payload.policy.recheck_after),
+        remaining(lease_end(payload), now)
+    );
+    verdict(payload, true, Code::Valid, Source::Cache, message)
+}
+
+/// No fresh verified answer: decide from the lease. `rolled_back` is the high-water
+/// mark when the clock is earlier than it allows.
+pub(crate) fn without_answer(
+    lease: &Lease,
+    failure: &Failure,
+    rolled_back: Option<i64>,
+    now: i64,
+) -> Verdict {
+    let reason = failure.reason();
+    let remedy = failure.remedy();
+    if let (Some(high_water), false) = (rolled_back, matches!(lease, Lease::Deny(_))) {
+        return Verdict::local(
+            Code::ClockRollback,
+            format!(
+                "The system clock ({}) is earlier than a time this app has already seen ({}), so the saved license cannot be used. Fix the system clock (turn on automatic time), then check again while connected to the internet.",
+                format_time(now),
+                format_time(high_water)
+            ),
+        );
+    }
+    match lease {
+        Lease::Deny(payload) => {
+            let message = format!(
+                "{} (The saved answer of the license server. {reason}.)",
+                deny_message(payload)
+            );
+            verdict(
+                payload,
+                false,
+                payload.result.code.into(),
+                Source::Cache,
+                message,
+            )
+        }
+        Lease::Usable(payload) => {
+            if matches!(failure, Failure::Offline) && now < payload.policy.recheck_after {
+                return from_fresh_lease(payload, now);
+            }
+            let message = format!(
+                "{reason}.{remedy} Using the saved license, which works offline {}",
+                remaining(lease_end(payload), now)
+            );
+            verdict(payload, true, Code::OfflineGrace, Source::Cache, message)
+        }
+        Lease::Expired(payload) => {
+            let message = format!(
+                "{reason}, and the saved license could only be used offline until {}.{remedy} Connect to the internet so the license can be confirmed.",
+                format_time(lease_end(payload))
+            );
+            verdict(payload, false, Code::OfflineExpired, Source::Cache, message)
+        }
+        Lease::None(why) => {
+            let no_lease = match why {
+                Some(why) => format!(" The saved license cannot be used: {why}."),
+                None => " There is no saved license to fall back on.".into(),
+            };
+            let (code, source) = match failure {
+                Failure::Offline => (Code::NoLease, Source::Cache),
+                Failure::Transport(_) => (Code::BrokerUnreachable, Source::Online),
+                Failure::Untrusted(_) => (Code::ResponseUntrusted, Source::Online),
+                Failure::Skew { .. } => (Code::ClockSkew, Source::Online),
+            };
+            let tail = if matches!(failure, Failure::Offline) {
+                " Check the license while connected to the internet."
+            } else {
+                ""
+            };
+            Verdict::local(code, format!("{reason}.{remedy}{no_lease}{tail}")).with_source(source)
+        }
+    }
+}

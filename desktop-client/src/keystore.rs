@@ -1,0 +1,304 @@
+//! Where the license key lives: the OS keyring, a private file, or memory (tests).
+//!
+//! The key is the one secret on the client, so it sits behind [`KeyStore`] and travels
+//! as [`LicenseKeyText`], whose `Debug` never shows it. The store also keeps a second
+//! copy of the high-water mark (see `state`): an end user who restores an old data
+//! directory does not restore the keyring with it.
+//!
+//! The keyring crate's Secret Service backend blocks on D-Bus internally, so every
+//! method here is blocking; async callers go through `spawn_blocking`.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use crate::paths::{read_small, remove_if_present, write_atomically};
+use crate::state::Marks;
+
+/// The license key text as stored. Redacted in `Debug` and never part of an error.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LicenseKeyText(String);
+
+impl LicenseKeyText {
+    pub fn new(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    /// The key itself; call only where it is sent or stored.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for LicenseKeyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LicenseKeyText(<redacted>)")
+    }
+}
+
+/// A key store could not be used. Never carries the key.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{store}: {reason}")]
+pub struct KeyStoreError {
+    /// Which store, as [`KeyStore::describe`] says.
+    pub store: String,
+    /// What went wrong, for a person.
+    pub reason: String,
+}
+
+/// Storage for the license key and the copy of the high-water mark.
+pub trait KeyStore: Send + Sync {
+    /// Names the store for people, e.g. "OS keyring (Secret Service)".
+    fn describe(&self) -> String;
+    fn get_key(&self) -> Result<Option<LicenseKeyText>, KeyStoreError>;
+    fn set_key(&self, key: &LicenseKeyText) -> Result<(), KeyStoreError>;
+    /// Removes the key; a key that is not there is fine.
+    fn delete_key(&self) -> Result<(), KeyStoreError>;
+    fn get_marks(&self) -> Result<Option<Marks>, KeyStoreError>;
+    fn set_marks(&self, marks: Marks) -> Result<(), KeyStoreError>;
+}
+
+/// Which store the environment asked for (`LICENSE_CHECK_KEYSTORE=os|file`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStoreKind {
+    Os,
+    File,
+}
+
+impl KeyStoreKind {
+    /// Reads the variable's value; `None` (unset) means the OS keyring.
+    pub fn parse(value: Option<&str>) -> Result<Self, String> {
+        match value.map(str::trim) {
+            None | Some("") | Some("os") => Ok(Self::Os),
+            Some("file") => Ok(Self::File),
+            Some(other) => Err(format!(
+                "{} must be `os` or `file`, not {other:?}",
+                crate::config::ENV_KEYSTORE
+            )),
+        }
+    }
+}
+
+/// A store that forgets everything when dropped; for tests.
+#[derive(Debug, Default)]
+pub struct MemoryKeyStore {
+    inner: Mutex<(Option<LicenseKeyText>, Option<Marks>)>,
+}
+
+impl MemoryKeyStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Option<LicenseKeyText>, Option<Marks>)> {
+        // A panic elsewhere cannot leave this plain data half-written.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+impl KeyStore for MemoryKeyStore {
+    fn describe(&self) -> String {
+        "in-memory store".into()
+    }
+    fn get_key(&self) -> Result<Option<LicenseKeyText>, KeyStoreError> {
+        Ok(self.lock().0.clone())
+    }
+    fn set_key(&self, key: &LicenseKeyText) -> Result<(), KeyStoreError> {
+        self.lock().0 = Some(key.clone());
+        Ok(())
+    }
+    fn delete_key(&self) -> Result<(), KeyStoreError> {
+        self.lock().0 = None;
+        Ok(())
+    }
+    fn get_marks(&self) -> Result<Option<Marks>, KeyStoreError> {
+        Ok(self.lock().1)
+    }
+    fn set_marks(&self, marks: Marks) -> Result<(), KeyStoreError> {
+        self.lock().1 = Some(marks);
+        Ok(())
+    }
+}
+
+/// The contract's `file` store: the key in a 0600 file in the data directory, for
+/// machines without a keyring. It protects the key only as well as the user's account.
+#[derive(Debug, Clone)]
+pub struct FileKeyStore {
+    dir: PathBuf,
+}
+
+const KEY_FILE: &str = "license-key";
+const MARKS_FILE: &str = "keystore-marks.json";
+
+impl FileKeyStore {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: data_dir.into(),
+        }
+    }
+
+    fn error(&self, reason: impl fmt::Display) -> KeyStoreError {
+        KeyStoreError {
+            store: self.describe(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+impl KeyStore for FileKeyStore {
+    fn describe(&self) -> String {
+        format!("file {}", self.dir.join(KEY_FILE).display())
+    }
+    fn get_key(&self) -> Result<Option<LicenseKeyText>, KeyStoreError> {
+        let bytes = read_small(&self.dir.join(KEY_FILE), 4096).map_err(|e| self.error(e))?;
+        Ok(bytes.and_then(|bytes| {
+            let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+            (!text.is_empty()).then(|| LicenseKeyText::new(text))
+        }))
+    }
+    fn set_key(&self, key: &LicenseKeyText) -> Result<(), KeyStoreError> {
+        write_atomically(&self.dir.join(KEY_FILE), key.expose().as_bytes())
+            .map_err(|e| self.error(e))
+    }
+    fn delete_key(&self) -> Result<(), KeyStoreError> {
+        remove_if_present(&self.dir.join(KEY_FILE)).map_err(|e| self.error(e))
+    }
+    fn get_marks(&self) -> Result<Option<Marks>, KeyStoreError> {
+        let bytes = read_small(&self.dir.join(MARKS_FILE), 4096).map_err(|e| self.error(e))?;
+        // An unreadable copy is no copy: the other copy and the envelopes still count.
+        Ok(bytes.and_then(|bytes| Marks::decode(&bytes)))
+    }
+    fn set_marks(&self, marks: Marks) -> Result<(), KeyStoreError> {
+        write_atomically(&self.dir.join(MARKS_FILE), &marks.encode()).map_err(|e| self.error(e))
+    }
+}
+
+/// The OS keyring through the `keyring` crate: Secret Service on Linux, the Keychain on
+/// macOS, the Credential Manager on Windows.
+#[derive(Debug, Clone)]
+pub struct OsKeyring {
+    service: String,
+}
+
+const KEY_USER: &str = "license-key";
+const MARKS_USER: &str = "high-water-mark";
+
+impl OsKeyring {
+    /// Entries are stored under `service`, one per application (e.g. its app id).
+    pub fn new(service: impl Into<String>) -> Self {
+        Self {
+            service: service.into(),
+        }
+    }
+
+    fn entry(&self, user: &str) -> Result<keyring::Entry, KeyStoreError> {
+        keyring::Entry::new(&self.service, user).map_err(|e| self.error(e))
+    }
+
+    fn error(&self, error: keyring::Error) -> KeyStoreError {
+        let hint = match error {
+            keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_) => {
+                "; is the keyring running and unlocked? Set LICENSE_CHECK_KEYSTORE=file to keep the key in a private file instead"
+            }
+            _ => "",
+        };
+        KeyStoreError {
+            store: self.describe(),
+            reason: format!("{error}{hint}"),
+        }
+    }
+
+    fn get(&self, user: &str) -> Result<Option<String>, KeyStoreError> {
+        match self.entry(user)?.get_password() {
+            Ok(text) => Ok(Some(text)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    fn set(&self, user: &str, value: &str) -> Result<(), KeyStoreError> {
+        self.entry(user)?
+            .set_password(value)
+            .map_err(|e| self.error(e))
+    }
+}
+
+impl KeyStore for OsKeyring {
+    fn describe(&self) -> String {
+        let backend = if cfg!(target_os = "macos") {
+            "macOS Keychain"
+        } else if cfg!(windows) {
+            "Windows Credential Manager"
+        } else {
+            "Secret Service"
+        };
+        format!("OS keyring ({backend})")
+    }
+    fn get_key(&self) -> Result<Option<LicenseKeyText>, KeyStoreError> {
+        Ok(self.get(KEY_USER)?.map(LicenseKeyText::new))
+    }
+    fn set_key(&self, key: &LicenseKeyText) -> Result<(), KeyStoreError> {
+        self.set(KEY_USER, key.expose())
+    }
+    fn delete_key(&self) -> Result<(), KeyStoreError> {
+        match self.entry(KEY_USER)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+    fn get_marks(&self) -> Result<Option<Marks>, KeyStoreError> {
+        Ok(self
+            .get(MARKS_USER)?
+            .and_then(|text| Marks::decode(text.as_bytes())))
+    }
+    fn set_marks(&self, marks: Marks) -> Result<(), KeyStoreError> {
+        let text = String::from_utf8_lossy(&marks.encode()).into_owned();
+        self.set(MARKS_USER, &text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_the_key() {
+        let key = LicenseKeyText::new("SECRET-KEY-123");
+        assert!(!format!("{key:?}").contains("SECRET"));
+    }
+
+    #[test]
+    fn kind_reads_the_variable() {
+        assert_eq!(KeyStoreKind::parse(None), Ok(KeyStoreKind::Os));
+        assert_eq!(KeyStoreKind::parse(Some("file")), Ok(KeyStoreKind::File));
+        assert!(KeyStoreKind::parse(Some("vault"))
+            .unwrap_err()
+            .contains("os"));
+    }
+
+    #[test]
+    fn file_store_round_trips_with_private_permissions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileKeyStore::new(dir.path().join("data"));
+        assert!(store.get_key().unwrap().is_none());
+        store.set_key(&LicenseKeyText::new("K-1")).unwrap();
+        assert_eq!(store.get_key().unwrap().unwrap().expose(), "K-1");
+        let marks = Marks {
+            high_water: 10,
+            newest_iat: 9,
+        };
+        store.set_marks(marks).unwrap();
+        assert_eq!(store.get_marks().unwrap(), Some(marks));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let meta = std::fs::metadata(dir.path().join("data").join(KEY_FILE)).unwrap();
+            assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        }
+        store.delete_key().unwrap();
+        store.delete_key().unwrap();
+        assert!(store.get_key().unwrap().is_none());
+    }
+}

@@ -1,0 +1,213 @@
+//! What a check returns to the app: [`Verdict`], its [`Code`], and the [`Outcome`] an
+//! app (or the CLI's exit code) acts on.
+
+use serde::Serialize;
+
+use license_shared::VerdictCode;
+
+/// Why the app is or is not licensed. The first five are the broker's signed codes; the
+/// rest are decided locally (licensing-anchors §5.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Code {
+    /// The license is valid (online now, or a cached verdict still before its recheck time).
+    Valid,
+    Expired,
+    Suspended,
+    Revoked,
+    /// The broker does not know the key (or it is forged).
+    NotFound,
+    /// The broker could not be asked; a verified cached `VALID` verdict is still in grace.
+    OfflineGrace,
+    /// The broker could not be asked and the cached verdict's offline grace is over.
+    OfflineExpired,
+    /// The clock is earlier than a time the client has already seen.
+    ClockRollback,
+    /// The clock is too far from the broker's signed time.
+    ClockSkew,
+    /// The broker's answer failed verification and there is no usable lease.
+    ResponseUntrusted,
+    /// No license key is stored.
+    NoLicense,
+    /// The broker could not be reached and there is no usable lease.
+    BrokerUnreachable,
+    /// The OS machine id, which the license is bound to, cannot be read.
+    MachineIdUnavailable,
+    /// The key store (e.g. the OS keyring) cannot be read.
+    KeyStoreUnavailable,
+    /// An offline check found no usable saved verdict (missing, corrupt or untrusted).
+    NoLease,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Valid => "VALID",
+            Self::Expired => "EXPIRED",
+            Self::Suspended => "SUSPENDED",
+            Self::Revoked => "REVOKED",
+            Self::NotFound => "NOT_FOUND",
+            Self::OfflineGrace => "OFFLINE_GRACE",
+            Self::OfflineExpired => "OFFLINE_EXPIRED",
+            Self::ClockRollback => "CLOCK_ROLLBACK",
+            Self::ClockSkew => "CLOCK_SKEW",
+            Self::ResponseUntrusted => "RESPONSE_UNTRUSTED",
+            Self::NoLicense => "NO_LICENSE",
+            Self::BrokerUnreachable => "BROKER_UNREACHABLE",
+            Self::MachineIdUnavailable => "MACHINE_ID_UNAVAILABLE",
+            Self::KeyStoreUnavailable => "KEY_STORE_UNAVAILABLE",
+            Self::NoLease => "NO_LEASE",
+        }
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<VerdictCode> for Code {
+    fn from(code: VerdictCode) -> Self {
+        match code {
+            VerdictCode::Valid => Self::Valid,
+            VerdictCode::Expired => Self::Expired,
+            VerdictCode::Suspended => Self::Suspended,
+            VerdictCode::Revoked => Self::Revoked,
+            VerdictCode::NotFound => Self::NotFound,
+        }
+    }
+}
+
+/// Where the decision came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// A verified answer to this check's request.
+    Online,
+    /// Local state only: the cached lease, or the lack of one.
+    Cache,
+}
+
+/// The three things an app can do at start-up, and the CLI's exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Run. Exit code 0.
+    Licensed,
+    /// Do not run; the message says why and what to do. Exit code 1.
+    NotLicensed,
+    /// No decision could be made (broker unreachable or untrusted and no usable
+    /// lease, or the machine cannot be identified). Exit code 2.
+    Undetermined,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Self::Licensed => 0,
+            Self::NotLicensed => 1,
+            Self::Undetermined => 2,
+        }
+    }
+}
+
+/// The answer to "may this app run?".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub licensed: bool,
+    pub code: Code,
+    pub source: Source,
+    /// When the license itself expires (signed), unix seconds.
+    pub expires_at: Option<i64>,
+    /// Until when the cached verdict may be used offline (signed), unix seconds.
+    pub offline_until: Option<i64>,
+    /// What happened and what to do, for a person.
+    pub message: String,
+}
+
+impl Verdict {
+    pub fn outcome(&self) -> Outcome {
+        if self.licensed {
+            return Outcome::Licensed;
+        }
+        match self.code {
+            Code::BrokerUnreachable
+            | Code::ResponseUntrusted
+            | Code::MachineIdUnavailable
+            | Code::KeyStoreUnavailable
+            | Code::NoLease => Outcome::Undetermined,
+            _ => Outcome::NotLicensed,
+        }
+    }
+
+    pub(crate) fn with_source(mut self, source: Source) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// A verdict decided without a lease, e.g. "no key stored".
+    pub(crate) fn local(code: Code, message: impl Into<String>) -> Self {
+        Self {
+            licensed: false,
+            code,
+            source: Source::Cache,
+            expires_at: None,
+            offline_until: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// A unix time as people read it, e.g. `2026-05-01 12:00 UTC`.
+pub fn format_time(unix: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| format!("unix time {unix}"))
+}
+
+/// A duration as people read it: `3 days`, `5 hours`, `12 minutes`.
+pub fn format_span(seconds: i64) -> String {
+    let s = seconds.unsigned_abs();
+    let (n, unit) = if s >= 2 * 86_400 {
+        (s / 86_400, "day")
+    } else if s >= 2 * 3600 {
+        (s / 3600, "hour")
+    } else if s >= 120 {
+        (s / 60, "minute")
+    } else {
+        (s, "second")
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_map_to_the_contract_exit_codes() {
+        let mut v = Verdict::local(Code::NoLicense, "x");
+        assert_eq!(v.outcome().exit_code(), 1);
+        v.code = Code::BrokerUnreachable;
+        assert_eq!(v.outcome().exit_code(), 2);
+        v.licensed = true;
+        v.code = Code::OfflineGrace;
+        assert_eq!(v.outcome().exit_code(), 0);
+        assert_eq!(
+            serde_json::to_value(Code::OfflineGrace).unwrap(),
+            "OFFLINE_GRACE"
+        );
+        assert_eq!(serde_json::to_value(Source::Cache).unwrap(), "cache");
+    }
+
+    #[test]
+    fn times_read_well() {
+        assert_eq!(format_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_time(i64::MAX), format!("unix time {}", i64::MAX));
+        assert_eq!(format_span(3 * 86_400 + 5), "3 days");
+        assert_eq!(format_span(-600), "10 minutes");
+        assert_eq!(format_span(1), "1 second");
+    }
+}

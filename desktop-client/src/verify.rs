@@ -1,0 +1,109 @@
+//! Verification of an envelope, in the order of licensing-anchors §5.3.
+//!
+//! 1–4. `Envelope::open`: version and algorithm, a pinned `kid`, the signature over
+//!      the exact bytes received, then `typ` and the payload's coherence.
+//! 5.   Online only: the nonce this request sent, compared in constant time.
+//! 6.   The fingerprint of this machine.
+//! 7.   Not older than the newest envelope already accepted.
+//!
+//! Clock skew (step 8 of §5.3) is not a trust question: a skewed answer is still the
+//! broker's, so `decide` handles it. Every path into the client, online or cached,
+//! goes through one of the two functions below; there is no other way to read a payload.
+
+use rand::RngCore as _;
+use subtle::ConstantTimeEq as _;
+
+use license_shared::{Envelope, EnvelopeError, Keyset, VerdictPayload};
+
+use crate::fingerprint::Fingerprint;
+
+/// Random bytes per request nonce.
+pub(crate) const NONCE_BYTES: usize = 32;
+
+/// 32 fresh random bytes from the OS, base64url: one per request, never reused.
+pub(crate) fn fresh_nonce() -> String {
+    let mut bytes = [0u8; NONCE_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    license_shared::base64url_encode(&bytes)
+}
+
+/// Why an envelope is not trusted. The client treats each like a network failure
+/// (fall back to the lease) and never lets one extend the lease.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Untrusted {
+    #[error("{0}")]
+    Envelope(#[from] EnvelopeError),
+    #[error(
+        "the answer does not echo this request's nonce, so it is a replayed or foreign answer"
+    )]
+    Nonce,
+    #[error("the verdict is bound to another machine (its fingerprint does not match this one)")]
+    Fingerprint,
+    #[error("the verdict was signed at {iat}, before a verdict already accepted (signed at {newest}); an old verdict is never accepted again")]
+    Older { iat: i64, newest: i64 },
+}
+
+/// Verifies an answer to the request that carried `sent_nonce`.
+pub(crate) fn verify_online(
+    envelope: &Envelope,
+    trusted: &Keyset,
+    sent_nonce: &str,
+    fingerprint: &Fingerprint,
+    newest_iat: i64,
+) -> Result<VerdictPayload, Untrusted> {
+    let payload = envelope.open(trusted)?;
+    let nonce_matches: bool = payload.nonce.as_bytes().ct_eq(sent_nonce.as_bytes()).into();
+    if !nonce_matches {
+        return Err(Untrusted::Nonce);
+    }
+    check_binding(payload, fingerprint, newest_iat)
+}
+
+/// Verifies a cached envelope. Its nonce answered an earlier request, so it proves
+/// nothing now; the monotonic `iat` check is what stops an old copy coming back.
+pub(crate) fn verify_cached(
+    envelope: &Envelope,
+    trusted: &Keyset,
+    fingerprint: &Fingerprint,
+    newest_iat: i64,
+) -> Result<VerdictPayload, Untrusted> {
+    let payload = envelope.open(trusted)?;
+    check_binding(payload, fingerprint, newest_iat)
+}
+
+fn check_binding(
+    payload: VerdictPayload,
+    fingerprint: &Fingerprint,
+    newest_iat: i64,
+) -> Result<VerdictPayload, Untrusted> {
+    let echoed = payload.fingerprint.as_deref().unwrap_or("");
+    let matches: bool = echoed
+        .as_bytes()
+        .ct_eq(fingerprint.as_str().as_bytes())
+        .into();
+    if !matches {
+        return Err(Untrusted::Fingerprint);
+    }
+    if payload.iat < newest_iat {
+        return Err(Untrusted::Older {
+            iat: payload.iat,
+            newest: newest_iat,
+        });
+    }
+    Ok(payload)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_are_32_fresh_bytes() {
+        let a = fresh_nonce();
+        assert_ne!(a, fresh_nonce());
+        assert_eq!(
+            license_shared::base64url_decode(&a).unwrap().len(),
+            NONCE_BYTES
+        );
+    }
+}
