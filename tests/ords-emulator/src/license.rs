@@ -146,22 +146,41 @@ pub fn timestamp(t: OffsetDateTime) -> String {
 }
 
 /// A JSON object whose members keep their insertion order (serde_json's own map
-/// sorts keys unless a workspace-wide feature is switched on).
+/// sorts keys unless a workspace-wide feature is switched on, and ORDS keeps the
+/// SELECT list's order).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Row(pub Vec<(String, Value)>);
+pub struct Row(pub Vec<(String, Cell)>);
+
+/// A member value of a [`Row`]: plain JSON, or nested ordered objects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// A scalar (or any JSON whose member order does not matter).
+    Value(Value),
+    /// An ordered object.
+    Row(Row),
+    /// An array of ordered objects.
+    Rows(Vec<Row>),
+}
 
 impl Row {
     /// The selected `columns` of `license`, in SELECT-list order.
     pub fn select(license: &License, columns: &[Column]) -> Row {
         Row(columns
             .iter()
-            .map(|c| (c.name().to_owned(), c.value(license)))
+            .map(|c| (c.name().to_owned(), Cell::Value(c.value(license))))
             .collect())
     }
 
+    /// `{"rel": rel, "href": href}`, in that order.
+    pub fn link(rel: &str, href: String) -> Row {
+        Row(vec![
+            ("rel".to_owned(), Cell::Value(Value::String(rel.to_owned()))),
+            ("href".to_owned(), Cell::Value(Value::String(href))),
+        ])
+    }
+
     /// Appends one member.
-    pub fn push(&mut self, key: impl Into<String>, value: impl Serialize) {
-        let value = serde_json::to_value(value).unwrap_or(Value::Null);
+    pub fn push(&mut self, key: impl Into<String>, value: Cell) {
         self.0.push((key.into(), value));
     }
 }
@@ -173,5 +192,15 @@ impl Serialize for Row {
             map.serialize_entry(k, v)?;
         }
         map.end()
+    }
+}
+
+impl Serialize for Cell {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cell::Value(v) => v.serialize(serializer),
+            Cell::Row(r) => r.serialize(serializer),
+            Cell::Rows(rs) => rs.serialize(serializer),
+        }
     }
 }

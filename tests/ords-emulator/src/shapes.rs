@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::license::{License, Row};
+use crate::license::{Cell, License, Row};
 use crate::model::{Handler, OutParameter, Route};
 use crate::route::parse_form;
 use crate::seed::SourceType;
@@ -106,13 +106,8 @@ pub(crate) fn render(
                 Some(i) => &url.path[..=i],
                 None => url.path.as_str(),
             };
-            row.push(
-                "links",
-                [Link {
-                    rel: "collection",
-                    href: format!("{}{parent}", url.origin),
-                }],
-            );
+            let link = Row::link("collection", format!("{}{parent}", url.origin));
+            row.push("links", Cell::Rows(vec![link]));
             serde_json::to_string(&row)
         }
         SourceType::Collection => {
@@ -125,16 +120,18 @@ pub(crate) fn render(
                     OutParameter::Column { name, column } => {
                         out.push(
                             name.clone(),
-                            rows.first().map_or(Value::Null, |r| column.value(r)),
+                            Cell::Value(rows.first().map_or(Value::Null, |r| column.value(r))),
                         );
                     }
-                    OutParameter::Value { name, value } => out.push(name.clone(), value),
+                    OutParameter::Value { name, value } => {
+                        out.push(name.clone(), Cell::Value(value.clone()))
+                    }
                     OutParameter::ResultSet { name } => {
                         let set: Vec<Row> = rows
                             .iter()
                             .map(|r| Row::select(r, &handler.columns))
                             .collect();
-                        out.push(name.clone(), set);
+                        out.push(name.clone(), Cell::Rows(set));
                     }
                 }
             }

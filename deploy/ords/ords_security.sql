@@ -1,0 +1,34 @@
+-- ords_security.sql: the OAuth client, with the ORDS_SECURITY package (ORDS 24.3+).
+-- Run after schema.sql, as the same schema owner.
+--
+-- REGISTER_CLIENT returns the client id and secret ONCE: they are printed below and
+-- cannot be read back later (USER_ORDS_CLIENTS shows the secret as ********). Copy
+-- them into the broker's LICENSE_BROKER_CLIENT_ID and secret file now. To replace a
+-- lost secret, ORDS_SECURITY.ROTATE_CLIENT_SECRET (or REGISTER_CLIENT_SECRET into the
+-- other slot, for a rotation without downtime).
+
+set serveroutput on
+whenever sqlerror exit failure rollback
+
+DECLARE
+  l_client ORDS_TYPES.T_CLIENT_CREDENTIALS;
+BEGIN
+  l_client := ORDS_SECURITY.REGISTER_CLIENT(
+    p_name            => 'license_backend_client',
+    p_grant_type      => 'client_credentials',
+    p_description     => 'License broker backend (server to server)',
+    p_support_email   => 'ops@example.invalid',
+    p_privilege_names => 'license_priv');
+
+  -- The role grant is what authorizes client-credentials tokens: without it the
+  -- token is issued but every protected request answers 401.
+  ORDS_SECURITY.GRANT_CLIENT_ROLE(
+    p_client_name => 'license_backend_client',
+    p_role_name   => 'license_role');
+
+  COMMIT;
+
+  DBMS_OUTPUT.PUT_LINE('client_id=' || l_client.client_key.client_id);
+  DBMS_OUTPUT.PUT_LINE('client_secret=' || l_client.client_secret.secret);
+END;
+/
