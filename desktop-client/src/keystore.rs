@@ -58,6 +58,29 @@ pub trait KeyStore: Send + Sync {
     fn set_marks(&self, marks: Marks) -> Result<(), KeyStoreError>;
 }
 
+/// A shared store is a store, so a test or an app can keep a handle on the one it
+/// gives the client.
+impl<T: KeyStore + ?Sized> KeyStore for std::sync::Arc<T> {
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+    fn get_key(&self) -> Result<Option<LicenseKeyText>, KeyStoreError> {
+        (**self).get_key()
+    }
+    fn set_key(&self, key: &LicenseKeyText) -> Result<(), KeyStoreError> {
+        (**self).set_key(key)
+    }
+    fn delete_key(&self) -> Result<(), KeyStoreError> {
+        (**self).delete_key()
+    }
+    fn get_marks(&self) -> Result<Option<Marks>, KeyStoreError> {
+        (**self).get_marks()
+    }
+    fn set_marks(&self, marks: Marks) -> Result<(), KeyStoreError> {
+        (**self).set_marks(marks)
+    }
+}
+
 /// Which store the environment asked for (`LICENSE_CHECK_KEYSTORE=os|file`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyStoreKind {

@@ -90,6 +90,7 @@ pub use keystore::{
     FileKeyStore, KeyStore, KeyStoreError, KeyStoreKind, LicenseKeyText, MemoryKeyStore, OsKeyring,
 };
 pub use paths::Paths;
+pub use state::Marks;
 pub use transport::TransportError;
 pub use verdict::{format_span, format_time, Code, Outcome, Source, Verdict};
 pub use verify::Untrusted;

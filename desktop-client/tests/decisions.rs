@@ -1,0 +1,514 @@
+//! The decision rules end to end: the real client (verification, decision, cache,
+//! marks) against the broker stand-in, with a fake clock, a temp dir and an in-memory
+//! key store.
+
+mod support;
+
+use std::time::Instant;
+
+use license_client::{ActivateError, Clock, Code, KeyStore, Outcome, Source, Untrusted};
+use license_shared::EnvelopeError;
+use support::{license_key, Behaviour, Fixture, DAY};
+
+async fn activated() -> Fixture {
+    let fx = Fixture::new().await;
+    let verdict = fx.client().activate(&license_key("1")).await.unwrap();
+    assert_eq!(
+        (verdict.code, verdict.source, verdict.licensed),
+        (Code::Valid, Source::Online, true),
+        "{verdict:?}"
+    );
+    fx
+}
+
+#[tokio::test]
+async fn valid_license_is_stored_and_then_answered_from_the_fresh_lease() {
+    let fx = activated().await;
+    assert!(fx.store.get_key().unwrap().is_some());
+    let cache = fx.cache_text();
+    assert!(
+        !cache.contains(&license_key("1")),
+        "the lease must not hold the key: {cache}"
+    );
+    // The envelope is kept exactly as served (pretty-printed by the stand-in).
+    assert!(cache.contains(&fx.broker.last_served()), "{cache}");
+
+    let before = fx.broker.requests();
+    let verdict = fx.client().check().await;
+    assert_eq!(
+        (verdict.code, verdict.source),
+        (Code::Valid, Source::Cache),
+        "{verdict:?}"
+    );
+    assert_eq!(
+        fx.broker.requests(),
+        before,
+        "a fresh lease needs no network call"
+    );
+    assert_eq!(verdict.offline_until, Some(support::T0 + 7 * DAY));
+
+    fx.advance(DAY + 1);
+    let verdict = fx.client().check().await;
+    assert_eq!(
+        (verdict.code, verdict.source),
+        (Code::Valid, Source::Online),
+        "{verdict:?}"
+    );
+    assert_eq!(
+        fx.broker.requests(),
+        before + 1,
+        "past recheck_after the check goes online"
+    );
+}
+
+#[tokio::test]
+async fn a_verified_deny_locks_and_replaces_the_cached_allow() {
+    for code in ["EXPIRED", "SUSPENDED", "REVOKED", "NOT_FOUND"] {
+        let fx = activated().await;
+        fx.broker.set(Behaviour::deny(code));
+        let verdict = fx.client().refresh().await;
+        assert_eq!(verdict.code.as_str(), code, "{verdict:?}");
+        assert_eq!(
+            (verdict.licensed, verdict.source, verdict.outcome()),
+            (false, Source::Online, Outcome::NotLicensed)
+        );
+        assert!(
+            verdict.message.contains("vendor") || verdict.message.contains("Renew"),
+            "{}",
+            verdict.message
+        );
+
+        // With the broker gone, the cached deny still locks: it replaced the allow.
+        fx.broker.set(Behaviour::Status(
+            503,
+            r#"{"error":"upstream_unavailable","message":"ORDS is down"}"#,
+        ));
+        let verdict = fx.client().check().await;
+        assert_eq!(
+            (verdict.code.as_str(), verdict.source, verdict.licensed),
+            (code, Source::Cache, false),
+            "{verdict:?}"
+        );
+        let verdict = fx.client().check_offline();
+        assert_eq!(verdict.code.as_str(), code);
+    }
+}
+
+#[tokio::test]
+async fn activation_with_a_deny_stores_nothing() {
+    let fx = Fixture::new().await;
+    fx.broker.set(Behaviour::deny("NOT_FOUND"));
+    let verdict = fx.client().activate(&license_key("9")).await.unwrap();
+    assert_eq!(
+        (verdict.code, verdict.outcome()),
+        (Code::NotFound, Outcome::NotLicensed)
+    );
+    assert!(fx.store.get_key().unwrap().is_none());
+    assert!(!fx.paths().cache_file().exists());
+    assert_eq!(fx.client().check_offline().code, Code::NoLicense);
+}
+
+#[tokio::test]
+async fn a_typo_in_the_key_is_caught_before_any_network_call() {
+    let fx = Fixture::new().await;
+    let mut key = license_key("1");
+    key.replace_range(0..1, if key.starts_with('0') { "1" } else { "0" });
+    let error = fx.client().activate(&key).await.unwrap_err();
+    assert!(matches!(error, ActivateError::InvalidKey(_)), "{error:?}");
+    assert!(error.to_string().contains("typo"), "{error}");
+    assert!(!error.to_string().contains(&key));
+    assert_eq!(fx.broker.requests(), 0);
+}
+
+#[tokio::test]
+async fn broker_down_with_a_fresh_lease_is_licensed_from_the_cache() {
+    let mut fx = activated().await;
+    fx.advance(2 * DAY);
+    for (behaviour, hint) in [
+        (
+            Behaviour::Status(
+                503,
+                r#"{"error":"upstream_unavailable","message":"ORDS is down"}"#,
+            ),
+            "ORDS is down",
+        ),
+        (
+            Behaviour::Status(429, r#"{"error":"rate_limited","message":"slow down"}"#),
+            "slow down",
+        ),
+        (Behaviour::Status(500, "<html>oops</html>"), "HTTP 500"),
+        (Behaviour::Redirect, "redirect"),
+        (Behaviour::Huge, "larger than"),
+        (Behaviour::Hang, "did not answer"),
+    ] {
+        fx.broker.set(behaviour);
+        let started = Instant::now();
+        let verdict = fx.client().check().await;
+        assert!(
+            started.elapsed().as_secs_f64() < 2.0,
+            "the total timeout bounds the check"
+        );
+        assert_eq!(
+            (verdict.code, verdict.source, verdict.licensed),
+            (Code::OfflineGrace, Source::Cache, true),
+            "{verdict:?}"
+        );
+        assert!(
+            verdict.message.contains(hint),
+            "{hint}: {}",
+            verdict.message
+        );
+        assert!(
+            verdict.message.contains("5 days left"),
+            "{}",
+            verdict.message
+        );
+    }
+    fx.broker.stop();
+    let verdict = fx.client().check().await;
+    assert_eq!(verdict.code, Code::OfflineGrace, "{verdict:?}");
+    assert!(verdict.message.contains("proxy"), "{}", verdict.message);
+}
+
+#[tokio::test]
+async fn broker_down_with_an_expired_lease_is_not_licensed() {
+    let mut fx = activated().await;
+    fx.broker.stop();
+    fx.advance(6 * DAY);
+    let verdict = fx.client().check().await;
+    assert_eq!(verdict.code, Code::OfflineGrace);
+    assert!(
+        verdict
+            .message
+            .contains("Connect to the internet before then"),
+        "under 48 h left: {}",
+        verdict.message
+    );
+    fx.advance(DAY);
+    let verdict = fx.client().check().await;
+    assert_eq!(
+        (verdict.code, verdict.licensed, verdict.outcome()),
+        (Code::OfflineExpired, false, Outcome::NotLicensed),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn no_lease_and_no_broker_is_undetermined() {
+    let mut fx = activated().await;
+    std::fs::remove_file(fx.paths().cache_file()).unwrap();
+    fx.broker.stop();
+    let verdict = fx.client().check().await;
+    assert_eq!(
+        (verdict.code, verdict.outcome()),
+        (Code::BrokerUnreachable, Outcome::Undetermined),
+        "{verdict:?}"
+    );
+    assert_eq!(verdict.source, Source::Online);
+    let verdict = fx.client().check_offline();
+    assert_eq!(
+        (verdict.code, verdict.outcome()),
+        (Code::NoLease, Outcome::Undetermined)
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_envelope_is_untrusted_and_cannot_undo_a_deny() {
+    let fx = activated().await;
+    let recorded_valid = fx.broker.last_served();
+    fx.broker.set(Behaviour::Replay(recorded_valid.clone()));
+    let error = fx.client().activate(&license_key("1")).await.unwrap_err();
+    assert!(
+        matches!(error, ActivateError::Untrusted(Untrusted::Nonce)),
+        "{error:?}"
+    );
+
+    fx.broker.set(Behaviour::deny("REVOKED"));
+    assert_eq!(fx.client().refresh().await.code, Code::Revoked);
+    fx.broker.set(Behaviour::Replay(recorded_valid));
+    let verdict = fx.client().refresh().await;
+    assert_eq!(
+        (verdict.code, verdict.licensed),
+        (Code::Revoked, false),
+        "{verdict:?}"
+    );
+    assert!(verdict.message.contains("nonce"), "{}", verdict.message);
+
+    std::fs::remove_file(fx.paths().cache_file()).unwrap();
+    let verdict = fx.client().refresh().await;
+    assert_eq!(
+        (verdict.code, verdict.outcome()),
+        (Code::ResponseUntrusted, Outcome::Undetermined),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_envelope_signed_by_an_unknown_key_is_refused() {
+    let fx = Fixture::new().await;
+    fx.broker.set(Behaviour::ForeignKey);
+    let error = fx.client().activate(&license_key("1")).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ActivateError::Untrusted(Untrusted::Envelope(EnvelopeError::UnknownKid(_)))
+        ),
+        "{error:?}"
+    );
+    assert!(fx.store.get_key().unwrap().is_none());
+    assert!(!fx.paths().cache_file().exists());
+}
+
+#[tokio::test]
+async fn a_tampered_payload_is_refused_and_does_not_extend_the_lease() {
+    let fx = activated().await;
+    fx.advance(2 * DAY);
+    fx.broker.set(Behaviour::Tamper);
+    let verdict = fx.client().check().await;
+    assert_eq!(verdict.code, Code::OfflineGrace, "{verdict:?}");
+    assert!(
+        verdict.message.contains("signature does not verify"),
+        "{}",
+        verdict.message
+    );
+    assert_eq!(
+        verdict.offline_until,
+        Some(support::T0 + 7 * DAY),
+        "grace is never extended by an untrusted answer"
+    );
+    let error = fx.client().activate(&license_key("1")).await.unwrap_err();
+    assert!(
+        matches!(
+            error,
+            ActivateError::Untrusted(Untrusted::Envelope(EnvelopeError::BadSignature))
+        ),
+        "{error:?}"
+    );
+}
+
+/// Rewrites the cached envelope's payload with `edit` applied, keeping the signature.
+fn edit_cached_payload(fx: &Fixture, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut file: serde_json::Value = serde_json::from_str(&fx.cache_text()).unwrap();
+    let payload = file["envelope"]["payload"].as_str().unwrap();
+    let mut json: serde_json::Value =
+        serde_json::from_slice(&license_shared::base64url_decode(payload).unwrap()).unwrap();
+    edit(&mut json);
+    file["envelope"]["payload"] =
+        license_shared::base64url_encode(&serde_json::to_vec(&json).unwrap()).into();
+    std::fs::write(fx.paths().cache_file(), serde_json::to_vec(&file).unwrap()).unwrap();
+}
+
+#[tokio::test]
+async fn an_edited_cache_file_is_no_lease() {
+    let mut fx = activated().await;
+    fx.broker.stop();
+    fx.advance(8 * DAY);
+    edit_cached_payload(&fx, |p| {
+        p["policy"]["offline_until"] = (support::T0 + 30 * DAY).into()
+    });
+    let verdict = fx.client().check().await;
+    assert_eq!(
+        (verdict.code, verdict.licensed),
+        (Code::BrokerUnreachable, false),
+        "{verdict:?}"
+    );
+    assert!(
+        verdict.message.contains("signature does not verify"),
+        "{}",
+        verdict.message
+    );
+
+    for junk in ["", "{", "null", "{\"format\":1}", "\u{0}\u{1}"] {
+        std::fs::write(fx.paths().cache_file(), junk).unwrap();
+        let verdict = fx.client().check_offline();
+        assert_eq!(
+            (verdict.code, verdict.licensed),
+            (Code::NoLease, false),
+            "{junk:?}: {verdict:?}"
+        );
+        assert!(
+            verdict.message.contains("license.json"),
+            "{}",
+            verdict.message
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_cache_copied_from_another_machine_does_not_count() {
+    let mut fx = activated().await;
+    fx.broker.stop();
+    let verdict = fx.client_on("machine-b").check().await;
+    assert_eq!(
+        (verdict.code, verdict.licensed),
+        (Code::BrokerUnreachable, false),
+        "{verdict:?}"
+    );
+    assert!(
+        verdict.message.contains("another machine"),
+        "{}",
+        verdict.message
+    );
+    assert_eq!(
+        fx.client().check().await.code,
+        Code::Valid,
+        "the original machine still uses it"
+    );
+}
+
+#[tokio::test]
+async fn a_rolled_back_clock_is_caught_by_the_high_water_mark() {
+    let fx = activated().await;
+    fx.advance(3 * DAY);
+    fx.broker.set(Behaviour::Status(503, "{}"));
+    assert_eq!(fx.client().check().await.code, Code::OfflineGrace);
+    // Back to the day after activation: inside the lease, but before a time already seen.
+    fx.clock.set(support::T0 + DAY + 60);
+    let verdict = fx.client().check_offline();
+    assert_eq!(
+        (verdict.code, verdict.licensed, verdict.outcome()),
+        (Code::ClockRollback, false, Outcome::NotLicensed),
+        "{verdict:?}"
+    );
+    assert!(
+        verdict.message.contains("Fix the system clock"),
+        "{}",
+        verdict.message
+    );
+    // Online, the broker's signed time disagrees too: still not licensed.
+    fx.broker.set(Behaviour::valid());
+    let verdict = fx.client().check().await;
+    assert_eq!(
+        (verdict.code, verdict.licensed),
+        (Code::ClockRollback, false),
+        "{verdict:?}"
+    );
+    // Deleting the state file does not help: the key store keeps a copy.
+    std::fs::remove_file(fx.paths().state_file()).unwrap();
+    assert_eq!(fx.client().check_offline().code, Code::ClockRollback);
+    // Fixing the clock heals it.
+    fx.clock.set(fx.broker_clock.now());
+    assert_eq!(fx.client().check().await.code, Code::Valid);
+}
+
+#[tokio::test]
+async fn an_old_valid_cache_restored_after_a_deny_is_refused() {
+    let fx = activated().await;
+    let old_cache = std::fs::read(fx.paths().cache_file()).unwrap();
+    let old_state = std::fs::read(fx.paths().state_file()).unwrap();
+    fx.advance(3600);
+    fx.broker.set(Behaviour::deny("REVOKED"));
+    assert_eq!(fx.client().refresh().await.code, Code::Revoked);
+
+    std::fs::write(fx.paths().cache_file(), old_cache).unwrap();
+    std::fs::write(fx.paths().state_file(), old_state).unwrap();
+    fx.broker.set(Behaviour::Status(503, "{}"));
+    for verdict in [fx.client().check_offline(), fx.client().check().await] {
+        assert!(!verdict.licensed, "{verdict:?}");
+        assert!(
+            verdict.message.contains("never accepted again"),
+            "{}",
+            verdict.message
+        );
+    }
+    fx.broker.set(Behaviour::deny("REVOKED"));
+    assert_eq!(fx.client().refresh().await.code, Code::Revoked);
+}
+
+#[tokio::test]
+async fn clock_skew_online_is_not_a_lockout_while_the_lease_is_good() {
+    let fx = Fixture::new().await;
+    fx.broker_clock.advance(10 * 60);
+    let verdict = fx.client().activate(&license_key("1")).await.unwrap();
+    assert_eq!(
+        (verdict.code, verdict.licensed),
+        (Code::ClockSkew, false),
+        "{verdict:?}"
+    );
+    assert!(
+        verdict.message.contains("10 minutes behind"),
+        "{}",
+        verdict.message
+    );
+    assert!(
+        fx.store.get_key().unwrap().is_none(),
+        "nothing is activated on a wrong clock"
+    );
+
+    fx.clock.set(fx.broker_clock.now());
+    fx.client().activate(&license_key("1")).await.unwrap();
+    fx.clock.advance(-10 * 60);
+    let verdict = fx.client().refresh().await;
+    assert_eq!(
+        (verdict.code, verdict.licensed),
+        (Code::OfflineGrace, true),
+        "{verdict:?}"
+    );
+    assert!(
+        verdict.message.contains("Fix the system clock"),
+        "{}",
+        verdict.message
+    );
+
+    // A skewed deny still locks.
+    fx.broker.set(Behaviour::deny("SUSPENDED"));
+    let verdict = fx.client().refresh().await;
+    assert_eq!(
+        (verdict.code, verdict.licensed),
+        (Code::Suspended, false),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn deactivate_removes_key_and_lease_but_not_the_marks() {
+    let fx = activated().await;
+    fx.client().deactivate().unwrap();
+    fx.client().deactivate().unwrap();
+    assert!(fx.store.get_key().unwrap().is_none());
+    assert!(!fx.paths().cache_file().exists());
+    assert!(fx.store.get_marks().unwrap().is_some());
+    assert_eq!(fx.client().check().await.code, Code::NoLicense);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_blocking_inside_a_runtime_does_not_panic() {
+    let fx = activated().await;
+    let client = fx.client();
+    let verdict = tokio::task::block_in_place(|| client.check_blocking());
+    assert_eq!(verdict.code, Code::Valid);
+}
+
+#[test]
+fn check_blocking_outside_a_runtime() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fx = runtime.block_on(activated());
+    let _guard = runtime.enter();
+    drop(_guard);
+    fx.advance(DAY + 1);
+    let verdict = fx.client().check_blocking();
+    assert_eq!(
+        (verdict.code, verdict.source),
+        (Code::Valid, Source::Online),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_key_never_shows_in_errors_or_debug() {
+    let fx = activated().await;
+    let key = license_key("1");
+    fx.broker.set(Behaviour::Tamper);
+    let error = fx.client().activate(&key).await.unwrap_err();
+    let shown = format!(
+        "{error} {error:?} {:?} {:?}",
+        fx.client(),
+        fx.store.get_key().unwrap()
+    );
+    let verdict = fx.client().refresh().await;
+    let shown = format!("{shown} {verdict:?}");
+    assert!(
+        !shown.contains(&key) && !shown.contains(&key.replace('-', "")),
+        "{shown}"
+    );
+}
