@@ -10,6 +10,8 @@
 //! - [`verdict_cache`]: per-license lookups with single flight; [`verdicts`]: the
 //!   decision, the offline policy and signing; [`signer`]: the Ed25519 key and its kid.
 //! - [`api`]: the HTTP surface, `app(state)` and `serve(listener, state, shutdown)`.
+//! - [`run`]: config → token manager → state → server, what `main` and tests start;
+//!   [`telemetry`]: log set-up for the binary.
 //! - [`outbound`]: the HTTP client for ORDS (no redirects, timeouts, capped bodies).
 //! - [`secret`]: where the client secret comes from (file or environment).
 //! - [`token_source`]: the seam between the ORDS call and the token manager.
@@ -21,9 +23,11 @@ pub mod env_vars;
 pub mod license_keys;
 pub mod ords;
 pub mod outbound;
+pub mod run;
 pub mod secret;
 pub mod token;
 pub mod signer;
+pub mod telemetry;
 pub mod token_source;
 pub mod verdict_cache;
 pub mod verdicts;

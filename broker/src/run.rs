@@ -1,0 +1,72 @@
+//! Wiring a [`Config`] into a running broker, so `main` stays a thin shell and tests
+//! start exactly what production starts.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::api::{self, AppState};
+use crate::config::Config;
+use crate::token::{TokenConfig, TokenHandle, TokenManager, TokenSetupError};
+use crate::token_source::TokenSource;
+
+/// How long `license-broker check` waits for its one token.
+const CHECK_DEADLINE: Duration = Duration::from_secs(20);
+
+/// The token manager's settings for `config`: its endpoint, client and secret, with
+/// the manager's own defaults for refresh and backoff.
+pub fn token_config(config: &Config) -> TokenConfig {
+    TokenConfig::new(
+        config.ords.token_url.clone(),
+        config.client_id.clone(),
+        config.client_secret.clone(),
+    )
+}
+
+/// Starts the token manager (its owner task runs until the last handle is dropped).
+pub fn start_tokens(config: &Config) -> Result<TokenHandle, TokenSetupError> {
+    TokenManager::spawn(token_config(config))
+}
+
+/// [`start_tokens`], as the trait object the rest of the broker consumes.
+pub fn token_source(config: &Config) -> Result<Arc<dyn TokenSource>, TokenSetupError> {
+    Ok(Arc::new(start_tokens(config)?))
+}
+
+/// Runs the broker on `listener` until `shutdown` completes.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let tokens = start_tokens(&config)?;
+    let state = AppState::from_config(&config, Arc::new(tokens.clone()))?;
+    tracing::info!(
+        listen = %listener.local_addr()?,
+        ords = %config.ords.base_url,
+        kid = config.signer.kid(),
+        "license broker serving"
+    );
+    let served = api::serve(listener, state, shutdown).await;
+    tokens.shutdown();
+    Ok(served?)
+}
+
+/// `license-broker check`: the configuration loaded (the caller did that) and ORDS
+/// gave one token. The error is one line saying why not.
+pub async fn check(config: &Config) -> Result<(), String> {
+    let tokens = start_tokens(config).map_err(|e| e.to_string())?;
+    let result = tokio::time::timeout(CHECK_DEADLINE, tokens.ready_token()).await;
+    tokens.shutdown();
+    match result {
+        Ok(Ok(_token)) => Ok(()),
+        Ok(Err(err)) => Err(format!("no token from {}: {err}", config.ords.token_url)),
+        Err(_) => Err(format!(
+            "no token from {} within {} s",
+            config.ords.token_url,
+            CHECK_DEADLINE.as_secs()
+        )),
+    }
+}

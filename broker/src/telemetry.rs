@@ -1,0 +1,46 @@
+//! Logging set-up for the binary: an env filter from `LICENSE_BROKER_LOG` (else
+//! `RUST_LOG`, else `info`) and text or JSON lines on stderr.
+
+use tracing_subscriber::EnvFilter;
+
+use crate::env_vars;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    /// `LICENSE_BROKER_LOG_FORMAT`, when the command line gave none.
+    pub fn from_env() -> Result<Option<Self>, String> {
+        match std::env::var(env_vars::LOG_FORMAT) {
+            Err(_) => Ok(None),
+            Ok(v) if v.trim().eq_ignore_ascii_case("json") => Ok(Some(Self::Json)),
+            Ok(v) if v.trim().eq_ignore_ascii_case("text") => Ok(Some(Self::Text)),
+            Ok(v) => Err(format!(
+                "{}: {:?} is not a log format; use text or json",
+                env_vars::LOG_FORMAT,
+                v.trim()
+            )),
+        }
+    }
+}
+
+/// Installs the global subscriber. Call once, first thing in `main`.
+pub fn init(format: LogFormat) {
+    let filter = std::env::var(env_vars::LOG)
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .or_else(|| EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,11 @@
+//! The broker over real HTTP: one test binary, one `spawn_app` (see `api/helpers.rs`).
+
+mod api {
+    mod cache;
+    mod emulator;
+    mod helpers;
+    mod input;
+    mod ords_answers;
+    mod sentinel;
+    mod signature;
+}

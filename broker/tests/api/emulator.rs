@@ -1,0 +1,133 @@
+//! Against the ORDS emulator's article seed, with the real token manager: customer 1
+//! valid, 2 expired, 3 suspended, anything else unknown.
+
+use std::time::Duration;
+
+use license_shared::{Envelope, VerdictCode};
+
+use super::helpers::*;
+
+#[tokio::test]
+async fn article_customers_get_the_right_signed_verdicts() {
+    let app = spawn_app().await;
+    let cases = [
+        ("1", VerdictCode::Valid),
+        ("2", VerdictCode::Expired),
+        ("3", VerdictCode::Suspended),
+        ("4", VerdictCode::NotFound),
+    ];
+    for (id, code) in cases {
+        let payload = app.verdict(id).await;
+        assert_eq!(payload.result.code, code, "customer {id}");
+        assert_eq!(payload.license.id, id);
+        if code == VerdictCode::Valid {
+            let expires = payload
+                .license
+                .expires_at
+                .expect("customer 1 expires in a year");
+            assert!(expires > payload.iat + 300 * 86_400);
+            assert_eq!(payload.policy.offline_until, payload.iat + 7 * 86_400);
+        } else {
+            assert_eq!(payload.policy.offline_until, payload.iat);
+        }
+    }
+    let stats = app.emulator().stats();
+    assert_eq!(stats.token_requests, 1);
+    assert_eq!(stats.resource_requests, 4);
+}
+
+#[tokio::test]
+async fn hostile_and_forged_keys_never_reach_the_emulator() {
+    let app = spawn_app().await;
+    for id in ["..", "%2e%2e", "%2F", "?", "#", "\r\n", &"9".repeat(10_000)] {
+        let response = app.validate(id, &nonce()).await;
+        error_body(response, 400, "invalid_request").await;
+    }
+    let forged = license_broker::license_keys::LicenseKeys::new(
+        b"not-the-broker-secret-not-the-broker-secret".to_vec(),
+    )
+    .unwrap()
+    .mint(&license_shared::CustomerId::parse("1").unwrap());
+    let response = app.validate(&forged, &nonce()).await;
+    let envelope: Envelope = response.json().await.unwrap();
+    assert_eq!(
+        envelope.open(&app.trusted).unwrap().result.code,
+        VerdictCode::NotFound
+    );
+    let stats = app.emulator().stats();
+    assert_eq!((stats.token_requests, stats.resource_requests), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_validations_on_a_cold_start_need_one_token() {
+    let app = spawn_app().await;
+    // Slow the token endpoint so every request piles up on the cold cache.
+    app.emulator().set_faults(ords_emulator::Faults {
+        latency_ms: Some(200),
+        times: Some(1),
+        ..Default::default()
+    });
+    let ids: Vec<String> = (1..=10).map(|i| i.to_string()).collect();
+    let keys: Vec<String> = ids.iter().map(|id| app.key(id)).collect();
+    let started = std::time::Instant::now();
+    let requests = (0..1000).map(|i| {
+        let app = &app;
+        let key = &keys[i % keys.len()];
+        async move { app.validate(key, &nonce()).await.status().as_u16() }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    let elapsed = started.elapsed();
+    assert!(
+        statuses.iter().all(|&s| s == 200),
+        "{:?}",
+        statuses.iter().filter(|&&s| s != 200).count()
+    );
+    let stats = app.emulator().stats();
+    assert_eq!(stats.token_requests, 1, "exactly one token request");
+    assert_eq!(stats.resource_requests, 10, "one ORDS call per license");
+    eprintln!(
+        "1000 cold validations over 10 licenses: {elapsed:?}, 1 token request, 10 resource calls"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_tokens_cost_one_refresh_for_a_hundred_requests() {
+    let app = spawn_app().await;
+    app.verdict("1").await;
+    assert_eq!(app.emulator().stats().token_requests, 1);
+    app.emulator().revoke_all_tokens();
+    // 100 requests over 100 distinct (uncached) licenses, all holding the revoked token.
+    let keys: Vec<String> = (100..200).map(|i| app.key(&i.to_string())).collect();
+    let requests = keys.iter().map(|key| {
+        let app = &app;
+        async move { app.validate(key, &nonce()).await.status().as_u16() }
+    });
+    let statuses = futures::future::join_all(requests).await;
+    assert!(statuses.iter().all(|&s| s == 200));
+    let stats = app.emulator().stats();
+    assert_eq!(stats.token_requests, 2, "one refresh after the revocation");
+}
+
+#[tokio::test]
+async fn emulator_outages_map_to_contract_errors() {
+    let app = spawn_app().await;
+    app.verdict("1").await;
+    app.emulator().set_faults(ords_emulator::Faults {
+        resource_status: Some(503),
+        ..Default::default()
+    });
+    let response = app.validate(&app.key("2"), &nonce()).await;
+    assert!(response.headers().contains_key("retry-after"));
+    error_body(response, 503, "upstream_unavailable").await;
+    app.emulator().set_faults(ords_emulator::Faults {
+        stall: true,
+        ..Default::default()
+    });
+    let started = std::time::Instant::now();
+    let response = app.validate(&app.key("3"), &nonce()).await;
+    error_body(response, 504, "upstream_timeout").await;
+    assert!(started.elapsed() < Duration::from_millis(2500));
+    app.emulator().clear_faults();
+    // The cached answer for customer 1 never needed ORDS.
+    assert_eq!(app.verdict("1").await.result.code, VerdictCode::Valid);
+}
