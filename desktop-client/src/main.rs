@@ -108,6 +108,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let store_name = store.describe();
     eprintln!("key store: {store_name}");
 
+    // A typo in the key is reported before anything else, and never needs the network.
+    let key = match &cli.command {
+        Command::Activate { key } => {
+            let key = read_key(key.clone())?;
+            license_shared::LicenseKey::parse(&key).map_err(usage)?;
+            Some(key)
+        }
+        _ => None,
+    };
+
     if let Command::Deactivate = cli.command {
         remove_activation(&*store, &paths).context("deactivation is incomplete")?;
         println!(
@@ -166,8 +176,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             print_verdict(&verdict, json, &store_name)?;
             Ok(verdict.outcome().exit_code())
         }
-        Command::Activate { key } => {
-            let key = read_key(key)?;
+        Command::Activate { .. } => {
+            let key = key.unwrap_or_default();
             match runtime()?.block_on(client.activate(&key)) {
                 Ok(verdict) => {
                     print_verdict(&verdict, false, &store_name)?;
@@ -218,9 +228,10 @@ fn print_verdict(verdict: &Verdict, json: bool, store_name: &str) -> anyhow::Res
         Outcome::NotLicensed => "Not licensed",
         Outcome::Undetermined => "License status unknown",
     };
-    let source = match verdict.source {
-        license_client::Source::Online => "checked online",
-        license_client::Source::Cache => "from the saved license",
+    let source = match (verdict.source, verdict.offline_until) {
+        (license_client::Source::Online, _) => "checked online",
+        (license_client::Source::Cache, Some(_)) => "from the saved license",
+        (license_client::Source::Cache, None) => "checked on this machine",
     };
     println!("{headline} ({}, {source}).", verdict.code);
     println!("{}", verdict.message);

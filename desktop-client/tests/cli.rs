@@ -31,7 +31,11 @@ impl Cli {
     fn new() -> Self {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let broker = runtime.block_on(StandIn::start(Arc::new(SystemClock)));
-        Self { dir: tempfile::tempdir().unwrap(), broker, _runtime: runtime }
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            broker,
+            _runtime: runtime,
+        }
     }
 
     fn command(&self, args: &[&str]) -> Command {
@@ -74,11 +78,42 @@ fn usage_errors_exit_64_with_a_reason() {
         (cli.command(&[]), "Usage"),
         (cli.command(&["frobnicate"]), "unrecognized"),
         (cli.command(&["activate", "ABCDE-FGHJK"]), "license key"),
-        ({ let mut c = cli.command(&["status"]); c.env("LICENSE_CHECK_KEYSTORE", "vault"); c }, "LICENSE_CHECK_KEYSTORE"),
-        ({ let mut c = cli.command(&["status"]); c.env_remove("LICENSE_CHECK_TRUSTED_KEYS"); c }, "LICENSE_CHECK_TRUSTED_KEYS"),
-        ({ let mut c = cli.command(&["status"]); c.env("LICENSE_CHECK_TRUSTED_KEYS", "kid:nope"); c }, "invalid"),
-        ({ let mut c = cli.command(&["status"]); c.env_remove("LICENSE_CHECK_BROKER_URL"); c }, "--broker-url"),
-        (cli.command(&["--broker-url", "http://license.example.com", "status"]), "https://"),
+        (
+            {
+                let mut c = cli.command(&["status"]);
+                c.env("LICENSE_CHECK_KEYSTORE", "vault");
+                c
+            },
+            "LICENSE_CHECK_KEYSTORE",
+        ),
+        (
+            {
+                let mut c = cli.command(&["status"]);
+                c.env_remove("LICENSE_CHECK_TRUSTED_KEYS");
+                c
+            },
+            "LICENSE_CHECK_TRUSTED_KEYS",
+        ),
+        (
+            {
+                let mut c = cli.command(&["status"]);
+                c.env("LICENSE_CHECK_TRUSTED_KEYS", "kid:nope");
+                c
+            },
+            "invalid",
+        ),
+        (
+            {
+                let mut c = cli.command(&["status"]);
+                c.env_remove("LICENSE_CHECK_BROKER_URL");
+                c
+            },
+            "--broker-url",
+        ),
+        (
+            cli.command(&["--broker-url", "http://license.example.com", "status"]),
+            "https://",
+        ),
     ];
     for (mut command, needle) in cases {
         let run = Cli::finish(command.output().unwrap());
@@ -112,7 +147,11 @@ fn without_activation_status_is_not_licensed_and_names_the_store() {
     "#);
     let run = cli.run(&["status"]);
     assert_eq!(run.code, 1);
-    assert!(run.stdout.starts_with("Not licensed (NO_LICENSE"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("Not licensed (NO_LICENSE"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -121,7 +160,11 @@ fn activate_status_offline_and_deactivate() {
     let key = license_key("1");
     let run = cli.run(&["activate", &key]);
     assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
-    assert!(run.stdout.starts_with("Licensed (VALID, checked online)"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("Licensed (VALID, checked online)"),
+        "{}",
+        run.stdout
+    );
     assert!(!format!("{}{}", run.stdout, run.stderr).contains(&key));
 
     // The key file is private; the lease holds no key.
@@ -129,7 +172,10 @@ fn activate_status_offline_and_deactivate() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     let lease = std::fs::read_to_string(cli.data_dir().join("license.json")).unwrap();
     assert!(!lease.contains(&key));
@@ -137,21 +183,41 @@ fn activate_status_offline_and_deactivate() {
     let run = cli.run(&["status", "--json"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let json = run.json();
-    assert_eq!((json["code"].as_str(), json["source"].as_str()), (Some("VALID"), Some("cache")));
-    assert!(json["offline_until"].as_i64().unwrap() > json["expires_at"].as_i64().unwrap_or(0) - 400 * 86_400);
+    assert_eq!(
+        (json["code"].as_str(), json["source"].as_str()),
+        (Some("VALID"), Some("cache"))
+    );
+    assert!(
+        json["offline_until"].as_i64().unwrap()
+            > json["expires_at"].as_i64().unwrap_or(0) - 400 * 86_400
+    );
 
     let run = cli.run(&["status", "--refresh", "--json"]);
-    assert_eq!((run.code, run.json()["source"].as_str()), (0, Some("online")), "{}", run.stdout);
+    assert_eq!(
+        (run.code, run.json()["source"].as_str()),
+        (0, Some("online")),
+        "{}",
+        run.stdout
+    );
 
     let requests = cli.broker.requests();
     let run = cli.run(&["status", "--offline", "--json"]);
     assert_eq!((run.code, run.json()["code"].as_str()), (0, Some("VALID")));
-    assert_eq!(cli.broker.requests(), requests, "--offline never touches the network");
+    assert_eq!(
+        cli.broker.requests(),
+        requests,
+        "--offline never touches the network"
+    );
 
     // The broker goes away: the lease carries the app.
     let run = cli.run(&["--broker-url", "http://127.0.0.1:9", "status", "--refresh"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
-    assert!(run.stdout.starts_with("Licensed (OFFLINE_GRACE, from the saved license)"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .starts_with("Licensed (OFFLINE_GRACE, from the saved license)"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("proxy"), "{}", run.stdout);
 
     let run = cli.run(&["deactivate"]);
@@ -172,7 +238,12 @@ fn activation_reads_the_key_from_stdin() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(format!("{}\n", license_key("1")).as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{}\n", license_key("1")).as_bytes())
+        .unwrap();
     let run = Cli::finish(child.wait_with_output().unwrap());
     assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
 }
@@ -195,14 +266,29 @@ fn an_untrusted_or_missing_answer_without_a_lease_exits_2() {
     std::fs::remove_file(cli.data_dir().join("license.json")).unwrap();
 
     let run = cli.run(&["--broker-url", "http://127.0.0.1:9", "status", "--json"]);
-    assert_eq!((run.code, run.json()["code"].as_str()), (2, Some("BROKER_UNREACHABLE")), "{}", run.stdout);
+    assert_eq!(
+        (run.code, run.json()["code"].as_str()),
+        (2, Some("BROKER_UNREACHABLE")),
+        "{}",
+        run.stdout
+    );
 
     cli.broker.set(Behaviour::ForeignKey);
     let run = cli.run(&["status", "--json"]);
-    assert_eq!((run.code, run.json()["code"].as_str()), (2, Some("RESPONSE_UNTRUSTED")), "{}", run.stdout);
+    assert_eq!(
+        (run.code, run.json()["code"].as_str()),
+        (2, Some("RESPONSE_UNTRUSTED")),
+        "{}",
+        run.stdout
+    );
 
     let run = cli.run(&["status", "--offline", "--json"]);
-    assert_eq!((run.code, run.json()["code"].as_str()), (2, Some("NO_LEASE")), "{}", run.stdout);
+    assert_eq!(
+        (run.code, run.json()["code"].as_str()),
+        (2, Some("NO_LEASE")),
+        "{}",
+        run.stdout
+    );
 
     cli.broker.set(Behaviour::ForeignKey);
     let run = cli.run(&["activate", &license_key("1")]);

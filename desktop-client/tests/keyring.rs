@@ -1,0 +1,118 @@
+//! The OS keyring for real: Secret Service on Linux (gnome-keyring under
+//! `dbus-run-session` in CI), the Keychain on macOS, the Credential Manager on Windows.
+//!
+//! With `LICENSE_CHECK_REQUIRE_OS_KEYRING=1` (CI sets it) an unreachable keyring is a
+//! failure. Without it, a machine with no keyring returns early and says so on stderr.
+
+mod support;
+
+use std::sync::Arc;
+
+use license_client::{KeyStore, LicenseKeyText, Marks, OsKeyring, SystemClock};
+use support::{license_key, trusted, StandIn};
+
+const REQUIRE: &str = "LICENSE_CHECK_REQUIRE_OS_KEYRING";
+
+/// A service name of its own per test run, so runs never see each other's entries.
+fn service(test: &str) -> String {
+    format!("license-check-test-{test}-{}", std::process::id())
+}
+
+/// `Some(store)` when the keyring answers; `None` (after saying why) when it does not
+/// and the environment does not require it. Panics when it is required.
+fn reachable(store: OsKeyring) -> Option<OsKeyring> {
+    match store.get_key() {
+        Ok(_) => Some(store),
+        Err(e) if std::env::var(REQUIRE).as_deref() == Ok("1") => {
+            panic!("{REQUIRE}=1 but the OS keyring is not usable: {e}")
+        }
+        Err(e) => {
+            eprintln!("SKIPPING keyring test: no usable OS keyring ({e}). Set {REQUIRE}=1 to make this a failure.");
+            None
+        }
+    }
+}
+
+#[test]
+fn os_keyring_stores_reads_and_deletes_the_key_and_marks() {
+    let Some(store) = reachable(OsKeyring::new(service("roundtrip"))) else {
+        return;
+    };
+    assert!(
+        store.describe().starts_with("OS keyring ("),
+        "{}",
+        store.describe()
+    );
+    store.delete_key().unwrap();
+    assert!(store.get_key().unwrap().is_none());
+
+    store.set_key(&LicenseKeyText::new("AAAAA-BBBBB")).unwrap();
+    assert_eq!(store.get_key().unwrap().unwrap().expose(), "AAAAA-BBBBB");
+    store.set_key(&LicenseKeyText::new("CCCCC-DDDDD")).unwrap();
+    assert_eq!(store.get_key().unwrap().unwrap().expose(), "CCCCC-DDDDD");
+
+    let marks = Marks {
+        high_water: 1_767_261_600,
+        newest_iat: 1_767_261_500,
+    };
+    store.set_marks(marks).unwrap();
+    assert_eq!(store.get_marks().unwrap(), Some(marks));
+
+    store.delete_key().unwrap();
+    store.delete_key().unwrap();
+    assert!(store.get_key().unwrap().is_none());
+    assert_eq!(
+        store.get_marks().unwrap(),
+        Some(marks),
+        "marks outlive the key"
+    );
+}
+
+#[test]
+fn license_check_uses_the_os_keyring_by_default() {
+    let Some(_) = reachable(OsKeyring::new(service("probe"))) else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let broker = runtime.block_on(StandIn::start(Arc::new(SystemClock)));
+    let dir = tempfile::tempdir().unwrap();
+    let app_id = service("cli");
+    std::fs::create_dir_all(dir.path().join("config/license-check")).unwrap();
+    std::fs::write(
+        dir.path().join("config/license-check/config.toml"),
+        format!("app_id = \"{app_id}\"\n"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_license-check"));
+        command
+            .args(args)
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env("XDG_DATA_HOME", dir.path().join("data"))
+            .env_remove("LICENSE_CHECK_KEYSTORE")
+            .env("LICENSE_CHECK_TRUSTED_KEYS", trusted().to_text())
+            .env("LICENSE_CHECK_BROKER_URL", &broker.url)
+            .env("NO_PROXY", "127.0.0.1,localhost");
+        let output = command.output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&["activate", &license_key("1")]);
+    assert_eq!(code, 0, "{stdout} {stderr}");
+    assert!(stderr.contains("key store: OS keyring ("), "{stderr}");
+    let store = OsKeyring::new(app_id.clone());
+    assert_eq!(store.get_key().unwrap().unwrap().expose(), license_key("1"));
+    assert!(
+        !dir.path().join("data/license-check/license-key").exists(),
+        "no file copy of the key"
+    );
+
+    let (code, stdout, _) = run(&["status", "--offline"]);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, _, stderr) = run(&["deactivate"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(store.get_key().unwrap().is_none());
+}
