@@ -147,6 +147,22 @@ async fn refresh_fires_at_80_percent_and_the_floor_is_never_crossed() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_slow_background_refresh_adds_no_latency() {
+    let fake = Fake::new(Mode::Grant(ExpiresIn::Seconds(3600)));
+    let tokens = spawn(&fake);
+    tokens.token().await.unwrap();
+    fake.delay(secs(2));
+    sleep(secs(2880) + Duration::from_millis(500)).await;
+    assert!(tokens.status().fetching, "the refresh is in flight");
+    let asked = Instant::now();
+    assert_eq!(tokens.token().await.unwrap().generation(), 1);
+    assert_eq!(asked.elapsed(), Duration::ZERO);
+    sleep(secs(2)).await;
+    assert_eq!(tokens.token().await.unwrap().generation(), 2);
+    assert_eq!(fake.count(), 2);
+}
+
+#[tokio::test(start_paused = true)]
 async fn outage_serves_the_old_token_until_the_floor_then_unavailable() {
     let fake = Fake::new(Mode::Grant(ExpiresIn::Seconds(3600)));
     let tokens = spawn(&fake);
