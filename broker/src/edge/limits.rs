@@ -1,0 +1,264 @@
+//! The broker's three rate limits, combined: per client address, per license key, and
+//! a much tighter per-address budget for `NOT_FOUND` answers.
+//!
+//! Why a separate `NOT_FOUND` budget: a genuine user almost never gets `NOT_FOUND`
+//! (their key was issued for a real customer); a stream of them means someone is
+//! probing with made-up or forged keys. Each such answer is still signed, so without a
+//! budget a prober gets cheap signing work out of the broker and unlimited guesses.
+//! Once an address has spent the budget, *all* its validations are refused until it
+//! refills: the broker does not know in advance which answer a request will get.
+//!
+//! Default budget: 20 per hour with a burst of 10 ([`NOT_FOUND_QUOTA`]): ten typos in a
+//! row are fine, then one more every three minutes. It follows the per-address switch:
+//! `LICENSE_BROKER_RATE_PER_IP=0` turns it off too (e.g. when a front proxy limits).
+//!
+//! Addresses are bucketed: an IPv4-mapped IPv6 address counts as its IPv4 address, and
+//! IPv6 addresses are grouped by /64, the smallest block a subscriber usually gets;
+//! otherwise one host could rotate through 2^64 addresses and never be limited.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::rate_limit::{Quota, RateLimiter, RetryAfter, DEFAULT_MAX_KEYS};
+
+/// The default `NOT_FOUND` budget per address: 20 per hour, 10 at once.
+pub const NOT_FOUND_QUOTA: Quota = Quota {
+    count: 20,
+    period: Duration::from_secs(3600),
+    burst: 10,
+};
+
+/// Which limit refused a request; the label of `broker_ratelimited_total{key_type}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LimitKind {
+    Ip,
+    Key,
+    NotFound,
+}
+
+impl LimitKind {
+    pub const ALL: [LimitKind; 3] = [LimitKind::Ip, LimitKind::Key, LimitKind::NotFound];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitKind::Ip => "ip",
+            LimitKind::Key => "key",
+            LimitKind::NotFound => "not_found",
+        }
+    }
+}
+
+/// A refused request: which limit, and when to come back (the `Retry-After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limited {
+    pub kind: LimitKind,
+    pub retry_after: RetryAfter,
+}
+
+/// A license key as the limiter knows it: 16 bytes of its SHA-256. The limiter never
+/// holds a license key itself, and every entry has the same small size.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyId([u8; 16]);
+
+impl KeyId {
+    pub fn of(license_key: &str) -> Self {
+        let digest = Sha256::digest(license_key.as_bytes());
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        Self(id)
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "KeyId({:02x}{:02x}{:02x}{:02x}…)",
+            self.0[0], self.0[1], self.0[2], self.0[3]
+        )
+    }
+}
+
+/// The address a limit is counted against (see the module docs).
+pub fn ip_bucket(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
+/// All three limits. Share one behind an `Arc` (or in the app state).
+#[derive(Debug)]
+pub struct Limits {
+    ip: RateLimiter<IpAddr>,
+    key: RateLimiter<KeyId>,
+    not_found: RateLimiter<IpAddr>,
+}
+
+impl Limits {
+    /// Per-minute limits per address and per key (CONTRACT §2); `0` turns one off.
+    pub fn new(per_ip_per_minute: u32, per_key_per_minute: u32) -> Self {
+        let not_found = if per_ip_per_minute == 0 {
+            Quota::per_hour(0)
+        } else {
+            NOT_FOUND_QUOTA
+        };
+        Self::with_quotas(
+            Quota::per_minute(per_ip_per_minute),
+            Quota::per_minute(per_key_per_minute),
+            not_found,
+        )
+    }
+
+    /// Any three quotas; a quota with `count == 0` is off.
+    pub fn with_quotas(per_ip: Quota, per_key: Quota, not_found: Quota) -> Self {
+        Self {
+            ip: RateLimiter::with_quota(per_ip, DEFAULT_MAX_KEYS),
+            key: RateLimiter::with_quota(per_key, DEFAULT_MAX_KEYS),
+            not_found: RateLimiter::with_quota(not_found, DEFAULT_MAX_KEYS),
+        }
+    }
+
+    /// Before the body is read: the address's own budget, and whether it has spent
+    /// its `NOT_FOUND` budget. Takes one unit of the per-address budget.
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), Limited> {
+        let ip = ip_bucket(ip);
+        let refused = |kind| move |retry_after| Limited { kind, retry_after };
+        self.not_found
+            .peek(&ip)
+            .map_err(refused(LimitKind::NotFound))?;
+        self.ip.check(&ip).map_err(refused(LimitKind::Ip))
+    }
+
+    /// After the body is read: the license key's budget. Takes one unit.
+    pub fn check_key(&self, key: &KeyId) -> Result<(), Limited> {
+        self.key.check(key).map_err(|retry_after| Limited {
+            kind: LimitKind::Key,
+            retry_after,
+        })
+    }
+
+    /// [`Limits::check_ip`] then [`Limits::check_key`], for callers that have both.
+    pub fn check_request(&self, ip: IpAddr, key: &KeyId) -> Result<(), Limited> {
+        self.check_ip(ip)?;
+        self.check_key(key)
+    }
+
+    /// After a `NOT_FOUND` answer went to `ip`. Spends one unit of its budget; once the
+    /// budget is gone, [`Limits::check_ip`] refuses the address until it refills.
+    pub fn record_not_found(&self, ip: IpAddr) {
+        // Refusals are ignored: answers already in flight when the budget ran out
+        // must not push the address further into debt than the budget allows.
+        let _ = self.not_found.check(&ip_bucket(ip));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_from_one_address_is_refused_while_another_is_served() {
+        let limits = Limits::new(20, 0);
+        let key = KeyId::of("k");
+        let results: Vec<_> = (0..100)
+            .map(|_| limits.check_request(ip("192.0.2.1"), &key))
+            .collect();
+        let refused = results.iter().filter(|r| r.is_err()).count();
+        assert_eq!(refused, 80, "20/min with a burst of 20");
+        let Err(limited) = results[99] else { panic!() };
+        assert_eq!(limited.kind, LimitKind::Ip);
+        assert_eq!(limited.retry_after.header_secs(), 3);
+        assert!(limits.check_request(ip("192.0.2.2"), &key).is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_key_is_limited_across_addresses() {
+        let limits = Limits::new(0, 5);
+        let shared = KeyId::of("leaked-key");
+        let ok = (0..50u8)
+            .filter(|i| {
+                limits
+                    .check_request(IpAddr::from([198, 51, 100, *i]), &shared)
+                    .is_ok()
+            })
+            .count();
+        assert_eq!(ok, 5);
+        let err = limits
+            .check_request(ip("203.0.113.9"), &shared)
+            .unwrap_err();
+        assert_eq!(err.kind, LimitKind::Key);
+        assert!(limits
+            .check_request(ip("203.0.113.9"), &KeyId::of("other"))
+            .is_ok());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn spent_not_found_budget_blocks_the_address_then_refills() {
+        let limits = Limits::new(1000, 1000);
+        let prober = ip("192.0.2.7");
+        for i in 0..10 {
+            limits
+                .check_request(prober, &KeyId::of(&format!("forged-{i}")))
+                .unwrap();
+            limits.record_not_found(prober);
+        }
+        let err = limits.check_ip(prober).unwrap_err();
+        assert_eq!(err.kind, LimitKind::NotFound);
+        assert_eq!(err.retry_after.0, Duration::from_secs(180), "20/hour");
+        assert!(limits.check_ip(ip("192.0.2.8")).is_ok());
+        tokio::time::advance(err.retry_after.0).await;
+        assert!(limits.check_ip(prober).is_ok());
+    }
+
+    #[test]
+    fn zero_per_ip_also_turns_off_the_not_found_budget() {
+        let limits = Limits::new(0, 0);
+        for _ in 0..1000 {
+            limits.record_not_found(ip("192.0.2.7"));
+            assert!(limits
+                .check_request(ip("192.0.2.7"), &KeyId::of("k"))
+                .is_ok());
+        }
+    }
+
+    #[test]
+    fn ipv6_addresses_share_their_slash_64_and_mapped_v4_is_v4() {
+        assert_eq!(ip_bucket(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            ip_bucket(ip("2001:db8:1:2:ffff:1:2:3")),
+            ip("2001:db8:1:2::")
+        );
+        assert_ne!(ip_bucket(ip("2001:db8:1:3::1")), ip("2001:db8:1:2::"));
+        assert_eq!(ip_bucket(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
+        assert_eq!(ip_bucket(ip("192.0.2.1")), ip("192.0.2.1"));
+    }
+
+    #[test]
+    fn key_id_debug_shows_only_a_prefix_of_the_hash() {
+        let shown = format!("{:?}", KeyId::of("SECRET-LICENSE-KEY"));
+        assert!(!shown.contains("SECRET"));
+        assert!(shown.len() < 24, "{shown}");
+        assert_eq!(KeyId::of("a"), KeyId::of("a"));
+        assert_ne!(KeyId::of("a"), KeyId::of("b"));
+    }
+
+    #[test]
+    fn kinds_have_the_metric_labels() {
+        let labels: Vec<_> = LimitKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(labels, ["ip", "key", "not_found"]);
+    }
+}

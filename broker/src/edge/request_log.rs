@@ -1,0 +1,129 @@
+//! One structured log line and one set of metric updates per request.
+//!
+//! The line carries `request_id`, `route` (the route template, never the raw path),
+//! `status`, `upstream_status`, `key` and `latency_ms`. Handlers report what only they
+//! know by putting [`UpstreamStatus`] and [`KeyFingerprint`] into the *response*
+//! extensions; this layer reads them and takes them out, so they never leave the
+//! process. A license key only ever appears as [`key_fingerprint`]: eight hex digits of
+//! its SHA-256, enough to correlate lines, useless for recovering the key.
+//!
+//! The request id is ours, not the caller's (a caller-chosen id could forge
+//! correlations); it is returned in `x-request-id` so a support ticket can quote it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use sha2::{Digest, Sha256};
+use tokio::time::Instant;
+
+use super::metrics::Metrics;
+
+/// The response header that carries the request id.
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The route label for requests no route matched.
+pub const UNMATCHED: &str = "unmatched";
+
+/// A short, non-reversible stand-in for a license key in logs: 8 hex digits of SHA-256.
+pub fn key_fingerprint(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Set by the handler on its response: the HTTP status ORDS answered with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UpstreamStatus(pub u16);
+
+/// Set by the handler on its response: [`key_fingerprint`] of the request's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFingerprint(pub String);
+
+/// A fresh random request id: 16 hex digits.
+pub fn new_request_id() -> String {
+    format!("{:016x}", rand::random::<u64>())
+}
+
+/// The middleware: `axum::middleware::from_fn_with_state(metrics, log_and_measure)`,
+/// added with `Router::layer` so the matched route is known.
+pub async fn log_and_measure(
+    State(metrics): State<Arc<Metrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let _inflight = metrics.inflight();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED.to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let request_id = new_request_id();
+
+    let mut response = next.run(request).await;
+
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    metrics.observe_request(&route, status, elapsed);
+    let upstream = response
+        .extensions_mut()
+        .remove::<UpstreamStatus>()
+        .map(|u| u.0);
+    let key = response
+        .extensions_mut()
+        .remove::<KeyFingerprint>()
+        .map(|k| k.0);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    }
+    log_line(
+        &request_id,
+        &method,
+        &route,
+        status,
+        upstream,
+        key.as_deref(),
+        elapsed,
+    );
+    response
+}
+
+fn log_line(
+    request_id: &str,
+    method: &http::Method,
+    route: &str,
+    status: u16,
+    upstream_status: Option<u16>,
+    key: Option<&str>,
+    elapsed: Duration,
+) {
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    macro_rules! line {
+        ($level:ident) => {
+            tracing::$level!(
+                target: "license_broker::request",
+                request_id,
+                %method,
+                route,
+                status,
+                upstream_status,
+                key,
+                latency_ms,
+                "request"
+            )
+        };
+    }
+    // Server faults are warnings; everything else, including 4xx and 429, is routine.
+    if status >= 500 {
+        line!(warn);
+    } else {
+        line!(info);
+    }
+}
+
+#[cfg(test)]
+#[path = "request_log_tests.rs"]
+mod tests;

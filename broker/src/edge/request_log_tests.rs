@@ -1,0 +1,135 @@
+//! Tests for `request_log`: one JSON line per request with the promised fields, the
+//! license key only as a fingerprint, and the metrics updated.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use axum::body::Body;
+use axum::response::IntoResponse;
+use axum::routing::post;
+use axum::Router;
+use http::StatusCode;
+use tower::ServiceExt;
+
+use super::*;
+
+const RAW_KEY: &str = "LB1-SENTINEL_LICENSE_KEY-0123456789";
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn lines(&self) -> Vec<serde_json::Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+fn app(metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route(
+            "/v1/license/validate",
+            post(|| async {
+                let mut res = (StatusCode::OK, "signed").into_response();
+                res.extensions_mut().insert(UpstreamStatus(200));
+                res.extensions_mut()
+                    .insert(KeyFingerprint(key_fingerprint(RAW_KEY)));
+                res
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            log_and_measure,
+        ))
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn each_request_logs_one_line_with_the_promised_fields() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let metrics = Arc::new(Metrics::new());
+
+    let request = Request::post("/v1/license/validate")
+        .body(Body::empty())
+        .unwrap();
+    let res = app(metrics.clone()).oneshot(request).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let request_id = res.headers()[&X_REQUEST_ID].to_str().unwrap().to_owned();
+    assert_eq!(request_id.len(), 16);
+    assert!(
+        res.extensions().get::<UpstreamStatus>().is_none(),
+        "stays inside the process"
+    );
+    let missing = Request::get("/nowhere/../etc/passwd")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(
+        app(metrics.clone())
+            .oneshot(missing)
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let lines = captured.lines();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let line = &lines[0];
+    assert_eq!(line["request_id"], request_id.as_str());
+    assert_eq!(line["route"], "/v1/license/validate");
+    assert_eq!(line["method"], "POST");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["upstream_status"], 200);
+    assert_eq!(line["key"], key_fingerprint(RAW_KEY).as_str());
+    assert!(line["latency_ms"].as_f64().unwrap() >= 0.0);
+    assert_eq!(lines[1]["route"], UNMATCHED);
+    assert_eq!(lines[1]["status"], 404);
+    let all = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(!all.contains("SENTINEL"), "{all}");
+    assert!(!all.contains("passwd"), "raw paths are not logged: {all}");
+
+    let text = metrics.render();
+    assert!(
+        text.contains(r#"broker_requests_total{route="/v1/license/validate",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"broker_requests_total{route="unmatched",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("broker_inflight 0"), "{text}");
+    assert!(!text.contains("SENTINEL") && !text.contains("passwd"));
+}
+
+#[test]
+fn the_fingerprint_is_eight_hex_digits_of_sha256() {
+    // SHA-256("abc") = ba7816bf…
+    assert_eq!(key_fingerprint("abc"), "ba7816bf");
+    assert_ne!(key_fingerprint("abd"), key_fingerprint("abc"));
+}
+
+#[test]
+fn request_ids_are_sixteen_hex_digits_and_differ() {
+    let a = new_request_id();
+    assert_eq!(a.len(), 16);
+    assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(a, new_request_id());
+}

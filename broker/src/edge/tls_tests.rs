@@ -1,0 +1,160 @@
+//! Tests for `tls`: a real round trip over TLS with a certificate made in the test,
+//! errors that name the file, and a silent client that does not block others.
+
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use axum::Router;
+use tokio::io::AsyncWriteExt;
+
+use super::*;
+
+struct Pki {
+    dir: tempfile::TempDir,
+    cert_pem: String,
+}
+
+impl Pki {
+    fn new() -> Self {
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cert_pem = certified.cert.pem();
+        fs::write(dir.path().join("cert.pem"), &cert_pem).unwrap();
+        fs::write(
+            dir.path().join("key.pem"),
+            certified.key_pair.serialize_pem(),
+        )
+        .unwrap();
+        Self { dir, cert_pem }
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.path().join("cert.pem")
+    }
+
+    fn key(&self) -> PathBuf {
+        self.dir.path().join("key.pem")
+    }
+}
+
+/// Serves a router that echoes the peer address, the way the broker will be wired.
+async fn spawn_tls_server(pki: &Pki) -> SocketAddr {
+    let config = server_config(&pki.cert(), &pki.key()).unwrap();
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let app = Router::new().route(
+        "/peer",
+        get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.ip().to_string() }),
+    );
+    // `tap_io` makes axum's `ConnectInfo<SocketAddr>` available for a custom listener.
+    let listener = TlsListener::new(tcp, config).tap_io(|_| ());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    addr
+}
+
+fn client_trusting(pki: &Pki, addr: SocketAddr) -> reqwest::Client {
+    let root = reqwest::Certificate::from_pem(pki.cert_pem.as_bytes()).unwrap();
+    reqwest::Client::builder()
+        .add_root_certificate(root)
+        .resolve("localhost", addr)
+        .https_only(true)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_trusting_the_certificate_gets_an_answer_with_its_address() {
+    let pki = Pki::new();
+    let addr = spawn_tls_server(&pki).await;
+    let client = client_trusting(&pki, addr);
+    let res = client
+        .get(format!("https://localhost:{}/peer", addr.port()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.version(), reqwest::Version::HTTP_11);
+    assert_eq!(res.text().await.unwrap(), "127.0.0.1");
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_trust_the_certificate_is_refused() {
+    let pki = Pki::new();
+    let addr = spawn_tls_server(&pki).await;
+    let client = reqwest::Client::builder()
+        .resolve("localhost", addr)
+        .build()
+        .unwrap();
+    let err = client
+        .get(format!("https://localhost:{}/peer", addr.port()))
+        .send()
+        .await;
+    assert!(err.is_err());
+    // The server keeps serving after a failed handshake.
+    let res = client_trusting(&pki, addr)
+        .get(format!("https://localhost:{}/peer", addr.port()))
+        .send()
+        .await;
+    assert_eq!(res.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn silent_and_plain_http_clients_do_not_block_others() {
+    let pki = Pki::new();
+    let addr = spawn_tls_server(&pki).await;
+    let _silent = TcpStream::connect(addr).await.unwrap();
+    let mut plain = TcpStream::connect(addr).await.unwrap();
+    plain
+        .write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let res = client_trusting(&pki, addr)
+        .get(format!("https://localhost:{}/peer", addr.port()))
+        .send()
+        .await;
+    assert_eq!(res.unwrap().status(), 200);
+}
+
+#[test]
+fn a_missing_certificate_is_named() {
+    let pki = Pki::new();
+    let missing = pki.dir.path().join("nope.pem");
+    let err = server_config(&missing, &pki.key()).unwrap_err();
+    assert!(matches!(err, TlsError::ReadCert { .. }), "{err}");
+    assert!(err.to_string().contains("nope.pem"), "{err}");
+}
+
+#[test]
+fn a_file_without_certificates_or_key_is_named() {
+    let pki = Pki::new();
+    let junk = pki.dir.path().join("junk.pem");
+    fs::write(&junk, "not pem at all\n").unwrap();
+    let err = server_config(&junk, &pki.key()).unwrap_err();
+    assert!(matches!(err, TlsError::NoCert { .. }), "{err}");
+    assert!(err.to_string().contains("junk.pem"), "{err}");
+
+    // The certificate is no key; the message must not quote the file.
+    let err = server_config(&pki.cert(), &pki.cert()).unwrap_err();
+    assert!(matches!(err, TlsError::NoKey { .. }), "{err}");
+    assert!(err.to_string().contains("cert.pem"), "{err}");
+    assert!(!err.to_string().contains("BEGIN"), "{err}");
+}
+
+#[test]
+fn a_key_from_another_certificate_is_refused() {
+    let pki = Pki::new();
+    let other = Pki::new();
+    let err = server_config(&pki.cert(), &other.key()).unwrap_err();
+    assert!(matches!(err, TlsError::Mismatch { .. }), "{err}");
+    assert!(err.to_string().contains("key.pem"), "{err}");
+}
