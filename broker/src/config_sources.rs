@@ -35,12 +35,15 @@ pub struct Setting {
     pub origin: String,
 }
 
+/// Looks an environment variable up.
+type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// The merged sources. The environment is a function so tests need not touch the
 /// process environment (which is shared by every test thread).
 pub struct Sources {
     file: HashMap<String, String>,
     file_name: Option<PathBuf>,
-    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    env: EnvLookup,
 }
 
 impl Sources {

@@ -2,6 +2,7 @@
 
 mod api {
     mod cache;
+    mod cli;
     mod emulator;
     mod helpers;
     mod input;

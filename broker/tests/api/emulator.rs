@@ -55,7 +55,9 @@ async fn hostile_and_forged_keys_never_reach_the_emulator() {
         VerdictCode::NotFound
     );
     let stats = app.emulator().stats();
-    assert_eq!((stats.token_requests, stats.resource_requests), (0, 0));
+    assert_eq!(stats.resource_requests, 0);
+    // The token manager may fetch its first token eagerly at start-up, never per request.
+    assert!(stats.token_requests <= 1, "{stats:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

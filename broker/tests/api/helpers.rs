@@ -42,6 +42,11 @@ pub fn test_env(dir: &std::path::Path, ords_base: &str) -> HashMap<String, Strin
     std::fs::write(&key, Signer::generate().to_pem().unwrap()).unwrap();
     let secret = dir.join("key-secret");
     std::fs::write(&secret, "Zx8Qm3Vt6Wp1Ls4Kd9Hf2Jr7Bn5Cg0Ye\n").unwrap();
+    #[cfg(unix)]
+    for file in [&key, &secret] {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     HashMap::from([
         (var::ORDS_BASE_URL.into(), ords_base.into()),
         (var::CLIENT_ID.into(), "license_backend_client".into()),

@@ -100,7 +100,7 @@ async fn secrets_and_tokens_never_leak_at_trace_level() {
         "{:?}",
         license_broker::run::token_config(&app.config)
     ));
-    let token = tokens.token().await.unwrap();
+    let token = tokens.token().await;
     seen.push_str(&format!("{token:?}"));
     let err = license_broker::ords::UpstreamError::BadResponse("x".into());
     seen.push_str(&format!("{err} {err:?}"));

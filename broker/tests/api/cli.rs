@@ -1,0 +1,153 @@
+//! The `license-broker` binary: keygen, issue-key, check, and the refused argv secret.
+
+use std::process::Command;
+
+use license_broker::env_vars as var;
+use license_broker::signer::Signer;
+use license_shared::{parse_public_key, LicenseKey};
+
+use super::helpers::*;
+
+fn broker() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_license-broker"));
+    for (name, _) in std::env::vars() {
+        if name.starts_with("LICENSE_BROKER_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+#[test]
+fn keygen_writes_a_private_pem_and_prints_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("signing.pem");
+    let output = broker()
+        .args(["keygen", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let line = stdout.strip_suffix('\n').unwrap();
+    assert!(!line.contains('\n'));
+    let (kid, public) = line.split_once(' ').unwrap();
+    let kid = kid.strip_prefix("kid=").unwrap();
+    let public = parse_public_key(public.strip_prefix("public_key=").unwrap()).unwrap();
+    let signer = Signer::from_file(&out, "test").unwrap();
+    assert_eq!(signer.kid(), kid);
+    assert_eq!(signer.verifying_key(), public);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let again = broker()
+        .args(["keygen", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    assert_eq!(
+        Signer::from_file(&out, "test").unwrap().kid(),
+        kid,
+        "not overwritten"
+    );
+    let forced = broker()
+        .args(["keygen", "--force", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(forced.status.success());
+}
+
+#[test]
+fn the_client_secret_is_refused_on_the_command_line() {
+    for args in [
+        &["serve", "--client-secret", "SENTINEL_SECRET_argv"][..],
+        &["check", "--client-secret=SENTINEL_SECRET_argv"][..],
+    ] {
+        let output = broker().args(args).output().unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("never accepted on the command line"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("SENTINEL"), "{stderr}");
+    }
+}
+
+#[test]
+fn issue_key_needs_only_the_key_secret_and_check_names_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = test_env(dir.path(), "https://unused.example/ords/page");
+    let output = broker()
+        .args(["issue-key", "--customer-id", "42"])
+        .env(var::KEY_SECRET_FILE, &env[var::KEY_SECRET_FILE])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let key = String::from_utf8(output.stdout).unwrap();
+    let parsed = LicenseKey::parse(key.trim()).unwrap();
+    assert_eq!(parsed.customer_id().as_str(), "42");
+    assert!(load_config(env.clone()).license_keys.verify(&parsed));
+
+    let bad = broker()
+        .args(["issue-key", "--customer-id", "../1"])
+        .env(var::KEY_SECRET_FILE, &env[var::KEY_SECRET_FILE])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+
+    let output = broker()
+        .arg("check")
+        .env(var::KEY_SECRET_FILE, &env[var::KEY_SECRET_FILE])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains(var::ORDS_BASE_URL), "{stderr}");
+}
+
+#[tokio::test]
+async fn check_obtains_one_token_from_the_emulator() {
+    let app = spawn_app().await;
+    let emulator = app.emulator();
+    let (client_id, secret) = emulator
+        .client_credentials(ords_emulator::ARTICLE_CLIENT)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("client-secret");
+    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    let mut env = test_env(dir.path(), &emulator.schema_url);
+    env.remove(var::CLIENT_SECRET);
+    env.insert(var::CLIENT_ID.into(), client_id);
+    env.insert(
+        var::CLIENT_SECRET_FILE.into(),
+        secret_file.display().to_string(),
+    );
+    let output = tokio::task::spawn_blocking({
+        let env = env.clone();
+        move || broker().arg("check").envs(env).output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+
+    std::fs::write(&secret_file, "wrong-secret\n").unwrap();
+    let output =
+        tokio::task::spawn_blocking(move || broker().arg("check").envs(env).output().unwrap())
+            .await
+            .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("no token"), "{stderr}");
+    assert!(
+        !stderr.contains(&secret) && !stderr.contains("wrong-secret"),
+        "{stderr}"
+    );
+}
