@@ -16,18 +16,20 @@
 //! - [`secret`]: where the client secret comes from (file or environment).
 //! - [`token_source`]: the seam between the ORDS call and the token manager.
 //! - [`token`]: the token manager (owner task, single flight, refresh, backoff).
+//! - [`edge`]: the public edge: rate limits, client address, metrics, shutdown, TLS, request logs.
 pub mod api;
 pub mod config;
 pub mod config_sources;
+pub mod edge;
 pub mod env_vars;
 pub mod license_keys;
 pub mod ords;
 pub mod outbound;
 pub mod run;
 pub mod secret;
-pub mod token;
 pub mod signer;
 pub mod telemetry;
+pub mod token;
 pub mod token_source;
 pub mod verdict_cache;
 pub mod verdicts;

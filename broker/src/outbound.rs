@@ -49,7 +49,10 @@ pub enum BodyError {
 
 /// Reads the body chunk by chunk and stops as soon as it passes `cap`.
 pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, BodyError> {
-    if response.content_length().is_some_and(|len| len > cap as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > cap as u64)
+    {
         return Err(BodyError::TooLarge(cap));
     }
     let mut body = BytesMut::new();
@@ -66,7 +69,13 @@ pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<
 /// and a huge value is capped so a misbehaving upstream cannot park the broker for days.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     const MAX: u64 = 3600;
-    let seconds: u64 = headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    let seconds: u64 = headers
+        .get(RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     Some(Duration::from_secs(seconds.min(MAX)))
 }
 
@@ -83,7 +92,10 @@ mod tests {
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("99999999"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(3600)));
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&headers), None);
     }
 }

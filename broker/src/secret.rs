@@ -68,7 +68,10 @@ mod tests {
         let path = dir.path().join("secret");
         std::fs::write(&path, "SENTINEL_SECRET_x..\n").unwrap();
         let source = SecretSource::File(path.clone());
-        assert_eq!(source.read().unwrap().expose_secret(), "SENTINEL_SECRET_x..");
+        assert_eq!(
+            source.read().unwrap().expose_secret(),
+            "SENTINEL_SECRET_x.."
+        );
         std::fs::write(&path, " \n").unwrap();
         assert!(matches!(source.read(), Err(SecretError::Empty(_))));
         let value = SecretSource::Value(SecretString::from("SENTINEL_SECRET_y"));

@@ -60,7 +60,8 @@ pub enum TokenError {
 }
 
 /// A boxed future, so that `TokenSource` can be used as a trait object.
-pub type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<BearerToken, TokenError>> + Send + 'a>>;
+pub type TokenFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<BearerToken, TokenError>> + Send + 'a>>;
 
 /// Hands out tokens for the ORDS resource call.
 pub trait TokenSource: Send + Sync + 'static {
