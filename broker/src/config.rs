@@ -11,6 +11,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::{Host, Url};
 
+use crate::config_edge::EdgeConfig;
 use crate::config_sources::{ConfigError, Sources};
 use crate::env_vars as var;
 use crate::license_keys::LicenseKeys;
@@ -34,6 +35,8 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub cache: CacheConfig,
     pub rate: RateConfig,
+    /// Trusted proxies, TLS, deadlines, concurrency and shutdown ([`EdgeConfig`]).
+    pub edge: EdgeConfig,
 }
 
 /// Where and how ORDS is called, and how its rows are read.
@@ -203,6 +206,7 @@ impl Config {
             per_ip: src.parse_or(var::RATE_PER_IP, 60, "a whole number per minute (0 = off)")?,
             per_key: src.parse_or(var::RATE_PER_KEY, 20, "a whole number per minute (0 = off)")?,
         };
+        let edge = EdgeConfig::from_sources(src, ords.limits.total_timeout)?;
         if client_id.is_empty() {
             return Err(ConfigError::new(var::CLIENT_ID, "is empty"));
         }
@@ -216,6 +220,7 @@ impl Config {
             policy,
             cache,
             rate,
+            edge,
         })
     }
 }

@@ -53,6 +53,26 @@ pub const UPSTREAM_CONNECT_TIMEOUT_SECS: &str = "LICENSE_BROKER_UPSTREAM_CONNECT
 /// Largest ORDS response body read, in bytes.
 pub const UPSTREAM_BODY_LIMIT_BYTES: &str = "LICENSE_BROKER_UPSTREAM_BODY_LIMIT_BYTES";
 
+/// Comma-separated proxy networks (`10.0.0.0/8,::1`) whose `X-Forwarded-For` is
+/// believed, read from the right. Default: none, the TCP peer is the client.
+pub const TRUSTED_PROXIES: &str = "LICENSE_BROKER_TRUSTED_PROXIES";
+/// PEM certificate chain for serving HTTPS; set together with [`TLS_KEY_FILE`].
+pub const TLS_CERT_FILE: &str = "LICENSE_BROKER_TLS_CERT_FILE";
+/// PEM private key for serving HTTPS; set together with [`TLS_CERT_FILE`].
+pub const TLS_KEY_FILE: &str = "LICENSE_BROKER_TLS_KEY_FILE";
+/// The broker's own deadline for one request, in seconds; longer than the upstream
+/// timeout and shorter than the desktop client's 5 s.
+pub const REQUEST_TIMEOUT_SECS: &str = "LICENSE_BROKER_REQUEST_TIMEOUT_SECS";
+/// Seconds a client has to send its request headers (against slowloris).
+pub const HEADER_READ_TIMEOUT_SECS: &str = "LICENSE_BROKER_HEADER_READ_TIMEOUT_SECS";
+/// Validations answered at once; beyond this the broker sheds with a quick 503.
+pub const MAX_CONCURRENT: &str = "LICENSE_BROKER_MAX_CONCURRENT";
+/// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+pub const SHUTDOWN_GRACE_SECS: &str = "LICENSE_BROKER_SHUTDOWN_GRACE_SECS";
+/// Seconds the broker keeps accepting after SIGTERM, answering `/readyz` with 503, so
+/// a load balancer notices before connections are refused.
+pub const DRAIN_DELAY_SECS: &str = "LICENSE_BROKER_DRAIN_DELAY_SECS";
+
 /// Log filter (`tracing_subscriber::EnvFilter` syntax); `RUST_LOG` is the fallback.
 pub const LOG: &str = "LICENSE_BROKER_LOG";
 /// `text` (default) or `json`.
@@ -83,6 +103,14 @@ pub const CONFIG_VARS: &[&str] = &[
     UPSTREAM_TIMEOUT_SECS,
     UPSTREAM_CONNECT_TIMEOUT_SECS,
     UPSTREAM_BODY_LIMIT_BYTES,
+    TRUSTED_PROXIES,
+    TLS_CERT_FILE,
+    TLS_KEY_FILE,
+    REQUEST_TIMEOUT_SECS,
+    HEADER_READ_TIMEOUT_SECS,
+    MAX_CONCURRENT,
+    SHUTDOWN_GRACE_SECS,
+    DRAIN_DELAY_SECS,
 ];
 
 /// The TOML key for an environment variable: `LICENSE_BROKER_RATE_PER_IP` → `rate_per_ip`.

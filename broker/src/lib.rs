@@ -2,8 +2,9 @@
 //!
 //! # Layout
 //!
-//! - [`config`] (with [`config_sources`] and the [`env_vars`] catalogue): settings from
-//!   TOML and the environment, read once, failing fast with the variable's name.
+//! - [`config`] (with [`config_sources`], [`config_edge`] and the [`env_vars`]
+//!   catalogue): settings from TOML and the environment, read once, failing fast with
+//!   the variable's name.
 //! - [`license_keys`]: minting license keys and checking their MAC in constant time.
 //! - [`ords`]: the one resource call (URL template, 401 replay, reading both ORDS shapes)
 //!   and its [`ords::UpstreamError`].
@@ -19,6 +20,7 @@
 //! - [`edge`]: the public edge: rate limits, client address, metrics, shutdown, TLS, request logs.
 pub mod api;
 pub mod config;
+pub mod config_edge;
 pub mod config_sources;
 pub mod edge;
 pub mod env_vars;

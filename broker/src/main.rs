@@ -8,6 +8,7 @@ use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
 use license_broker::config::{load_license_keys, Config};
 use license_broker::config_sources::Sources;
+use license_broker::edge::shutdown::Signals;
 use license_broker::signer::Signer;
 use license_broker::telemetry::{self, LogFormat};
 use license_shared::CustomerId;
@@ -109,10 +110,20 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Serve { config } => {
             let config = Config::load(config.as_deref())?;
             runtime()?.block_on(async move {
+                // Installed before the listener exists, so a SIGTERM that arrives as
+                // soon as the broker is reachable still drains instead of killing it.
+                let mut signals = Signals::install().unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C will stop the broker gracefully");
+                    Signals::ctrl_c_only()
+                });
                 let listener = tokio::net::TcpListener::bind(config.listen)
                     .await
                     .with_context(|| format!("cannot listen on {}", config.listen))?;
-                license_broker::run::serve(config, listener, shutdown_signal()).await
+                let shutdown = async move {
+                    let signal = signals.recv().await;
+                    tracing::info!(?signal, "shutdown requested");
+                };
+                license_broker::run::serve(config, listener, shutdown).await
             })
         }
     }
@@ -156,27 +167,4 @@ fn keygen(out: &Path, force: bool) -> anyhow::Result<()> {
         signer.public_key_b64()
     );
     Ok(())
-}
-
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

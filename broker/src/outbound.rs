@@ -22,7 +22,8 @@ impl Default for OutboundLimits {
     fn default() -> Self {
         Self {
             connect_timeout: Duration::from_secs(2),
-            total_timeout: Duration::from_secs(5),
+            // Inside the broker's 4 s request deadline (see `config_edge`).
+            total_timeout: Duration::from_secs(3),
             max_body_bytes: 64 * 1024,
         }
     }

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 
 use crate::api::{self, AppState};
 use crate::config::Config;
+use crate::edge::tls;
 use crate::token::{TokenConfig, TokenHandle, TokenManager, TokenSetupError};
 use crate::token_source::TokenSource;
 
@@ -35,23 +36,62 @@ pub fn token_source(config: &Config) -> Result<Arc<dyn TokenSource>, TokenSetupE
     Ok(Arc::new(start_tokens(config)?))
 }
 
-/// Runs the broker on `listener` until `shutdown` completes.
+/// Runs the broker on `listener` until `shutdown` completes, then drains: readiness
+/// turns 503 at once, the listener keeps accepting for the configured drain delay (so
+/// a load balancer sees the 503 instead of refused connections), then stops, and
+/// in-flight requests get what is left of the shutdown grace. Either way the token
+/// manager is stopped and the result is `Ok`, so the process exits 0.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let tls = match &config.edge.tls {
+        Some(files) => Some(tls::server_config(&files.cert, &files.key)?),
+        None => None,
+    };
     let tokens = start_tokens(&config)?;
     let state = AppState::from_config(&config, Arc::new(tokens.clone()))?;
     tracing::info!(
         listen = %listener.local_addr()?,
+        tls = tls.is_some(),
         ords = %config.ords.base_url,
         kid = config.signer.kid(),
+        trusted_proxies = %config.edge.trusted_proxies,
         "license broker serving"
     );
-    let served = api::serve(listener, state, shutdown).await;
+    let draining = state.draining().clone();
+    let drain_delay = config.edge.drain_delay;
+    let stop_accepting = {
+        let draining = draining.clone();
+        async move {
+            shutdown.await;
+            draining.start();
+            tracing::info!(
+                drain_delay_s = drain_delay.as_secs(),
+                "draining: /readyz answers 503; in-flight requests will finish"
+            );
+            tokio::time::sleep(drain_delay).await;
+        }
+    };
+    let serving = async move {
+        match tls {
+            Some(tls) => api::serve_tls(listener, tls, state, stop_accepting).await,
+            None => api::serve(listener, state, stop_accepting).await,
+        }
+    };
+    let grace = config.edge.shutdown_grace;
+    let served = draining.run_with_grace(serving, grace).await;
     tokens.shutdown();
-    Ok(served?)
+    match served {
+        Some(result) => result?,
+        None => tracing::warn!(
+            grace_s = grace.as_secs(),
+            "shutdown grace elapsed with requests still in flight; exiting anyway"
+        ),
+    }
+    tracing::info!("license broker stopped");
+    Ok(())
 }
 
 /// `license-broker check`: the configuration loaded (the caller did that) and ORDS

@@ -8,6 +8,7 @@
 //!   lease, and a client may ask again at once (a customer who just paid is not kept
 //!   locked out by a cached deny).
 
+use std::sync::atomic::AtomicU16;
 use std::sync::Arc;
 
 use license_shared::{
@@ -108,15 +109,32 @@ impl Verdicts {
 
     /// Looks `id` up (cached, single flight) and signs the decision.
     pub async fn validate(&self, id: &CustomerId, echo: Echo) -> Result<Envelope, UpstreamError> {
+        self.validate_reporting(id, echo, &Arc::new(AtomicU16::new(0)))
+            .await
+            .map(|(envelope, _code)| envelope)
+    }
+
+    /// [`Verdicts::validate`], also giving the verdict code, and storing in
+    /// `upstream_status` the HTTP status ORDS answered *this* request with (it stays
+    /// 0 when the answer came from the cache or from another request's lookup).
+    pub async fn validate_reporting(
+        &self,
+        id: &CustomerId,
+        echo: Echo,
+        upstream_status: &Arc<AtomicU16>,
+    ) -> Result<(Envelope, VerdictCode), UpstreamError> {
         let ords = self.ords.clone();
         let key = id.clone();
+        let status = Arc::clone(upstream_status);
         let lookup = self
             .cache
-            .get_or_fetch(id, move || async move { ords.lookup(&key).await })
+            .get_or_fetch(id, move || async move {
+                ords.lookup_reporting(&key, &status).await
+            })
             .await?;
         let iat = (self.clock)();
         let (code, expires_at) = decide(&lookup, iat);
-        Ok(self.sign(id, code, expires_at, iat, echo))
+        Ok((self.sign(id, code, expires_at, iat, echo), code))
     }
 
     /// The answer for a key whose MAC does not verify: exactly what an unknown

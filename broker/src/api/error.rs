@@ -12,10 +12,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use license_shared::{ErrorBody, ErrorCode};
 
+use crate::edge::Limited;
 use crate::ords::UpstreamError;
 
 /// `Retry-After` when ORDS gave none.
 const DEFAULT_RETRY: Duration = Duration::from_secs(5);
+/// `Retry-After` when the broker sheds load or is draining: another replica (or this
+/// one a moment later) can answer.
+const BUSY_RETRY: Duration = Duration::from_secs(1);
 /// `Retry-After` after an answer the broker could not read: retrying at once will not help.
 const BAD_ANSWER_RETRY: Duration = Duration::from_secs(30);
 
@@ -28,6 +32,14 @@ pub enum ApiError {
     PayloadTooLarge,
     /// 415.
     UnsupportedMediaType,
+    /// 429 with `Retry-After`: a rate limit refused the request.
+    RateLimited(Limited),
+    /// 503 with `Retry-After`: too many validations in flight; shed, not queued.
+    Overloaded,
+    /// 503 with `Retry-After`: shutting down (what `/readyz` says while draining).
+    Draining,
+    /// 504: the broker's own request deadline passed before an answer was ready.
+    DeadlineExceeded,
     /// 503 with `Retry-After`. `detail` goes to the log, not to the caller.
     UpstreamUnavailable {
         retry_after: Duration,
@@ -79,6 +91,31 @@ impl IntoResponse for ApiError {
                 tracing::debug!("request without a JSON content type");
                 let message = "send the body as JSON with Content-Type: application/json".into();
                 (ErrorCode::UnsupportedMediaType, message, None)
+            }
+            Self::RateLimited(limited) => {
+                tracing::info!(limit = limited.kind.as_str(), "rate limited");
+                let secs = limited.retry_after.header_secs();
+                let message = format!("too many validations; retry in {secs} s");
+                (
+                    ErrorCode::RateLimited,
+                    message,
+                    Some(Duration::from_secs(secs)),
+                )
+            }
+            Self::Overloaded => {
+                tracing::warn!("concurrency limit reached; shedding the request");
+                let message = "the broker is busy; retry in a moment".into();
+                (ErrorCode::UpstreamUnavailable, message, Some(BUSY_RETRY))
+            }
+            Self::Draining => {
+                tracing::debug!("not ready: draining");
+                let message = "the broker is shutting down".into();
+                (ErrorCode::UpstreamUnavailable, message, Some(BUSY_RETRY))
+            }
+            Self::DeadlineExceeded => {
+                tracing::warn!("the request deadline passed before an answer was ready");
+                let message = "the license service did not answer in time; retry later".into();
+                (ErrorCode::UpstreamTimeout, message, None)
             }
             Self::UpstreamUnavailable {
                 retry_after,

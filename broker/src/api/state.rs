@@ -1,10 +1,13 @@
-//! What every handler shares: the token source, the verdict service and the key
-//! checker, built once from the configuration.
+//! What every handler shares: the token source, the verdict service, the key checker
+//! and the edge (limits, metrics, trusted proxies, the draining flag), built once from
+//! the configuration.
 
 use std::sync::Arc;
 
 use crate::config::{Config, RateConfig};
+use crate::config_edge::EdgeConfig;
 use crate::config_sources::ConfigError;
+use crate::edge::{Draining, Limits, Metrics, TrustedProxies};
 use crate::license_keys::LicenseKeys;
 use crate::ords::OrdsClient;
 use crate::token_source::TokenSource;
@@ -22,6 +25,10 @@ struct Inner {
     verdicts: Verdicts,
     license_keys: LicenseKeys,
     rate: RateConfig,
+    edge: EdgeConfig,
+    limits: Arc<Limits>,
+    metrics: Arc<Metrics>,
+    draining: Draining,
 }
 
 impl AppState {
@@ -36,9 +43,10 @@ impl AppState {
         tokens: Arc<dyn TokenSource>,
         clock: UnixClock,
     ) -> Result<Self, ConfigError> {
-        let ords = OrdsClient::new(&config.ords, Arc::clone(&tokens)).map_err(|e| {
-            ConfigError::new("outbound HTTP client", format!("cannot be built: {e}"))
-        })?;
+        let metrics = Arc::new(Metrics::new());
+        let ords = OrdsClient::new(&config.ords, Arc::clone(&tokens))
+            .map_err(|e| ConfigError::new("outbound HTTP client", format!("cannot be built: {e}")))?
+            .with_metrics(Arc::clone(&metrics));
         let verdicts = Verdicts::new(
             ords,
             VerdictCache::new(config.cache),
@@ -52,6 +60,10 @@ impl AppState {
                 verdicts,
                 license_keys: config.license_keys.clone(),
                 rate: config.rate,
+                edge: config.edge.clone(),
+                limits: Arc::new(Limits::new(config.rate.per_ip, config.rate.per_key)),
+                metrics,
+                draining: Draining::new(),
             }),
         })
     }
@@ -68,8 +80,30 @@ impl AppState {
         &self.inner.license_keys
     }
 
-    /// The configured limits, for the rate-limiting layer.
+    /// The configured limits per minute (`0`: off).
     pub fn rate(&self) -> RateConfig {
         self.inner.rate
+    }
+
+    /// Deadlines, concurrency, trusted proxies and shutdown settings.
+    pub fn edge(&self) -> &EdgeConfig {
+        &self.inner.edge
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    pub fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.inner.edge.trusted_proxies
+    }
+
+    /// Set on SIGTERM/SIGINT; `/readyz` reads it first.
+    pub fn draining(&self) -> &Draining {
+        &self.inner.draining
     }
 }

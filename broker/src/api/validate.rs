@@ -1,40 +1,84 @@
 //! `POST /v1/license/validate`.
 //!
-//! Order matters: content type, size, JSON shape, field bounds, key format, then the
-//! MAC. Only a key the broker itself minted ever leads to a lookup; a forged one gets
-//! the same signed `NOT_FOUND` as an unknown customer, without touching ORDS.
+//! Order matters: the per-address limit (before the body is read, so a flood costs
+//! one map lookup each), content type, size, JSON shape, field bounds, key format, the
+//! per-key limit, then the MAC. Only a key the broker itself minted ever leads to a
+//! lookup; a forged one gets the same signed `NOT_FOUND` as an unknown customer,
+//! without touching ORDS, and spends the address's `NOT_FOUND` budget like one.
+//!
+//! The response carries [`UpstreamStatus`] and [`KeyFingerprint`] as extensions for
+//! the request log line (the logging layer takes them out again).
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU16, Ordering::Relaxed};
+use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use license_shared::{LicenseKey, ValidateRequest};
+use license_shared::{LicenseKey, ValidateRequest, VerdictCode};
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::edge::{key_fingerprint, KeyFingerprint, KeyId, UpstreamStatus};
 use crate::verdicts::Echo;
 
 /// Largest request body accepted. A real request is a few hundred bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
-pub async fn validate(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    if !is_json(&headers) {
+/// What the log line learns about a request besides its status.
+#[derive(Default)]
+struct Seen {
+    key: Option<String>,
+    upstream: Arc<AtomicU16>,
+}
+
+pub async fn validate(State(state): State<AppState>, request: Request) -> Response {
+    let mut seen = Seen::default();
+    let mut response = match answer(&state, request, &mut seen).await {
+        Ok(response) => response,
+        Err(err) => {
+            if let ApiError::RateLimited(limited) = &err {
+                state.metrics().rate_limited(limited.kind);
+            }
+            err.into_response()
+        }
+    };
+    let extensions = response.extensions_mut();
+    if let Some(key) = seen.key {
+        extensions.insert(KeyFingerprint(key));
+    }
+    match seen.upstream.load(Relaxed) {
+        0 => {}
+        status => {
+            extensions.insert(UpstreamStatus(status));
+        }
+    }
+    response
+}
+
+async fn answer(state: &AppState, request: Request, seen: &mut Seen) -> Result<Response, ApiError> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), |c| c.0);
+    let ip = state.trusted_proxies().client_ip(peer, request.headers());
+    state.limits().check_ip(ip).map_err(ApiError::RateLimited)?;
+    if !is_json(request.headers()) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge
-        } else {
-            ApiError::InvalidRequest("the request body could not be read".into())
-        }
-    })?;
+    let body = Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::InvalidRequest("the request body could not be read".into())
+            }
+        })?;
     let request: ValidateRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::InvalidRequest(format!("request body: {e}")))?;
     request
@@ -42,6 +86,11 @@ pub async fn validate(
         .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
     let key = LicenseKey::parse(&request.license_key)
         .map_err(|e| ApiError::InvalidRequest(format!("license_key: {e}")))?;
+    seen.key = Some(key_fingerprint(&request.license_key));
+    state
+        .limits()
+        .check_key(&KeyId::of(&request.license_key))
+        .map_err(ApiError::RateLimited)?;
     let id = key.customer_id();
     // Defence in depth: CustomerId already limits the alphabet, but the URL builder
     // has the final word on what may become a path segment.
@@ -54,12 +103,19 @@ pub async fn validate(
         nonce: request.nonce,
         fingerprint: request.fingerprint,
     };
-    let envelope = if state.license_keys().verify(&key) {
-        state.verdicts().validate(id, echo).await?
+    let (envelope, code) = if state.license_keys().verify(&key) {
+        state
+            .verdicts()
+            .validate_reporting(id, echo, &seen.upstream)
+            .await?
     } else {
         tracing::info!(customer_id = %id, "license key MAC does not verify; answering NOT_FOUND");
-        state.verdicts().not_found(id, echo)
+        (state.verdicts().not_found(id, echo), VerdictCode::NotFound)
     };
+    state.metrics().verdict(code.as_str());
+    if code == VerdictCode::NotFound {
+        state.limits().record_not_found(ip);
+    }
     let mut response = Json(envelope).into_response();
     response
         .headers_mut()

@@ -101,6 +101,14 @@ impl Metrics {
         self.token_fetch[result as usize].fetch_add(1, Relaxed);
     }
 
+    /// The token manager's own fetch counters, read from its status at render time
+    /// (an alternative to counting with [`Metrics::token_fetch`]).
+    pub fn set_token_fetches(&self, ok: u64, transient: u64, permanent: u64) {
+        for (result, n) in TokenFetch::ALL.into_iter().zip([ok, transient, permanent]) {
+            self.token_fetch[result as usize].store(n, Relaxed);
+        }
+    }
+
     /// The current token's expiry (`None`: no token). The gauge is computed at render
     /// time, so it counts down between fetches.
     pub fn set_token_expiry(&self, expires_at: Option<Instant>) {

@@ -19,6 +19,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use super::metrics::Metrics;
 
@@ -63,7 +64,9 @@ pub async fn log_and_measure(
     let method = request.method().clone();
     let request_id = new_request_id();
 
-    let mut response = next.run(request).await;
+    // Lines logged while answering (rate limited, ORDS unavailable…) carry the id too.
+    let span = tracing::info_span!("request", request_id = request_id.as_str());
+    let mut response = next.run(request).instrument(span).await;
 
     let elapsed = started.elapsed();
     let status = response.status().as_u16();

@@ -13,6 +13,7 @@ pub mod answer;
 pub mod error;
 pub mod path;
 
+use std::sync::atomic::{AtomicU16, Ordering::Relaxed};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -26,6 +27,7 @@ pub use error::UpstreamError;
 pub use path::{SegmentError, ValidationPath};
 
 use crate::config::{Columns, OrdsConfig, StatusValues};
+use crate::edge::Metrics;
 use crate::outbound::{self, read_capped, retry_after, BodyError};
 use crate::token_source::{BearerToken, TokenSource};
 
@@ -39,6 +41,7 @@ pub struct OrdsClient {
     statuses: StatusValues,
     max_body_bytes: usize,
     tokens: Arc<dyn TokenSource>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 /// One exchange, before interpretation.
@@ -58,7 +61,14 @@ impl OrdsClient {
             statuses: config.statuses.clone(),
             max_body_bytes: config.limits.max_body_bytes,
             tokens,
+            metrics: None,
         })
+    }
+
+    /// Records every ORDS call in `metrics` (`broker_upstream_*`).
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// The URL for `id`; refused ids never reach the network.
@@ -68,11 +78,21 @@ impl OrdsClient {
 
     /// Looks one customer up, with at most one replay after a 401.
     pub async fn lookup(&self, id: &CustomerId) -> Result<Lookup, UpstreamError> {
+        self.lookup_reporting(id, &AtomicU16::new(0)).await
+    }
+
+    /// [`OrdsClient::lookup`], storing the HTTP status of the last ORDS answer in
+    /// `status` (left alone when ORDS gave none), for the request log line.
+    pub async fn lookup_reporting(
+        &self,
+        id: &CustomerId,
+        status: &AtomicU16,
+    ) -> Result<Lookup, UpstreamError> {
         let url = self.url_for(id.as_str()).map_err(|e| {
             UpstreamError::BadResponse(format!("refused to build the ORDS URL: {e}"))
         })?;
         let token = self.tokens.token().await?;
-        let first = self.send(&url, &token).await?;
+        let first = self.send(&url, &token, status).await?;
         if first.status != StatusCode::UNAUTHORIZED {
             return self.interpret(first);
         }
@@ -82,7 +102,7 @@ impl OrdsClient {
         );
         self.tokens.invalidate(token.generation());
         let fresh = self.tokens.token().await?;
-        let second = self.send(&url, &fresh).await?;
+        let second = self.send(&url, &fresh, status).await?;
         if second.status == StatusCode::UNAUTHORIZED {
             return Err(UpstreamError::Unavailable {
                 retry_after: None,
@@ -92,19 +112,38 @@ impl OrdsClient {
         self.interpret(second)
     }
 
-    async fn send(&self, url: &Url, token: &BearerToken) -> Result<Exchange, UpstreamError> {
+    async fn send(
+        &self,
+        url: &Url,
+        token: &BearerToken,
+        seen: &AtomicU16,
+    ) -> Result<Exchange, UpstreamError> {
         let started = tokio::time::Instant::now();
-        let response = self
+        let sent = self
             .http
             .get(url.clone())
             .header(ACCEPT, "application/json")
             .header(AUTHORIZATION, token.authorization())
             .send()
-            .await
-            .map_err(|e| UpstreamError::from_transport(&e))?;
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(e) => {
+                let err = UpstreamError::from_transport(&e);
+                let label = if err == UpstreamError::Timeout {
+                    "timeout"
+                } else {
+                    "error"
+                };
+                self.observe(label, started);
+                return Err(err);
+            }
+        };
         let status = response.status();
+        seen.store(status.as_u16(), Relaxed);
         let retry_after = retry_after(response.headers());
         let body = read_capped(response, self.max_body_bytes).await;
+        self.observe(status.as_str(), started);
         tracing::debug!(
             upstream_status = status.as_u16(),
             token_generation = token.generation(),
@@ -116,6 +155,12 @@ impl OrdsClient {
             retry_after,
             body,
         })
+    }
+
+    fn observe(&self, status: &str, started: tokio::time::Instant) {
+        if let Some(metrics) = &self.metrics {
+            metrics.observe_upstream(status, started.elapsed());
+        }
     }
 
     fn interpret(&self, exchange: Exchange) -> Result<Lookup, UpstreamError> {

@@ -257,6 +257,10 @@ impl TokenSource for TokenHandle {
     fn invalidate(&self, generation: u64) {
         TokenHandle::invalidate(self, generation);
     }
+
+    fn status(&self) -> Option<TokenStatus> {
+        Some(TokenHandle::status(self))
+    }
 }
 
 impl fmt::Debug for TokenHandle {
