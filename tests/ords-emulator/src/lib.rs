@@ -8,7 +8,7 @@
 //! # Layout
 //!
 //! * [`seed`] describes the ORDS objects (the TOML seed, `seeds/article.toml` by
-//!   default) and [`options`] the switches for questions public sources leave open.
+//!   default; `validate` checks it, naming the bad field) and [`options`] the switches for questions public sources leave open.
 //! * [`model`] compiles the seed into schemas, modules, templates and privileges,
 //!   matched with [`route`]; [`state`] holds what changes: clients, tokens, rows.
 //! * [`ords`] takes every request under the context root, counts it ([`stats`]),
@@ -39,6 +39,7 @@ mod state;
 pub mod stats;
 mod timespec;
 mod token;
+mod validate;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

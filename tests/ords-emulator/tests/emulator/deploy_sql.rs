@@ -180,7 +180,11 @@ fn both_client_scripts_create_the_seeded_client() {
             [seed.privileges[0].name.as_str()],
             "{file}"
         );
-        assert_eq!(args(&sql, "p_client_name"), [client.name.as_str()], "{file}");
+        assert_eq!(
+            args(&sql, "p_client_name"),
+            [client.name.as_str()],
+            "{file}"
+        );
         assert_eq!(args(&sql, "p_role_name"), client.roles, "{file}");
         assert!(sql.contains("GRANT_CLIENT_ROLE("), "{file}");
     }
