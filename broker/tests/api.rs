@@ -3,6 +3,9 @@
 mod api {
     mod cache;
     mod cli;
+    mod edge_limits;
+    mod edge_ops;
+    mod edge_shutdown;
     mod emulator;
     mod helpers;
     mod input;

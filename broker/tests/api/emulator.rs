@@ -62,7 +62,8 @@ async fn hostile_and_forged_keys_never_reach_the_emulator() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_validations_on_a_cold_start_need_one_token() {
-    let app = spawn_app().await;
+    // Rate limits are off in `test_env`; the concurrency limit must admit all 1000.
+    let app = spawn_app_env(&[(license_broker::env_vars::MAX_CONCURRENT, "2000")]).await;
     // Slow the token endpoint so every request piles up on the cold cache.
     app.emulator().set_faults(ords_emulator::Faults {
         latency_ms: Some(200),

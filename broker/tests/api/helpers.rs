@@ -67,6 +67,11 @@ pub fn load_config(env: HashMap<String, String>) -> Config {
 
 /// A broker against the emulator's article seed, getting tokens from the real manager.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_env(&[]).await
+}
+
+/// [`spawn_app`] with extra environment settings (they win over [`test_env`]).
+pub async fn spawn_app_env(overrides: &[(&str, &str)]) -> TestApp {
     let clock = Arc::new(ords_emulator::SystemClock);
     let emulator = ords_emulator::spawn(
         ords_emulator::Seed::article_default(),
@@ -81,6 +86,7 @@ pub async fn spawn_app() -> TestApp {
     let mut env = test_env(dir.path(), &emulator.schema_url);
     env.insert(var::CLIENT_ID.into(), client_id);
     env.insert(var::CLIENT_SECRET.into(), secret);
+    override_env(&mut env, overrides);
     let config = load_config(env);
     let tokens = license_broker::run::token_source(&config).expect("token manager starts");
     let mut app = spawn_app_with(config, tokens, dir).await;
@@ -115,9 +121,26 @@ pub async fn spawn_app_with(
 
 /// A broker against `ords` (a literal-JSON stand-in) with fake tokens.
 pub async fn spawn_app_with_fake(ords: &FakeOrds, tokens: &Arc<FakeTokens>) -> TestApp {
+    spawn_app_with_fake_env(ords, tokens, &[]).await
+}
+
+/// [`spawn_app_with_fake`] with extra environment settings.
+pub async fn spawn_app_with_fake_env(
+    ords: &FakeOrds,
+    tokens: &Arc<FakeTokens>,
+    overrides: &[(&str, &str)],
+) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let config = load_config(test_env(dir.path(), &ords.base_url));
+    let mut env = test_env(dir.path(), &ords.base_url);
+    override_env(&mut env, overrides);
+    let config = load_config(env);
     spawn_app_with(config, Arc::clone(tokens) as Arc<dyn TokenSource>, dir).await
+}
+
+pub fn override_env(env: &mut HashMap<String, String>, overrides: &[(&str, &str)]) {
+    for (name, value) in overrides {
+        env.insert((*name).to_owned(), (*value).to_owned());
+    }
 }
 
 /// A fresh random nonce, as a client sends it.
@@ -146,6 +169,31 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// Validates `license_key` as if forwarded for `client` (`X-Forwarded-For`).
+    pub async fn validate_from(&self, client: &str, license_key: &str) -> reqwest::Response {
+        let body = serde_json::json!({"license_key": license_key, "nonce": nonce()});
+        self.http
+            .post(self.url("/v1/license/validate"))
+            .header("content-type", "application/json")
+            .header("x-forwarded-for", client)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /metrics` as text, checking the content type.
+    pub async fn metrics(&self) -> String {
+        let response = self.http.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let content_type = response.headers()["content-type"].to_str().unwrap();
+        assert!(
+            content_type.starts_with("text/plain; version=0.0.4"),
+            "{content_type}"
+        );
+        response.text().await.unwrap()
     }
 
     pub async fn validate(&self, license_key: &str, nonce: &str) -> reqwest::Response {

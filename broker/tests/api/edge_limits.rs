@@ -1,0 +1,297 @@
+//! The public edge over real HTTP: rate limits per address and per key, the client
+//! address from `X-Forwarded-For` only via trusted proxies, the `NOT_FOUND` budget, and
+//! load shedding with a quick 503.
+
+use std::time::{Duration, Instant};
+
+use license_broker::env_vars as var;
+
+use super::helpers::*;
+
+const ROW: &str = r#"{"license_status":"ACTIVE","expires_at":null}"#;
+
+/// Statuses of `n` validations of `key` claiming to come from `client`.
+async fn burst(app: &TestApp, client: &str, key: &str, n: usize) -> Vec<reqwest::Response> {
+    let mut responses = Vec::with_capacity(n);
+    for _ in 0..n {
+        responses.push(app.validate_from(client, key).await);
+    }
+    responses
+}
+
+fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{series} missing from\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_burst_from_one_address_gets_429s_while_another_is_served() {
+    let ords = FakeOrds::answering(200, ROW).await;
+    let tokens = FakeTokens::new();
+    // The test client is 127.0.0.1, a trusted proxy: X-Forwarded-For names the client.
+    let app = spawn_app_with_fake_env(
+        &ords,
+        &tokens,
+        &[
+            (var::RATE_PER_IP, "5"),
+            (var::RATE_PER_KEY, "0"),
+            (var::TRUSTED_PROXIES, "127.0.0.1"),
+        ],
+    )
+    .await;
+    let key = app.key("1");
+    let responses = burst(&app, "198.51.100.1", &key, 20).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses[..5], [200; 5], "{statuses:?}");
+    assert_eq!(statuses[5..], [429; 15], "{statuses:?}");
+    let limited = responses.into_iter().last().unwrap();
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=12).contains(&retry),
+        "5 per minute refills one every 12 s: {retry}"
+    );
+    error_body(limited, 429, "rate_limited").await;
+
+    // Another address, same key (the key limit is off): served.
+    let other = app.validate_from("198.51.100.2", &key).await;
+    assert_eq!(other.status(), 200);
+    // A proxy chain: the rightmost untrusted entry is the client.
+    let chained = app.validate_from("198.51.100.1, 127.0.0.1", &key).await;
+    assert_eq!(chained.status(), 429, "still the first client's bucket");
+
+    let metrics = app.metrics().await;
+    assert_eq!(
+        metric(&metrics, r#"broker_ratelimited_total{key_type="ip"}"#),
+        16.0
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            r#"broker_requests_total{route="/v1/license/validate",status="429"}"#
+        ),
+        16.0
+    );
+    assert_eq!(ords.calls(), 1, "one lookup, then the verdict cache");
+}
+
+#[tokio::test]
+async fn a_spoofed_forwarded_for_from_an_untrusted_peer_does_not_change_the_bucket() {
+    let ords = FakeOrds::answering(200, ROW).await;
+    let tokens = FakeTokens::new();
+    // No trusted proxies: 127.0.0.1 is the client whatever the header claims.
+    let app = spawn_app_with_fake_env(
+        &ords,
+        &tokens,
+        &[(var::RATE_PER_IP, "5"), (var::RATE_PER_KEY, "0")],
+    )
+    .await;
+    let key = app.key("1");
+    let mut statuses = Vec::new();
+    for i in 0..12 {
+        let spoofed = format!("203.0.113.{i}");
+        statuses.push(app.validate_from(&spoofed, &key).await.status().as_u16());
+    }
+    assert_eq!(statuses[..5], [200; 5], "{statuses:?}");
+    assert_eq!(statuses[5..], [429; 7], "{statuses:?}");
+}
+
+#[tokio::test]
+async fn one_license_key_is_limited_across_addresses() {
+    let ords = FakeOrds::answering(200, ROW).await;
+    let tokens = FakeTokens::new();
+    let app = spawn_app_with_fake_env(
+        &ords,
+        &tokens,
+        &[
+            (var::RATE_PER_IP, "100"),
+            (var::RATE_PER_KEY, "3"),
+            (var::TRUSTED_PROXIES, "127.0.0.0/8"),
+        ],
+    )
+    .await;
+    let shared = app.key("1");
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        let client = format!("198.51.100.{i}");
+        statuses.push(app.validate_from(&client, &shared).await.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 200, 429, 429, 429]);
+    assert_eq!(
+        app.validate_from("198.51.100.9", &app.key("2"))
+            .await
+            .status(),
+        200
+    );
+    let metrics = app.metrics().await;
+    assert_eq!(
+        metric(&metrics, r#"broker_ratelimited_total{key_type="key"}"#),
+        3.0
+    );
+}
+
+#[tokio::test]
+async fn an_address_that_keeps_getting_not_found_is_refused() {
+    // Forged keys and unknown customers both spend the NOT_FOUND budget (10 at once).
+    let ords = FakeOrds::answering(404, "{}").await;
+    let tokens = FakeTokens::new();
+    let app = spawn_app_with_fake_env(
+        &ords,
+        &tokens,
+        &[
+            (var::RATE_PER_IP, "1000"),
+            (var::RATE_PER_KEY, "1000"),
+            (var::TRUSTED_PROXIES, "127.0.0.1"),
+        ],
+    )
+    .await;
+    for i in 0..10 {
+        let response = app
+            .validate_from("192.0.2.7", &app.key(&format!("{}", 100 + i)))
+            .await;
+        assert_eq!(response.status(), 200, "a signed NOT_FOUND");
+    }
+    let refused = app.validate_from("192.0.2.7", &app.key("1")).await;
+    assert_eq!(refused.headers()["retry-after"], "180", "20 per hour");
+    error_body(refused, 429, "rate_limited").await;
+    assert_eq!(
+        app.validate_from("192.0.2.8", &app.key("1")).await.status(),
+        200
+    );
+    let metrics = app.metrics().await;
+    assert_eq!(
+        metric(
+            &metrics,
+            r#"broker_ratelimited_total{key_type="not_found"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        metric(&metrics, r#"broker_verdicts_total{code="NOT_FOUND"}"#),
+        11.0
+    );
+}
+
+#[tokio::test]
+async fn limits_are_on_by_default() {
+    let ords = FakeOrds::answering(200, ROW).await;
+    let tokens = FakeTokens::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = test_env(dir.path(), &ords.base_url);
+    env.remove(var::RATE_PER_IP);
+    env.remove(var::RATE_PER_KEY);
+    let config = load_config(env);
+    assert_eq!((config.rate.per_ip, config.rate.per_key), (60, 20));
+    let app = spawn_app_with(config, tokens, dir).await;
+    let key = app.key("1");
+    let statuses: Vec<u16> = burst(&app, "ignored", &key, 21)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(statuses[..20], [200; 20]);
+    assert_eq!(statuses[20], 429, "20 per minute for one key");
+}
+
+#[tokio::test]
+async fn oversized_and_form_bodies_are_refused_before_any_lookup_even_chunked() {
+    let ords = FakeOrds::answering(200, ROW).await;
+    let tokens = FakeTokens::new();
+    let app = spawn_app_with_fake(&ords, &tokens).await;
+    let url = app.url("/v1/license/validate");
+    // No Content-Length (chunked): the limit holds while streaming too.
+    let head = "POST /v1/license/validate HTTP/1.1\r\nHost: broker\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    let mut request = head.as_bytes().to_vec();
+    for _ in 0..20 {
+        request.extend_from_slice(b"400\r\n");
+        request.extend_from_slice(&[b' '; 1024]);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    // The broker may answer and close before it has read everything.
+    let _ = tokio::io::AsyncWriteExt::write_all(&mut stream, &request).await;
+    let mut answer = Vec::new();
+    let _ = tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("payload_too_large"), "{answer}");
+    let form = format!("license_key={}&nonce={}", app.key("1"), nonce());
+    let response = app
+        .http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    error_body(response, 415, "unsupported_media_type").await;
+    assert_eq!(ords.calls(), 0);
+    let metrics = app.metrics().await;
+    assert_eq!(
+        metric(
+            &metrics,
+            r#"broker_requests_total{route="/v1/license/validate",status="413"}"#
+        ),
+        1.0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_the_concurrency_limit_the_broker_sheds_quickly_with_503() {
+    let ords = FakeOrds::start_with_delay(Duration::from_millis(1500), |_, _, _| (200, ROW)).await;
+    let tokens = FakeTokens::new();
+    let app = spawn_app_with_fake_env(&ords, &tokens, &[(var::MAX_CONCURRENT, "2")]).await;
+    let slow: Vec<_> = ["1", "2"]
+        .into_iter()
+        .map(|id| {
+            let (http, url, key) = (
+                app.http.clone(),
+                app.url("/v1/license/validate"),
+                app.key(id),
+            );
+            tokio::spawn(async move {
+                let body = serde_json::json!({"license_key": key, "nonce": nonce()});
+                http.post(url)
+                    .header("content-type", "application/json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    while ords.calls() < 2 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let started = Instant::now();
+    let shed = app.validate(&app.key("3"), &nonce()).await;
+    let took = started.elapsed();
+    assert_eq!(shed.headers()["retry-after"], "1");
+    error_body(shed, 503, "upstream_unavailable").await;
+    eprintln!("shed with 503 in {took:?}");
+    assert!(
+        took < Duration::from_millis(200),
+        "shed, not queued: {took:?}"
+    );
+    // Operations endpoints are not behind the limit.
+    let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let metrics = app.metrics().await;
+    assert_eq!(
+        metric(&metrics, "broker_inflight"),
+        3.0,
+        "two validations and this scrape"
+    );
+    for request in slow {
+        assert_eq!(request.await.unwrap(), 200);
+    }
+    assert_eq!(app.validate(&app.key("3"), &nonce()).await.status(), 200);
+}

@@ -1,0 +1,246 @@
+//! Operations over real HTTP: `/metrics`, the broker's own deadline, the header-read
+//! timeout, and TLS termination.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use license_broker::api::{self, AppState};
+use license_broker::env_vars as var;
+use license_broker::token_source::{TokenFuture, TokenSource};
+use license_shared::{Envelope, VerdictCode};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use super::helpers::*;
+
+const NAMED_SERIES: [&str; 8] = [
+    "broker_requests_total{",
+    "broker_request_duration_seconds_bucket{",
+    "broker_upstream_duration_seconds_bucket{",
+    "broker_token_fetch_total{",
+    "broker_token_seconds_to_expiry ",
+    "broker_token_generation ",
+    "broker_ratelimited_total{",
+    "broker_inflight ",
+];
+
+fn value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{series} missing from\n{text}"))
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn metrics_show_the_named_series_and_the_token_manager_state() {
+    let app = spawn_app().await;
+    let key = app.key("1");
+    let nonce = nonce();
+    assert_eq!(app.validate(&key, &nonce).await.status(), 200);
+    let text = app.metrics().await;
+    for series in NAMED_SERIES {
+        assert!(text.contains(series), "{series} missing from\n{text}");
+    }
+    assert_eq!(
+        value(&text, r#"broker_token_fetch_total{result="ok"}"#),
+        1.0
+    );
+    assert_eq!(
+        value(&text, r#"broker_token_fetch_total{result="permanent"}"#),
+        0.0
+    );
+    assert_eq!(value(&text, "broker_token_generation"), 1.0);
+    let left = value(&text, "broker_token_seconds_to_expiry");
+    assert!(left > 60.0, "a fresh emulator token: {left}");
+    assert_eq!(
+        value(
+            &text,
+            r#"broker_requests_total{route="/v1/license/validate",status="200"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            &text,
+            r#"broker_upstream_duration_seconds_count{status="200"}"#
+        ),
+        1.0
+    );
+    assert_eq!(value(&text, r#"broker_verdicts_total{code="VALID"}"#), 1.0);
+    assert_eq!(value(&text, "broker_inflight"), 1.0, "the scrape itself");
+    // Numbers and our own labels only: nothing the caller sent, nothing secret.
+    let secret = app
+        .emulator()
+        .client_credentials(ords_emulator::ARTICLE_CLIENT)
+        .unwrap()
+        .1;
+    for sentinel in [
+        key.as_str(),
+        nonce.as_str(),
+        secret.as_str(),
+        "Bearer",
+        "SENTINEL",
+    ] {
+        assert!(!text.contains(sentinel), "{sentinel} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn with_a_stalled_ords_the_broker_answers_504_within_its_deadline() {
+    let app = spawn_app_env(&[
+        (var::REQUEST_TIMEOUT_SECS, "2"),
+        (var::UPSTREAM_TIMEOUT_SECS, "1"),
+    ])
+    .await;
+    app.verdict("1").await;
+    app.emulator().set_faults(ords_emulator::Faults {
+        stall: true,
+        ..Default::default()
+    });
+    let started = Instant::now();
+    let response = app.validate(&app.key("2"), &nonce()).await;
+    let took = started.elapsed();
+    error_body(response, 504, "upstream_timeout").await;
+    eprintln!("stalled ORDS: 504 after {took:?} (deadline 2 s, upstream timeout 1 s)");
+    assert!(took < Duration::from_millis(2500), "{took:?}");
+    app.emulator().clear_faults();
+    let text = app.metrics().await;
+    assert_eq!(
+        value(&text, r#"broker_upstream_requests_total{status="timeout"}"#),
+        1.0
+    );
+}
+
+/// Never hands out a token: the request can only end by the broker's own deadline.
+struct StalledTokens;
+
+impl TokenSource for StalledTokens {
+    fn token(&self) -> TokenFuture<'_> {
+        Box::pin(std::future::pending())
+    }
+    fn invalidate(&self, _generation: u64) {}
+}
+
+#[tokio::test]
+async fn the_request_deadline_holds_even_when_the_wait_is_not_on_ords() {
+    let ords = FakeOrds::answering(200, "{}").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = test_env(dir.path(), &ords.base_url);
+    override_env(
+        &mut env,
+        &[
+            (var::REQUEST_TIMEOUT_SECS, "2"),
+            (var::UPSTREAM_TIMEOUT_SECS, "1"),
+        ],
+    );
+    let app = spawn_app_with(load_config(env), Arc::new(StalledTokens), dir).await;
+    let started = Instant::now();
+    let response = app.validate(&app.key("1"), &nonce()).await;
+    let took = started.elapsed();
+    error_body(response, 504, "upstream_timeout").await;
+    eprintln!("stalled token source: 504 after {took:?} (deadline 2 s)");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_millis(2500),
+        "{took:?}"
+    );
+    assert_eq!(ords.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_client_that_trickles_its_headers_is_disconnected() {
+    let ords = FakeOrds::answering(200, "{}").await;
+    let tokens = FakeTokens::new();
+    let app =
+        spawn_app_with_fake_env(&ords, &tokens, &[(var::HEADER_READ_TIMEOUT_SECS, "1")]).await;
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(b"POST /v1/license/validate HTTP/1.1\r\nHost: broker\r\n")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
+    let took = started.elapsed();
+    assert!(read.is_ok(), "still connected after 5 s");
+    eprintln!(
+        "slow headers: connection closed after {took:?} ({} bytes)",
+        buf.len()
+    );
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(2500),
+        "{took:?}"
+    );
+    // The broker itself is fine.
+    let health = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn over_tls_a_client_trusting_the_certificate_gets_a_signed_verdict() {
+    let ords = FakeOrds::answering(200, r#"{"license_status":"ACTIVE","expires_at":null}"#).await;
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
+    let mut env = test_env(dir.path(), &ords.base_url);
+    override_env(
+        &mut env,
+        &[
+            (var::TLS_CERT_FILE, cert.to_str().unwrap()),
+            (var::TLS_KEY_FILE, key.to_str().unwrap()),
+        ],
+    );
+    let config = load_config(env);
+    let files = config.edge.tls.clone().expect("TLS configured");
+    let tls = license_broker::edge::tls::server_config(&files.cert, &files.key).unwrap();
+    let state = AppState::from_config(&config, FakeTokens::new()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(api::serve_tls(listener, tls, state, async move {
+        let _ = stopped.await;
+    }));
+
+    let root = reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(root)
+        .resolve("localhost", addr)
+        .https_only(true)
+        .build()
+        .unwrap();
+    let license_key = config
+        .license_keys
+        .mint(&license_shared::CustomerId::parse("1").unwrap());
+    let body = serde_json::json!({"license_key": license_key, "nonce": nonce()});
+    let response = client
+        .post(format!(
+            "https://localhost:{}/v1/license/validate",
+            addr.port()
+        ))
+        .header("content-type", "application/json")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let envelope: Envelope = response.json().await.unwrap();
+    let trusted = license_shared::Keyset::new().with_key(config.signer.verifying_key());
+    assert_eq!(
+        envelope.open(&trusted).unwrap().result.code,
+        VerdictCode::Valid
+    );
+    // Plain HTTP on the TLS port gets no answer.
+    let plain = reqwest::Client::new()
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+    // And the TLS server drains like the plain one.
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the TLS server stops")
+        .unwrap()
+        .unwrap();
+}
