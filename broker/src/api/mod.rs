@@ -9,6 +9,7 @@
 //!
 //! # Middleware, outermost first
 //!
+//! 0. Over TLS only ([`serve_tls`]): `Strict-Transport-Security` on every answer.
 //! 1. `SetSensitiveRequestHeadersLayer(Authorization, Cookie)`: marked before anything
 //!    could log them.
 //! 2. `log_and_measure`: the request id, one log line and the request metrics for

@@ -45,19 +45,49 @@ pub async fn serve_tls(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    serve_on(TlsListener::new(listener, tls), state, shutdown).await
+    serve_loop(
+        TlsListener::new(listener, tls),
+        with_hsts(app(state.clone())),
+        state,
+        shutdown,
+    )
+    .await
+}
+
+/// Served over TLS, browsers and clients that honour it should never try plain HTTP.
+fn with_hsts(router: Router) -> Router {
+    router.layer(axum::middleware::map_response(
+        |mut response: axum::response::Response| async move {
+            response.headers_mut().insert(
+                http::header::STRICT_TRANSPORT_SECURITY,
+                http::HeaderValue::from_static("max-age=31536000"),
+            );
+            response
+        },
+    ))
 }
 
 /// [`serve`] on any listener that yields peer socket addresses.
 pub async fn serve_on<L>(
-    mut listener: L,
+    listener: L,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()>
 where
     L: Listener<Addr = SocketAddr>,
 {
-    let router = app(state.clone());
+    serve_loop(listener, app(state.clone()), state, shutdown).await
+}
+
+async fn serve_loop<L>(
+    mut listener: L,
+    router: Router,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()>
+where
+    L: Listener<Addr = SocketAddr>,
+{
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(state.edge().header_read_timeout)

@@ -224,6 +224,10 @@ async fn over_tls_a_client_trusting_the_certificate_gets_a_signed_verdict() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
     let envelope: Envelope = response.json().await.unwrap();
     let trusted = license_shared::Keyset::new().with_key(config.signer.verifying_key());
     assert_eq!(

@@ -73,12 +73,13 @@ async fn secrets_and_tokens_never_leak_at_trace_level() {
     let app = spawn_app_with(config, Arc::clone(&tokens), dir).await;
 
     let mut seen = String::new();
-    for id in ["1", "2", "9"] {
-        let response = app.validate(&app.key(id), &nonce()).await;
+    let keys: Vec<String> = ["1", "2", "9"].iter().map(|id| app.key(id)).collect();
+    for key in &keys {
+        let response = app.validate(key, &nonce()).await;
         seen.push_str(&format!("{} {:?}\n", response.status(), response.headers()));
         seen.push_str(&response.text().await.unwrap());
     }
-    for path in ["/readyz", "/healthz"] {
+    for path in ["/readyz", "/healthz", "/metrics"] {
         let response = app.http.get(app.url(path)).send().await.unwrap();
         seen.push_str(&format!("{:?}", response.headers()));
         seen.push_str(&response.text().await.unwrap());
@@ -112,8 +113,18 @@ async fn secrets_and_tokens_never_leak_at_trace_level() {
         logs.contains("ORDS answered"),
         "the capture works at trace level:\n{logs}"
     );
+    assert!(
+        logs.contains("upstream_status=200") && logs.contains("request_id="),
+        "one request line each:\n{logs}"
+    );
     for (what, text) in [("logs", &logs), ("responses and debug", &seen)] {
         assert!(!text.contains(SECRET), "secret in {what}:\n{text}");
         assert!(!text.contains(TOKEN), "token in {what}:\n{text}");
+        for key in &keys {
+            assert!(
+                !text.contains(key.as_str()),
+                "license key in {what}:\n{text}"
+            );
+        }
     }
 }
