@@ -1,0 +1,21 @@
+//! Soaks with chaos for the broker and the desktop client, run by one command
+//! (`license-soak broker|client`), and the helpers the proptest fuzz targets share.
+//!
+//! # Layout
+//!
+//! - [`stack`]: the ORDS emulator and a broker in this process on loopback, with fresh
+//!   key material, a secret file that can be rotated, and a broker that can be stopped
+//!   and started again on the same port.
+//! - [`probe`]: what the process can tell about itself: resident memory, threads,
+//!   live Tokio tasks, and a panic counter installed as the panic hook.
+//! - [`broker_soak`]: mixed validations under random ORDS faults, with the invariants
+//!   checked on every answer and the summary table.
+//! - [`client_soak`]: repeated start-up checks while the broker flaps and the license
+//!   is suspended mid-run; every verdict must be explained by a model of the world.
+//! - [`report`]: the violations list and the table printer both soaks use.
+
+pub mod broker_soak;
+pub mod client_soak;
+pub mod probe;
+pub mod report;
+pub mod stack;
