@@ -77,7 +77,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(format);
+    // The one-shot commands answer in one line of their own; the service logs.
+    let default_filter = match cli.command {
+        Command::Serve { .. } => "info",
+        _ => "error",
+    };
+    telemetry::init(format, default_filter);
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -1,5 +1,5 @@
 //! Logging set-up for the binary: an env filter from `LICENSE_BROKER_LOG` (else
-//! `RUST_LOG`, else `info`) and text or JSON lines on stderr.
+//! `RUST_LOG`, else a default the command picks) and text or JSON lines on stderr.
 
 use tracing_subscriber::EnvFilter;
 
@@ -29,13 +29,14 @@ impl LogFormat {
     }
 }
 
-/// Installs the global subscriber. Call once, first thing in `main`.
-pub fn init(format: LogFormat) {
+/// Installs the global subscriber. Call once, first thing in `main`. `default_filter`
+/// applies when neither variable is set.
+pub fn init(format: LogFormat, default_filter: &str) {
     let filter = std::env::var(env_vars::LOG)
         .ok()
         .and_then(|f| EnvFilter::try_new(f).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new("info"));
+        .unwrap_or_else(|| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
