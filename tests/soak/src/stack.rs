@@ -217,6 +217,38 @@ fn broker_env(
     ]))
 }
 
+/// A broker configuration against any ORDS (a literal-JSON stand-in, say), with fresh
+/// key files in `dir`; `overrides` win over the defaults.
+pub fn config_for(
+    dir: &Path,
+    ords: &str,
+    client_id: &str,
+    client_secret: &str,
+    overrides: &[(&str, &str)],
+) -> anyhow::Result<Config> {
+    let secret_file = dir.join("client-secret");
+    write_private(&secret_file, client_secret.as_bytes())?;
+    let mut env = broker_env(dir, ords, client_id, &secret_file)?;
+    for (name, value) in overrides {
+        env.insert((*name).to_owned(), (*value).to_owned());
+    }
+    let sources = Sources::new(None, move |name| env.get(name).cloned())?;
+    Ok(Config::from_sources(&sources)?)
+}
+
+/// Serves `config` on a fresh loopback port for as long as the runtime runs; returns
+/// the broker's base URL.
+pub async fn spawn_broker(config: Config) -> anyhow::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(license_broker::run::serve(
+        config,
+        listener,
+        std::future::pending(),
+    ));
+    Ok(url)
+}
+
 /// Writes a key file with mode 0600, as the broker asks of them.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)?;
