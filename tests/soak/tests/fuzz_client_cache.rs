@@ -280,7 +280,10 @@ proptest! {
 /// The stand-in broker: signs a genuine verdict for each request, then applies the
 /// current edit to the body and records what it sent.
 #[derive(Clone, Default)]
-struct Script(Arc<Mutex<(Option<Edit>, Option<(Vec<u8>, Envelope)>)>>);
+struct Script(Arc<Mutex<(Option<Edit>, Option<Sent>)>>);
+
+/// The body the stand-in sent, and the untouched envelope it was made from.
+type Sent = (Vec<u8>, Envelope);
 
 struct World {
     runtime: tokio::runtime::Runtime,
