@@ -15,8 +15,9 @@ pub const APP_FIELD_MAX_CHARS: usize = 64;
 /// Longest license key text accepted before it is even parsed.
 pub const LICENSE_KEY_MAX_CHARS: usize = 128;
 
-/// What a desktop app sends to learn whether its license is good.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What a desktop app sends to learn whether its license is good. `Debug` hides the
+/// license key: it is a credential, and requests end up in logs by accident.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ValidateRequest {
     /// The license key as the user typed or pasted it.
@@ -39,6 +40,17 @@ pub struct AppInfo {
     pub id: String,
     /// The application's version string.
     pub version: String,
+}
+
+impl std::fmt::Debug for ValidateRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidateRequest")
+            .field("license_key", &"<redacted>")
+            .field("nonce", &self.nonce)
+            .field("fingerprint", &self.fingerprint)
+            .field("app", &self.app)
+            .finish()
+    }
 }
 
 /// Which field of a [`ValidateRequest`] is unacceptable, and why.
@@ -130,6 +142,15 @@ mod tests {
         r.app = None;
         r.license_key = "k".repeat(129);
         assert_eq!(r.check(), Err(RequestError::LicenseKeyLength));
+    }
+
+    #[test]
+    fn debug_hides_the_license_key() {
+        let mut r = request(16);
+        r.license_key = "SENTINEL-KEY-12345".into();
+        let shown = format!("{r:?}");
+        assert!(!shown.contains("SENTINEL"), "{shown}");
+        assert!(shown.contains("redacted"), "{shown}");
     }
 
     #[test]
