@@ -224,7 +224,6 @@ impl LicenseClient {
             let offset = now - payload.iat;
             let key_hash = cache::key_hash(&key);
             let mut after = marks;
-            after.newest_iat = after.newest_iat.max(payload.iat);
             if payload.result.valid && offset.abs() > inner.skew_tolerance {
                 let message = format!(
                     "{}. The license is valid, but it was not activated because its offline limits would be wrong. Fix the system clock (turn on automatic time), then activate again.",
@@ -233,6 +232,7 @@ impl LicenseClient {
                 return Ok(Verdict::local(Code::ClockSkew, message).with_source(crate::Source::Online));
             }
             after.high_water = payload.iat.max(now);
+            after.newest_iat = after.newest_iat.max(payload.iat);
             let mut verdict = from_answer(&payload, now, inner.skew_tolerance);
             let store = if payload.result.valid {
                 inner.key_store.set_key(&key).map_err(ActivateError::KeyStore)?;
@@ -520,9 +520,10 @@ impl Inner {
         };
         let offset = now - payload.iat;
         let skewed = offset.abs() > self.skew_tolerance;
-        marks.newest_iat = marks.newest_iat.max(payload.iat);
         if payload.result.valid && skewed {
-            // Verified but our clock is wrong: keep the signed time, not our own.
+            // Verified but our clock is wrong: keep the signed time, not our own. The
+            // envelope is not stored, so `newest_iat` stays at the stored lease's `iat`:
+            // raising it would make the next start refuse that lease as older.
             marks.high_water = marks.high_water.max(payload.iat);
             let verdict = without_answer(&lease, &Failure::Skew { offset }, rolled_back, now);
             return self.conclude(verdict, &local, None, marks);
@@ -534,6 +535,7 @@ impl Inner {
             // it re-anchors the mark (healing one pushed up by a clock that ran fast).
             payload.iat.max(now)
         };
+        marks.newest_iat = marks.newest_iat.max(payload.iat);
         let verdict = from_answer(&payload, now, self.skew_tolerance);
         self.conclude(verdict, &local, Some(&received), marks)
     }

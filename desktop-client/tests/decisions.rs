@@ -512,3 +512,39 @@ async fn the_key_never_shows_in_errors_or_debug() {
         "{shown}"
     );
 }
+
+#[tokio::test]
+async fn a_skewed_refresh_does_not_lock_out_the_next_start() {
+    let fx = activated().await;
+    // The broker's clock (the true time) moves on; this machine's clock lags 10+ minutes.
+    fx.broker_clock.advance(10 * 60);
+    for _ in 0..2 {
+        fx.broker_clock.advance(60);
+        let verdict = fx.client().refresh().await;
+        assert_eq!(
+            (verdict.code, verdict.licensed),
+            (Code::OfflineGrace, true),
+            "{verdict:?}"
+        );
+        // A restart: a new client reading the same files.
+        let verdict = fx.client().check_offline();
+        assert!(verdict.licensed, "{verdict:?}");
+        let verdict = fx.client().check().await;
+        assert!(verdict.licensed, "{verdict:?}");
+    }
+    // Days later, still skewed and past recheck_after: online says CLOCK_SKEW, the
+    // lease (good until T0 + 7 days) keeps the app running, online and offline.
+    fx.advance(3 * DAY);
+    let verdict = fx.client().check().await;
+    assert_eq!(
+        (verdict.code, verdict.licensed),
+        (Code::OfflineGrace, true),
+        "{verdict:?}"
+    );
+    let verdict = fx.client().check_offline();
+    assert_eq!(
+        (verdict.code, verdict.licensed),
+        (Code::OfflineGrace, true),
+        "{verdict:?}"
+    );
+}
