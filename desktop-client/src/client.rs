@@ -9,7 +9,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use license_shared::{AppInfo, Keyset, LicenseKey, ValidateRequest};
+use license_shared::{AppInfo, Keyset, LicenseKey, ValidateRequest, VerdictPayload};
 
 use crate::builder::LicenseClientBuilder;
 use crate::cache::{self, CacheRead};
@@ -215,7 +215,6 @@ impl LicenseClient {
             &self.inner.trusted_keys,
             &nonce,
             &fingerprint,
-            marks.newest_iat,
         )
         .map_err(ActivateError::Untrusted)?;
         let inner = Arc::clone(&self.inner);
@@ -232,7 +231,7 @@ impl LicenseClient {
                 return Ok(Verdict::local(Code::ClockSkew, message).with_source(crate::Source::Online));
             }
             after.high_water = payload.iat.max(now);
-            after.newest_iat = after.newest_iat.max(payload.iat);
+            after.newest_iat = newest_after_storing(after.newest_iat, &payload);
             let mut verdict = from_answer(&payload, now, inner.skew_tolerance);
             let store = if payload.result.valid {
                 inner.key_store.set_key(&key).map_err(ActivateError::KeyStore)?;
@@ -302,6 +301,18 @@ async fn blocking<T: Send + 'static>(
 fn append_notes(verdict: &mut Verdict, notes: &[String]) {
     for note in notes {
         verdict.message.push_str(&format!(" Note: {note}."));
+    }
+}
+
+/// `newest_iat` once the verified online answer `payload` is stored as the lease; it
+/// never goes down. A deny also moves it past every allow accepted so far: a replica
+/// whose clock is behind may sign a deny seconds "before" the allow it replaces, and
+/// that allow must never be accepted from a file again.
+fn newest_after_storing(newest_iat: i64, payload: &VerdictPayload) -> i64 {
+    if !payload.result.valid && payload.iat <= newest_iat {
+        newest_iat.saturating_add(1)
+    } else {
+        newest_iat.max(payload.iat)
     }
 }
 
@@ -496,28 +507,23 @@ impl Inner {
             Ok(fp) => fp,
             Err(e) => return Verdict::local(Code::MachineIdUnavailable, e.to_string()),
         };
-        let payload = match verify_online(
-            &received.envelope,
-            &self.trusted_keys,
-            &nonce,
-            fingerprint,
-            marks.newest_iat,
-        ) {
-            Ok(payload) => payload,
-            Err(untrusted) => {
-                let verdict =
-                    without_answer(&lease, &Failure::Untrusted(untrusted), rolled_back, now);
-                return self.conclude(
-                    verdict,
-                    &local,
-                    None,
-                    marks.merge(Marks {
-                        high_water: now,
-                        newest_iat: 0,
-                    }),
-                );
-            }
-        };
+        let payload =
+            match verify_online(&received.envelope, &self.trusted_keys, &nonce, fingerprint) {
+                Ok(payload) => payload,
+                Err(untrusted) => {
+                    let verdict =
+                        without_answer(&lease, &Failure::Untrusted(untrusted), rolled_back, now);
+                    return self.conclude(
+                        verdict,
+                        &local,
+                        None,
+                        marks.merge(Marks {
+                            high_water: now,
+                            newest_iat: 0,
+                        }),
+                    );
+                }
+            };
         let offset = now - payload.iat;
         let skewed = offset.abs() > self.skew_tolerance;
         if payload.result.valid && skewed {
@@ -535,9 +541,16 @@ impl Inner {
             // it re-anchors the mark (healing one pushed up by a clock that ran fast).
             payload.iat.max(now)
         };
-        marks.newest_iat = marks.newest_iat.max(payload.iat);
+        // The nonce proves the answer fresh even when its `iat` is a little before
+        // `newest_iat` (replicas' clocks differ). A deny always replaces the lease; an
+        // allow older than the lease answers this check but keeps the newer lease,
+        // which the next start would otherwise refuse as older.
+        let store = !payload.result.valid || payload.iat >= marks.newest_iat;
+        if store {
+            marks.newest_iat = newest_after_storing(marks.newest_iat, &payload);
+        }
         let verdict = from_answer(&payload, now, self.skew_tolerance);
-        self.conclude(verdict, &local, Some(&received), marks)
+        self.conclude(verdict, &local, store.then_some(&received), marks)
     }
 
     /// Saves what changed and adds any notes to the message.

@@ -4,7 +4,11 @@
 //!      the exact bytes received, then `typ` and the payload's coherence.
 //! 5.   Online only: the nonce this request sent, compared in constant time.
 //! 6.   The fingerprint of this machine.
-//! 7.   Not older than the newest envelope already accepted.
+//! 7.   Cached only: not older than the newest envelope already accepted. An online
+//!      answer needs no such rule: its nonce proves it fresh, and broker replicas'
+//!      clocks may differ by seconds, so a fresh deny can carry an `iat` a little
+//!      before the cached allow's. A cached deny is exempt too: an old deny can only
+//!      lock, and the client pushes `newest_iat` past the allow a deny replaces.
 //!
 //! Clock skew (step 8 of §5.3) is not a trust question: a skewed answer is still the
 //! broker's, so `decide` handles it. Every path into the client, online or cached,
@@ -49,32 +53,36 @@ pub(crate) fn verify_online(
     trusted: &Keyset,
     sent_nonce: &str,
     fingerprint: &Fingerprint,
-    newest_iat: i64,
 ) -> Result<VerdictPayload, Untrusted> {
     let payload = envelope.open(trusted)?;
     let nonce_matches: bool = payload.nonce.as_bytes().ct_eq(sent_nonce.as_bytes()).into();
     if !nonce_matches {
         return Err(Untrusted::Nonce);
     }
-    check_binding(payload, fingerprint, newest_iat)
+    check_binding(payload, fingerprint)
 }
 
 /// Verifies a cached envelope. Its nonce answered an earlier request, so it proves
-/// nothing now; the monotonic `iat` check is what stops an old copy coming back.
+/// nothing now; the monotonic `iat` check is what stops an old allow coming back.
 pub(crate) fn verify_cached(
     envelope: &Envelope,
     trusted: &Keyset,
     fingerprint: &Fingerprint,
     newest_iat: i64,
 ) -> Result<VerdictPayload, Untrusted> {
-    let payload = envelope.open(trusted)?;
-    check_binding(payload, fingerprint, newest_iat)
+    let payload = check_binding(envelope.open(trusted)?, fingerprint)?;
+    if payload.result.valid && payload.iat < newest_iat {
+        return Err(Untrusted::Older {
+            iat: payload.iat,
+            newest: newest_iat,
+        });
+    }
+    Ok(payload)
 }
 
 fn check_binding(
     payload: VerdictPayload,
     fingerprint: &Fingerprint,
-    newest_iat: i64,
 ) -> Result<VerdictPayload, Untrusted> {
     let echoed = payload.fingerprint.as_deref().unwrap_or("");
     let matches: bool = echoed
@@ -83,12 +91,6 @@ fn check_binding(
         .into();
     if !matches {
         return Err(Untrusted::Fingerprint);
-    }
-    if payload.iat < newest_iat {
-        return Err(Untrusted::Older {
-            iat: payload.iat,
-            newest: newest_iat,
-        });
     }
     Ok(payload)
 }

@@ -548,3 +548,49 @@ async fn a_skewed_refresh_does_not_lock_out_the_next_start() {
         "{verdict:?}"
     );
 }
+
+#[tokio::test]
+async fn a_fresh_deny_from_a_replica_whose_clock_is_behind_still_locks() {
+    let fx = activated().await;
+    let allow = std::fs::read(fx.paths().cache_file()).unwrap();
+    // Another broker replica answers; its clock is 5 s behind the one that signed the
+    // lease. Its fresh (nonce-bound) answers count, though their iat is older.
+    fx.broker_clock.advance(-5);
+    let verdict = fx.client().refresh().await;
+    assert_eq!(
+        (verdict.code, verdict.source, verdict.licensed),
+        (Code::Valid, Source::Online, true),
+        "{verdict:?}"
+    );
+    assert!(
+        fx.client().check_offline().licensed,
+        "the newer lease stays"
+    );
+
+    fx.broker.set(Behaviour::deny("REVOKED"));
+    let verdict = fx.client().refresh().await;
+    assert_eq!(
+        (verdict.code, verdict.source, verdict.licensed),
+        (Code::Revoked, Source::Online, false),
+        "{verdict:?}"
+    );
+    // The deny replaced the cached allow.
+    fx.broker.set(Behaviour::Status(503, "{}"));
+    for verdict in [fx.client().check().await, fx.client().check_offline()] {
+        assert_eq!(
+            (verdict.code, verdict.source, verdict.licensed),
+            (Code::Revoked, Source::Cache, false),
+            "{verdict:?}"
+        );
+    }
+    // Restoring the allow it replaced (signed 5 s after the deny) brings nothing back.
+    std::fs::write(fx.paths().cache_file(), allow).unwrap();
+    for verdict in [fx.client().check().await, fx.client().check_offline()] {
+        assert!(!verdict.licensed, "{verdict:?}");
+        assert!(
+            verdict.message.contains("never accepted again"),
+            "{}",
+            verdict.message
+        );
+    }
+}
