@@ -49,6 +49,10 @@ pub struct OrdsConfig {
     pub token_url: Url,
     pub columns: Columns,
     pub statuses: StatusValues,
+    /// A `404` carrying ORDS's `NotFound` problem JSON means "no row" (a `json/item`
+    /// handler); when `false`, only an empty collection does and every 404 is an
+    /// upstream error. Default `true`.
+    pub item_404_is_not_found: bool,
     pub limits: OutboundLimits,
 }
 
@@ -200,6 +204,7 @@ impl Config {
                 suspended: list(src, var::STATUS_SUSPENDED, statuses_default.suspended)?,
                 revoked: list(src, var::STATUS_REVOKED, statuses_default.revoked)?,
             },
+            item_404_is_not_found: boolean(src, var::ITEM_404_IS_NOT_FOUND, true)?,
             limits,
         };
         let rate = RateConfig {
@@ -305,6 +310,21 @@ fn join(base: &Url, segments: &[&str]) -> Url {
         path.pop_if_empty().extend(segments);
     }
     url
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`), or `default` when unset.
+fn boolean(src: &Sources, name: &str, default: bool) -> Result<bool, ConfigError> {
+    let Some(s) = src.get(name) else {
+        return Ok(default);
+    };
+    match s.value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError::new(
+            s.origin,
+            format!("{:?} is not true or false", s.value.trim()),
+        )),
+    }
 }
 
 fn secs(src: &Sources, name: &str, default: Duration) -> Result<Duration, ConfigError> {

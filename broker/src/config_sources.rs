@@ -142,6 +142,7 @@ fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
         let text = match value {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
             toml::Value::Array(items) => {
                 let mut parts = Vec::with_capacity(items.len());
                 for item in items {
@@ -160,7 +161,7 @@ fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
             _ => {
                 return Err(ConfigError::new(
                     format!("{key} in {name}"),
-                    "must be a string, a whole number or a list of strings",
+                    "must be a string, a whole number, true/false or a list of strings",
                 ))
             }
         };

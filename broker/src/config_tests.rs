@@ -213,3 +213,43 @@ fn key_files_must_hold_real_keys() {
     assert_eq!(err.name, var::SIGNING_KEY_FILE);
     assert!(err.problem.contains("PKCS#8"), "{err}");
 }
+
+#[test]
+fn item_404_reading_is_on_by_default_and_set_in_env_or_toml() {
+    let fixture = Fixture::new();
+    assert!(fixture.load().unwrap().ords.item_404_is_not_found);
+    let file = fixture.file("item_404_is_not_found = false\n");
+    assert!(
+        !fixture
+            .load_with(Some(&file))
+            .unwrap()
+            .ords
+            .item_404_is_not_found
+    );
+    let file = fixture.file("item_404_is_not_found = \"false\"\n");
+    assert!(
+        !fixture
+            .load_with(Some(&file))
+            .unwrap()
+            .ords
+            .item_404_is_not_found
+    );
+    let fixture = fixture.set(var::ITEM_404_IS_NOT_FOUND, "TRUE");
+    assert!(
+        fixture
+            .load_with(Some(&file))
+            .unwrap()
+            .ords
+            .item_404_is_not_found,
+        "the environment wins"
+    );
+    let err = fixture
+        .set(var::ITEM_404_IS_NOT_FOUND, "maybe")
+        .load()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(var::ITEM_404_IS_NOT_FOUND) && err.contains("\"maybe\""),
+        "{err}"
+    );
+}

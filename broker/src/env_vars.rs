@@ -46,6 +46,12 @@ pub const STATUS_ACTIVE: &str = "LICENSE_BROKER_STATUS_ACTIVE";
 pub const STATUS_SUSPENDED: &str = "LICENSE_BROKER_STATUS_SUSPENDED";
 /// Comma-separated status values meaning "revoked".
 pub const STATUS_REVOKED: &str = "LICENSE_BROKER_STATUS_REVOKED";
+/// `true` (default): a `404` with ORDS's `NotFound` problem JSON is "no such license"
+/// (a `json/item` handler). `false`: only an empty collection (`items: []`) is, and
+/// every 404 is an upstream error; recommended with `json/collection` handlers, where
+/// a 404 can only mean the URL reaches no handler. A 404 that is not ORDS's NotFound
+/// problem JSON (HTML, "could not be mapped") is an upstream error either way.
+pub const ITEM_404_IS_NOT_FOUND: &str = "LICENSE_BROKER_ITEM_404_IS_NOT_FOUND";
 /// Seconds allowed for one whole ORDS exchange.
 pub const UPSTREAM_TIMEOUT_SECS: &str = "LICENSE_BROKER_UPSTREAM_TIMEOUT_SECS";
 /// Seconds allowed to connect to ORDS.
@@ -100,6 +106,7 @@ pub const CONFIG_VARS: &[&str] = &[
     STATUS_ACTIVE,
     STATUS_SUSPENDED,
     STATUS_REVOKED,
+    ITEM_404_IS_NOT_FOUND,
     UPSTREAM_TIMEOUT_SECS,
     UPSTREAM_CONNECT_TIMEOUT_SECS,
     UPSTREAM_BODY_LIMIT_BYTES,

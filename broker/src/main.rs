@@ -50,10 +50,15 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Validate the configuration and obtain one token from ORDS.
+    /// Validate the configuration and obtain one token from ORDS; with
+    /// --customer-id, also look that customer up and print the verdict code.
     Check {
         #[arg(long)]
         config: Option<PathBuf>,
+        /// A known (canary) customer id: one real lookup proves the whole ORDS route.
+        /// Any verdict (NOT_FOUND too) exits 0; an upstream error exits non-zero.
+        #[arg(long)]
+        customer_id: Option<String>,
     },
 }
 
@@ -104,12 +109,21 @@ fn run(command: Command) -> anyhow::Result<()> {
             println!("{}", keys.mint(&id));
             Ok(())
         }
-        Command::Check { config } => {
+        Command::Check {
+            config,
+            customer_id,
+        } => {
+            let customer = customer_id
+                .map(|id| CustomerId::parse(id.trim()).context("--customer-id"))
+                .transpose()?;
             let config = Config::load(config.as_deref())?;
-            runtime()?
-                .block_on(license_broker::run::check(&config))
+            let code = runtime()?
+                .block_on(license_broker::run::check_route(&config, customer.as_ref()))
                 .map_err(anyhow::Error::msg)?;
             println!("ok: configuration valid and ORDS issued a token");
+            if let (Some(id), Some(code)) = (customer, code) {
+                println!("customer {id}: {code}");
+            }
             Ok(())
         }
         Command::Serve { config } => {

@@ -77,6 +77,51 @@ pub fn read(
     }
 }
 
+/// What a `404` from ORDS means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotFoundKind {
+    /// ORDS's own `NotFound` problem JSON: the handler ran and found no row (or the
+    /// template under a mapped schema does not exist, which looks the same).
+    NoRow,
+    /// ORDS's "could not be mapped to any database" 404: the schema alias in the URL
+    /// is unknown (renamed alias, wrong base URL). Never a customer's answer.
+    Unmapped,
+    /// Not ORDS problem JSON at all (an HTML page, a proxy's or another server's 404,
+    /// an empty body, JSON with another `code`): the request did not reach a handler.
+    NotOrds,
+}
+
+/// The message ORDS puts in the 404 for a URL that matches no schema alias.
+const NOT_MAPPED: &str = "could not be mapped";
+
+/// Reads the body of a `404`: only ORDS's `NotFound` problem JSON (`code` `NotFound`,
+/// or no `code` with `Content-Type: application/problem+json`) whose message is not
+/// the "could not be mapped" one counts as "no row".
+pub fn classify_404(content_type: Option<&str>, body: &[u8]) -> NotFoundKind {
+    let Ok(Value::Object(problem)) = serde_json::from_slice::<Value>(body) else {
+        return NotFoundKind::NotOrds;
+    };
+    let says = |member: &str| match problem.get(member) {
+        Some(Value::String(text)) => text.to_ascii_lowercase().contains(NOT_MAPPED),
+        _ => false,
+    };
+    if says("message") || says("title") || says("detail") {
+        return NotFoundKind::Unmapped;
+    }
+    let is_problem_json = content_type
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| {
+            essence
+                .trim()
+                .eq_ignore_ascii_case("application/problem+json")
+        });
+    match problem.get("code") {
+        Some(Value::String(code)) if code == "NotFound" => NotFoundKind::NoRow,
+        None if is_problem_json => NotFoundKind::NoRow,
+        _ => NotFoundKind::NotOrds,
+    }
+}
+
 fn read_row(
     row: &Map<String, Value>,
     columns: &Columns,
@@ -209,6 +254,51 @@ mod tests {
             assert!(
                 matches!(read_str(body), Err(UpstreamError::BadResponse(_))),
                 "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_ords_not_found_problem_json_is_a_missing_row() {
+        let ords = r#"{
+    "code": "NotFound",
+    "message": "Not Found",
+    "type": "tag:oracle.com,2020:error/NotFound",
+    "instance": "tag:oracle.com,2020:ecid/w4UbuYdZgYcyPtP86tRUrg"
+}
+"#;
+        let problem = Some("application/problem+json");
+        assert_eq!(classify_404(problem, ords.as_bytes()), NotFoundKind::NoRow);
+        assert_eq!(
+            classify_404(Some("application/json"), ords.as_bytes()),
+            NotFoundKind::NoRow
+        );
+        assert_eq!(
+            classify_404(Some("application/problem+json; charset=utf-8"), b"{}"),
+            NotFoundKind::NoRow
+        );
+        let unmapped = r#"{"code":"NotFound","message":"The request could not be mapped to any database. Check the request URL is correct, and that URL to database mappings have been correctly configured","type":"tag:oracle.com,2020:error/NotFound"}"#;
+        assert_eq!(
+            classify_404(problem, unmapped.as_bytes()),
+            NotFoundKind::Unmapped
+        );
+        let not_ords: [(Option<&str>, &[u8]); 6] = [
+            (
+                Some("text/html"),
+                b"<html><body>404 Not Found</body></html>",
+            ),
+            (problem, b"<html><body>404 Not Found</body></html>"),
+            (None, b""),
+            (Some("application/json"), b"{}"),
+            (Some("application/json"), br#"{"code":"Unauthorized"}"#),
+            (Some("application/json"), br#"["NotFound"]"#),
+        ];
+        for (content_type, body) in not_ords {
+            assert_eq!(
+                classify_404(content_type, body),
+                NotFoundKind::NotOrds,
+                "{content_type:?} {}",
+                String::from_utf8_lossy(body)
             );
         }
     }

@@ -18,11 +18,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use license_shared::CustomerId;
-use reqwest::header::{ACCEPT, AUTHORIZATION};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::StatusCode;
 use url::Url;
 
-pub use answer::{LicenseRow, LicenseStatus, Lookup};
+pub use answer::{LicenseRow, LicenseStatus, Lookup, NotFoundKind};
 pub use error::UpstreamError;
 pub use path::{SegmentError, ValidationPath};
 
@@ -39,6 +39,7 @@ pub struct OrdsClient {
     path: ValidationPath,
     columns: Columns,
     statuses: StatusValues,
+    item_404_is_not_found: bool,
     max_body_bytes: usize,
     tokens: Arc<dyn TokenSource>,
     metrics: Option<Arc<Metrics>>,
@@ -48,6 +49,7 @@ pub struct OrdsClient {
 struct Exchange {
     status: StatusCode,
     retry_after: Option<std::time::Duration>,
+    content_type: Option<String>,
     body: Result<Bytes, BodyError>,
 }
 
@@ -59,6 +61,7 @@ impl OrdsClient {
             path: config.validation_path.clone(),
             columns: config.columns.clone(),
             statuses: config.statuses.clone(),
+            item_404_is_not_found: config.item_404_is_not_found,
             max_body_bytes: config.limits.max_body_bytes,
             tokens,
             metrics: None,
@@ -142,6 +145,11 @@ impl OrdsClient {
         let status = response.status();
         seen.store(status.as_u16(), Relaxed);
         let retry_after = retry_after(response.headers());
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = read_capped(response, self.max_body_bytes).await;
         self.observe(status.as_str(), started);
         tracing::debug!(
@@ -153,6 +161,7 @@ impl OrdsClient {
         Ok(Exchange {
             status,
             retry_after,
+            content_type,
             body,
         })
     }
@@ -161,6 +170,31 @@ impl OrdsClient {
         if let Some(metrics) = &self.metrics {
             metrics.observe_upstream(status, started.elapsed());
         }
+    }
+
+    /// A `404` is "no row" only when it is ORDS's own `NotFound` problem JSON (and the
+    /// item-handler reading is on); an unmapped URL, an HTML page or a proxy's 404
+    /// means the request never reached the handler, and answering `NOT_FOUND` would
+    /// deny every customer at once.
+    fn interpret_404(&self, exchange: &Exchange) -> Result<Lookup, UpstreamError> {
+        let body = exchange.body.as_deref().unwrap_or_default();
+        let reason = match answer::classify_404(exchange.content_type.as_deref(), body) {
+            NotFoundKind::NoRow if self.item_404_is_not_found => return Ok(Lookup::NoRow),
+            NotFoundKind::NoRow => {
+                "ORDS answered 404 NotFound, and with LICENSE_BROKER_ITEM_404_IS_NOT_FOUND=false only an empty collection means no row"
+            }
+            NotFoundKind::Unmapped => {
+                "ORDS answered 404 \"could not be mapped to any database\": the schema alias in the URL is unknown"
+            }
+            NotFoundKind::NotOrds => {
+                "the 404 is not ORDS's NotFound problem JSON (an HTML page, a proxy or another server, or an ORDS before 20.4)"
+            }
+        };
+        // A BadResponse is logged at error by the API layer (and printed by `check`).
+        Err(UpstreamError::BadResponse(format!(
+            "{reason}; check LICENSE_BROKER_ORDS_BASE_URL ({}) and LICENSE_BROKER_VALIDATION_PATH ({}), and that the ORDS module is published",
+            self.base_url, self.path
+        )))
     }
 
     fn interpret(&self, exchange: Exchange) -> Result<Lookup, UpstreamError> {
@@ -175,8 +209,7 @@ impl OrdsClient {
                 })?;
                 answer::read(&body, &self.columns, &self.statuses)
             }
-            // An item handler with no row.
-            404 => Ok(Lookup::NoRow),
+            404 => self.interpret_404(&exchange),
             403 => Err(UpstreamError::BadResponse(
                 "ORDS answered 403: the OAuth client's role lacks the privilege".into(),
             )),

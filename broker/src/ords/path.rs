@@ -121,6 +121,19 @@ impl ValidationPath {
     }
 }
 
+/// The template as configured: `customers/validation/{id}`.
+impl std::fmt::Display for ValidationPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, segment) in self.segments.iter().enumerate() {
+            if i > 0 {
+                f.write_str("/")?;
+            }
+            f.write_str(segment.as_deref().unwrap_or(ID))?;
+        }
+        Ok(())
+    }
+}
+
 impl Default for ValidationPath {
     fn default() -> Self {
         Self::parse("customers/validation/{id}").expect("the default template is valid")

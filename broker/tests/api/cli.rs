@@ -151,3 +151,59 @@ async fn check_obtains_one_token_from_the_emulator() {
         "{stderr}"
     );
 }
+
+/// `check --customer-id` looks a canary customer up through the real ORDS client and
+/// prints its code: any verdict exits 0, a broken route exits non-zero in one line.
+#[tokio::test]
+async fn check_with_a_customer_id_proves_the_whole_route() {
+    let app = spawn_app().await;
+    let emulator = app.emulator();
+    let (client_id, secret) = emulator
+        .client_credentials(ords_emulator::ARTICLE_CLIENT)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = test_env(dir.path(), &emulator.schema_url);
+    env.insert(var::CLIENT_ID.into(), client_id);
+    env.insert(var::CLIENT_SECRET.into(), secret);
+    let run = |env: std::collections::HashMap<String, String>, id: &'static str| {
+        tokio::task::spawn_blocking(move || {
+            broker()
+                .args(["check", "--customer-id", id])
+                .envs(env)
+                .output()
+                .unwrap()
+        })
+    };
+    for (id, code) in [("1", "VALID"), ("2", "EXPIRED"), ("4", "NOT_FOUND")] {
+        let output = run(env.clone(), id).await.unwrap();
+        assert!(output.status.success(), "{id}: {output:?}");
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l == format!("customer {id}: {code}")),
+            "{stdout}"
+        );
+    }
+
+    // The alias renamed under the broker: the token still comes, the lookup cannot.
+    let mut renamed = env.clone();
+    renamed.insert(
+        var::TOKEN_URL.into(),
+        format!("{}/oauth/token", emulator.schema_url),
+    );
+    renamed.insert(
+        var::ORDS_BASE_URL.into(),
+        format!("{}_renamed", emulator.schema_url),
+    );
+    let output = run(renamed, "1").await.unwrap();
+    assert!(!output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("could not be mapped"), "{stderr}");
+    assert!(stderr.contains(var::VALIDATION_PATH), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).is_empty());
+
+    let bad = run(env, "../1").await.unwrap();
+    assert!(!bad.status.success());
+}

@@ -139,7 +139,7 @@ async fn one_license_key_is_limited_across_addresses() {
 #[tokio::test]
 async fn an_address_that_keeps_getting_not_found_is_refused() {
     // Forged keys and unknown customers both spend the NOT_FOUND budget (10 at once).
-    let ords = FakeOrds::answering(404, "{}").await;
+    let ords = FakeOrds::answering(404, ORDS_NOT_FOUND).await;
     let tokens = FakeTokens::new();
     let app = spawn_app_with_fake_env(
         &ords,

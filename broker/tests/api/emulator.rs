@@ -1,8 +1,10 @@
 //! Against the ORDS emulator's article seed, with the real token manager: customer 1
 //! valid, 2 expired, 3 suspended, anything else unknown.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use license_broker::env_vars as var;
 use license_shared::{Envelope, VerdictCode};
 
 use super::helpers::*;
@@ -133,4 +135,75 @@ async fn emulator_outages_map_to_contract_errors() {
     app.emulator().clear_faults();
     // The cached answer for customer 1 never needed ORDS.
     assert_eq!(app.verdict("1").await.result.code, VerdictCode::Valid);
+}
+
+/// The emulator answers a URL under no schema alias with ORDS's "could not be mapped"
+/// 404 (as JSON, because the broker sends `Accept: application/json`): a renamed alias
+/// must be a 503 for everyone, not a signed NOT_FOUND.
+#[tokio::test]
+async fn an_unmapped_schema_alias_is_an_upstream_error_not_not_found() {
+    let app = spawn_app_env_for(|schema_url| {
+        let token_url = format!("{schema_url}/oauth/token");
+        let renamed = format!("{}_renamed", schema_url.trim_end_matches('/'));
+        vec![
+            (var::TOKEN_URL.into(), token_url),
+            (var::ORDS_BASE_URL.into(), renamed),
+        ]
+    })
+    .await;
+    for id in ["1", "4"] {
+        let response = app.validate(&app.key(id), &nonce()).await;
+        error_body(response, 503, "upstream_unavailable").await;
+    }
+    assert_eq!(
+        app.emulator().stats().token_requests,
+        1,
+        "the token was fine"
+    );
+}
+
+/// A mistyped validation path under the right alias answers ORDS's plain NotFound,
+/// which an item handler's "no row" looks exactly like; with collection handlers
+/// `LICENSE_BROKER_ITEM_404_IS_NOT_FOUND=false` turns it into a 503.
+#[tokio::test]
+async fn a_wrong_validation_path_is_an_upstream_error_with_item_404_off() {
+    let app = spawn_app_env(&[
+        (var::VALIDATION_PATH, "customers/validatoin/{id}"),
+        (var::ITEM_404_IS_NOT_FOUND, "false"),
+    ])
+    .await;
+    let response = app.validate(&app.key("1"), &nonce()).await;
+    error_body(response, 503, "upstream_unavailable").await;
+}
+
+/// The broker asks for JSON errors, so the emulator's item-handler 404 for an unknown
+/// customer is ORDS's NotFound problem JSON and still a signed NOT_FOUND; an ORDS set
+/// to `error.responseFormat=html` gives HTML 404s, which prove nothing: a 503.
+#[tokio::test]
+async fn item_no_row_is_not_found_only_as_problem_json() {
+    let app = spawn_app().await;
+    assert_eq!(app.verdict("4").await.result.code, VerdictCode::NotFound);
+
+    let emulator = ords_emulator::spawn(
+        ords_emulator::Seed::article_default(),
+        ords_emulator::EmulatorOptions {
+            error_response_format: ords_emulator::ResponseFormat::Html,
+            ..Default::default()
+        },
+        Arc::new(ords_emulator::SystemClock),
+    )
+    .await;
+    let (client_id, secret) = emulator
+        .client_credentials(ords_emulator::ARTICLE_CLIENT)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut env = test_env(dir.path(), &emulator.schema_url);
+    env.insert(var::CLIENT_ID.into(), client_id);
+    env.insert(var::CLIENT_SECRET.into(), secret);
+    let config = load_config(env);
+    let tokens = license_broker::run::token_source(&config).unwrap();
+    let app = spawn_app_with(config, tokens, dir).await;
+    assert_eq!(app.verdict("1").await.result.code, VerdictCode::Valid);
+    let response = app.validate(&app.key("4"), &nonce()).await;
+    error_body(response, 503, "upstream_unavailable").await;
 }

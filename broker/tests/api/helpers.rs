@@ -72,6 +72,16 @@ pub async fn spawn_app() -> TestApp {
 
 /// [`spawn_app`] with extra environment settings (they win over [`test_env`]).
 pub async fn spawn_app_env(overrides: &[(&str, &str)]) -> TestApp {
+    let overrides: Vec<(String, String)> = overrides
+        .iter()
+        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+        .collect();
+    spawn_app_env_for(move |_| overrides).await
+}
+
+/// [`spawn_app`] with settings computed from the emulator's schema URL (to point the
+/// broker at a wrong alias or path on purpose).
+pub async fn spawn_app_env_for(overrides: impl FnOnce(&str) -> Vec<(String, String)>) -> TestApp {
     let clock = Arc::new(ords_emulator::SystemClock);
     let emulator = ords_emulator::spawn(
         ords_emulator::Seed::article_default(),
@@ -86,7 +96,7 @@ pub async fn spawn_app_env(overrides: &[(&str, &str)]) -> TestApp {
     let mut env = test_env(dir.path(), &emulator.schema_url);
     env.insert(var::CLIENT_ID.into(), client_id);
     env.insert(var::CLIENT_SECRET.into(), secret);
-    override_env(&mut env, overrides);
+    env.extend(overrides(&emulator.schema_url));
     let config = load_config(env);
     let tokens = license_broker::run::token_source(&config).expect("token manager starts");
     let mut app = spawn_app_with(config, tokens, dir).await;
@@ -264,6 +274,10 @@ impl TokenSource for FakeTokens {
     }
 }
 
+/// ORDS's 404 problem JSON for a handler that found no row (what an item handler answers
+/// for an unknown customer), byte for byte as ORDS 22.1 writes it.
+pub const ORDS_NOT_FOUND: &str = "{\n    \"code\": \"NotFound\",\n    \"message\": \"Not Found\",\n    \"type\": \"tag:oracle.com,2020:error/NotFound\",\n    \"instance\": \"tag:oracle.com,2020:ecid/w4UbuYdZgYcyPtP86tRUrg\"\n}\n";
+
 /// The answer a [`FakeOrds`] gives: status and literal body.
 pub type Answer = (u16, &'static str);
 type Script = dyn Fn(usize, &str, &HeaderMap) -> Answer + Send + Sync;
@@ -277,7 +291,9 @@ pub struct Seen {
 }
 
 /// An ORDS stand-in serving literal JSON chosen by a script `(call index, path,
-/// headers) -> (status, body)`, counting every request.
+/// headers) -> (status, body)`, counting every request. A body starting with `<` is
+/// served as `text/html` (a proxy's or an HTML-configured ORDS's page), anything else
+/// as `application/json`.
 pub struct FakeOrds {
     pub base_url: String,
     pub seen: Arc<Seen>,
@@ -312,10 +328,15 @@ impl FakeOrds {
                     seen.paths.lock().unwrap().push(uri.path().to_owned());
                     let (status, body) = script(index, uri.path(), &headers);
                     tokio::time::sleep(delay).await;
+                    let content_type = if body.starts_with('<') {
+                        "text/html"
+                    } else {
+                        "application/json"
+                    };
                     (
                         StatusCode::from_u16(status).unwrap(),
                         [
-                            ("content-type", "application/json"),
+                            ("content-type", content_type),
                             ("set-cookie", "ORDS_SESSION=internal"),
                             ("x-ords-internal", "secret-host"),
                         ],

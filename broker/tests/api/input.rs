@@ -72,7 +72,7 @@ async fn forged_key_gets_a_signed_not_found_without_reaching_ords() {
 
 #[tokio::test]
 async fn strict_request_handling() {
-    let ords = FakeOrds::answering(404, "{}").await;
+    let ords = FakeOrds::answering(404, ORDS_NOT_FOUND).await;
     let tokens = FakeTokens::new();
     let app = spawn_app_with_fake(&ords, &tokens).await;
     let url = app.url("/v1/license/validate");
@@ -141,7 +141,7 @@ async fn strict_request_handling() {
 
 #[tokio::test]
 async fn healthz_is_always_up_and_readyz_follows_the_token_source() {
-    let ords = FakeOrds::answering(404, "{}").await;
+    let ords = FakeOrds::answering(404, ORDS_NOT_FOUND).await;
     let tokens = FakeTokens::new();
     let app = spawn_app_with_fake(&ords, &tokens).await;
     let health = app.http.get(app.url("/healthz")).send().await.unwrap();

@@ -266,3 +266,62 @@ async fn slow_ords_is_a_504_and_token_outage_a_503_with_retry_after() {
     let body = error_body(response, 503, "upstream_unavailable").await;
     assert!(!body.to_string().contains("credentials"), "{body}");
 }
+
+/// A 404 that is not ORDS's "no row" answer (an HTML page from a proxy or another
+/// server, the "could not be mapped" 404 of a renamed alias, JSON that is not ORDS's
+/// problem) means the URL reaches no handler: a 503, never a signed NOT_FOUND, and the
+/// cached VALID of a customer is left alone.
+#[tokio::test]
+async fn a_404_that_is_not_ords_no_row_is_an_upstream_error() {
+    let not_ords: [&'static str; 4] = [
+        "<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1></body></html>",
+        r#"{"code":"NotFound","message":"The request could not be mapped to any database. Check the request URL is correct, and that URL to database mappings have been correctly configured","type":"tag:oracle.com,2020:error/NotFound","instance":"tag:oracle.com,2020:ecid/x"}"#,
+        "{}",
+        r#"{"code":"Unauthorized","message":"Unauthorized"}"#,
+    ];
+    for body in not_ords {
+        let ords = FakeOrds::answering(404, body).await;
+        let app = spawn_app_with_fake(&ords, &FakeTokens::new()).await;
+        let response = app.validate(&app.key("1"), &nonce()).await;
+        assert!(response.headers().contains_key("retry-after"), "{body}");
+        let error = error_body(response, 503, "upstream_unavailable").await;
+        assert!(!error.to_string().contains("mapped"), "{error}");
+        assert_eq!(ords.calls(), 1, "{body}");
+    }
+
+    // A customer whose VALID is cached keeps it while ORDS's route is broken.
+    let ords = FakeOrds::start(|index, _, _| {
+        if index == 0 {
+            (200, r#"{"license_status":"ACTIVE","expires_at":null}"#)
+        } else {
+            (404, "<html><body>404 Not Found</body></html>")
+        }
+    })
+    .await;
+    let app = spawn_app_with_fake_env(
+        &ords,
+        &FakeTokens::new(),
+        &[(license_broker::env_vars::VERDICT_TTL_SECS, "0")],
+    )
+    .await;
+    assert_eq!(app.verdict("1").await.result.code, VerdictCode::Valid);
+    let response = app.validate(&app.key("1"), &nonce()).await;
+    error_body(response, 503, "upstream_unavailable").await;
+}
+
+/// With `LICENSE_BROKER_ITEM_404_IS_NOT_FOUND=false` (for collection handlers) only an
+/// empty collection is NOT_FOUND; every 404, even ORDS's NotFound problem, is a 503.
+#[tokio::test]
+async fn with_item_404_off_only_an_empty_collection_is_not_found() {
+    let off = [(license_broker::env_vars::ITEM_404_IS_NOT_FOUND, "false")];
+    let ords = FakeOrds::start(collection).await;
+    let app = spawn_app_with_fake_env(&ords, &FakeTokens::new(), &off).await;
+    assert_eq!(app.verdict("1").await.result.code, VerdictCode::Valid);
+    assert_eq!(app.verdict("4").await.result.code, VerdictCode::NotFound);
+
+    let ords = FakeOrds::start(item).await;
+    let app = spawn_app_with_fake_env(&ords, &FakeTokens::new(), &off).await;
+    assert_eq!(app.verdict("1").await.result.code, VerdictCode::Valid);
+    let response = app.validate(&app.key("4"), &nonce()).await;
+    error_body(response, 503, "upstream_unavailable").await;
+}
