@@ -70,6 +70,8 @@ enum Mode {
 struct Local {
     key: LicenseKeyText,
     key_hash: String,
+    /// The customer id the stored key carries: the `license.id` every verdict must name.
+    license_id: String,
     file_marks: Marks,
     store_marks: Marks,
     cache: CacheRead,
@@ -191,6 +193,7 @@ impl LicenseClient {
     pub async fn activate(&self, key: &str) -> Result<Verdict, ActivateError> {
         let parsed = LicenseKey::parse(key).map_err(ActivateError::InvalidKey)?;
         let key = LicenseKeyText::new(parsed.encode());
+        let license_id = parsed.customer_id().as_str().to_owned();
         let fingerprint = self
             .inner
             .fingerprint
@@ -215,6 +218,7 @@ impl LicenseClient {
             &self.inner.trusted_keys,
             &nonce,
             &fingerprint,
+            &license_id,
         )
         .map_err(ActivateError::Untrusted)?;
         let inner = Arc::clone(&self.inner);
@@ -371,12 +375,12 @@ impl Inner {
                 ))
             }
         };
-        if LicenseKey::parse(key.expose()).is_err() {
+        let Ok(parsed) = LicenseKey::parse(key.expose()) else {
             return Err(Verdict::local(
                 Code::NoLicense,
                 "The stored license key is damaged. Activate the app again with your license key.",
             ));
-        }
+        };
         let mut notes = Vec::new();
         let (file_marks, note) = state::load(&self.paths);
         notes.extend(note);
@@ -389,6 +393,7 @@ impl Inner {
         };
         Ok(Local {
             key_hash: cache::key_hash(&key),
+            license_id: parsed.customer_id().as_str().to_owned(),
             key,
             file_marks,
             store_marks,
@@ -409,6 +414,7 @@ impl Inner {
                     &lease.envelope,
                     &self.trusted_keys,
                     fingerprint,
+                    &local.license_id,
                     local.marks().newest_iat,
                 ) {
                     Ok(payload) => classify_lease(payload, now),
@@ -507,23 +513,28 @@ impl Inner {
             Ok(fp) => fp,
             Err(e) => return Verdict::local(Code::MachineIdUnavailable, e.to_string()),
         };
-        let payload =
-            match verify_online(&received.envelope, &self.trusted_keys, &nonce, fingerprint) {
-                Ok(payload) => payload,
-                Err(untrusted) => {
-                    let verdict =
-                        without_answer(&lease, &Failure::Untrusted(untrusted), rolled_back, now);
-                    return self.conclude(
-                        verdict,
-                        &local,
-                        None,
-                        marks.merge(Marks {
-                            high_water: now,
-                            newest_iat: 0,
-                        }),
-                    );
-                }
-            };
+        let payload = match verify_online(
+            &received.envelope,
+            &self.trusted_keys,
+            &nonce,
+            fingerprint,
+            &local.license_id,
+        ) {
+            Ok(payload) => payload,
+            Err(untrusted) => {
+                let verdict =
+                    without_answer(&lease, &Failure::Untrusted(untrusted), rolled_back, now);
+                return self.conclude(
+                    verdict,
+                    &local,
+                    None,
+                    marks.merge(Marks {
+                        high_water: now,
+                        newest_iat: 0,
+                    }),
+                );
+            }
+        };
         let offset = now - payload.iat;
         let skewed = offset.abs() > self.skew_tolerance;
         if payload.result.valid && skewed {

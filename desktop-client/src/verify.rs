@@ -4,7 +4,10 @@
 //!      the exact bytes received, then `typ` and the payload's coherence.
 //! 5.   Online only: the nonce this request sent, compared in constant time.
 //! 6.   The fingerprint of this machine.
-//! 7.   Cached only: not older than the newest envelope already accepted. An online
+//! 7.   The license: `license.id` is the customer id the stored (or activated) key
+//!      carries. The cache file's `key_hash` is not signed, so without this a lease for
+//!      key A could be relabelled for key B.
+//! 8.   Cached only: not older than the newest envelope already accepted. An online
 //!      answer needs no such rule: its nonce proves it fresh, and broker replicas'
 //!      clocks may differ by seconds, so a fresh deny can carry an `iat` a little
 //!      before the cached allow's. A cached deny is exempt too: an old deny can only
@@ -43,6 +46,8 @@ pub enum Untrusted {
     Nonce,
     #[error("the verdict is bound to another machine (its fingerprint does not match this one)")]
     Fingerprint,
+    #[error("the verdict is about another license (its license id does not match the stored license key)")]
+    License,
     #[error("the verdict was signed at {iat}, before a verdict already accepted (signed at {newest}); an old verdict is never accepted again")]
     Older { iat: i64, newest: i64 },
 }
@@ -53,13 +58,14 @@ pub(crate) fn verify_online(
     trusted: &Keyset,
     sent_nonce: &str,
     fingerprint: &Fingerprint,
+    license_id: &str,
 ) -> Result<VerdictPayload, Untrusted> {
     let payload = envelope.open(trusted)?;
     let nonce_matches: bool = payload.nonce.as_bytes().ct_eq(sent_nonce.as_bytes()).into();
     if !nonce_matches {
         return Err(Untrusted::Nonce);
     }
-    check_binding(payload, fingerprint)
+    check_binding(payload, fingerprint, license_id)
 }
 
 /// Verifies a cached envelope. Its nonce answered an earlier request, so it proves
@@ -68,9 +74,10 @@ pub(crate) fn verify_cached(
     envelope: &Envelope,
     trusted: &Keyset,
     fingerprint: &Fingerprint,
+    license_id: &str,
     newest_iat: i64,
 ) -> Result<VerdictPayload, Untrusted> {
-    let payload = check_binding(envelope.open(trusted)?, fingerprint)?;
+    let payload = check_binding(envelope.open(trusted)?, fingerprint, license_id)?;
     if payload.result.valid && payload.iat < newest_iat {
         return Err(Untrusted::Older {
             iat: payload.iat,
@@ -83,6 +90,7 @@ pub(crate) fn verify_cached(
 fn check_binding(
     payload: VerdictPayload,
     fingerprint: &Fingerprint,
+    license_id: &str,
 ) -> Result<VerdictPayload, Untrusted> {
     let echoed = payload.fingerprint.as_deref().unwrap_or("");
     let matches: bool = echoed
@@ -91,6 +99,9 @@ fn check_binding(
         .into();
     if !matches {
         return Err(Untrusted::Fingerprint);
+    }
+    if payload.license.id != license_id {
+        return Err(Untrusted::License);
     }
     Ok(payload)
 }

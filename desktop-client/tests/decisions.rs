@@ -594,3 +594,62 @@ async fn a_fresh_deny_from_a_replica_whose_clock_is_behind_still_locks() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_lease_relabelled_for_another_license_key_does_not_count() {
+    // Key 2 activated on this same machine (elsewhere): a genuine lease for license 2.
+    let other = Fixture::new().await;
+    other.client().activate(&license_key("2")).await.unwrap();
+    let mut lease: serde_json::Value = serde_json::from_str(&other.cache_text()).unwrap();
+
+    let mut fx = activated().await;
+    let mine: serde_json::Value = serde_json::from_str(&fx.cache_text()).unwrap();
+    // The key hash is not signed: relabel license 2's lease for key 1.
+    lease["key_hash"] = mine["key_hash"].clone();
+    std::fs::write(fx.paths().cache_file(), serde_json::to_vec(&lease).unwrap()).unwrap();
+    fx.broker.stop();
+    let offline = fx.client().check_offline();
+    let online = fx.client().check().await;
+    for verdict in [&offline, &online] {
+        assert!(!verdict.licensed, "{verdict:?}");
+        assert!(
+            verdict.message.contains("another license"),
+            "{}",
+            verdict.message
+        );
+    }
+    assert_eq!(
+        (offline.code, online.code),
+        (Code::NoLease, Code::BrokerUnreachable)
+    );
+}
+
+#[tokio::test]
+async fn an_answer_about_another_license_is_untrusted() {
+    let fx = activated().await;
+    let lease = fx.cache_text();
+    fx.advance(2 * DAY);
+    fx.broker.set(Behaviour::ForLicense("2"));
+    let verdict = fx.client().check().await;
+    assert_eq!(
+        (verdict.code, verdict.source, verdict.licensed),
+        (Code::OfflineGrace, Source::Cache, true),
+        "{verdict:?}"
+    );
+    assert!(
+        verdict.message.contains("another license"),
+        "{}",
+        verdict.message
+    );
+    assert_eq!(
+        verdict.offline_until,
+        Some(support::T0 + 7 * DAY),
+        "an answer about another license never extends the lease"
+    );
+    let error = fx.client().activate(&license_key("1")).await.unwrap_err();
+    assert!(
+        matches!(error, ActivateError::Untrusted(Untrusted::License)),
+        "{error:?}"
+    );
+    assert_eq!(fx.cache_text(), lease, "the lease is unchanged");
+}

@@ -52,6 +52,9 @@ pub enum Behaviour {
         offline: i64,
         recheck: i64,
     },
+    /// Sign a VALID verdict (30 days offline) about this license id, whatever the
+    /// request's key says.
+    ForLicense(&'static str),
     /// Serve this exact body again (a recorded envelope).
     Replay(String),
     /// Sign a VALID verdict with a key the client does not trust, under its own kid.
@@ -158,6 +161,15 @@ impl Drop for StandIn {
     }
 }
 
+/// The customer id the request's license key carries, as the broker reads it.
+fn license_id(request: &serde_json::Value) -> String {
+    request["license_key"]
+        .as_str()
+        .and_then(|key| LicenseKey::parse(key).ok())
+        .map(|key| key.customer_id().as_str().to_owned())
+        .unwrap_or_default()
+}
+
 fn payload(
     request: &serde_json::Value,
     code: &str,
@@ -177,7 +189,7 @@ fn payload(
         "nonce": request["nonce"],
         "fingerprint": request["fingerprint"],
         "result": {"valid": valid, "code": code},
-        "license": {"id": "1", "expires_at": expires_at},
+        "license": {"id": license_id(request), "expires_at": expires_at},
         "policy": {"recheck_after": iat + recheck, "offline_until": iat + offline},
         "extra": "unknown members are ignored"
     }))
@@ -211,6 +223,19 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
                 &payload(&request, code, iat, offline, recheck),
             );
             serde_json::to_string_pretty(&envelope).unwrap()
+        }
+        Behaviour::ForLicense(id) => {
+            let key = signing_key();
+            let mut json: serde_json::Value =
+                serde_json::from_slice(&payload(&request, "VALID", iat, 30 * DAY, 30 * DAY))
+                    .unwrap();
+            json["license"]["id"] = id.into();
+            let envelope = Envelope::sign(
+                &key,
+                &kid_for(&key.verifying_key()),
+                &serde_json::to_vec(&json).unwrap(),
+            );
+            serde_json::to_string(&envelope).unwrap()
         }
         Behaviour::Replay(body) => body,
         Behaviour::ForeignKey => {
