@@ -86,10 +86,14 @@ async fn answer(state: &AppState, request: Request, seen: &mut Seen) -> Result<R
         .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
     let key = LicenseKey::parse(&request.license_key)
         .map_err(|e| ApiError::InvalidRequest(format!("license_key: {e}")))?;
-    seen.key = Some(key_fingerprint(&request.license_key));
+    // One key, one identity: the parser accepts any case, I/L for 1, O for 0 and
+    // dashes or spaces anywhere, so the limit and the log fingerprint use the
+    // canonical spelling, never the text as sent.
+    let canonical = key.encode();
+    seen.key = Some(key_fingerprint(&canonical));
     state
         .limits()
-        .check_key(&KeyId::of(&request.license_key))
+        .check_key(&KeyId::of(&canonical))
         .map_err(ApiError::RateLimited)?;
     let id = key.customer_id();
     // Defence in depth: CustomerId already limits the alphabet, but the URL builder

@@ -59,7 +59,9 @@ pub struct Limited {
 }
 
 /// A license key as the limiter knows it: 16 bytes of its SHA-256. The limiter never
-/// holds a license key itself, and every entry has the same small size.
+/// holds a license key itself, and every entry has the same small size. Pass the
+/// canonical spelling (`LicenseKey::encode`), never the text as sent: the parser
+/// accepts countless spellings of one key, and each would get its own budget.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct KeyId([u8; 16]);
 

@@ -295,3 +295,97 @@ async fn beyond_the_concurrency_limit_the_broker_sheds_quickly_with_503() {
     }
     assert_eq!(app.validate(&app.key("3"), &nonce()).await.status(), 200);
 }
+
+/// `n` different ways to type `key` that all parse to it: any case, I/L for 1, O for
+/// 0, dashes or spaces anywhere.
+fn spellings(key: &str, n: usize) -> Vec<String> {
+    let plain: Vec<char> = key.chars().filter(|c| *c != '-').collect();
+    let mut out: Vec<String> = Vec::new();
+    for i in 0u64..10_000 {
+        // A fixed pseudo-random choice per character, different for each spelling.
+        let mut state = i.wrapping_mul(6_364_136_223_846_793_005) ^ 0x9e37_79b9_7f4a_7c15;
+        let mut bits = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            state >> 33
+        };
+        let mut text = String::new();
+        for (j, &c) in plain.iter().enumerate() {
+            let r = bits();
+            if j > 0 && r % 4 == 0 {
+                text.push(if r % 8 == 0 { ' ' } else { '-' });
+            }
+            let c = match c {
+                '1' if r % 3 == 0 => 'L',
+                '1' if r % 3 == 1 => 'I',
+                '0' if r % 2 == 1 => 'O',
+                other => other,
+            };
+            text.push(if (r >> 4) % 2 == 0 {
+                c.to_ascii_lowercase()
+            } else {
+                c
+            });
+        }
+        if !out.contains(&text) {
+            out.push(text);
+        }
+        if out.len() == n {
+            return out;
+        }
+    }
+    panic!("not enough spellings of {key}")
+}
+
+#[tokio::test]
+async fn one_key_in_many_spellings_is_one_key_to_the_limit_and_the_log() {
+    let ords = FakeOrds::answering(200, ROW).await;
+    let tokens = FakeTokens::new();
+    let app = spawn_app_with_fake_env(&ords, &tokens, &[(var::RATE_PER_KEY, "20")]).await;
+    let key = app.key("1");
+    let canonical = license_shared::LicenseKey::parse(&key).unwrap();
+    assert_eq!(canonical.encode(), key, "minted keys are canonical");
+    let spelled = spellings(&key, 25);
+    for text in &spelled {
+        assert_eq!(
+            license_shared::LicenseKey::parse(text).unwrap(),
+            canonical,
+            "{text}"
+        );
+    }
+    let mut statuses = Vec::new();
+    for text in &spelled {
+        statuses.push(app.validate(text, &nonce()).await.status().as_u16());
+    }
+    assert_eq!(statuses[..20], [200; 20], "{statuses:?}");
+    assert_eq!(statuses[20..], [429; 5], "20 per minute for the one key");
+
+    // The log line's fingerprint is the canonical key's, whatever the spelling.
+    let state = license_broker::api::AppState::from_config(
+        &app.config,
+        std::sync::Arc::clone(&tokens)
+            as std::sync::Arc<dyn license_broker::token_source::TokenSource>,
+    )
+    .unwrap();
+    for text in &spelled[..3] {
+        let body = serde_json::json!({"license_key": text, "nonce": nonce()}).to_string();
+        let request = axum::http::Request::post("/v1/license/validate")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .unwrap();
+        let response =
+            license_broker::api::validate::validate(axum::extract::State(state.clone()), request)
+                .await;
+        assert_eq!(response.status(), 200);
+        let seen = response
+            .extensions()
+            .get::<license_broker::edge::KeyFingerprint>()
+            .expect("the handler reports the key's fingerprint");
+        assert_eq!(
+            seen.0,
+            license_broker::edge::key_fingerprint(&key),
+            "{text}"
+        );
+    }
+}
