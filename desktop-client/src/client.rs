@@ -224,10 +224,10 @@ impl LicenseClient {
         let inner = Arc::clone(&self.inner);
         blocking(move || {
             let now = inner.clock.now();
-            let offset = now - payload.iat;
+            let offset = now.saturating_sub(payload.iat);
             let key_hash = cache::key_hash(&key);
             let mut after = marks;
-            if payload.result.valid && offset.abs() > inner.skew_tolerance {
+            if payload.result.valid && offset.saturating_abs() > inner.skew_tolerance {
                 let message = format!(
                     "{}. The license is valid, but it was not activated because its offline limits would be wrong. Fix the system clock (turn on automatic time), then activate again.",
                     crate::decide::skew_sentence(offset)
@@ -323,7 +323,7 @@ fn newest_after_storing(newest_iat: i64, payload: &VerdictPayload) -> i64 {
 /// Persist a copy of the marks only when it moved: the newest `iat` changed, or the
 /// high-water mark by a minute or more. Keeps a start-up from writing the keyring.
 fn moved(old: Marks, new: Marks) -> bool {
-    old.newest_iat != new.newest_iat || (new.high_water - old.high_water).abs() >= 60
+    old.newest_iat != new.newest_iat || new.high_water.abs_diff(old.high_water) >= 60
 }
 
 impl Inner {
@@ -535,8 +535,8 @@ impl Inner {
                 );
             }
         };
-        let offset = now - payload.iat;
-        let skewed = offset.abs() > self.skew_tolerance;
+        let offset = now.saturating_sub(payload.iat);
+        let skewed = offset.saturating_abs() > self.skew_tolerance;
         if payload.result.valid && skewed {
             // Verified but our clock is wrong: keep the signed time, not our own. The
             // envelope is not stored, so `newest_iat` stays at the stored lease's `iat`:

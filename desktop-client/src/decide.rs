@@ -104,7 +104,7 @@ fn capitalize(text: &str) -> String {
 }
 
 fn remaining(until: i64, now: i64) -> String {
-    let left = until - now;
+    let left = until.saturating_sub(now);
     let mut text = format!("until {} ({} left).", format_time(until), format_span(left));
     if left < WARN_BEFORE_OFFLINE_END {
         text.push_str(" Connect to the internet before then to keep using the app.");
@@ -157,8 +157,8 @@ pub(crate) fn from_answer(payload: &VerdictPayload, now: i64, skew_tolerance: i6
         return verdict(payload, true, Code::Valid, Source::Online, message);
     }
     let mut message = deny_message(payload);
-    let offset = now - payload.iat;
-    if offset.abs() > skew_tolerance {
+    let offset = now.saturating_sub(payload.iat);
+    if offset.saturating_abs() > skew_tolerance {
         message.push_str(&format!(
             " Also: {}; fix the system clock.",
             skew_sentence(offset).to_lowercase()
@@ -252,6 +252,56 @@ pub(crate) fn without_answer(
                 ""
             };
             Verdict::local(code, format!("{reason}.{remedy}{no_lease}{tail}")).with_source(source)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use license_shared::{LicenseInfo, Policy, VerdictResult, VERDICT_TYP};
+
+    fn payload(code: VerdictCode, iat: i64, until: i64, expires_at: Option<i64>) -> VerdictPayload {
+        VerdictPayload {
+            typ: VERDICT_TYP.into(),
+            iat,
+            nonce: "n".into(),
+            fingerprint: None,
+            result: VerdictResult {
+                valid: code == VerdictCode::Valid,
+                code,
+            },
+            license: LicenseInfo {
+                id: "1".into(),
+                expires_at,
+            },
+            policy: Policy {
+                recheck_after: until,
+                offline_until: until,
+            },
+        }
+    }
+
+    /// Signed times come from the broker, marks from files: none of them may make
+    /// the arithmetic overflow (a panic in debug builds, a wrong answer in release).
+    #[test]
+    fn extreme_times_do_not_overflow() {
+        let extremes = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
+        for code in [VerdictCode::Valid, VerdictCode::Revoked] {
+            for &iat in &extremes {
+                for &until in &extremes {
+                    for &now in &extremes {
+                        let p = payload(code, iat, until, Some(until));
+                        let _ = from_answer(&p, now, 300);
+                        let _ = from_fresh_lease(&p, now);
+                        let lease = classify_lease(p, now);
+                        for failure in [Failure::Offline, Failure::Skew { offset: now }] {
+                            let _ = without_answer(&lease, &failure, Some(iat), now);
+                            let _ = without_answer(&lease, &failure, None, now);
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -653,3 +653,39 @@ async fn an_answer_about_another_license_is_untrusted() {
     );
     assert_eq!(fx.cache_text(), lease, "the lease is unchanged");
 }
+
+#[tokio::test]
+async fn extreme_marks_in_state_json_do_not_panic() {
+    let fx = activated().await;
+    // The activation's newest_iat is T0: equal marks reach the high-water comparison.
+    for (high_water, newest_iat) in [
+        (i64::MIN, support::T0),
+        (i64::MIN, i64::MIN),
+        (i64::MIN, 0),
+        (i64::MAX, i64::MIN),
+        (i64::MAX, support::T0),
+        (0, i64::MAX),
+        (i64::MAX, i64::MAX),
+    ] {
+        let state = format!(r#"{{"high_water":{high_water},"newest_iat":{newest_iat}}}"#);
+        std::fs::write(fx.paths().state_file(), &state).unwrap();
+        let offline = fx.client().check_offline();
+        let online = fx.client().check().await;
+        if high_water == i64::MIN && newest_iat <= support::T0 {
+            // The key store's copy of the marks still holds; nothing is lost.
+            assert!(
+                offline.licensed && online.licensed,
+                "{state}: {offline:?} {online:?}"
+            );
+        } else {
+            assert!(!offline.licensed, "{state}: {offline:?}");
+        }
+        // Reset for the next case: the key store's copy took the larger values.
+        fx.store
+            .set_marks(license_client::Marks {
+                high_water: support::T0,
+                newest_iat: support::T0,
+            })
+            .unwrap();
+    }
+}
