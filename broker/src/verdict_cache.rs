@@ -5,7 +5,9 @@
 //! is signed afresh over its own nonce, and expiry is judged against the time of each
 //! request. The fetch runs in a spawned task that fills the cache itself, so a caller
 //! that disconnects neither cancels the call nor strands the others waiting on it.
-//! Errors are never cached: the next request tries again.
+//! Errors are never cached: the next request tries again. Neither is a lookup task
+//! that panicked or was cancelled: a guard in the task clears its `Loading` slot, so
+//! one bad lookup cannot leave a customer on 503 until a restart.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -71,8 +73,14 @@ impl VerdictCache {
                     let key = id.clone();
                     let work = fetch();
                     let task = tokio::spawn(async move {
+                        let mut unfinished = Unfinished {
+                            cache,
+                            id: key,
+                            armed: true,
+                        };
                         let result = work.await;
-                        cache.finish(&key, &result);
+                        unfinished.armed = false;
+                        unfinished.cache.finish(&unfinished.id, &result);
                         result
                     });
                     let pending = async move {
@@ -117,6 +125,18 @@ impl VerdictCache {
         }
     }
 
+    /// Clears `id`'s `Loading` slot when its task ends without an answer.
+    fn abandon(&self, id: &CustomerId) {
+        let mut slots = self.lock();
+        let removed = match slots.get(id) {
+            Some(Slot::Loading(_)) => slots.remove(id),
+            _ => None,
+        };
+        drop(slots);
+        // Dropped outside the lock: the slot holds the shared future of this task.
+        drop(removed);
+    }
+
     /// Number of entries (ready or loading), for tests and metrics.
     pub fn len(&self) -> usize {
         self.lock().len()
@@ -129,6 +149,27 @@ impl VerdictCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CustomerId, Slot>> {
         // A panic while holding this lock cannot leave a half-written map entry.
         self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Armed while a lookup task runs: if the task unwinds (the lookup panicked) or is
+/// dropped (the runtime shuts down) before [`VerdictCache::finish`], the slot is
+/// cleared so the next request starts a fresh lookup instead of sharing this failure.
+struct Unfinished {
+    cache: Arc<VerdictCache>,
+    id: CustomerId,
+    armed: bool,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if self.armed {
+            tracing::error!(
+                customer_id = %self.id,
+                "the ORDS lookup task ended without an answer (it panicked); the next request tries again"
+            );
+            self.cache.abandon(&self.id);
+        }
     }
 }
 
@@ -214,5 +255,41 @@ mod tests {
             Ok(active())
         );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_lookup_that_panics_is_not_kept_and_the_next_request_refetches() {
+        let cache = VerdictCache::new(CacheConfig::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let id = CustomerId::parse("9").unwrap();
+        let panicking = {
+            let calls = Arc::clone(&calls);
+            move || {
+                async move {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    panic!("a bug in the lookup");
+                }
+                .boxed()
+            }
+        };
+        let first = cache.get_or_fetch(&id, panicking).await;
+        assert!(
+            matches!(first, Err(UpstreamError::Unavailable { .. })),
+            "{first:?}"
+        );
+        assert!(cache.is_empty(), "the failed Loading slot is gone");
+        assert_eq!(
+            cache
+                .get_or_fetch(&id, counting(&calls, Ok(active())))
+                .await,
+            Ok(active())
+        );
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "the second request refetched"
+        );
+        assert_eq!(cache.len(), 1, "and its answer is cached");
     }
 }
