@@ -689,3 +689,24 @@ async fn extreme_marks_in_state_json_do_not_panic() {
             .unwrap();
     }
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_cache_or_state_file_pointing_at_a_device_is_refused() {
+    let fx = activated().await;
+    for file in [fx.paths().cache_file(), fx.paths().state_file()] {
+        std::fs::remove_file(&file).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &file).unwrap();
+    }
+    let verdict = fx.client().check_offline();
+    assert_eq!(
+        (verdict.code, verdict.licensed),
+        (Code::NoLease, false),
+        "{verdict:?}"
+    );
+    assert!(
+        verdict.message.contains("not a regular file"),
+        "{}",
+        verdict.message
+    );
+}
