@@ -15,7 +15,7 @@ use crate::builder::LicenseClientBuilder;
 use crate::cache::{self, CacheRead};
 use crate::clock::Clock;
 use crate::decide::{
-    classify_lease, from_answer, from_fresh_lease, without_answer, Failure, Lease,
+    classify_lease, from_answer, from_fresh_lease, recheck_after, without_answer, Failure, Lease,
 };
 use crate::fingerprint::{Fingerprint, FingerprintError};
 use crate::keystore::{KeyStore, LicenseKeyText};
@@ -444,7 +444,7 @@ impl Inner {
             (now < high_water.saturating_sub(self.rollback_tolerance)).then_some(high_water);
         let lease = self.lease(&local, fingerprint, now);
         let fresh = match &lease {
-            Lease::Usable(payload) => rolled_back.is_none() && now < payload.policy.recheck_after,
+            Lease::Usable(payload) => rolled_back.is_none() && now < recheck_after(payload),
             _ => false,
         };
         let verdict = match (&lease, mode) {

@@ -33,11 +33,29 @@ pub(crate) enum Lease {
     None(Option<String>),
 }
 
-/// The end of a valid lease's offline use: the signed `offline_until`, and never past
-/// the license's own signed expiry.
+/// The longest a valid verdict is used offline, counted from its signed `iat`, whatever
+/// the broker signed: defence in depth against a misconfigured or compromised broker
+/// (which caps its grace at 30 days too, licensing-anchors §5.5).
+pub(crate) const MAX_OFFLINE: i64 = 30 * 86_400;
+
+/// The signed `offline_until`, capped at `iat` + [`MAX_OFFLINE`].
+pub(crate) fn offline_until(payload: &VerdictPayload) -> i64 {
+    payload
+        .policy
+        .offline_until
+        .min(payload.iat.saturating_add(MAX_OFFLINE))
+}
+
+/// The signed `recheck_after`, never after the (capped) offline end.
+pub(crate) fn recheck_after(payload: &VerdictPayload) -> i64 {
+    payload.policy.recheck_after.min(offline_until(payload))
+}
+
+/// The end of a valid lease's offline use: the (capped) `offline_until`, and never
+/// past the license's own signed expiry.
 pub(crate) fn lease_end(payload: &VerdictPayload) -> i64 {
     let expiry = payload.license.expires_at.unwrap_or(i64::MAX);
-    payload.policy.offline_until.min(expiry)
+    offline_until(payload).min(expiry)
 }
 
 pub(crate) fn classify_lease(payload: VerdictPayload, now: i64) -> Lease {
@@ -124,7 +142,7 @@ fn verdict(
         code,
         source,
         expires_at: payload.license.expires_at,
-        offline_until: Some(payload.policy.offline_until),
+        offline_until: Some(offline_until(payload)),
         message,
     }
 }
@@ -178,7 +196,7 @@ pub(crate) fn from_fresh_lease(payload: &VerdictPayload, now: i64) -> Verdict {
     let message = format!(
         "The license is valid (confirmed online at {}; next online check after {}). It can be used offline {}",
         format_time(payload.iat),
-        format_time(payload.policy.recheck_after),
+        format_time(recheck_after(payload)),
         remaining(lease_end(payload), now)
     );
     verdict(payload, true, Code::Valid, Source::Cache, message)
@@ -219,7 +237,7 @@ pub(crate) fn without_answer(
             )
         }
         Lease::Usable(payload) => {
-            if matches!(failure, Failure::Offline) && now < payload.policy.recheck_after {
+            if matches!(failure, Failure::Offline) && now < recheck_after(payload) {
                 return from_fresh_lease(payload, now);
             }
             let message = format!(

@@ -710,3 +710,30 @@ async fn a_cache_or_state_file_pointing_at_a_device_is_refused() {
         verdict.message
     );
 }
+
+#[tokio::test]
+async fn a_lease_is_never_used_offline_past_30_days_from_its_iat() {
+    let mut fx = Fixture::new().await;
+    // A misconfigured (or compromised) broker signs 90 days offline.
+    fx.broker.set(Behaviour::Sign {
+        code: "VALID",
+        offline: 90 * DAY,
+        recheck: 90 * DAY,
+    });
+    let verdict = fx.client().activate(&license_key("1")).await.unwrap();
+    assert_eq!(verdict.code, Code::Valid, "{verdict:?}");
+    assert_eq!(verdict.offline_until, Some(support::T0 + 30 * DAY));
+    fx.broker.stop();
+    fx.advance(30 * DAY - 60);
+    let verdict = fx.client().check_offline();
+    assert!(verdict.licensed, "{verdict:?}");
+    assert_eq!(verdict.offline_until, Some(support::T0 + 30 * DAY));
+    fx.advance(120);
+    for verdict in [fx.client().check_offline(), fx.client().check().await] {
+        assert_eq!(
+            (verdict.code, verdict.licensed),
+            (Code::OfflineExpired, false),
+            "{verdict:?}"
+        );
+    }
+}
