@@ -51,6 +51,17 @@ pub enum TrustSource {
     ConfigFile,
 }
 
+impl TrustSource {
+    /// What the CLI prints (and puts in `status --json` as `trusted_keys_source`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Pinned => "pinned at build time",
+            Self::Environment => ENV_TRUSTED_KEYS,
+            Self::ConfigFile => "config file",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error("the configuration file {path} is invalid: {reason}")]

@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use license_client::config::{
-    self, ConfigFile, ENV_BROKER_URL, ENV_KEYSTORE, ENV_TRUSTED_KEYS, PINNED_KEYS,
+    self, ConfigFile, TrustSource, ENV_BROKER_URL, ENV_KEYSTORE, ENV_TRUSTED_KEYS, PINNED_KEYS,
 };
 use license_client::{
     remove_activation, ActivateError, FileKeyStore, KeyStore, KeyStoreKind, LicenseClient,
@@ -128,13 +128,25 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
 
     let env_keys = std::env::var(ENV_TRUSTED_KEYS).ok();
-    let (keys, _) = config::resolve_trusted_keys(
+    let (keys, trust) = config::resolve_trusted_keys(
         PINNED_KEYS,
         env_keys.as_deref(),
         config.trusted_keys.as_deref(),
         &paths.config_file,
     )
     .map_err(usage)?;
+    let shown = Shown {
+        key_store: &store_name,
+        trusted_keys_source: trust.describe(),
+    };
+    match trust {
+        TrustSource::ConfigFile => eprintln!(
+            "trusted keys: {} ({})",
+            trust.describe(),
+            paths.config_file.display()
+        ),
+        _ => eprintln!("trusted keys: {}", trust.describe()),
+    }
     let broker_url = cli.broker_url.clone().or(config.broker_url.clone());
     let needs_broker = !matches!(cli.command, Command::Status { offline: true, .. });
     if needs_broker && broker_url.is_none() {
@@ -173,14 +185,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             } else {
                 runtime()?.block_on(client.check())
             };
-            print_verdict(&verdict, json, &store_name)?;
+            print_verdict(&verdict, json, &shown)?;
             Ok(verdict.outcome().exit_code())
         }
         Command::Activate { .. } => {
             let key = key.unwrap_or_default();
             match runtime()?.block_on(client.activate(&key)) {
                 Ok(verdict) => {
-                    print_verdict(&verdict, false, &store_name)?;
+                    print_verdict(&verdict, false, &shown)?;
                     Ok(verdict.outcome().exit_code())
                 }
                 Err(e @ (ActivateError::InvalidKey(_) | ActivateError::NoBrokerUrl)) => {
@@ -213,11 +225,21 @@ fn read_key(arg: String) -> anyhow::Result<String> {
     Ok(text.trim().to_owned())
 }
 
-fn print_verdict(verdict: &Verdict, json: bool, store_name: &str) -> anyhow::Result<()> {
+/// Where the key and the trust came from, shown with each verdict.
+struct Shown<'a> {
+    key_store: &'a str,
+    trusted_keys_source: &'static str,
+}
+
+fn print_verdict(verdict: &Verdict, json: bool, shown: &Shown<'_>) -> anyhow::Result<()> {
     if json {
         let mut value = serde_json::to_value(verdict).context("cannot encode the verdict")?;
         if let Some(object) = value.as_object_mut() {
-            object.insert("key_store".into(), store_name.into());
+            object.insert("key_store".into(), shown.key_store.into());
+            object.insert(
+                "trusted_keys_source".into(),
+                shown.trusted_keys_source.into(),
+            );
             object.insert("exit_code".into(), verdict.outcome().exit_code().into());
         }
         println!("{value}");

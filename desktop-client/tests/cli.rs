@@ -130,6 +130,12 @@ fn without_activation_status_is_not_licensed_and_names_the_store() {
     let run = cli.run(&["status", "--json"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("key store: file "), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("trusted keys: LICENSE_CHECK_TRUSTED_KEYS"),
+        "{}",
+        run.stderr
+    );
     let mut json = run.json();
     assert!(json["key_store"].as_str().unwrap().starts_with("file "));
     json["key_store"] = "[file store]".into();
@@ -142,7 +148,8 @@ fn without_activation_status_is_not_licensed_and_names_the_store() {
       "licensed": false,
       "message": "No license key is stored on this machine. Activate the app with your license key.",
       "offline_until": null,
-      "source": "cache"
+      "source": "cache",
+      "trusted_keys_source": "LICENSE_CHECK_TRUSTED_KEYS"
     }
     "#);
     let run = cli.run(&["status"]);
@@ -294,4 +301,30 @@ fn an_untrusted_or_missing_answer_without_a_lease_exits_2() {
     let run = cli.run(&["activate", &license_key("1")]);
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("not trusted"), "{}", run.stderr);
+}
+
+#[test]
+fn the_trust_source_is_named_for_a_config_file() {
+    let cli = Cli::new();
+    let config_dir = cli.dir.path().join("config").join("license-check");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let config_file = config_dir.join("config.toml");
+    std::fs::write(
+        &config_file,
+        format!("trusted_keys = \"{}\"\n", trusted().to_text()),
+    )
+    .unwrap();
+    let mut command = cli.command(&["status", "--json"]);
+    command.env_remove("LICENSE_CHECK_TRUSTED_KEYS");
+    let run = Cli::finish(command.output().unwrap());
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.json()["trusted_keys_source"], "config file");
+    assert!(
+        run.stderr.contains(&format!(
+            "trusted keys: config file ({})",
+            config_file.display()
+        )),
+        "{}",
+        run.stderr
+    );
 }
