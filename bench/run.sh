@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# The benchmark harness (issue 7), one command: `bench/run.sh`.
+#
+# Installs its tools when missing (oha from crates.io; hyperfine and valgrind from
+# Debian), builds the workspace in release mode, starts the real binaries on 127.0.0.1
+# only, measures every figure next to its reference, and writes BENCHMARKS.md at the
+# repository root. Every load is bounded (oha -z / -n, a fixed count for bench-load),
+# every step has a timeout, and every process started here is stopped on exit.
+# A full run takes about four minutes once built.
+#
+# Knobs (environment): WARM_SECS (8), WARM_CONNECTIONS (50), COLD_RATE (500),
+# COLD_SECS (10), COLD_LATENCY_MS (20), RSS_CONNECTIONS (1000), RSS_SECS (10),
+# PROFILE_REQUESTS (2000), SKIP_PROFILE (unset).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+started=$(date +%s)
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+WARM_SECS=${WARM_SECS:-8}
+WARM_CONNECTIONS=${WARM_CONNECTIONS:-50}
+COLD_RATE=${COLD_RATE:-500}
+COLD_SECS=${COLD_SECS:-10}
+COLD_LATENCY_MS=${COLD_LATENCY_MS:-20}
+COLD_LICENSES=100
+RSS_CONNECTIONS=${RSS_CONNECTIONS:-1000}
+RSS_SECS=${RSS_SECS:-10}
+RSS_MAX_CONCURRENT=4096
+PROFILE_REQUESTS=${PROFILE_REQUESTS:-2000}
+PROFILE_CONNECTIONS=4
+HYPERFINE_WARMUP=5
+HYPERFINE_RUNS=40
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- tools
+export PATH="$HOME/.cargo/bin:$PATH"
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+if ! command -v oha >/dev/null; then
+  say "installing oha (cargo install oha --locked)"
+  cargo install oha --locked
+fi
+command -v hyperfine >/dev/null || apt_install hyperfine
+command -v valgrind >/dev/null || apt_install valgrind
+command -v curl >/dev/null || apt_install curl
+command -v ss >/dev/null || apt_install iproute2
+command -v python3 >/dev/null || apt_install python3
+
+# 1000 client sockets plus 1000 server sockets need more than the usual 1024 fds.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+
+say "building the workspace (--release)"
+cargo build --release --workspace --bins
+BIN=$ROOT/target/release
+
+RESULTS=$ROOT/target/bench/results-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$RESULTS"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# Waits until URL answers 200, up to $2 seconds.
+wait_ok() {
+  local deadline=$(( $(date +%s) + $2 ))
+  until curl -fsS -o /dev/null "$1" 2>/dev/null; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then echo "no answer from $1" >&2; return 1; fi
+    sleep 0.1
+  done
+}
+status_kib() { awk -v f="$2:" '$1==f {print $2}' "/proc/$1/status"; }
+
+# ---------------------------------------------------------------- machine
+{
+  echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "commit=$(git rev-parse --short HEAD)"
+  if git diff --quiet HEAD -- shared broker desktop-client tests 2>/dev/null; then echo "dirty=no"; else echo "dirty=yes"; fi
+  echo "nproc=$(nproc)"
+  echo "cpu=$(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+  echo "memory=$(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+  echo "kernel=$(uname -sr)"
+  echo "load_start=$load_start"
+  echo "rustc=$(rustc --version)"
+  echo "oha=$(oha --version)"
+  echo "hyperfine=$(hyperfine --version)"
+  echo "results_dir=${RESULTS#"$ROOT"/}"
+} >"$RESULTS/machine.txt"
+cat >"$RESULTS/params.txt" <<EOF
+warm_secs=$WARM_SECS
+warm_connections=$WARM_CONNECTIONS
+cold_rate=$COLD_RATE
+cold_secs=$COLD_SECS
+cold_latency_ms=$COLD_LATENCY_MS
+cold_licenses=$COLD_LICENSES
+rss_connections=$RSS_CONNECTIONS
+rss_secs=$RSS_SECS
+rss_max_concurrent=$RSS_MAX_CONCURRENT
+profile_requests=$PROFILE_REQUESTS
+profile_connections=$PROFILE_CONNECTIONS
+hyperfine_warmup=$HYPERFINE_WARMUP
+hyperfine_runs=$HYPERFINE_RUNS
+EOF
+
+# ---------------------------------------------------------------- the stack
+say "starting the ORDS emulator, the reference server and the broker"
+CLIENT_ID="benchClientId00000000A.."
+CLIENT_SECRET="benchClientSecret0000A.."
+SEED=$WORK/seed.toml
+cp tests/ords-emulator/seeds/article.toml "$SEED"
+for id in $(seq 1001 $((1000 + COLD_LICENSES))); do
+  printf '\n[[licenses]]\ncustomer_id = %d\nproduct = "desktop-pro"\nlicense_status = "ACTIVE"\nexpires_at = "+365d"\nupdated_at = "now"\n' "$id" >>"$SEED"
+done
+"$BIN/ords-emulator" --listen 127.0.0.1:0 --config "$SEED" \
+  --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" >"$WORK/emulator.out" 2>/dev/null &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q '^listening on ' "$WORK/emulator.out" 2>/dev/null && break; sleep 0.1; done
+EMU=$(sed -n 's/^listening on //p' "$WORK/emulator.out")
+[ -n "$EMU" ] || { echo "the emulator did not start" >&2; exit 1; }
+
+"$BIN/bench-ref" 127.0.0.1:0 >"$WORK/ref.out" &
+PIDS+=($!)
+for _ in $(seq 100); do grep -q '^listening on ' "$WORK/ref.out" 2>/dev/null && break; sleep 0.1; done
+REF=$(sed -n 's/^listening on //p' "$WORK/ref.out")
+
+umask 077
+"$BIN/license-broker" keygen --out "$WORK/signing.pem" >"$WORK/keygen.out"
+TRUSTED=$(sed -n 's/^kid=\([^ ]*\) public_key=\(.*\)$/\1:\2/p' "$WORK/keygen.out")
+head -c 32 /dev/urandom | base64 >"$WORK/key-secret"
+printf '%s' "$CLIENT_SECRET" >"$WORK/client-secret"
+umask 022
+export LICENSE_BROKER_ORDS_BASE_URL="$EMU/ords/page"
+export LICENSE_BROKER_CLIENT_ID="$CLIENT_ID"
+export LICENSE_BROKER_CLIENT_SECRET_FILE="$WORK/client-secret"
+export LICENSE_BROKER_SIGNING_KEY_FILE="$WORK/signing.pem"
+export LICENSE_BROKER_KEY_SECRET_FILE="$WORK/key-secret"
+export LICENSE_BROKER_RATE_PER_IP=0
+export LICENSE_BROKER_RATE_PER_KEY=0
+export LICENSE_BROKER_MAX_CONCURRENT=$RSS_MAX_CONCURRENT
+export LICENSE_BROKER_DRAIN_DELAY_SECS=0
+export LICENSE_BROKER_SHUTDOWN_GRACE_SECS=2
+
+# start_broker VAR [PREFIX...]: a broker on a free port (production log level, to
+# /dev/null); sets $VAR to its URL and ${VAR}_PID to its pid.
+start_broker() {
+  local var=$1; shift
+  local port; port=$(free_port)
+  LICENSE_BROKER_LISTEN=127.0.0.1:$port "$@" "$BIN/license-broker" serve >/dev/null 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  printf -v "$var" 'http://127.0.0.1:%s' "$port"
+  printf -v "${var}_PID" '%s' "$pid"
+  wait_ok "http://127.0.0.1:$port/healthz" 120
+}
+
+for id in $(seq 1001 $((1000 + COLD_LICENSES))); do
+  "$BIN/license-broker" issue-key --customer-id "$id" >>"$WORK/keys.txt"
+  echo "$id" >>"$WORK/ids.txt"
+done
+KEY=$(head -1 "$WORK/keys.txt")
+NONCE=$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+printf '{"license_key":"%s","nonce":"%s"}' "$KEY" "$NONCE" >"$WORK/body.json"
+
+validate() {  # validate URL → the HTTP status
+  curl -s -o /dev/null -w '%{http_code}' -X POST -H 'content-type: application/json' \
+    --data-binary "@$WORK/body.json" "$1/v1/license/validate"
+}
+
+start_broker WARM
+[ "$(validate "$WARM")" = 200 ] || { echo "validate is not 200 on the warm broker" >&2; exit 1; }
+
+oha_run() {  # oha_run OUT ARGS... : a bounded oha run, JSON kept
+  timeout 300 oha --no-tui --output-format json "${@:2}" >"$RESULTS/$1"
+}
+post=(-m POST -T application/json -D "$WORK/body.json")
+
+# ---------------------------------------------------------------- 1. warm path
+say "1. warm path: validate, /healthz, bench-ref (${WARM_SECS}s each, ${WARM_CONNECTIONS} connections)"
+oha_run warm_validate.json -z "${WARM_SECS}s" -c "$WARM_CONNECTIONS" "${post[@]}" "$WARM/v1/license/validate"
+oha_run warm_healthz.json -z "${WARM_SECS}s" -c "$WARM_CONNECTIONS" "$WARM/healthz"
+oha_run warm_ref.json -z "${WARM_SECS}s" -c "$WARM_CONNECTIONS" "$REF/json"
+say "1. signature ceiling (bench-sign)"
+timeout 60 "$BIN/bench-sign" 2 >"$RESULTS/sign.txt"
+
+# ---------------------------------------------------------------- 4. client start-up
+say "4. client start-up (hyperfine)"
+CLIENT_HOME=$WORK/client
+mkdir -p "$CLIENT_HOME"/{config,data,cache,state}
+export XDG_CONFIG_HOME=$CLIENT_HOME/config XDG_DATA_HOME=$CLIENT_HOME/data
+export XDG_CACHE_HOME=$CLIENT_HOME/cache XDG_STATE_HOME=$CLIENT_HOME/state
+export LICENSE_CHECK_KEYSTORE=file LICENSE_CHECK_TRUSTED_KEYS=$TRUSTED
+export LICENSE_CHECK_BROKER_URL=$WARM
+"$BIN/license-check" activate "$KEY" >/dev/null 2>&1
+"$BIN/license-check" status --refresh >/dev/null 2>&1 || { echo "license-check status --refresh failed" >&2; exit 1; }
+timeout 300 hyperfine -N --style basic --warmup "$HYPERFINE_WARMUP" --min-runs "$HYPERFINE_RUNS" \
+  --export-json "$RESULTS/startup_online.json" \
+  "$BIN/license-check status --refresh" \
+  "curl -s -o /dev/null -X POST -H content-type:application/json --data-binary @$WORK/body.json $WARM/v1/license/validate" \
+  >"$RESULTS/startup_online.txt" 2>&1
+timeout 300 hyperfine -N --style basic --warmup "$HYPERFINE_WARMUP" --min-runs 100 \
+  --export-json "$RESULTS/startup_offline.json" \
+  "$BIN/license-check status --offline" >"$RESULTS/startup_offline.txt" 2>&1
+
+# ---------------------------------------------------------------- 5. memory
+say "5. broker memory at ${RSS_CONNECTIONS} connections"
+start_broker FRESH
+validate "$FRESH" >/dev/null
+idle_kib=$(status_kib "$FRESH_PID" VmRSS)
+oha_run rss_load.json -z "${RSS_SECS}s" -c "$RSS_CONNECTIONS" "${post[@]}" "$FRESH/v1/license/validate" &
+oha_pid=$!
+sleep $(( RSS_SECS / 2 ))
+seen=$(ss -Htn state established "( sport = :${FRESH##*:} )" | wc -l)
+wait "$oha_pid"
+{
+  echo "idle_kib=$idle_kib"
+  echo "hwm_kib=$(status_kib "$FRESH_PID" VmHWM)"
+  echo "rss_after_kib=$(status_kib "$FRESH_PID" VmRSS)"
+  echo "connections_seen=$seen"
+} >"$RESULTS/rss.txt"
+kill "$FRESH_PID"; wait "$FRESH_PID" 2>/dev/null || true
+
+# ---------------------------------------------------------------- 3. economy
+say "3. token and ORDS economy (bench-economy)"
+timeout 120 "$BIN/bench-economy" 2000 20 32 >"$RESULTS/economy.txt"
+
+# ---------------------------------------------------------------- profile
+if [ -z "${SKIP_PROFILE:-}" ]; then
+  say "profile: callgrind on the warm path (${PROFILE_REQUESTS} requests)"
+  OUT=$WORK/callgrind.out
+  start_broker PROF valgrind --tool=callgrind --callgrind-out-file="$OUT" --dump-instr=no
+  for _ in 1 2 3; do validate "$PROF" >/dev/null; done
+  timeout 60 callgrind_control --zero "$PROF_PID" >/dev/null
+  timeout 300 oha --no-tui -n "$PROFILE_REQUESTS" -c "$PROFILE_CONNECTIONS" "${post[@]}" \
+    "$PROF/v1/license/validate" >"$RESULTS/profile_oha.txt"
+  timeout 60 callgrind_control --dump=warm "$PROF_PID" >/dev/null
+  kill "$PROF_PID"; wait "$PROF_PID" 2>/dev/null || true
+  dump=$(ls "$OUT".* 2>/dev/null | head -1)
+  if [ -n "$dump" ]; then
+    cp "$dump" "$RESULTS/callgrind.warm.out"
+    {
+      echo "# inclusive (per request = total / ${PROFILE_REQUESTS})"
+      callgrind_annotate --inclusive=yes "$dump" 2>/dev/null | sed -n '/^Ir/,$p' | sed -n '1,32p' | cut -c1-170
+      echo
+      echo "# self"
+      callgrind_annotate --inclusive=no "$dump" 2>/dev/null | sed -n '/^Ir/,$p' | sed -n '1,27p' | cut -c1-170
+    } >"$RESULTS/profile.txt"
+  fi
+fi
+
+# ---------------------------------------------------------------- 2. cold path
+say "2. cold path: ${COLD_RATE} req/s, emulator +${COLD_LATENCY_MS} ms, verdict TTL 0"
+LICENSE_BROKER_VERDICT_TTL_SECS=0 LICENSE_BROKER_NEGATIVE_TTL_SECS=0 start_broker COLD
+validate "$COLD" >/dev/null   # the broker's token is fetched before the latency fault
+TOKEN=$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials \
+  "$EMU/ords/page/oauth/token" | json_field '["access_token"]')
+curl -fsS -o /dev/null -X POST -H 'content-type: application/json' \
+  --data "{\"latency_ms\": $COLD_LATENCY_MS}" "$EMU/__emulator/faults"
+timeout 120 "$BIN/bench-load" direct "$EMU/ords/page/customers/validation/{id}" "$WORK/ids.txt" \
+  "$TOKEN" "$COLD_RATE" "$COLD_SECS" >"$RESULTS/cold_direct.json"
+before=$(curl -fsS "$EMU/__emulator/stats")
+timeout 120 "$BIN/bench-load" broker "$COLD/v1/license/validate" "$WORK/keys.txt" \
+  "$COLD_RATE" "$COLD_SECS" >"$RESULTS/cold_broker.json"
+after=$(curl -fsS "$EMU/__emulator/stats")
+curl -fsS -o /dev/null -X DELETE "$EMU/__emulator/faults"
+{
+  echo "validations=$(json_field '["sent"]' <"$RESULTS/cold_broker.json")"
+  echo "ords_calls=$(( $(json_field '["resource_requests"]' <<<"$after") - $(json_field '["resource_requests"]' <<<"$before") ))"
+  echo "token_requests=$(( $(json_field '["token_requests"]' <<<"$after") - $(json_field '["token_requests"]' <<<"$before") ))"
+} >"$RESULTS/cold.txt"
+
+# ---------------------------------------------------------------- report
+[ -f bench/analysis.md ] && cp bench/analysis.md "$RESULTS/analysis.md"
+{
+  echo "load_end=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "elapsed_secs=$(( $(date +%s) - started ))"
+} >>"$RESULTS/machine.txt"
+say "writing BENCHMARKS.md"
+"$BIN/bench-report" "$RESULTS" "$ROOT/BENCHMARKS.md"
