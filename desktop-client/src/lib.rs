@@ -10,8 +10,9 @@
 //!
 //! - [`builder`]: the client takes its world as values (paths, key store, clock,
 //!   fingerprint), so tests run the real logic against temp dirs and fake clocks.
-//! - [`client`]: check, activate, deactivate; the order of local reads, the one HTTP
-//!   call and the writes.
+//! - [`client`]: check, activate, deactivate (the public API); its submodules hold
+//!   the local reads (`local`), the one HTTP call and its verification (`online`),
+//!   the writes (`persist`) and activation (`activation`).
 //! - `transport`: the HTTP call (timeouts, system proxy, no redirects, body cap).
 //! - `verify`: envelope verification in the order of licensing-anchors §5.3.
 //! - `decide`: the decision rules as pure functions; the only place a verdict is made.

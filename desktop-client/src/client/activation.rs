@@ -1,0 +1,74 @@
+//! Activation: validate a key online, and on a verified `VALID` store the key and the
+//! lease.
+
+use std::sync::Arc;
+
+use license_shared::LicenseKey;
+
+use super::persist::append_notes;
+use super::{blocking, newest_after_storing, ActivateError, Inner};
+use crate::cache;
+use crate::decide::from_answer;
+use crate::keystore::LicenseKeyText;
+use crate::verdict::{Code, Verdict};
+use crate::verify::{fresh_nonce, verify_online};
+
+/// See [`LicenseClient::activate`](super::LicenseClient::activate).
+pub(super) async fn activate(inner: &Arc<Inner>, key: &str) -> Result<Verdict, ActivateError> {
+    let parsed = LicenseKey::parse(key).map_err(ActivateError::InvalidKey)?;
+    let key = LicenseKeyText::new(parsed.encode());
+    let license_id = parsed.customer_id().as_str().to_owned();
+    let fingerprint = inner
+        .fingerprint
+        .clone()
+        .map_err(ActivateError::MachineId)?;
+    let transport = inner.transport.as_ref().ok_or(ActivateError::NoBrokerUrl)?;
+    let reader = Arc::clone(inner);
+    let (file_marks, store_marks, stored_hash) = blocking(move || reader.load_marks()).await?;
+    let nonce = fresh_nonce();
+    let request = inner.request(&key, &nonce, &fingerprint);
+    let received = transport
+        .validate(&request)
+        .await
+        .map_err(ActivateError::Unreachable)?;
+    let marks = file_marks.merge(store_marks);
+    let payload = verify_online(
+        &received.envelope,
+        &inner.trusted_keys,
+        &nonce,
+        &fingerprint,
+        &license_id,
+    )
+    .map_err(ActivateError::Untrusted)?;
+    let inner = Arc::clone(inner);
+    blocking(move || {
+        let now = inner.clock.now();
+        let offset = now.saturating_sub(payload.iat);
+        let key_hash = cache::key_hash(&key);
+        let mut after = marks;
+        if payload.result.valid && offset.saturating_abs() > inner.skew_tolerance {
+            let message = format!(
+                "{}. The license is valid, but it was not activated because its offline limits would be wrong. Fix the system clock (turn on automatic time), then activate again.",
+                crate::decide::skew_sentence(offset)
+            );
+            return Ok(Verdict::local(Code::ClockSkew, message).with_source(crate::Source::Online));
+        }
+        after.high_water = payload.iat.max(now);
+        after.newest_iat = newest_after_storing(after.newest_iat, &payload);
+        let mut verdict = from_answer(&payload, now, inner.skew_tolerance);
+        let store = if payload.result.valid {
+            inner.key_store.set_key(&key).map_err(ActivateError::KeyStore)?;
+            true
+        } else {
+            stored_hash.as_deref() == Some(key_hash.as_str())
+        };
+        if store {
+            let notes = inner.persist(Some(&received), &key_hash, (file_marks, store_marks), after);
+            append_notes(&mut verdict, &notes);
+        } else {
+            verdict.message.push_str(" Nothing was stored.");
+        }
+        Ok(verdict)
+    })
+    .await?
+}

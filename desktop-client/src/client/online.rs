@@ -1,0 +1,141 @@
+//! The online round of a check: send the request, verify the answer, decide, and
+//! conclude (persist the lease and the marks).
+
+use license_shared::{AppInfo, ValidateRequest, VerdictPayload};
+
+use super::local::Pending;
+use super::Inner;
+use crate::decide::{from_answer, without_answer, Failure};
+use crate::fingerprint::Fingerprint;
+use crate::keystore::LicenseKeyText;
+use crate::state::Marks;
+use crate::transport::{Received, TransportError};
+use crate::verdict::{Code, Verdict};
+use crate::verify::{fresh_nonce, verify_online};
+
+impl Inner {
+    pub(super) fn request(
+        &self,
+        key: &LicenseKeyText,
+        nonce: &str,
+        fingerprint: &Fingerprint,
+    ) -> ValidateRequest {
+        ValidateRequest {
+            license_key: key.expose().to_owned(),
+            nonce: nonce.to_owned(),
+            fingerprint: Some(fingerprint.as_str().to_owned()),
+            app: Some(AppInfo {
+                id: self.app_id.clone(),
+                version: self.app_version.clone(),
+            }),
+        }
+    }
+
+    pub(super) async fn ask(
+        &self,
+        key: &LicenseKeyText,
+    ) -> Result<(Received, String), TransportError> {
+        let (Some(transport), Ok(fingerprint)) = (&self.transport, &self.fingerprint) else {
+            return Err(TransportError::NoBrokerUrl);
+        };
+        let nonce = fresh_nonce();
+        let received = transport
+            .validate(&self.request(key, &nonce, fingerprint))
+            .await?;
+        Ok((received, nonce))
+    }
+
+    pub(super) fn finish(
+        &self,
+        pending: Pending,
+        answer: Result<(Received, String), TransportError>,
+    ) -> Verdict {
+        let Pending {
+            local,
+            lease,
+            rolled_back,
+        } = pending;
+        let now = self.clock.now();
+        let mut marks = local.marks();
+        let (received, nonce) = match answer {
+            Ok(answer) => answer,
+            Err(e) => {
+                let verdict = without_answer(&lease, &Failure::Transport(e), rolled_back, now);
+                return self.conclude(
+                    verdict,
+                    &local,
+                    None,
+                    marks.merge(Marks {
+                        high_water: now,
+                        newest_iat: 0,
+                    }),
+                );
+            }
+        };
+        let fingerprint = match &self.fingerprint {
+            Ok(fp) => fp,
+            Err(e) => return Verdict::local(Code::MachineIdUnavailable, e.to_string()),
+        };
+        let payload = match verify_online(
+            &received.envelope,
+            &self.trusted_keys,
+            &nonce,
+            fingerprint,
+            &local.license_id,
+        ) {
+            Ok(payload) => payload,
+            Err(untrusted) => {
+                let verdict =
+                    without_answer(&lease, &Failure::Untrusted(untrusted), rolled_back, now);
+                return self.conclude(
+                    verdict,
+                    &local,
+                    None,
+                    marks.merge(Marks {
+                        high_water: now,
+                        newest_iat: 0,
+                    }),
+                );
+            }
+        };
+        let offset = now.saturating_sub(payload.iat);
+        let skewed = offset.saturating_abs() > self.skew_tolerance;
+        if payload.result.valid && skewed {
+            // Verified but our clock is wrong: keep the signed time, not our own. The
+            // envelope is not stored, so `newest_iat` stays at the stored lease's `iat`:
+            // raising it would make the next start refuse that lease as older.
+            marks.high_water = marks.high_water.max(payload.iat);
+            let verdict = without_answer(&lease, &Failure::Skew { offset }, rolled_back, now);
+            return self.conclude(verdict, &local, None, marks);
+        }
+        marks.high_water = if skewed {
+            marks.high_water.max(payload.iat)
+        } else {
+            // A fresh answer within the skew tolerance proves the clock right now, so
+            // it re-anchors the mark (healing one pushed up by a clock that ran fast).
+            payload.iat.max(now)
+        };
+        // The nonce proves the answer fresh even when its `iat` is a little before
+        // `newest_iat` (replicas' clocks differ). A deny always replaces the lease; an
+        // allow older than the lease answers this check but keeps the newer lease,
+        // which the next start would otherwise refuse as older.
+        let store = !payload.result.valid || payload.iat >= marks.newest_iat;
+        if store {
+            marks.newest_iat = newest_after_storing(marks.newest_iat, &payload);
+        }
+        let verdict = from_answer(&payload, now, self.skew_tolerance);
+        self.conclude(verdict, &local, store.then_some(&received), marks)
+    }
+}
+
+/// `newest_iat` once the verified online answer `payload` is stored as the lease; it
+/// never goes down. A deny also moves it past every allow accepted so far: a replica
+/// whose clock is behind may sign a deny seconds "before" the allow it replaces, and
+/// that allow must never be accepted from a file again.
+pub(super) fn newest_after_storing(newest_iat: i64, payload: &VerdictPayload) -> i64 {
+    if !payload.result.valid && payload.iat <= newest_iat {
+        newest_iat.saturating_add(1)
+    } else {
+        newest_iat.max(payload.iat)
+    }
+}

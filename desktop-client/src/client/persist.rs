@@ -1,0 +1,90 @@
+//! Saving what a check learnt: the lease and the two copies of the marks, each only
+//! when it changed, with a note in the verdict for anything that could not be saved.
+
+use super::local::Local;
+use super::Inner;
+use crate::cache;
+use crate::state::{self, Marks};
+use crate::transport::Received;
+use crate::verdict::Verdict;
+
+pub(super) fn append_notes(verdict: &mut Verdict, notes: &[String]) {
+    for note in notes {
+        verdict.message.push_str(&format!(" Note: {note}."));
+    }
+}
+
+/// Persist a copy of the marks only when it moved: the newest `iat` changed, or the
+/// high-water mark by a minute or more. Keeps a start-up from writing the keyring.
+fn moved(old: Marks, new: Marks) -> bool {
+    old.newest_iat != new.newest_iat || new.high_water.abs_diff(old.high_water) >= 60
+}
+
+impl Inner {
+    /// Saves what changed and adds any notes to the message.
+    pub(super) fn conclude(
+        &self,
+        mut verdict: Verdict,
+        local: &Local,
+        lease: Option<&Received>,
+        marks: Marks,
+    ) -> Verdict {
+        let mut notes = local.notes.clone();
+        notes.extend(self.persist(
+            lease,
+            &local.key_hash,
+            (local.file_marks, local.store_marks),
+            marks,
+        ));
+        append_notes(&mut verdict, &notes);
+        verdict
+    }
+
+    pub(super) fn persist(
+        &self,
+        lease: Option<&Received>,
+        key_hash: &str,
+        (file_marks, store_marks): (Marks, Marks),
+        marks: Marks,
+    ) -> Vec<String> {
+        let mut notes = Vec::new();
+        if let Some(received) = lease {
+            if let Err(e) = cache::save(&self.paths, &received.raw, key_hash) {
+                notes.push(format!(
+                    "the verdict could not be saved for offline use ({e})"
+                ));
+            }
+        }
+        if moved(file_marks, marks) {
+            if let Err(e) = state::save(&self.paths, marks) {
+                notes.push(format!(
+                    "{} could not be written ({e})",
+                    self.paths.state_file().display()
+                ));
+            }
+        }
+        if moved(store_marks, marks) {
+            if let Err(e) = self.key_store.set_marks(marks) {
+                notes.push(format!("the clock marks could not be saved in the {e}"));
+            }
+        }
+        notes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moved_never_overflows() {
+        let marks = |high_water| Marks {
+            high_water,
+            newest_iat: 0,
+        };
+        assert!(moved(marks(i64::MIN), marks(i64::MAX)));
+        assert!(moved(marks(i64::MAX), marks(i64::MIN)));
+        assert!(!moved(marks(i64::MIN), marks(i64::MIN + 59)));
+        assert!(moved(marks(0), marks(60)));
+    }
+}
