@@ -12,8 +12,10 @@
 //! - `bench-load`: a fixed-rate, open-loop generator for the cold path.
 //! - `bench-economy`: tokens and ORDS calls for N validations, against the naive flow.
 //! - `bench-report`: reads that directory with the parsers below ([`results`]) and
-//!   writes `BENCHMARKS.md` with targets and pass/fail ([`report`]).
+//!   writes `BENCHMARKS.md` with targets and pass/fail ([`report`]), folding the
+//!   callgrind listings into costs per request ([`profile`]).
 
+pub mod profile;
 pub mod report;
 pub mod results;
 

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::profile;
 use crate::results::{Results, Timing};
 
 /// One line of the summary table.
@@ -344,19 +345,12 @@ pub fn render(results: &Results<'_>) -> String {
     });
 
     // Profile.
-    if let Some(profile) = results.text("profile.txt") {
-        let _ = writeln!(
-            body,
-            "\n## Warm-path profile (callgrind)\n\n\
-             The release broker under `valgrind --tool=callgrind`, counters zeroed after \
-             warm-up, then {} validate requests (oha, {} connections). Instruction counts \
-             are repeatable whatever else the machine does. Top functions by inclusive \
-             and by self cost:\n\n```text\n{}\n```",
-            p("profile_requests"),
-            p("profile_connections"),
-            profile.trim_end()
-        );
-    }
+    render_profile(
+        results,
+        &p("profile_requests"),
+        &p("profile_connections"),
+        &mut body,
+    );
     if let Some(analysis) = results.text("analysis.md") {
         let _ = writeln!(body, "\n{}", analysis.trim_end());
     }
@@ -425,4 +419,78 @@ pub fn render(results: &Results<'_>) -> String {
     let _ = writeln!(out, "\n{met} of {} targets met.\n", verdicts.len());
     out.push_str(&body);
     out
+}
+
+/// The callgrind section: instructions per request for validate and `/healthz`, the
+/// validate path's self cost by category, and the broker's own functions.
+fn render_profile(results: &Results<'_>, requests: &str, connections: &str, body: &mut String) {
+    let (Some(self_text), Some(incl_text)) = (
+        results.text("profile_validate_self.txt"),
+        results.text("profile_validate_incl.txt"),
+    ) else {
+        return;
+    };
+    let n: f64 = requests.parse().unwrap_or(1.0);
+    let own = profile::parse(&self_text, false);
+    let incl = profile::parse(&incl_text, true);
+    let healthz = results
+        .text("profile_healthz_self.txt")
+        .map(|t| profile::parse(&t, false).total);
+    let per = |ir: u64| f(ir as f64 / n, 0);
+    let share = |ir: u64| f(100.0 * ir as f64 / own.total.max(1) as f64, 1);
+    let _ = writeln!(
+        body,
+        "\n## Warm-path profile (callgrind)\n\n\
+         The release broker under `valgrind --tool=callgrind` for its whole life, serving \
+         {requests} warm validate requests (oha, {connections} connections); a second \
+         broker serves {requests} `/healthz` requests. Start-up (about 1.7 M \
+         instructions) is spread over the requests. Instruction counts (Ir) are \
+         repeatable whatever else the machine does; time is not, so read them as shares.\n"
+    );
+    let _ = writeln!(
+        body,
+        "| | Ir per request |\n| --- | ---: |\n| validate | {} |\n| `/healthz` | {} |\n",
+        per(own.total),
+        healthz.map_or("?".into(), per)
+    );
+    let _ = writeln!(
+        body,
+        "Validate's own (self) cost by category:\n\n\
+         | category | Ir per request | share |\n| --- | ---: | ---: |"
+    );
+    for (category, ir) in profile::categorize(&own) {
+        let _ = writeln!(body, "| {category} | {} | {}% |", per(ir), share(ir));
+    }
+    let _ = writeln!(
+        body,
+        "\nThe broker's and the shared crate's functions, inclusive of what they call \
+         (nested rows overlap):\n\n| function | Ir per request | share |\n| --- | ---: | ---: |"
+    );
+    let ours = incl
+        .rows
+        .iter()
+        .filter(|(_, name)| {
+            (name.starts_with("license_broker::") || name.starts_with("license_shared::"))
+                && !name.contains("{{closure}}")
+                && !name.contains("::main")
+                && !name.contains("::run::")
+        })
+        .take(14);
+    for (ir, name) in ours {
+        let _ = writeln!(body, "| `{name}` | {} | {}% |", per(*ir), share(*ir));
+    }
+    let _ = writeln!(
+        body,
+        "\nTop self costs:\n\n| function | Ir per request | share |\n| --- | ---: | ---: |"
+    );
+    for (ir, name) in own.rows.iter().take(12) {
+        let name: String = name.chars().take(110).collect();
+        let _ = writeln!(
+            body,
+            "| `{}` | {} | {}% |",
+            name.replace('|', "\\|"),
+            per(*ir),
+            share(*ir)
+        );
+    }
 }
