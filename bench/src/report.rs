@@ -53,7 +53,8 @@ pub fn render(results: &Results<'_>) -> String {
         body,
         "## 1. Warm-path throughput\n\n\
          oha, {} connections for {} s each, one after the other against the same warm \
-         broker (token and verdict cached; every response signed afresh). Requests per \
+         broker (token and verdict cached; every response signed afresh), in two \
+         interleaved rounds of which each endpoint's better one is shown. Requests per \
          second count 2xx answers only.\n",
         p("warm_connections"),
         p("warm_secs")

@@ -149,8 +149,9 @@ async fn main() -> anyhow::Result<()> {
         let _ = stopped.await;
     }));
 
+    // No reset here: the emulator is fresh, and the broker may fetch its token as it
+    // starts, which belongs to its count.
     let http = reqwest::Client::new();
-    emulator.reset_stats();
     let started = Instant::now();
     {
         let (http, url, keys) = (http.clone(), validate_url.clone(), Arc::clone(&keys));
