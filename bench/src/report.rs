@@ -94,7 +94,8 @@ pub fn render(results: &Results<'_>) -> String {
             "\nSignature ceiling (`bench-sign`, one thread): bare Ed25519 `sign` over a \
              {}-byte verdict: **{} /s** ({} µs each); the broker's whole `Envelope::sign_verdict` \
              (serialize, sign, base64url): **{} /s** ({} µs). With {} cores that caps \
-             validate at about {} req/s if signing were the only work.",
+             validate at about {} req/s if signing were the only work. ring's \
+             Ed25519 over the same message, for comparison: {} /s ({} µs).",
             sign.get("payload_bytes").map_or("?", String::as_str),
             f(bare, 0),
             sign.get("sign_us").map_or("?", String::as_str),
@@ -102,6 +103,8 @@ pub fn render(results: &Results<'_>) -> String {
             sign.get("envelope_us").map_or("?", String::as_str),
             m("nproc"),
             f(env * m("nproc").parse::<f64>().unwrap_or(1.0), 0),
+            sign.get("ring_sign_per_sec").map_or("?", String::as_str),
+            sign.get("ring_sign_us").map_or("?", String::as_str),
         );
     }
     let ratio = match (&validate, base) {
