@@ -285,6 +285,47 @@ async fn permanent_refusal_retries_once_a_minute_and_heals_after_rotation() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_secret_rotated_before_the_refusal_heals_within_seconds_not_a_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("client_secret");
+    std::fs::write(&path, "old\n").unwrap();
+    let fake = Fake::new(Mode::OnlySecret("old"));
+    let tokens = TokenManager::spawn_with(config(SecretSource::File(path.clone())), fake.clone());
+    let first = tokens.token().await.expect("the old secret works");
+    // The operator's order: write the new secret, then revoke the old one with its
+    // tokens. The manager still holds the old secret when ORDS refuses it.
+    std::fs::write(&path, "new\n").unwrap();
+    fake.set(Mode::OnlySecret("new"));
+    tokens.invalidate(first.generation());
+    let revoked = Instant::now();
+    let healed = loop {
+        match tokens.token().await {
+            Ok(token) => break token,
+            Err(_) => sleep(Duration::from_millis(100)).await,
+        }
+    };
+    assert!(healed.generation() > first.generation());
+    assert!(
+        revoked.elapsed() <= secs(2),
+        "healed after {:?}",
+        revoked.elapsed()
+    );
+    let secrets: Vec<String> = fake
+        .0
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| c.1.clone())
+        .collect();
+    assert_eq!(
+        secrets,
+        ["old", "old", "new"],
+        "one refusal, then the new secret"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn concurrent_invalidations_of_one_generation_cause_one_refresh() {
     let fake = Fake::new(Mode::Grant(ExpiresIn::Seconds(3600)));
     let tokens = spawn(&fake);

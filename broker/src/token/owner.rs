@@ -15,7 +15,7 @@
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -201,21 +201,29 @@ impl<F: Fetch> Owner<F> {
     }
 
     fn record_failure(&mut self, error: &FetchError) {
+        let mut rotated = false;
         match error.kind {
             FailureKind::Transient => self.failures = self.failures.saturating_add(1),
             FailureKind::Permanent => {
                 // The credentials were refused: read the secret again before the next
                 // attempt, so writing a rotated secret into the file heals the broker.
                 self.failures = 0;
-                self.secret = None;
+                rotated = self.reread_secret_after_refusal();
             }
         }
-        let delay = self.backoff.delay(
-            error.kind,
-            self.failures,
-            error.retry_after,
-            backoff::jitter(),
-        );
+        let delay = if rotated {
+            // The operator has already written a new secret (the usual order is: write
+            // the file, then revoke the old slot): try it soon, not after the slow wait.
+            // A refusal of the new secret finds the file unchanged and waits as usual.
+            self.backoff.min
+        } else {
+            self.backoff.delay(
+                error.kind,
+                self.failures,
+                error.retry_after,
+                backoff::jitter(),
+            )
+        };
         let now = Instant::now();
         let serving = self
             .tx
@@ -248,6 +256,26 @@ impl<F: Fetch> Owner<F> {
                 }
             }
         });
+    }
+}
+
+impl<F: Fetch> Owner<F> {
+    /// Forgets the refused secret and reads the file again. True when it now holds a
+    /// different secret, which is then used for the next attempt.
+    fn reread_secret_after_refusal(&mut self) -> bool {
+        let Some(refused) = self.secret.take() else {
+            return false;
+        };
+        match self.secret_source.read() {
+            Ok(current) if current.expose_secret() != refused.expose_secret() => {
+                tracing::info!(
+                    "the ORDS client secret changed since it was refused; retrying soon"
+                );
+                self.secret = Some(current);
+                true
+            }
+            _ => false,
+        }
     }
 }
 
