@@ -24,7 +24,9 @@ pub const MIN_SECRET_BYTES: usize = 32;
 /// Holds the key secret. `Debug` never shows it.
 #[derive(Clone)]
 pub struct LicenseKeys {
-    secret: SecretSlice<u8>,
+    /// HMAC-SHA256 already keyed with the secret: cloning it per key saves hashing the
+    /// secret into the inner and outer pads on every request.
+    keyed: Hmac<Sha256>,
 }
 
 impl LicenseKeys {
@@ -42,9 +44,10 @@ impl LicenseKeys {
         if seen.iter().filter(|&&s| s).count() < 8 {
             return Err("the key secret is not random (fewer than 8 distinct bytes); create one with `head -c 32 /dev/urandom | base64 > FILE`".into());
         }
-        Ok(Self {
-            secret: SecretSlice::from(secret),
-        })
+        let secret = SecretSlice::from(secret);
+        let keyed = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose_secret())
+            .expect("HMAC accepts keys of any length");
+        Ok(Self { keyed })
     }
 
     /// Reads the secret file; surrounding whitespace (a trailing newline) is not part of it.
@@ -61,8 +64,7 @@ impl LicenseKeys {
     }
 
     fn mac(&self, customer_id: &CustomerId) -> [u8; MAC_LEN] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.secret.expose_secret())
-            .expect("HMAC accepts keys of any length");
+        let mut mac = self.keyed.clone();
         mac.update(DOMAIN);
         mac.update(customer_id.as_str().as_bytes());
         let full = mac.finalize().into_bytes();

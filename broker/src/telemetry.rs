@@ -1,6 +1,8 @@
 //! Logging set-up for the binary: an env filter from `LICENSE_BROKER_LOG` (else
 //! `RUST_LOG`, else a default the command picks) and text or JSON lines on stderr.
 
+use std::io::IsTerminal as _;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::env_vars;
@@ -37,8 +39,11 @@ pub fn init(format: LogFormat, default_filter: &str) {
         .and_then(|f| EnvFilter::try_new(f).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())
         .unwrap_or_else(|| EnvFilter::new(default_filter));
+    // Colour only on a terminal: escape codes in a log file are noise, and colouring
+    // costs more than the rest of the request log line.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),

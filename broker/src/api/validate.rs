@@ -23,7 +23,7 @@ use license_shared::{LicenseKey, ValidateRequest, VerdictCode};
 
 use super::error::ApiError;
 use super::state::AppState;
-use crate::edge::{key_fingerprint, KeyFingerprint, KeyId, UpstreamStatus};
+use crate::edge::{KeyFingerprint, KeyId, UpstreamStatus};
 use crate::verdicts::Echo;
 
 /// Largest request body accepted. A real request is a few hundred bytes.
@@ -89,11 +89,11 @@ async fn answer(state: &AppState, request: Request, seen: &mut Seen) -> Result<R
     // One key, one identity: the parser accepts any case, I/L for 1, O for 0 and
     // dashes or spaces anywhere, so the limit and the log fingerprint use the
     // canonical spelling, never the text as sent.
-    let canonical = key.encode();
-    seen.key = Some(key_fingerprint(&canonical));
+    let key_id = KeyId::of(&key.encode());
+    seen.key = Some(key_id.fingerprint());
     state
         .limits()
-        .check_key(&KeyId::of(&canonical))
+        .check_key(&key_id)
         .map_err(ApiError::RateLimited)?;
     let id = key.customer_id();
     // Defence in depth: CustomerId already limits the alphabet, but the URL builder

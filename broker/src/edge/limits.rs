@@ -72,6 +72,23 @@ impl KeyId {
         id.copy_from_slice(&digest[..16]);
         Self(id)
     }
+
+    /// The key as logs show it: eight hex digits, the same as
+    /// [`key_fingerprint`](crate::edge::key_fingerprint) of the key, without hashing again.
+    pub fn fingerprint(&self) -> String {
+        hex8(&self.0)
+    }
+}
+
+/// Eight lower-case hex digits of the first four bytes.
+pub(crate) fn hex8(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(8);
+    for &b in &bytes[..4] {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 impl fmt::Debug for KeyId {
@@ -254,6 +271,10 @@ mod tests {
         let shown = format!("{:?}", KeyId::of("SECRET-LICENSE-KEY"));
         assert!(!shown.contains("SECRET"));
         assert!(shown.len() < 24, "{shown}");
+        assert_eq!(
+            KeyId::of("abc").fingerprint(),
+            crate::edge::key_fingerprint("abc")
+        );
         assert_eq!(KeyId::of("a"), KeyId::of("a"));
         assert_ne!(KeyId::of("a"), KeyId::of("b"));
     }

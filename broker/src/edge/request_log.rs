@@ -31,8 +31,7 @@ pub const UNMATCHED: &str = "unmatched";
 
 /// A short, non-reversible stand-in for a license key in logs: 8 hex digits of SHA-256.
 pub fn key_fingerprint(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+    super::limits::hex8(&Sha256::digest(key.as_bytes()))
 }
 
 /// Set by the handler on its response: the HTTP status ORDS answered with.
