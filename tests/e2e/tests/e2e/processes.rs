@@ -16,24 +16,6 @@ pub struct Running {
     child: Child,
 }
 
-impl Running {
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits up to `limit` for the process to exit by itself.
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -43,7 +25,8 @@ impl Drop for Running {
 
 /// `ords-emulator` on a free loopback port, with a fixed client id and secret.
 pub struct Emulator {
-    pub process: Running,
+    /// Kept so the emulator runs as long as this value lives.
+    _process: Running,
     pub base_url: String,
     pub client_id: String,
     pub client_secret: String,
@@ -79,7 +62,7 @@ pub fn start_emulator() -> Emulator {
         "the contract's second line"
     );
     Emulator {
-        process: Running { child },
+        _process: Running { child },
         base_url,
         client_id,
         client_secret,
