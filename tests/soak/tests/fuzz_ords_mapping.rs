@@ -241,6 +241,32 @@ fn world() -> &'static World {
     })
 }
 
+/// This side's reading of a 404: only ORDS's own `NotFound` problem JSON means "no row";
+/// the "could not be mapped" 404 (unknown alias), HTML or anything else is a fault.
+/// (The stand-in always answers `application/json`, so a missing `code` never counts.)
+fn ords_no_row(body: &[u8]) -> bool {
+    let Ok(Value::Object(problem)) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    let unmapped = ["message", "title", "detail"].iter().any(|member| {
+        problem
+            .get(*member)
+            .and_then(Value::as_str)
+            .is_some_and(|text| text.to_ascii_lowercase().contains("could not be mapped"))
+    });
+    !unmapped && problem.get("code").and_then(Value::as_str) == Some("NotFound")
+}
+
+/// Bodies for the 404 path: ORDS's two NotFound problems, and everything `body()` makes.
+fn body_for_404() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        2 => Just(br#"{"code":"NotFound","message":"Not Found","type":"tag:oracle.com,2020:error/NotFound","instance":"tag:oracle.com,2020:ecid/abc"}"#.to_vec()),
+        1 => Just(br#"{"code":"NotFound","message":"The request could not be mapped to any database. Check the request URL is correct, and that URL to database mappings have been correctly configured","type":"tag:oracle.com,2020:error/NotFound"}"#.to_vec()),
+        1 => Just(b"<html><body>404 Not Found</body></html>".to_vec()),
+        2 => body(),
+    ]
+}
+
 fn ords_status() -> impl Strategy<Value = u16> {
     prop_oneof![
         8 => Just(200u16),
@@ -253,7 +279,10 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: cases(64), ..ProptestConfig::default() })]
 
     #[test]
-    fn the_broker_signs_only_what_the_row_means(status in ords_status(), body in body()) {
+    fn the_broker_signs_only_what_the_row_means((status, body) in ords_status().prop_flat_map(|status| {
+        let body = if status == 404 { body_for_404().boxed() } else { body().boxed() };
+        (Just(status), body)
+    })) {
         let w = world();
         let id = {
             let mut n = w.next_id.lock().unwrap();
@@ -272,7 +301,7 @@ proptest! {
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let expected = match status {
             200 => oracle(&body).map(|l| expected_code(&l, now)),
-            404 => Some(VerdictCode::NotFound),
+            404 => ords_no_row(&body).then_some(VerdictCode::NotFound),
             _ => None,
         };
         match expected {
