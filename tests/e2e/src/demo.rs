@@ -381,23 +381,10 @@ fn header(response: &reqwest::Response, name: &str) -> String {
 
 /// One line of JSON, shortened for the terminal.
 fn compact(value: &Value) -> String {
+    const WIDTH: usize = 150;
     let text = value.to_string();
-    if text.len() > 150 {
-        format!("{}…", &text[..text.floor_char_boundary_compat(150)])
-    } else {
-        text
-    }
-}
-
-trait FloorCharBoundary {
-    fn floor_char_boundary_compat(&self, index: usize) -> usize;
-}
-
-impl FloorCharBoundary for String {
-    fn floor_char_boundary_compat(&self, mut index: usize) -> usize {
-        while !self.is_char_boundary(index) {
-            index -= 1;
-        }
-        index
+    match text.char_indices().nth(WIDTH) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
     }
 }
