@@ -113,7 +113,9 @@ pub(crate) fn skew_sentence(offset: i64) -> String {
     )
 }
 
-fn capitalize(text: &str) -> String {
+/// `text` with its first letter in upper case: error texts start lower case, messages
+/// are sentences.
+pub(crate) fn capitalize(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),

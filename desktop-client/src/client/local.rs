@@ -6,7 +6,7 @@ use license_shared::LicenseKey;
 use super::Inner;
 use crate::cache::{self, CacheRead};
 use crate::decide::{
-    classify_lease, from_fresh_lease, recheck_after, without_answer, Failure, Lease,
+    capitalize, classify_lease, from_fresh_lease, recheck_after, without_answer, Failure, Lease,
 };
 use crate::fingerprint::Fingerprint;
 use crate::keystore::LicenseKeyText;
@@ -140,7 +140,7 @@ impl Inner {
             Err(e) => {
                 return Step::Done(Verdict::local(
                     Code::MachineIdUnavailable,
-                    format!("{}.", capitalized(&e.to_string())),
+                    format!("{}.", capitalize(&e.to_string())),
                 ))
             }
         };
@@ -179,13 +179,5 @@ impl Inner {
                 newest_iat: 0,
             }),
         ))
-    }
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
