@@ -156,7 +156,7 @@ impl Config {
         let license_keys = load_license_keys(src)?;
 
         let defaults = PolicyConfig::default();
-        let grace = secs(src, var::OFFLINE_GRACE_SECS, defaults.offline_grace)?;
+        let grace = src.secs_or(var::OFFLINE_GRACE_SECS, defaults.offline_grace)?;
         if grace > MAX_OFFLINE_GRACE {
             tracing::warn!(
                 setting = var::OFFLINE_GRACE_SECS,
@@ -165,25 +165,21 @@ impl Config {
         }
         let policy = PolicyConfig {
             offline_grace: grace.min(MAX_OFFLINE_GRACE),
-            recheck_after: secs(src, var::RECHECK_AFTER_SECS, defaults.recheck_after)?,
+            recheck_after: src.secs_or(var::RECHECK_AFTER_SECS, defaults.recheck_after)?,
         };
         let cache_defaults = CacheConfig::default();
         let cache = CacheConfig {
-            ttl: secs(src, var::VERDICT_TTL_SECS, cache_defaults.ttl)?,
-            negative_ttl: secs(src, var::NEGATIVE_TTL_SECS, cache_defaults.negative_ttl)?,
+            ttl: src.secs_or(var::VERDICT_TTL_SECS, cache_defaults.ttl)?,
+            negative_ttl: src.secs_or(var::NEGATIVE_TTL_SECS, cache_defaults.negative_ttl)?,
         };
         let limits_default = OutboundLimits::default();
         let limits = OutboundLimits {
-            connect_timeout: positive_secs(
-                src,
+            connect_timeout: src.positive_secs_or(
                 var::UPSTREAM_CONNECT_TIMEOUT_SECS,
                 limits_default.connect_timeout,
             )?,
-            total_timeout: positive_secs(
-                src,
-                var::UPSTREAM_TIMEOUT_SECS,
-                limits_default.total_timeout,
-            )?,
+            total_timeout: src
+                .positive_secs_or(var::UPSTREAM_TIMEOUT_SECS, limits_default.total_timeout)?,
             max_body_bytes: src.parse_or(
                 var::UPSTREAM_BODY_LIMIT_BYTES,
                 limits_default.max_body_bytes,
@@ -325,19 +321,6 @@ fn boolean(src: &Sources, name: &str, default: bool) -> Result<bool, ConfigError
             format!("{:?} is not true or false", s.value.trim()),
         )),
     }
-}
-
-fn secs(src: &Sources, name: &str, default: Duration) -> Result<Duration, ConfigError> {
-    src.parse_or(name, default.as_secs(), "a whole number of seconds")
-        .map(Duration::from_secs)
-}
-
-fn positive_secs(src: &Sources, name: &str, default: Duration) -> Result<Duration, ConfigError> {
-    let value = secs(src, name, default)?;
-    if value.is_zero() {
-        return Err(ConfigError::new(name, "must be at least 1 second"));
-    }
-    Ok(value)
 }
 
 /// A column name as ORDS prints it: lower-case identifier characters.

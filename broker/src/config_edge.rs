@@ -75,7 +75,8 @@ impl EdgeConfig {
             (Some(_), None) => return Err(both(var::TLS_KEY_FILE, var::TLS_CERT_FILE)),
             (None, Some(_)) => return Err(both(var::TLS_CERT_FILE, var::TLS_KEY_FILE)),
         };
-        let request_timeout = positive(src, var::REQUEST_TIMEOUT_SECS, defaults.request_timeout)?;
+        let request_timeout =
+            src.positive_secs_or(var::REQUEST_TIMEOUT_SECS, defaults.request_timeout)?;
         if upstream_timeout >= request_timeout {
             return Err(ConfigError::new(
                 var::UPSTREAM_TIMEOUT_SECS,
@@ -94,11 +95,8 @@ impl EdgeConfig {
                 "the desktop client gives up after 5 s; a longer broker deadline means it never sees the broker's 504"
             );
         }
-        let header_read_timeout = positive(
-            src,
-            var::HEADER_READ_TIMEOUT_SECS,
-            defaults.header_read_timeout,
-        )?;
+        let header_read_timeout =
+            src.positive_secs_or(var::HEADER_READ_TIMEOUT_SECS, defaults.header_read_timeout)?;
         let max_concurrent = src.parse_or(
             var::MAX_CONCURRENT,
             defaults.max_concurrent,
@@ -107,8 +105,9 @@ impl EdgeConfig {
         if max_concurrent == 0 {
             return Err(ConfigError::new(var::MAX_CONCURRENT, "must be at least 1"));
         }
-        let shutdown_grace = positive(src, var::SHUTDOWN_GRACE_SECS, defaults.shutdown_grace)?;
-        let drain_delay = secs(src, var::DRAIN_DELAY_SECS, defaults.drain_delay)?;
+        let shutdown_grace =
+            src.positive_secs_or(var::SHUTDOWN_GRACE_SECS, defaults.shutdown_grace)?;
+        let drain_delay = src.secs_or(var::DRAIN_DELAY_SECS, defaults.drain_delay)?;
         if drain_delay >= shutdown_grace {
             return Err(ConfigError::new(
                 var::DRAIN_DELAY_SECS,
@@ -136,19 +135,6 @@ fn both(missing: &str, present: &str) -> ConfigError {
         missing,
         format!("is required when {present} is set: serving TLS needs both the certificate chain and the key"),
     )
-}
-
-fn secs(src: &Sources, name: &str, default: Duration) -> Result<Duration, ConfigError> {
-    src.parse_or(name, default.as_secs(), "a whole number of seconds")
-        .map(Duration::from_secs)
-}
-
-fn positive(src: &Sources, name: &str, default: Duration) -> Result<Duration, ConfigError> {
-    let value = secs(src, name, default)?;
-    if value.is_zero() {
-        return Err(ConfigError::new(name, "must be at least 1 second"));
-    }
-    Ok(value)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use crate::env_vars::{self, toml_key, CONFIG_VARS};
 
@@ -97,6 +98,21 @@ impl Sources {
                 ),
             )
         })
+    }
+
+    /// Whole seconds, or `default` when unset.
+    pub fn secs_or(&self, var: &str, default: Duration) -> Result<Duration, ConfigError> {
+        self.parse_or(var, default.as_secs(), "a whole number of seconds")
+            .map(Duration::from_secs)
+    }
+
+    /// [`Sources::secs_or`] for a duration where zero makes no sense.
+    pub fn positive_secs_or(&self, var: &str, default: Duration) -> Result<Duration, ConfigError> {
+        let value = self.secs_or(var, default)?;
+        if value.is_zero() {
+            return Err(ConfigError::new(var, "must be at least 1 second"));
+        }
+        Ok(value)
     }
 
     /// Parses a number-like setting, or returns `default` when unset.
