@@ -24,6 +24,7 @@ use license_shared::{LicenseKey, ValidateRequest, VerdictCode};
 use super::error::ApiError;
 use super::state::AppState;
 use crate::edge::{KeyFingerprint, KeyId, UpstreamStatus};
+use crate::ords::path::check_id_segment;
 use crate::verdicts::Echo;
 
 /// Largest request body accepted. A real request is a few hundred bytes.
@@ -96,12 +97,10 @@ async fn answer(state: &AppState, request: Request, seen: &mut Seen) -> Result<R
         .check_key(&key_id)
         .map_err(ApiError::RateLimited)?;
     let id = key.customer_id();
-    // Defence in depth: CustomerId already limits the alphabet, but the URL builder
-    // has the final word on what may become a path segment.
-    state
-        .verdicts()
-        .ords()
-        .url_for(id.as_str())
+    // Defence in depth: CustomerId already limits the alphabet, but the URL builder's
+    // segment check has the final word on what may become a path segment. Only the
+    // check runs here; the URL itself is built once, by the lookup.
+    check_id_segment(id.as_str())
         .map_err(|e| ApiError::InvalidRequest(format!("license_key: {e}")))?;
     let echo = Echo {
         nonce: request.nonce,
