@@ -98,14 +98,9 @@ pub async fn serve(
 }
 
 /// `license-broker check`: the configuration loaded (the caller did that) and ORDS
-/// gave one token. The error is one line saying why not.
-pub async fn check(config: &Config) -> Result<(), String> {
-    check_route(config, None).await.map(|_| ())
-}
-
-/// [`check`], then (given a `customer`) one real lookup of that customer through the
-/// same ORDS client the service uses, read into the code a validation would sign. Any
-/// definitive answer (`NOT_FOUND` included) is `Ok`; an upstream error is one line.
+/// gave one token; then (given a `customer`) one real lookup of that customer through
+/// the same ORDS client the service uses, read into the code a validation would sign.
+/// Any definitive answer (`NOT_FOUND` included) is `Ok`; an error is one line.
 /// With a known canary id this proves the whole route: base URL, alias, module,
 /// validation path, privilege and the answer's shape.
 pub async fn check_route(

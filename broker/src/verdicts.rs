@@ -107,16 +107,10 @@ impl Verdicts {
         }
     }
 
-    /// Looks `id` up (cached, single flight) and signs the decision.
-    pub async fn validate(&self, id: &CustomerId, echo: Echo) -> Result<Envelope, UpstreamError> {
-        self.validate_reporting(id, echo, &Arc::new(AtomicU16::new(0)))
-            .await
-            .map(|(envelope, _code)| envelope)
-    }
-
-    /// [`Verdicts::validate`], also giving the verdict code, and storing in
-    /// `upstream_status` the HTTP status ORDS answered *this* request with (it stays
-    /// 0 when the answer came from the cache or from another request's lookup).
+    /// Looks `id` up (cached, single flight), signs the decision and gives its code,
+    /// storing in `upstream_status` the HTTP status ORDS answered *this* request with
+    /// (it stays 0 when the answer came from the cache or from another request's
+    /// lookup). An `Arc` because the lookup runs in a task of its own.
     pub async fn validate_reporting(
         &self,
         id: &CustomerId,
@@ -167,14 +161,6 @@ impl Verdicts {
             policy: policy(code, iat, expires_at, &self.policy),
         };
         self.signer.sign(&payload)
-    }
-
-    pub fn signer(&self) -> &Signer {
-        &self.signer
-    }
-
-    pub fn ords(&self) -> &OrdsClient {
-        &self.ords
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::config::{Config, RateConfig};
+use crate::config::Config;
 use crate::config_edge::EdgeConfig;
 use crate::config_sources::ConfigError;
 use crate::edge::{Draining, Limits, Metrics, TrustedProxies};
@@ -24,7 +24,6 @@ struct Inner {
     tokens: Arc<dyn TokenSource>,
     verdicts: Verdicts,
     license_keys: LicenseKeys,
-    rate: RateConfig,
     edge: EdgeConfig,
     limits: Arc<Limits>,
     metrics: Arc<Metrics>,
@@ -59,7 +58,6 @@ impl AppState {
                 tokens,
                 verdicts,
                 license_keys: config.license_keys.clone(),
-                rate: config.rate,
                 edge: config.edge.clone(),
                 limits: Arc::new(Limits::new(config.rate.per_ip, config.rate.per_key)),
                 metrics,
@@ -78,11 +76,6 @@ impl AppState {
 
     pub fn license_keys(&self) -> &LicenseKeys {
         &self.inner.license_keys
-    }
-
-    /// The configured limits per minute (`0`: off).
-    pub fn rate(&self) -> RateConfig {
-        self.inner.rate
     }
 
     /// Deadlines, concurrency, trusted proxies and shutdown settings.
