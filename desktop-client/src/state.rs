@@ -32,6 +32,14 @@ impl Marks {
         }
     }
 
+    /// These marks after a check at `now`: the clock reading raises the high-water mark.
+    pub(crate) fn seen_at(self, now: i64) -> Marks {
+        Marks {
+            high_water: self.high_water.max(now),
+            ..self
+        }
+    }
+
     pub fn encode(self) -> Vec<u8> {
         serde_json::to_vec(&self).unwrap_or_default()
     }
@@ -89,6 +97,22 @@ mod tests {
             a.merge(b),
             Marks {
                 high_water: 10,
+                newest_iat: 7
+            }
+        );
+    }
+
+    #[test]
+    fn seen_at_only_raises_the_high_water_mark() {
+        let marks = Marks {
+            high_water: 10,
+            newest_iat: 7,
+        };
+        assert_eq!(marks.seen_at(5), marks);
+        assert_eq!(
+            marks.seen_at(20),
+            Marks {
+                high_water: 20,
                 newest_iat: 7
             }
         );

@@ -170,14 +170,6 @@ impl Inner {
                 }))
             }
         };
-        Step::Done(self.conclude(
-            verdict,
-            &local,
-            None,
-            local.marks().merge(Marks {
-                high_water: now,
-                newest_iat: 0,
-            }),
-        ))
+        Step::Done(self.conclude(verdict, &local, None, local.marks().seen_at(now)))
     }
 }

@@ -8,7 +8,6 @@ use super::Inner;
 use crate::decide::{from_answer, without_answer, Failure};
 use crate::fingerprint::Fingerprint;
 use crate::keystore::LicenseKeyText;
-use crate::state::Marks;
 use crate::transport::{Received, TransportError};
 use crate::verdict::{Code, Verdict};
 use crate::verify::{fresh_nonce, verify_online};
@@ -61,15 +60,7 @@ impl Inner {
             Ok(answer) => answer,
             Err(e) => {
                 let verdict = without_answer(&lease, &Failure::Transport(e), rolled_back, now);
-                return self.conclude(
-                    verdict,
-                    &local,
-                    None,
-                    marks.merge(Marks {
-                        high_water: now,
-                        newest_iat: 0,
-                    }),
-                );
+                return self.conclude(verdict, &local, None, marks.seen_at(now));
             }
         };
         let fingerprint = match &self.fingerprint {
@@ -87,15 +78,7 @@ impl Inner {
             Err(untrusted) => {
                 let verdict =
                     without_answer(&lease, &Failure::Untrusted(untrusted), rolled_back, now);
-                return self.conclude(
-                    verdict,
-                    &local,
-                    None,
-                    marks.merge(Marks {
-                        high_water: now,
-                        newest_iat: 0,
-                    }),
-                );
+                return self.conclude(verdict, &local, None, marks.seen_at(now));
             }
         };
         let offset = now.saturating_sub(payload.iat);
