@@ -47,18 +47,19 @@ impl UpstreamError {
     }
 }
 
+/// Every token failure is "unavailable" to a caller; the cause is `TokenError`'s own
+/// message (none carries a token or secret), and its `Retry-After` is kept.
 impl From<TokenError> for UpstreamError {
     fn from(err: TokenError) -> Self {
-        match err {
-            TokenError::Unavailable { retry_after } => Self::Unavailable {
-                retry_after,
-                cause: "the ORDS token endpoint is unavailable".into(),
-            },
-            TokenError::Rejected { retry_after } => Self::Unavailable {
-                retry_after,
-                cause: "ORDS refused the broker's OAuth client credentials".into(),
-            },
-            TokenError::Stopped => Self::unavailable("the token manager has stopped"),
+        let retry_after = match err {
+            TokenError::Unavailable { retry_after } | TokenError::Rejected { retry_after } => {
+                retry_after
+            }
+            TokenError::Stopped => None,
+        };
+        Self::Unavailable {
+            retry_after,
+            cause: err.to_string(),
         }
     }
 }

@@ -107,10 +107,9 @@ impl OrdsClient {
         let fresh = self.tokens.token().await?;
         let second = self.send(&url, &fresh, status).await?;
         if second.status == StatusCode::UNAUTHORIZED {
-            return Err(UpstreamError::Unavailable {
-                retry_after: None,
-                cause: "ORDS refused a freshly issued token (401 after a refresh); check the client's role and privilege".into(),
-            });
+            return Err(UpstreamError::unavailable(
+                "ORDS refused a freshly issued token (401 after a refresh); check the client's role and privilege",
+            ));
         }
         self.interpret(second)
     }
