@@ -24,7 +24,8 @@ const EXIT_USAGE: u8 = 64;
 /// The app id the reference client identifies as (overridable with `app_id` in the config).
 const DEFAULT_APP_ID: &str = "license-check";
 
-#[derive(Debug, Parser)]
+/// Not `Debug`: `activate` holds the license key, which must never be printed.
+#[derive(Parser)]
 #[command(
     name = "license-check",
     version,
@@ -38,7 +39,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Subcommand)]
 enum Command {
     /// Validates KEY online; on a verified VALID stores it and the signed verdict.
     Activate {
