@@ -52,9 +52,10 @@ pub const STATUS_REVOKED: &str = "LICENSE_BROKER_STATUS_REVOKED";
 /// a 404 can only mean the URL reaches no handler. A 404 that is not ORDS's NotFound
 /// problem JSON (HTML, "could not be mapped") is an upstream error either way.
 pub const ITEM_404_IS_NOT_FOUND: &str = "LICENSE_BROKER_ITEM_404_IS_NOT_FOUND";
-/// Seconds allowed for one whole ORDS exchange.
+/// Seconds allowed for one whole ORDS exchange; 3 by default, and it must stay
+/// shorter than [`REQUEST_TIMEOUT_SECS`] (4 by default).
 pub const UPSTREAM_TIMEOUT_SECS: &str = "LICENSE_BROKER_UPSTREAM_TIMEOUT_SECS";
-/// Seconds allowed to connect to ORDS.
+/// Seconds allowed to connect to ORDS; 2 by default.
 pub const UPSTREAM_CONNECT_TIMEOUT_SECS: &str = "LICENSE_BROKER_UPSTREAM_CONNECT_TIMEOUT_SECS";
 /// Largest ORDS response body read, in bytes.
 pub const UPSTREAM_BODY_LIMIT_BYTES: &str = "LICENSE_BROKER_UPSTREAM_BODY_LIMIT_BYTES";

@@ -1,11 +1,11 @@
 //! Graceful shutdown: a [`Draining`] flag that readiness reads, the signals that set
 //! it, and a deadline for the drain.
 //!
-//! Order matters (DESIGN "Operations", anchors §3 item 22): on SIGTERM the flag flips
-//! first, so `/readyz` answers 503 at once and the load balancer stops sending new
-//! work; then the server stops accepting and lets in-flight requests finish, for at
-//! most a grace period; then the process exits 0. A second signal is not needed and
-//! not waited for: the grace period bounds the drain.
+//! Order matters (research/token-broker-anchors.md, "Operations" item 22): on SIGTERM
+//! the flag flips first, so `/readyz` answers 503 at once and the load balancer stops
+//! sending new work; then the server stops accepting and lets in-flight requests
+//! finish, for at most a grace period; then the process exits 0. A second signal is
+//! not needed and not waited for: the grace period bounds the drain.
 
 use std::future::Future;
 use std::io;

@@ -16,7 +16,8 @@ use crate::config::{Columns, StatusValues};
 /// What ORDS knows about one customer id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lookup {
-    /// No row: `404` from an item handler or an empty collection.
+    /// No row: an empty collection, or (when the item reading is on) a `404` that is
+    /// ORDS's own `NotFound` problem JSON; see [`classify_404`].
     NoRow,
     /// Exactly one row, read with confidence.
     Row(LicenseRow),

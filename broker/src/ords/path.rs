@@ -12,7 +12,7 @@ use url::Url;
 /// The placeholder in the template.
 const ID: &str = "{id}";
 /// Longest id segment accepted (the longest `CustomerId`).
-pub const MAX_ID_LEN: usize = 32;
+pub const MAX_ID_LEN: usize = license_shared::license_key::CUSTOMER_ID_MAX_LEN;
 
 /// A parsed `LICENSE_BROKER_VALIDATION_PATH`, such as `customers/validation/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
