@@ -19,6 +19,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::limits::LimitKind;
+use crate::token::FetchResult;
 
 /// Most label combinations one family keeps before folding new ones into `other`.
 pub const MAX_SERIES: usize = 256;
@@ -29,25 +30,12 @@ const BUCKETS: [f64; 11] = [
 /// The contract's verdict codes, shown at zero before the first answer.
 const VERDICT_CODES: [&str; 5] = ["VALID", "EXPIRED", "SUSPENDED", "REVOKED", "NOT_FOUND"];
 
-/// How one token fetch ended; the label of `broker_token_fetch_total{result}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenFetch {
-    Ok,
-    Transient,
-    Permanent,
-}
-
-impl TokenFetch {
-    const ALL: [TokenFetch; 3] = [TokenFetch::Ok, TokenFetch::Transient, TokenFetch::Permanent];
-
-    fn as_str(self) -> &'static str {
-        match self {
-            TokenFetch::Ok => "ok",
-            TokenFetch::Transient => "transient",
-            TokenFetch::Permanent => "permanent",
-        }
-    }
-}
+/// The `result` labels of `broker_token_fetch_total`, in the order they are stored.
+const FETCH_RESULTS: [FetchResult; 3] = [
+    FetchResult::Ok,
+    FetchResult::Transient,
+    FetchResult::Permanent,
+];
 
 /// The broker's metrics. Share one behind an `Arc`.
 #[derive(Debug, Default)]
@@ -97,15 +85,11 @@ impl Metrics {
             .update(&[status], |h| h.observe(elapsed));
     }
 
-    pub fn token_fetch(&self, result: TokenFetch) {
-        self.token_fetch[result as usize].fetch_add(1, Relaxed);
-    }
-
-    /// The token manager's own fetch counters, read from its status at render time
-    /// (an alternative to counting with [`Metrics::token_fetch`]).
+    /// The token manager's own fetch counters, read from its status at render time:
+    /// the manager counts, so the registry never has to be told about each fetch.
     pub fn set_token_fetches(&self, ok: u64, transient: u64, permanent: u64) {
-        for (result, n) in TokenFetch::ALL.into_iter().zip([ok, transient, permanent]) {
-            self.token_fetch[result as usize].store(n, Relaxed);
+        for (slot, n) in self.token_fetch.iter().zip([ok, transient, permanent]) {
+            slot.store(n, Relaxed);
         }
     }
 
@@ -187,8 +171,8 @@ impl Metrics {
             "counter",
             "Token requests to ORDS, by result.",
         );
-        for result in TokenFetch::ALL {
-            let n = self.token_fetch[result as usize].load(Relaxed);
+        for (result, n) in FETCH_RESULTS.iter().zip(&self.token_fetch) {
+            let n = n.load(Relaxed);
             sample(&mut out, fetch, &[("result", result.as_str())], n as f64);
         }
 

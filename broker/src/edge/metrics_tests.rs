@@ -142,9 +142,7 @@ fn observations_show_up_with_cumulative_buckets() {
     m.observe_request(route, 429, Duration::from_secs(20));
     m.observe_upstream("200", Duration::from_millis(40));
     m.observe_upstream("timeout", Duration::from_secs(10));
-    m.token_fetch(TokenFetch::Ok);
-    m.token_fetch(TokenFetch::Transient);
-    m.token_fetch(TokenFetch::Transient);
+    m.set_token_fetches(1, 2, 0);
     m.set_token_generation(7);
     m.rate_limited(LimitKind::Ip);
     m.verdict("VALID");

@@ -19,7 +19,7 @@ pub mod tls;
 
 pub use client_addr::TrustedProxies;
 pub use limits::{KeyId, LimitKind, Limited, Limits};
-pub use metrics::{Metrics, TokenFetch};
+pub use metrics::Metrics;
 pub use rate_limit::{Quota, RateLimiter, RetryAfter};
 pub use request_log::{key_fingerprint, KeyFingerprint, UpstreamStatus};
 pub use shutdown::{Draining, Signal};
