@@ -253,3 +253,24 @@ fn item_404_reading_is_on_by_default_and_set_in_env_or_toml() {
         "{err}"
     );
 }
+
+#[test]
+fn the_token_call_gets_the_same_outbound_limits_as_the_resource_call() {
+    let config = Fixture::new()
+        .set(var::UPSTREAM_TIMEOUT_SECS, "2")
+        .set(var::UPSTREAM_CONNECT_TIMEOUT_SECS, "1")
+        .set(var::UPSTREAM_BODY_LIMIT_BYTES, "4096")
+        .load()
+        .unwrap();
+    let token = crate::run::token_config(&config);
+    assert_eq!(token.limits, config.ords.limits);
+    assert_eq!(
+        token.limits.total_timeout,
+        std::time::Duration::from_secs(2)
+    );
+    assert_eq!(
+        token.limits.connect_timeout,
+        std::time::Duration::from_secs(1)
+    );
+    assert_eq!(token.limits.max_body_bytes, 4096);
+}

@@ -19,14 +19,17 @@ use crate::verdicts::{decide, system_clock};
 /// How long `license-broker check` waits for its one token.
 const CHECK_DEADLINE: Duration = Duration::from_secs(20);
 
-/// The token manager's settings for `config`: its endpoint, client and secret, with
-/// the manager's own defaults for refresh and backoff.
+/// The token manager's settings for `config`: its endpoint, client and secret, the same
+/// outbound limits as the resource call (an operator who tightens the ORDS timeout
+/// means every ORDS call), and the manager's own defaults for refresh and backoff.
 pub fn token_config(config: &Config) -> TokenConfig {
-    TokenConfig::new(
+    let mut token = TokenConfig::new(
         config.ords.token_url.clone(),
         config.client_id.clone(),
         config.client_secret.clone(),
-    )
+    );
+    token.limits = config.ords.limits;
+    token
 }
 
 /// Starts the token manager (its owner task runs until the last handle is dropped).
