@@ -2,36 +2,33 @@
 //!
 //! # Layout
 //!
-//! - [`config`] (with [`config_sources`], [`config_edge`] and the [`env_vars`]
-//!   catalogue): settings from TOML and the environment, read once, failing fast with
-//!   the variable's name.
-//! - [`license_keys`]: minting license keys and checking their MAC in constant time.
-//! - [`ords`]: the one resource call (URL template, 401 replay, reading both ORDS shapes)
-//!   and its [`ords::UpstreamError`].
-//! - [`verdict_cache`]: per-license lookups with single flight; [`verdicts`]: the
-//!   decision, the offline policy and signing; [`signer`]: the Ed25519 key and its kid.
-//! - [`api`]: the HTTP surface, `app(state)` and `serve(listener, state, shutdown)`.
-//! - [`run`]: config → token manager → state → server, what `main` and tests start;
-//!   [`telemetry`]: log set-up for the binary.
-//! - [`outbound`]: the HTTP client for ORDS (no redirects, timeouts, capped bodies).
-//! - [`secret`]: where the client secret comes from (file or environment).
-//! - [`token_source`]: the seam between the ORDS call and the token manager.
+//! One folder per concept; each owns its own settings and errors, and only what the
+//! binary and the test suites need is re-exported below.
+//!
+//! - [`config`]: the table of every setting (name, default, doc), where values come
+//!   from (TOML and the environment), and [`Config`], read once and failing fast with
+//!   one line that names the variable.
+//! - `http`: the router, the validate and health handlers, [`ApiError`], the request
+//!   log, TLS, and [`serve`] with its drain on shutdown.
+//! - `guard`: the client address and the rate limits, applied before any work.
+//! - `verdict`: license keys, the lookup cache, the decision, the offline policy and
+//!   the Ed25519 signature.
+//! - `ords`: the one resource call, its outbound HTTP client, and reading ORDS answers.
 //! - [`token`]: the token manager (owner task, single flight, refresh, backoff).
-//! - [`edge`]: the public edge: rate limits, client address, metrics, shutdown, TLS, request logs.
-pub mod api;
+//! - `metrics`: the `/metrics` registry; [`telemetry`]: log set-up for the binary.
+//! - `check`: `license-broker check`, the preflight that proves the ORDS route.
+
+mod check;
 pub mod config;
-pub mod config_edge;
-pub mod config_sources;
-pub mod edge;
-pub mod env_vars;
-pub mod license_keys;
-pub mod ords;
-pub mod outbound;
-pub mod run;
-pub mod secret;
-pub mod signer;
+mod guard;
+mod http;
+mod metrics;
+mod ords;
 pub mod telemetry;
 pub mod token;
-pub mod token_source;
-pub mod verdict_cache;
-pub mod verdicts;
+mod verdict;
+
+pub use check::check_route;
+pub use config::{load_license_keys, vars, Config, ConfigError, Sources};
+pub use http::{serve, ApiError, Broker, Signals};
+pub use verdict::{LicenseKeys, Signer};

@@ -6,11 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
-use license_broker::config::{load_license_keys, Config};
-use license_broker::config_sources::Sources;
-use license_broker::edge::shutdown::Signals;
-use license_broker::signer::Signer;
 use license_broker::telemetry::{self, LogFormat};
+use license_broker::{load_license_keys, Config, Signals, Signer, Sources};
 use license_shared::CustomerId;
 
 #[derive(Parser)]
@@ -118,7 +115,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 .transpose()?;
             let config = Config::load(config.as_deref())?;
             let code = runtime()?
-                .block_on(license_broker::run::check_route(&config, customer.as_ref()))
+                .block_on(license_broker::check_route(&config, customer.as_ref()))
                 .map_err(anyhow::Error::msg)?;
             println!("ok: configuration valid and ORDS issued a token");
             if let (Some(id), Some(code)) = (customer, code) {
@@ -142,7 +139,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                     let signal = signals.recv().await;
                     tracing::info!(?signal, "shutdown requested");
                 };
-                license_broker::run::serve(config, listener, shutdown).await
+                license_broker::serve(config, listener, shutdown).await
             })
         }
     }

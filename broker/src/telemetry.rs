@@ -5,7 +5,7 @@ use std::io::IsTerminal as _;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::env_vars;
+use crate::config::vars;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -18,13 +18,13 @@ pub enum LogFormat {
 impl LogFormat {
     /// `LICENSE_BROKER_LOG_FORMAT`, when the command line gave none.
     pub fn from_env() -> Result<Option<Self>, String> {
-        match std::env::var(env_vars::LOG_FORMAT) {
+        match std::env::var(vars::LOG_FORMAT) {
             Err(_) => Ok(None),
             Ok(v) if v.trim().eq_ignore_ascii_case("json") => Ok(Some(Self::Json)),
             Ok(v) if v.trim().eq_ignore_ascii_case("text") => Ok(Some(Self::Text)),
             Ok(v) => Err(format!(
                 "{}: {:?} is not a log format; use text or json",
-                env_vars::LOG_FORMAT,
+                vars::LOG_FORMAT,
                 v.trim()
             )),
         }
@@ -34,7 +34,7 @@ impl LogFormat {
 /// Installs the global subscriber. Call once, first thing in `main`. `default_filter`
 /// applies when neither variable is set.
 pub fn init(format: LogFormat, default_filter: &str) {
-    let filter = std::env::var(env_vars::LOG)
+    let filter = std::env::var(vars::LOG)
         .ok()
         .and_then(|f| EnvFilter::try_new(f).ok())
         .or_else(|| EnvFilter::try_from_default_env().ok())

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::token_source::TokenError;
+use crate::token::TokenError;
 
 /// Why a lookup produced no answer the broker can sign.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

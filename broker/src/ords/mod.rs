@@ -4,16 +4,18 @@
 //! - [`path`]: the URL template and the id-segment checks.
 //! - [`answer`]: reading `json/item` and `json/collection` bodies, or refusing to.
 //! - [`error`]: [`UpstreamError`], the only error this module returns.
+//! - [`outbound`]: the HTTP client every ORDS call uses (the token endpoint's too): no
+//!   redirects, timeouts, capped bodies.
 //!
 //! A 401 is answered by invalidating that token's generation and replaying once with a
 //! fresh token; a second 401 is an error, never a loop. The ORDS body, headers and
 //! links never leave this module.
 
-pub mod answer;
-pub mod error;
-pub mod path;
+mod answer;
+mod error;
+pub(crate) mod outbound;
+mod path;
 
-use std::sync::atomic::{AtomicU16, Ordering::Relaxed};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -22,14 +24,17 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::StatusCode;
 use url::Url;
 
-pub use answer::{LicenseRow, LicenseStatus, Lookup, NotFoundKind};
+#[cfg(test)]
+pub(crate) use answer::LicenseRow;
+pub use answer::{LicenseStatus, Lookup, NotFoundKind};
 pub use error::UpstreamError;
-pub use path::{SegmentError, ValidationPath};
+pub use outbound::OutboundLimits;
+pub use path::{check_id_segment, SegmentError, ValidationPath};
 
 use crate::config::{Columns, OrdsConfig, StatusValues};
-use crate::edge::Metrics;
-use crate::outbound::{self, read_capped, retry_after, BodyError};
-use crate::token_source::{BearerToken, TokenSource};
+use crate::metrics::Metrics;
+use crate::token::{BearerToken, TokenSource};
+use outbound::{read_capped, retry_after, BodyError};
 
 /// Calls the validation endpoint. Cheap to clone (the reqwest client is shared).
 #[derive(Clone)]
@@ -51,6 +56,32 @@ struct Exchange {
     retry_after: Option<std::time::Duration>,
     content_type: Option<String>,
     body: Result<Bytes, BodyError>,
+}
+
+/// An answer and the HTTP status of ORDS's last response on the way to it (`None`
+/// when ORDS gave none: a transport error, or an answer served from the cache), for
+/// the request log line.
+#[derive(Debug, Clone)]
+pub struct Answered<T> {
+    pub result: Result<T, UpstreamError>,
+    pub upstream_status: Option<u16>,
+}
+
+impl<T> Answered<T> {
+    /// An answer ORDS was not asked for.
+    pub fn unobserved(result: Result<T, UpstreamError>) -> Self {
+        Self {
+            result,
+            upstream_status: None,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Answered<U> {
+        Answered {
+            result: self.result.map(f),
+            upstream_status: self.upstream_status,
+        }
+    }
 }
 
 impl OrdsClient {
@@ -80,16 +111,19 @@ impl OrdsClient {
     }
 
     /// Looks one customer up, with at most one replay after a 401.
-    pub async fn lookup(&self, id: &CustomerId) -> Result<Lookup, UpstreamError> {
-        self.lookup_reporting(id, &AtomicU16::new(0)).await
+    pub async fn lookup(&self, id: &CustomerId) -> Answered<Lookup> {
+        let mut upstream_status = None;
+        let result = self.lookup_noting(id, &mut upstream_status).await;
+        Answered {
+            result,
+            upstream_status,
+        }
     }
 
-    /// [`OrdsClient::lookup`], storing the HTTP status of the last ORDS answer in
-    /// `status` (left alone when ORDS gave none), for the request log line.
-    pub async fn lookup_reporting(
+    async fn lookup_noting(
         &self,
         id: &CustomerId,
-        status: &AtomicU16,
+        status: &mut Option<u16>,
     ) -> Result<Lookup, UpstreamError> {
         let url = self.url_for(id.as_str()).map_err(|e| {
             UpstreamError::BadResponse(format!("refused to build the ORDS URL: {e}"))
@@ -118,7 +152,7 @@ impl OrdsClient {
         &self,
         url: &Url,
         token: &BearerToken,
-        seen: &AtomicU16,
+        seen: &mut Option<u16>,
     ) -> Result<Exchange, UpstreamError> {
         let started = tokio::time::Instant::now();
         let sent = self
@@ -142,7 +176,7 @@ impl OrdsClient {
             }
         };
         let status = response.status();
-        seen.store(status.as_u16(), Relaxed);
+        *seen = Some(status.as_u16());
         let retry_after = retry_after(response.headers());
         let content_type = response
             .headers()

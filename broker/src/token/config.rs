@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::outbound::OutboundLimits;
-use crate::secret::SecretSource;
+use crate::ords::outbound::OutboundLimits;
+use crate::token::SecretSource;
 
 /// Everything the token manager needs. `Debug` is safe: [`SecretSource`] redacts itself.
 #[derive(Debug, Clone)]

@@ -4,8 +4,8 @@
 //! Why the wrapper: `RequestTokenError` hides the HTTP status (oauth2-rs #302), so an
 //! ORDS 401 problem body, a load balancer's 503 HTML page and a malformed 200 would all
 //! look alike (`Parse`). [`StatusAware`] implements `oauth2::AsyncHttpClient` over
-//! [`crate::outbound::client`] (no redirects, timeouts), reads the body with
-//! [`crate::outbound::read_capped`] (`oauth2`'s own reqwest glue reads without a cap),
+//! [`crate::ords::outbound::client`] (no redirects, timeouts), reads the body with
+//! [`crate::ords::outbound::read_capped`] (`oauth2`'s own reqwest glue reads without a cap),
 //! and notes the status and `Retry-After` on the side, so [`classify`] can decide
 //! transient or permanent from facts rather than from `oauth2`'s error shape.
 //!
@@ -30,7 +30,7 @@ use secrecy::{ExposeSecret, SecretString};
 use super::config::TokenConfig;
 use super::fetch::{safe_oauth_code, Cause, Fetch, FetchError, Grant};
 use super::response::OrdsTokenResponse;
-use crate::outbound::{self, BodyError};
+use crate::ords::outbound::{self, BodyError};
 
 /// `oauth2::BasicClient` with our lenient token response and only the token URL set.
 type OrdsClient = oauth2::Client<

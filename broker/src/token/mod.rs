@@ -2,11 +2,13 @@
 //! the client-credentials grant, caches them and refreshes them, so that no request
 //! ever owns (or can cancel) a token fetch.
 //!
-//! The rest of the broker sees it only through [`crate::token_source::TokenSource`],
+//! The rest of the broker sees it only through [`TokenSource`],
 //! implemented by [`TokenHandle`].
 //!
 //! # Layout
 //!
+//! - [`source`]: [`TokenSource`], the seam the ORDS call uses, and [`BearerToken`].
+//! - [`secret`]: where the client secret comes from (file or environment).
 //! - [`config`]: [`TokenConfig`], the knobs and their defaults.
 //! - [`lifetime`]: what an `expires_in` value means (missing, zero, huge, a string) and
 //!   when a token is refreshed and stops being handed out.
@@ -18,14 +20,16 @@
 //! - [`handle`]: [`TokenHandle`], what requests hold, and [`TokenStatus`] for
 //!   `/readyz` and `/metrics`.
 
-pub mod backoff;
-pub mod config;
-pub mod fetch;
-pub mod handle;
-pub mod http;
-pub mod lifetime;
+mod backoff;
+mod config;
+mod fetch;
+mod handle;
+mod http;
+mod lifetime;
 mod owner;
-pub mod response;
+mod response;
+mod secret;
+mod source;
 
 pub use config::TokenConfig;
 pub use fetch::{Cause, FailureKind, Fetch, FetchError, Grant};
@@ -33,3 +37,5 @@ pub use handle::{FetchCounters, FetchResult, TokenHandle, TokenStatus};
 pub use http::HttpFetcher;
 pub use lifetime::ExpiresIn;
 pub use owner::{TokenManager, TokenSetupError};
+pub use secret::{SecretError, SecretSource};
+pub use source::{BearerToken, TokenError, TokenFuture, TokenSource};

@@ -262,7 +262,7 @@ fn the_token_call_gets_the_same_outbound_limits_as_the_resource_call() {
         .set(var::UPSTREAM_BODY_LIMIT_BYTES, "4096")
         .load()
         .unwrap();
-    let token = crate::run::token_config(&config);
+    let token = config.token_config();
     assert_eq!(token.limits, config.ords.limits);
     assert_eq!(
         token.limits.total_timeout,

@@ -11,14 +11,17 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::{Host, Url};
 
-use crate::config_edge::EdgeConfig;
-use crate::config_sources::{ConfigError, Sources};
-use crate::env_vars as var;
-use crate::license_keys::LicenseKeys;
-use crate::ords::path::ValidationPath;
-use crate::outbound::OutboundLimits;
-use crate::secret::SecretSource;
-use crate::signer::Signer;
+use crate::http::EdgeConfig;
+use crate::ords::{OutboundLimits, ValidationPath};
+use crate::token::{SecretSource, TokenConfig};
+use crate::verdict::{LicenseKeys, Signer};
+
+mod sources;
+pub mod vars;
+
+pub(crate) use sources::{read_private_file, warn_if_readable_by_others};
+pub use sources::{ConfigError, Sources};
+use vars as var;
 
 /// The longest offline grace ever signed, whatever the configuration says.
 pub const MAX_OFFLINE_GRACE: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -125,6 +128,19 @@ pub struct RateConfig {
 }
 
 impl Config {
+    /// The token manager's settings: its endpoint, client and secret, the same
+    /// outbound limits as the resource call (an operator who tightens the ORDS timeout
+    /// means every ORDS call), and the manager's own defaults for refresh and backoff.
+    pub fn token_config(&self) -> TokenConfig {
+        let mut token = TokenConfig::new(
+            self.ords.token_url.clone(),
+            self.client_id.clone(),
+            self.client_secret.clone(),
+        );
+        token.limits = self.ords.limits;
+        token
+    }
+
     /// Reads `file` (if given) and the process environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         Self::from_sources(&Sources::from_process(file)?)
@@ -240,7 +256,7 @@ fn secret_source(src: &Sources) -> Result<SecretSource, ConfigError> {
     ) {
         (Some(file), None) => {
             let path = std::path::PathBuf::from(file.value.trim());
-            crate::config_sources::warn_if_readable_by_others(&path, &file.origin);
+            warn_if_readable_by_others(&path, &file.origin);
             Ok(SecretSource::File(path))
         }
         (None, Some(value)) => Ok(SecretSource::Value(SecretString::from(
@@ -364,5 +380,4 @@ fn list(src: &Sources, name: &str, default: Vec<String>) -> Result<Vec<String>, 
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;

@@ -124,23 +124,6 @@ impl Signals {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn signal() -> Signal {
-    let mut signals = Signals::install().unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C will stop the broker gracefully");
-        Signals::ctrl_c_only()
-    });
-    signals.recv().await
-}
-
-/// Waits for a signal, then starts draining: spawn this next to the server.
-pub async fn drain_on_signal(draining: Draining) -> Signal {
-    let signal = signal().await;
-    tracing::info!(?signal, "shutdown requested; draining");
-    draining.start();
-    signal
-}
-
 async fn ctrl_c() {
     if tokio::signal::ctrl_c().await.is_err() {
         // No way to hear Ctrl-C: never resolve rather than shut down at once.

@@ -18,13 +18,13 @@ use license_shared::CustomerId;
 use tokio::time::Instant;
 
 use crate::config::CacheConfig;
-use crate::ords::{LicenseStatus, Lookup, UpstreamError};
+use crate::ords::{Answered, LicenseStatus, Lookup, UpstreamError};
 
 /// Above this many entries, expired ones are swept on the next miss. Only keys with a
 /// valid MAC get here, so the map is bounded by the number of issued licenses anyway.
 const SWEEP_ABOVE: usize = 10_000;
 
-type SharedLookup = Shared<BoxFuture<'static, Result<Lookup, UpstreamError>>>;
+type SharedLookup = Shared<BoxFuture<'static, Answered<Lookup>>>;
 
 enum Slot {
     Ready { lookup: Lookup, until: Instant },
@@ -32,12 +32,12 @@ enum Slot {
 }
 
 /// Lookups by customer id.
-pub struct VerdictCache {
+pub struct LookupCache {
     slots: Mutex<HashMap<CustomerId, Slot>>,
     config: CacheConfig,
 }
 
-impl VerdictCache {
+impl LookupCache {
     pub fn new(config: CacheConfig) -> Arc<Self> {
         Arc::new(Self {
             slots: Mutex::new(HashMap::new()),
@@ -46,21 +46,25 @@ impl VerdictCache {
     }
 
     /// The cached lookup for `id`, or the one in flight, or a new one made by `fetch`.
+    /// Only the caller whose `fetch` ran learns ORDS's status; a cached or joined
+    /// answer has none of its own.
     pub async fn get_or_fetch<F, Fut>(
         self: &Arc<Self>,
         id: &CustomerId,
         fetch: F,
-    ) -> Result<Lookup, UpstreamError>
+    ) -> Answered<Lookup>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Lookup, UpstreamError>> + Send + 'static,
+        Fut: Future<Output = Answered<Lookup>> + Send + 'static,
     {
-        let pending = {
+        let (pending, started_here) = {
             let mut slots = self.lock();
             let now = Instant::now();
             match slots.get(id) {
-                Some(Slot::Ready { lookup, until }) if *until > now => return Ok(*lookup),
-                Some(Slot::Loading(pending)) => pending.clone(),
+                Some(Slot::Ready { lookup, until }) if *until > now => {
+                    return Answered::unobserved(Ok(*lookup))
+                }
+                Some(Slot::Loading(pending)) => (pending.clone(), false),
                 _ => {
                     if slots.len() > SWEEP_ABOVE {
                         slots.retain(
@@ -78,24 +82,30 @@ impl VerdictCache {
                             id: key,
                             armed: true,
                         };
-                        let result = work.await;
+                        let answered = work.await;
                         unfinished.armed = false;
-                        unfinished.cache.finish(&unfinished.id, &result);
-                        result
+                        unfinished.cache.finish(&unfinished.id, &answered.result);
+                        answered
                     });
                     let pending = async move {
                         task.await.unwrap_or_else(|_| {
-                            Err(UpstreamError::unavailable("the ORDS lookup task stopped"))
+                            Answered::unobserved(Err(UpstreamError::unavailable(
+                                "the ORDS lookup task stopped",
+                            )))
                         })
                     }
                     .boxed()
                     .shared();
                     slots.insert(id.clone(), Slot::Loading(pending.clone()));
-                    pending
+                    (pending, true)
                 }
             }
         };
-        pending.await
+        let mut answered = pending.await;
+        if !started_here {
+            answered.upstream_status = None;
+        }
+        answered
     }
 
     fn finish(&self, id: &CustomerId, result: &Result<Lookup, UpstreamError>) {
@@ -137,13 +147,10 @@ impl VerdictCache {
         drop(removed);
     }
 
-    /// Number of entries (ready or loading), for tests and metrics.
-    pub fn len(&self) -> usize {
+    /// Number of entries (ready or loading).
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<CustomerId, Slot>> {
@@ -153,10 +160,10 @@ impl VerdictCache {
 }
 
 /// Armed while a lookup task runs: if the task unwinds (the lookup panicked) or is
-/// dropped (the runtime shuts down) before [`VerdictCache::finish`], the slot is
+/// dropped (the runtime shuts down) before [`LookupCache::finish`], the slot is
 /// cleared so the next request starts a fresh lookup instead of sharing this failure.
 struct Unfinished {
-    cache: Arc<VerdictCache>,
+    cache: Arc<LookupCache>,
     id: CustomerId,
     armed: bool,
 }
@@ -179,6 +186,49 @@ mod tests {
     use crate::ords::LicenseRow;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
+
+    impl LookupCache {
+        /// [`LookupCache::get_or_fetch`] for fetches that report no ORDS status.
+        async fn fetch_result<F, Fut>(
+            self: &Arc<Self>,
+            id: &CustomerId,
+            fetch: F,
+        ) -> Result<Lookup, UpstreamError>
+        where
+            F: FnOnce() -> Fut,
+            Fut: Future<Output = Result<Lookup, UpstreamError>> + Send + 'static,
+        {
+            let fetch = move || {
+                let work = fetch();
+                async move { Answered::unobserved(work.await) }
+            };
+            self.get_or_fetch(id, fetch).await.result
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn only_the_request_whose_fetch_ran_learns_the_upstream_status() {
+        let cache = LookupCache::new(CacheConfig::default());
+        let id = CustomerId::parse("3").unwrap();
+        let fetch = || async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Answered {
+                result: Ok(active()),
+                upstream_status: Some(200),
+            }
+        };
+        let (started, joined) = tokio::join!(
+            cache.get_or_fetch(&id, fetch),
+            cache.get_or_fetch(&id, fetch)
+        );
+        assert_eq!(started.upstream_status, Some(200));
+        assert_eq!(joined.upstream_status, None, "joined the same lookup");
+        let cached = cache.get_or_fetch(&id, fetch).await;
+        assert_eq!(
+            (cached.result, cached.upstream_status),
+            (Ok(active()), None)
+        );
+    }
 
     fn active() -> Lookup {
         Lookup::Row(LicenseRow {
@@ -204,29 +254,29 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn concurrent_misses_coalesce_and_entries_expire() {
-        let cache = VerdictCache::new(CacheConfig::default());
+        let cache = LookupCache::new(CacheConfig::default());
         let calls = Arc::new(AtomicUsize::new(0));
         let id = CustomerId::parse("1").unwrap();
-        let all = (0..50).map(|_| cache.get_or_fetch(&id, counting(&calls, Ok(active()))));
+        let all = (0..50).map(|_| cache.fetch_result(&id, counting(&calls, Ok(active()))));
         let results = futures::future::join_all(all).await;
         assert!(results.iter().all(|r| r == &Ok(active())));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
 
         tokio::time::advance(Duration::from_secs(59)).await;
         cache
-            .get_or_fetch(&id, counting(&calls, Ok(active())))
+            .fetch_result(&id, counting(&calls, Ok(active())))
             .await
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 1, "still fresh at 59 s");
         tokio::time::advance(Duration::from_secs(2)).await;
         cache
-            .get_or_fetch(&id, counting(&calls, Ok(Lookup::NoRow)))
+            .fetch_result(&id, counting(&calls, Ok(Lookup::NoRow)))
             .await
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2, "refetched after 60 s");
         tokio::time::advance(Duration::from_secs(16)).await;
         cache
-            .get_or_fetch(&id, counting(&calls, Ok(active())))
+            .fetch_result(&id, counting(&calls, Ok(active())))
             .await
             .unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 3, "a deny lives 15 s");
@@ -234,23 +284,23 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn errors_are_shared_but_not_cached_and_cancellation_is_harmless() {
-        let cache = VerdictCache::new(CacheConfig::default());
+        let cache = LookupCache::new(CacheConfig::default());
         let calls = Arc::new(AtomicUsize::new(0));
         let id = CustomerId::parse("2").unwrap();
         let err = UpstreamError::Timeout;
-        let all = (0..10).map(|_| cache.get_or_fetch(&id, counting(&calls, Err(err.clone()))));
+        let all = (0..10).map(|_| cache.fetch_result(&id, counting(&calls, Err(err.clone()))));
         let results = futures::future::join_all(all).await;
         assert!(results.iter().all(|r| r == &Err(UpstreamError::Timeout)));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-        assert!(cache.is_empty());
+        assert!(cache.len() == 0);
 
         // The first caller gives up; the lookup still lands in the cache.
-        let abandoned = cache.get_or_fetch(&id, counting(&calls, Ok(active())));
+        let abandoned = cache.fetch_result(&id, counting(&calls, Ok(active())));
         let _ = tokio::time::timeout(Duration::from_millis(10), abandoned).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(
             cache
-                .get_or_fetch(&id, counting(&calls, Ok(Lookup::NoRow)))
+                .fetch_result(&id, counting(&calls, Ok(Lookup::NoRow)))
                 .await,
             Ok(active())
         );
@@ -259,7 +309,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_lookup_that_panics_is_not_kept_and_the_next_request_refetches() {
-        let cache = VerdictCache::new(CacheConfig::default());
+        let cache = LookupCache::new(CacheConfig::default());
         let calls = Arc::new(AtomicUsize::new(0));
         let id = CustomerId::parse("9").unwrap();
         let panicking = {
@@ -273,15 +323,15 @@ mod tests {
                 .boxed()
             }
         };
-        let first = cache.get_or_fetch(&id, panicking).await;
+        let first = cache.fetch_result(&id, panicking).await;
         assert!(
             matches!(first, Err(UpstreamError::Unavailable { .. })),
             "{first:?}"
         );
-        assert!(cache.is_empty(), "the failed Loading slot is gone");
+        assert!(cache.len() == 0, "the failed Loading slot is gone");
         assert_eq!(
             cache
-                .get_or_fetch(&id, counting(&calls, Ok(active())))
+                .fetch_result(&id, counting(&calls, Ok(active())))
                 .await,
             Ok(active())
         );

@@ -2,10 +2,10 @@
 //!
 //! The line carries `request_id`, `route` (the route template, never the raw path),
 //! `status`, `upstream_status`, `key` and `latency_ms`. Handlers report what only they
-//! know by putting [`UpstreamStatus`] and [`KeyFingerprint`] into the *response*
-//! extensions; this layer reads them and takes them out, so they never leave the
-//! process. A license key only ever appears as [`key_fingerprint`]: eight hex digits of
-//! its SHA-256, enough to correlate lines, useless for recovering the key.
+//! know by putting [`RequestFacts`] into the *response* extensions; this layer takes
+//! them out again, so they never leave the process. A license key only ever appears
+//! as its fingerprint: eight hex digits of its SHA-256, enough to correlate lines,
+//! useless for recovering the key.
 //!
 //! The request id is ours, not the caller's (a caller-chosen id could forge
 //! correlations); it is returned in `x-request-id` so a support ticket can quote it.
@@ -17,11 +17,10 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
-use super::metrics::Metrics;
+use crate::metrics::Metrics;
 
 /// The response header that carries the request id.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -30,17 +29,20 @@ pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const UNMATCHED: &str = "unmatched";
 
 /// A short, non-reversible stand-in for a license key in logs: 8 hex digits of SHA-256.
-pub fn key_fingerprint(key: &str) -> String {
-    super::limits::hex8(&Sha256::digest(key.as_bytes()))
+#[cfg(test)]
+pub(crate) fn key_fingerprint(key: &str) -> String {
+    use sha2::Digest as _;
+    crate::guard::limits::hex8(&sha2::Sha256::digest(key.as_bytes()))
 }
 
-/// Set by the handler on its response: the HTTP status ORDS answered with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UpstreamStatus(pub u16);
-
-/// Set by the handler on its response: [`key_fingerprint`] of the request's key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyFingerprint(pub String);
+/// What a handler knows that the log line should carry, set on its response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestFacts {
+    /// [`key_fingerprint`] of the request's license key.
+    pub key: Option<String>,
+    /// The HTTP status ORDS answered this request's own lookup with.
+    pub upstream_status: Option<u16>,
+}
 
 /// A fresh random request id: 16 hex digits.
 pub fn new_request_id() -> String {
@@ -70,14 +72,10 @@ pub async fn log_and_measure(
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     metrics.observe_request(&route, status, elapsed);
-    let upstream = response
+    let facts = response
         .extensions_mut()
-        .remove::<UpstreamStatus>()
-        .map(|u| u.0);
-    let key = response
-        .extensions_mut()
-        .remove::<KeyFingerprint>()
-        .map(|k| k.0);
+        .remove::<RequestFacts>()
+        .unwrap_or_default();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     }
@@ -86,8 +84,8 @@ pub async fn log_and_measure(
         &method,
         &route,
         status,
-        upstream,
-        key.as_deref(),
+        facts.upstream_status,
+        facts.key.as_deref(),
         elapsed,
     );
     response

@@ -74,7 +74,7 @@ impl KeyId {
     }
 
     /// The key as logs show it: eight hex digits, the same as
-    /// [`key_fingerprint`](crate::edge::key_fingerprint) of the key, without hashing again.
+    /// [`key_fingerprint`](crate::http::request_log::key_fingerprint) of the key, without hashing again.
     pub fn fingerprint(&self) -> String {
         hex8(&self.0)
     }
@@ -166,8 +166,9 @@ impl Limits {
         })
     }
 
-    /// [`Limits::check_ip`] then [`Limits::check_key`], for callers that have both.
-    pub fn check_request(&self, ip: IpAddr, key: &KeyId) -> Result<(), Limited> {
+    /// [`Limits::check_ip`] then [`Limits::check_key`], as the validate handler does.
+    #[cfg(test)]
+    fn check_request(&self, ip: IpAddr, key: &KeyId) -> Result<(), Limited> {
         self.check_ip(ip)?;
         self.check_key(key)
     }
@@ -273,7 +274,7 @@ mod tests {
         assert!(shown.len() < 24, "{shown}");
         assert_eq!(
             KeyId::of("abc").fingerprint(),
-            crate::edge::key_fingerprint("abc")
+            crate::http::request_log::key_fingerprint("abc")
         );
         assert_eq!(KeyId::of("a"), KeyId::of("a"));
         assert_ne!(KeyId::of("a"), KeyId::of("b"));

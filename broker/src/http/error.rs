@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use license_shared::{ErrorBody, ErrorCode};
 
-use crate::edge::Limited;
+use crate::guard::Limited;
 use crate::ords::UpstreamError;
 
 /// `Retry-After` when ORDS gave none.

@@ -6,12 +6,10 @@
 //! lookup; a forged one gets the same signed `NOT_FOUND` as an unknown customer,
 //! without touching ORDS, and spends the address's `NOT_FOUND` budget like one.
 //!
-//! The response carries [`UpstreamStatus`] and [`KeyFingerprint`] as extensions for
-//! the request log line (the logging layer takes them out again).
+//! The response carries [`RequestFacts`] as an extension for the request log line
+//! (the logging layer takes it out again).
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU16, Ordering::Relaxed};
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
@@ -23,22 +21,16 @@ use license_shared::{LicenseKey, ValidateRequest, VerdictCode};
 
 use super::error::ApiError;
 use super::state::AppState;
-use crate::edge::{KeyFingerprint, KeyId, UpstreamStatus};
-use crate::ords::path::check_id_segment;
-use crate::verdicts::Echo;
+use crate::guard::KeyId;
+use crate::http::request_log::RequestFacts;
+use crate::ords::check_id_segment;
+use crate::verdict::Echo;
 
 /// Largest request body accepted. A real request is a few hundred bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
-/// What the log line learns about a request besides its status.
-#[derive(Default)]
-struct Seen {
-    key: Option<String>,
-    upstream: Arc<AtomicU16>,
-}
-
 pub async fn validate(State(state): State<AppState>, request: Request) -> Response {
-    let mut seen = Seen::default();
+    let mut seen = RequestFacts::default();
     let mut response = match answer(&state, request, &mut seen).await {
         Ok(response) => response,
         Err(err) => {
@@ -48,20 +40,15 @@ pub async fn validate(State(state): State<AppState>, request: Request) -> Respon
             err.into_response()
         }
     };
-    let extensions = response.extensions_mut();
-    if let Some(key) = seen.key {
-        extensions.insert(KeyFingerprint(key));
-    }
-    match seen.upstream.load(Relaxed) {
-        0 => {}
-        status => {
-            extensions.insert(UpstreamStatus(status));
-        }
-    }
+    response.extensions_mut().insert(seen);
     response
 }
 
-async fn answer(state: &AppState, request: Request, seen: &mut Seen) -> Result<Response, ApiError> {
+async fn answer(
+    state: &AppState,
+    request: Request,
+    seen: &mut RequestFacts,
+) -> Result<Response, ApiError> {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -107,10 +94,9 @@ async fn answer(state: &AppState, request: Request, seen: &mut Seen) -> Result<R
         fingerprint: request.fingerprint,
     };
     let (envelope, code) = if state.license_keys().verify(&key) {
-        state
-            .verdicts()
-            .validate_reporting(id, echo, &seen.upstream)
-            .await?
+        let answered = state.verdicts().validate(id, echo).await;
+        seen.upstream_status = answered.upstream_status;
+        answered.result?
     } else {
         tracing::info!(customer_id = %id, "license key MAC does not verify; answering NOT_FOUND");
         (state.verdicts().not_found(id, echo), VerdictCode::NotFound)

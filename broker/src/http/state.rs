@@ -5,14 +5,16 @@
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::config_edge::EdgeConfig;
-use crate::config_sources::ConfigError;
-use crate::edge::{Draining, Limits, Metrics, TrustedProxies};
-use crate::license_keys::LicenseKeys;
+use crate::config::ConfigError;
+use crate::guard::{Limits, TrustedProxies};
+use crate::http::shutdown::Draining;
+use crate::http::EdgeConfig;
+use crate::metrics::Metrics;
 use crate::ords::OrdsClient;
-use crate::token_source::TokenSource;
-use crate::verdict_cache::VerdictCache;
-use crate::verdicts::{system_clock, UnixClock, Verdicts};
+use crate::token::TokenSource;
+use crate::verdict::LicenseKeys;
+use crate::verdict::LookupCache;
+use crate::verdict::{UnixClock, Verdicts};
 
 /// Cheap to clone: one `Arc`.
 #[derive(Clone)]
@@ -31,13 +33,9 @@ struct Inner {
 }
 
 impl AppState {
-    /// The state for `config`, getting tokens from `tokens` and signing at wall-clock time.
-    pub fn from_config(config: &Config, tokens: Arc<dyn TokenSource>) -> Result<Self, ConfigError> {
-        Self::with_clock(config, tokens, system_clock())
-    }
-
-    /// Like [`AppState::from_config`], signing at the times `clock` gives.
-    pub fn with_clock(
+    /// The state for `config`, getting tokens from `tokens` and signing at the times
+    /// `clock` gives.
+    pub(super) fn new(
         config: &Config,
         tokens: Arc<dyn TokenSource>,
         clock: UnixClock,
@@ -48,7 +46,7 @@ impl AppState {
             .with_metrics(Arc::clone(&metrics));
         let verdicts = Verdicts::new(
             ords,
-            VerdictCache::new(config.cache),
+            LookupCache::new(config.cache),
             config.signer.clone(),
             config.policy,
             clock,

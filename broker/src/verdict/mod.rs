@@ -1,4 +1,11 @@
-//! From a lookup to a signed verdict: the decision, the offline policy, and signing.
+//! From a license key to a signed verdict: the key's MAC, the lookup cache, the
+//! decision, the offline policy, and signing.
+//!
+//! - [`license_keys`]: minting license keys and checking their MAC in constant time.
+//! - [`lookup_cache`]: per-license ORDS lookups with single flight and short lifetimes.
+//! - [`sign`]: the Ed25519 verdict-signing key and its kid.
+//! - this file: [`decide`] (lookup to code), the offline policy, and [`Verdicts`],
+//!   which ties them together for a request.
 //!
 //! Policy, all in signed unix seconds:
 //! - a `VALID` verdict may be used offline until `iat + grace`, where grace is at most
@@ -8,7 +15,6 @@
 //!   lease, and a client may ask again at once (a customer who just paid is not kept
 //!   locked out by a cached deny).
 
-use std::sync::atomic::AtomicU16;
 use std::sync::Arc;
 
 use license_shared::{
@@ -17,9 +23,15 @@ use license_shared::{
 };
 
 use crate::config::{PolicyConfig, MAX_OFFLINE_GRACE};
-use crate::ords::{LicenseStatus, Lookup, OrdsClient, UpstreamError};
-use crate::signer::Signer;
-use crate::verdict_cache::VerdictCache;
+use crate::ords::{Answered, LicenseStatus, Lookup, OrdsClient};
+
+mod license_keys;
+mod lookup_cache;
+mod sign;
+
+pub use license_keys::LicenseKeys;
+pub(crate) use lookup_cache::LookupCache;
+pub use sign::Signer;
 
 /// "Now" in unix seconds. A value, so tests can sign at a chosen time.
 pub type UnixClock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -77,7 +89,7 @@ pub fn policy(
 /// The verdict service the HTTP layer calls.
 pub struct Verdicts {
     ords: OrdsClient,
-    cache: Arc<VerdictCache>,
+    cache: Arc<LookupCache>,
     signer: Signer,
     policy: PolicyConfig,
     clock: UnixClock,
@@ -93,7 +105,7 @@ pub struct Echo {
 impl Verdicts {
     pub fn new(
         ords: OrdsClient,
-        cache: Arc<VerdictCache>,
+        cache: Arc<LookupCache>,
         signer: Signer,
         policy: PolicyConfig,
         clock: UnixClock,
@@ -107,28 +119,19 @@ impl Verdicts {
         }
     }
 
-    /// Looks `id` up (cached, single flight), signs the decision and gives its code,
-    /// storing in `upstream_status` the HTTP status ORDS answered *this* request with
-    /// (it stays 0 when the answer came from the cache or from another request's
-    /// lookup). An `Arc` because the lookup runs in a task of its own.
-    pub async fn validate_reporting(
-        &self,
-        id: &CustomerId,
-        echo: Echo,
-        upstream_status: &Arc<AtomicU16>,
-    ) -> Result<(Envelope, VerdictCode), UpstreamError> {
+    /// Looks `id` up (cached, single flight), signs the decision and gives its code.
+    pub async fn validate(&self, id: &CustomerId, echo: Echo) -> Answered<(Envelope, VerdictCode)> {
         let ords = self.ords.clone();
         let key = id.clone();
-        let status = Arc::clone(upstream_status);
-        let lookup = self
+        let answered = self
             .cache
-            .get_or_fetch(id, move || async move {
-                ords.lookup_reporting(&key, &status).await
-            })
-            .await?;
-        let iat = (self.clock)();
-        let (code, expires_at) = decide(&lookup, iat);
-        Ok((self.sign(id, code, expires_at, iat, echo), code))
+            .get_or_fetch(id, move || async move { ords.lookup(&key).await })
+            .await;
+        answered.map(|lookup| {
+            let iat = (self.clock)();
+            let (code, expires_at) = decide(&lookup, iat);
+            (self.sign(id, code, expires_at, iat, echo), code)
+        })
     }
 
     /// The answer for a key whose MAC does not verify: exactly what an unknown

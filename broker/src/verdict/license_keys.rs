@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretSlice};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::config_sources::{read_private_file, ConfigError};
+use crate::config::{read_private_file, ConfigError};
 
 /// Domain separation, so this secret's MACs mean "license key" and nothing else.
 const DOMAIN: &[u8] = b"license-key/v1\0";

@@ -43,9 +43,10 @@ fn app(metrics: Arc<Metrics>) -> Router {
             "/v1/license/validate",
             post(|| async {
                 let mut res = (StatusCode::OK, "signed").into_response();
-                res.extensions_mut().insert(UpstreamStatus(200));
-                res.extensions_mut()
-                    .insert(KeyFingerprint(key_fingerprint(RAW_KEY)));
+                res.extensions_mut().insert(RequestFacts {
+                    key: Some(key_fingerprint(RAW_KEY)),
+                    upstream_status: Some(200),
+                });
                 res
             }),
         )
@@ -75,7 +76,7 @@ async fn each_request_logs_one_line_with_the_promised_fields() {
     let request_id = res.headers()[&X_REQUEST_ID].to_str().unwrap().to_owned();
     assert_eq!(request_id.len(), 16);
     assert!(
-        res.extensions().get::<UpstreamStatus>().is_none(),
+        res.extensions().get::<RequestFacts>().is_none(),
         "stays inside the process"
     );
     let missing = Request::get("/nowhere/../etc/passwd")

@@ -11,7 +11,7 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use license_shared::{base64url_encode, kid_for, Envelope, VerdictPayload};
 
-use crate::config_sources::{read_private_file, ConfigError};
+use crate::config::{read_private_file, ConfigError};
 
 /// Signs verdicts. `Debug` shows the kid, never key material.
 #[derive(Clone)]
@@ -108,7 +108,7 @@ mod tests {
     #[test]
     fn signed_envelopes_open_with_the_public_key() {
         let signer = Signer::generate();
-        let payload = crate::verdicts::tests_support::payload();
+        let payload = crate::verdict::tests_support::payload();
         let envelope = signer.sign(&payload);
         assert_eq!(envelope.kid, signer.kid());
         let keys = Keyset::new().with_key(signer.verifying_key());

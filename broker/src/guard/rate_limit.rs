@@ -67,7 +67,8 @@ impl Quota {
     }
 
     /// The same rate with a different burst (at least 1).
-    pub fn with_burst(self, burst: u32) -> Self {
+    #[cfg(test)]
+    fn with_burst(self, burst: u32) -> Self {
         Self {
             burst: burst.max(1),
             ..self
@@ -108,7 +109,8 @@ struct State<K> {
 
 impl<K: Hash + Eq + Clone> RateLimiter<K> {
     /// `per_minute` events per minute per key with a burst of the same size; `0` = off.
-    pub fn new(per_minute: u32) -> Self {
+    #[cfg(test)]
+    fn new(per_minute: u32) -> Self {
         Self::with_quota(Quota::per_minute(per_minute), DEFAULT_MAX_KEYS)
     }
 
@@ -125,10 +127,6 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
                 last_sweep: None,
             }),
         }
-    }
-
-    pub fn quota(&self) -> Quota {
-        self.quota
     }
 
     /// Takes one event for `key` now, or says how long to wait.
@@ -166,8 +164,9 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         self.admit(tat, now)
     }
 
-    /// How many keys are tracked (for tests and a gauge).
-    pub fn tracked_keys(&self) -> usize {
+    /// How many keys are tracked.
+    #[cfg(test)]
+    fn tracked_keys(&self) -> usize {
         self.lock().tat.len()
     }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::limits::LimitKind;
+use crate::guard::LimitKind;
 use crate::token::FetchResult;
 
 /// Most label combinations one family keeps before folding new ones into `other`.
@@ -379,5 +379,4 @@ fn escape_label(value: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "metrics_tests.rs"]
 mod tests;

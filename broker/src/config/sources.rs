@@ -1,12 +1,12 @@
 //! Where settings come from: an optional TOML file and the environment, the
 //! environment winning. Every value is looked up by its environment variable name (see
-//! [`crate::env_vars`]), so an error can always name the exact knob to fix.
+//! [`crate::config::vars`]), so an error can always name the exact knob to fix.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::env_vars::{self, toml_key, CONFIG_VARS};
+use crate::config::vars::{self, toml_key, CONFIG_VARS};
 
 /// One configuration problem: which variable or field, and what to do about it. Its
 /// `Display` is one line and never contains a secret value.
@@ -143,7 +143,7 @@ fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
     let known: Vec<String> = CONFIG_VARS.iter().map(|v| toml_key(v)).collect();
     let mut out = HashMap::new();
     for (key, value) in table {
-        if key == toml_key(env_vars::CLIENT_SECRET) {
+        if key == toml_key(vars::CLIENT_SECRET) {
             return Err(ConfigError::new(
                 format!("client_secret in {name}"),
                 "the OAuth secret is not read from the config file; put it in the file named by client_secret_file or in LICENSE_BROKER_CLIENT_SECRET",

@@ -9,9 +9,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config_sources::{ConfigError, Sources};
-use crate::edge::TrustedProxies;
-use crate::env_vars as var;
+use crate::config::vars as var;
+use crate::config::{ConfigError, Sources};
+use crate::guard::TrustedProxies;
 
 /// The desktop client's total timeout per call (desktop-client `DEFAULT_TIMEOUT`).
 pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);

@@ -1,15 +1,18 @@
-//! The broker's HTTP API (CONTRACT §3): the router and the server loop.
+//! The broker's HTTP surface: the router, its handlers and middleware, and [`serve`].
 //!
+//! - [`serve`]: config to running broker, the accept loop, TLS and the drain.
 //! - [`validate`]: `POST /v1/license/validate`.
 //! - [`health`]: `GET /healthz`, `GET /readyz` and `GET /metrics`.
 //! - [`error`]: [`ApiError`], the only error a handler returns.
 //! - [`state`]: [`AppState`], what handlers share.
-//! - [`server`]: the accept loop with a header-read timeout, plain or TLS, and the
-//!   graceful drain.
+//! - [`edge_config`]: [`EdgeConfig`], the settings of the public edge.
+//! - [`request_log`]: one structured line and the request metrics per request.
+//! - [`shutdown`]: the draining flag readiness reads, and SIGTERM/SIGINT/SIGHUP.
+//! - [`tls`]: optional rustls termination.
 //!
 //! # Middleware, outermost first
 //!
-//! 0. Over TLS only ([`serve_tls`]): `Strict-Transport-Security` on every answer.
+//! 0. Over TLS only: `Strict-Transport-Security` on every answer.
 //! 1. `SetSensitiveRequestHeadersLayer(Authorization, Cookie)`: marked before anything
 //!    could log them.
 //! 2. `log_and_measure`: the request id, one log line and the request metrics for
@@ -21,11 +24,15 @@
 //!    `Retry-After` beyond `max_concurrent`, never a queue), and `Timeout` (the
 //!    broker's own deadline, 504, covering body reading as well as ORDS).
 
-pub mod error;
-pub mod health;
-pub mod server;
-pub mod state;
-pub mod validate;
+mod edge_config;
+mod error;
+mod health;
+pub(crate) mod request_log;
+mod serve;
+pub(crate) mod shutdown;
+mod state;
+mod tls;
+mod validate;
 
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
@@ -35,14 +42,16 @@ use axum::Router;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
-use crate::edge::request_log::log_and_measure;
+use request_log::log_and_measure;
 
+pub use edge_config::EdgeConfig;
 pub use error::ApiError;
-pub use server::{serve, serve_on, serve_tls};
-pub use state::AppState;
+pub use serve::{serve, Broker};
+pub use shutdown::Signals;
+use state::AppState;
 
 /// The router, with the middleware above.
-pub fn app(state: AppState) -> Router {
+fn app(state: AppState) -> Router {
     let edge = state.edge();
     let guard = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(edge_error))
