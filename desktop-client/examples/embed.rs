@@ -7,11 +7,14 @@
 //!
 //! A shipping app compiles its keys in (`env!` at build time) instead of reading them
 //! at run time, so a user cannot swap in a key of their own.
+//!
+//! It needs only this crate, without the CLI:
+//! `license-client = { version = "…", default-features = false }`
+//! (`cargo build -p license-client --no-default-features --examples` builds it so).
 
 use std::process::ExitCode;
 
-use license_client::{LicenseClient, Outcome};
-use license_shared::Keyset;
+use license_client::{Keyset, LicenseClient, Outcome};
 
 fn main() -> ExitCode {
     let broker_url =

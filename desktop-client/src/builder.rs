@@ -127,13 +127,13 @@ impl LicenseClientBuilder {
         self.clock = Some(clock);
         self
     }
-    /// Default: [`Fingerprint::for_this_machine`] for the app id.
+    /// Default: this machine's fingerprint for the app id, from the OS machine id.
     pub fn fingerprint(mut self, fingerprint: Fingerprint) -> Self {
         self.fingerprint = Some(fingerprint);
         self
     }
     /// Whether [`LicenseClient::check`] may answer from a verified lease, without the
-    /// network, until the lease's signed `recheck_after` (licensing-anchors §5.5).
+    /// network, until the lease's signed `recheck_after`.
     /// Default true: start-up stays instant, and the broker decides how long that is.
     pub fn use_fresh_lease(mut self, yes: bool) -> Self {
         self.use_fresh_lease = yes;

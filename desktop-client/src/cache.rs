@@ -36,8 +36,8 @@ struct CacheFileIn {
 /// A cache file that parsed; not yet verified.
 #[derive(Debug, Clone)]
 pub(crate) struct CachedLease {
-    pub envelope: Envelope,
-    pub key_hash: String,
+    pub(crate) envelope: Envelope,
+    pub(crate) key_hash: String,
 }
 
 /// What `license.json` held.

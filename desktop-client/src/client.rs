@@ -16,6 +16,7 @@ mod online;
 mod persist;
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use license_shared::Keyset;
@@ -32,17 +33,17 @@ use crate::transport::{Transport, TransportError};
 use crate::verdict::{Code, Verdict};
 
 pub(crate) struct Inner {
-    pub app_id: String,
-    pub app_version: String,
-    pub trusted_keys: Keyset,
-    pub transport: Option<Transport>,
-    pub skew_tolerance: i64,
-    pub rollback_tolerance: i64,
-    pub key_store: Arc<dyn KeyStore>,
-    pub paths: Paths,
-    pub clock: Arc<dyn Clock>,
-    pub fingerprint: Result<Fingerprint, FingerprintError>,
-    pub use_fresh_lease: bool,
+    pub(crate) app_id: String,
+    pub(crate) app_version: String,
+    pub(crate) trusted_keys: Keyset,
+    pub(crate) transport: Option<Transport>,
+    pub(crate) skew_tolerance: i64,
+    pub(crate) rollback_tolerance: i64,
+    pub(crate) key_store: Arc<dyn KeyStore>,
+    pub(crate) paths: Paths,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) fingerprint: Result<Fingerprint, FingerprintError>,
+    pub(crate) use_fresh_lease: bool,
 }
 
 /// The license check an app runs at start-up. Cheap to clone; clones share state.
@@ -131,32 +132,35 @@ impl LicenseClient {
     /// on a separate thread and blocks the caller until done, so from async code
     /// prefer `check().await`.
     pub fn check_blocking(&self) -> Verdict {
-        let run = || match tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        {
-            Ok(runtime) => runtime.block_on(self.check()),
-            Err(e) => Verdict::local(
+        on_own_runtime(|| self.check()).unwrap_or_else(|failure| match failure {
+            Blocking::Start(e) => Verdict::local(
                 Code::BrokerUnreachable,
                 format!("The check could not start: {e}."),
             ),
-        };
-        if tokio::runtime::Handle::try_current().is_err() {
-            return run();
-        }
-        std::thread::scope(|scope| match scope.spawn(run).join() {
-            Ok(verdict) => verdict,
-            Err(_) => Verdict::local(
+            Blocking::Panicked => Verdict::local(
                 Code::BrokerUnreachable,
                 "The check failed unexpectedly; try again.",
             ),
         })
     }
+
     /// Validates `key` online. On a verified `VALID` it stores the key in the key store
     /// and the verdict as the lease. A verified deny stores nothing, except that a deny
     /// for the key already stored replaces its lease (a deny always beats an allow).
     pub async fn activate(&self, key: &str) -> Result<Verdict, ActivateError> {
         activation::activate(&self.inner, key).await
+    }
+
+    /// [`activate`](Self::activate) for synchronous code, on a runtime of its own like
+    /// [`check_blocking`](Self::check_blocking) (and, like it, safe to call from inside
+    /// a Tokio runtime, though async code should prefer `activate(key).await`).
+    pub fn activate_blocking(&self, key: &str) -> Result<Verdict, ActivateError> {
+        on_own_runtime(|| self.activate(key)).unwrap_or_else(|failure| {
+            Err(ActivateError::Internal(match failure {
+                Blocking::Start(e) => format!("the activation could not start: {e}"),
+                Blocking::Panicked => "the activation failed unexpectedly".into(),
+            }))
+        })
     }
 
     /// Removes the stored key and the lease. The marks stay: forgetting them would let
@@ -196,6 +200,34 @@ pub fn remove_activation(store: &dyn KeyStore, paths: &Paths) -> Result<(), Deac
     let key = store.delete_key().map_err(DeactivateError::KeyStore);
     let lease = cache::remove(paths).map_err(|e| DeactivateError::Cache(e.to_string()));
     key.and(lease)
+}
+
+/// Why a blocking twin did not run its async original to the end.
+enum Blocking {
+    /// The runtime could not be built.
+    Start(std::io::Error),
+    /// The thread it ran on (inside another runtime) panicked.
+    Panicked,
+}
+
+/// Runs the future `start` makes to completion on a current-thread runtime of its own,
+/// blocking the caller: the one way the `*_blocking` methods run their async originals.
+/// Inside a Tokio runtime, where `block_on` would panic, it does so on a scoped thread.
+fn on_own_runtime<F: Future>(start: impl FnOnce() -> F + Send) -> Result<F::Output, Blocking>
+where
+    F::Output: Send,
+{
+    let run = || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Blocking::Start)?;
+        Ok(runtime.block_on(start()))
+    };
+    if tokio::runtime::Handle::try_current().is_err() {
+        return run();
+    }
+    std::thread::scope(|scope| scope.spawn(run).join().unwrap_or(Err(Blocking::Panicked)))
 }
 
 /// Runs blocking work (keyring, files) off the async executor.

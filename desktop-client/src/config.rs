@@ -1,5 +1,6 @@
-//! Configuration: the environment variables the client reads, the optional TOML file,
-//! and which verdict-signing keys are trusted.
+//! The CLI's configuration (feature `cli`): the environment variables it reads, the
+//! optional TOML file, the key store it picks, and which verdict-signing keys are
+//! trusted. An embedding app configures the client in code instead.
 //!
 //! Trust is the one setting that must not be overridable once a vendor has decided it:
 //! when `LICENSE_CHECK_PINNED_KEYS` is set while compiling, those keys are the only
@@ -20,10 +21,8 @@ pub const ENV_BROKER_URL: &str = "LICENSE_CHECK_BROKER_URL";
 pub const ENV_TRUSTED_KEYS: &str = "LICENSE_CHECK_TRUSTED_KEYS";
 /// `os` (default) or `file`.
 pub const ENV_KEYSTORE: &str = "LICENSE_CHECK_KEYSTORE";
-/// Read at compile time only: keys pinned into the binary.
-pub const ENV_PINNED_KEYS: &str = "LICENSE_CHECK_PINNED_KEYS";
 
-/// The keys pinned at build time, if any.
+/// The keys pinned at build time, if any: `LICENSE_CHECK_PINNED_KEYS` while compiling.
 pub const PINNED_KEYS: Option<&str> = option_env!("LICENSE_CHECK_PINNED_KEYS");
 
 /// The optional TOML file at [`Paths::config_file`](crate::Paths). Unknown members
@@ -89,6 +88,27 @@ impl ConfigFile {
         };
         let text = String::from_utf8(bytes).map_err(|_| error("it is not UTF-8".into()))?;
         toml::from_str(&text).map_err(|e| error(e.message().to_owned()))
+    }
+}
+
+/// Which store the environment asked for (`LICENSE_CHECK_KEYSTORE=os|file`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStoreKind {
+    Os,
+    File,
+}
+
+impl KeyStoreKind {
+    /// Reads the variable's value; `None` (unset) means the OS keyring.
+    pub fn parse(value: Option<&str>) -> Result<Self, String> {
+        match value.map(str::trim) {
+            None | Some("") | Some("os") => Ok(Self::Os),
+            Some("file") => Ok(Self::File),
+            Some(other) => Err(format!(
+                "{} must be `os` or `file`, not {other:?}",
+                ENV_KEYSTORE
+            )),
+        }
     }
 }
 
@@ -173,6 +193,15 @@ mod tests {
             resolve_trusted_keys(None, Some("k:bad"), None, path),
             Err(ConfigError::Keys { .. })
         ));
+    }
+
+    #[test]
+    fn kind_reads_the_variable() {
+        assert_eq!(KeyStoreKind::parse(None), Ok(KeyStoreKind::Os));
+        assert_eq!(KeyStoreKind::parse(Some("file")), Ok(KeyStoreKind::File));
+        assert!(KeyStoreKind::parse(Some("vault"))
+            .unwrap_err()
+            .contains("os"));
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The decision rules (DESIGN "The client's decision", licensing-anchors §5.5), as pure
-//! functions of verified payloads, the clock and the marks; no I/O happens here.
+//! The decision rules, as pure functions of verified payloads, the clock and the marks;
+//! no I/O happens here.
 //!
 //! - Only a verified deny locks. Network errors, timeouts, non-200 answers and
 //!   untrusted answers fall back to the lease.
@@ -8,7 +8,9 @@
 //! - A clock earlier than the high-water mark minus the tolerance is `CLOCK_ROLLBACK`.
 //! - An online `VALID` whose `iat` is further from `now` than the skew tolerance is
 //!   not trusted to extend anything: `CLOCK_SKEW`, but a lease that is still good keeps
-//!   the app running (§5.9: "not a lockout when the cache is valid"). A skewed *deny*
+//!   the app running. A wrong clock is not a lockout while the lease is valid: honest
+//!   users with skewed clocks being locked out is a known failure of license checks
+//!   (e.g. <https://github.com/cymian/mouseless/issues/292>). A skewed *deny*
 //!   still locks: the nonce proves it is fresh, and no clock makes a revocation untrue.
 
 use license_shared::{VerdictCode, VerdictPayload};
@@ -35,11 +37,11 @@ pub(crate) enum Lease {
 
 /// The longest a valid verdict is used offline, counted from its signed `iat`, whatever
 /// the broker signed: defence in depth against a misconfigured or compromised broker
-/// (which caps its grace at 30 days too, licensing-anchors §5.5).
-pub(crate) const MAX_OFFLINE: i64 = 30 * 86_400;
+/// (which caps its grace at 30 days too).
+const MAX_OFFLINE: i64 = 30 * 86_400;
 
 /// The signed `offline_until`, capped at `iat` + [`MAX_OFFLINE`].
-pub(crate) fn offline_until(payload: &VerdictPayload) -> i64 {
+fn offline_until(payload: &VerdictPayload) -> i64 {
     payload
         .policy
         .offline_until
@@ -53,7 +55,7 @@ pub(crate) fn recheck_after(payload: &VerdictPayload) -> i64 {
 
 /// The end of a valid lease's offline use: the (capped) `offline_until`, and never
 /// past the license's own signed expiry.
-pub(crate) fn lease_end(payload: &VerdictPayload) -> i64 {
+fn lease_end(payload: &VerdictPayload) -> i64 {
     let expiry = payload.license.expires_at.unwrap_or(i64::MAX);
     offline_until(payload).min(expiry)
 }
@@ -150,7 +152,7 @@ fn verdict(
 }
 
 /// What a signed deny tells a person.
-pub(crate) fn deny_message(payload: &VerdictPayload) -> String {
+fn deny_message(payload: &VerdictPayload) -> String {
     match payload.result.code {
         VerdictCode::Expired => match payload.license.expires_at {
             Some(at) => format!("The license expired on {}. Renew it with your vendor, then check again.", format_time(at)),

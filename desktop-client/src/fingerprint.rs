@@ -16,7 +16,7 @@ pub struct Fingerprint(String);
 /// The machine id could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot read this machine's id ({0}), which the license is bound to; on Linux /etc/machine-id must exist and be readable (`systemd-machine-id-setup` creates it)")]
-pub struct FingerprintError(pub String);
+pub struct FingerprintError(String);
 
 impl Fingerprint {
     /// The fingerprint of `app_id` on the machine whose id is `machine_id`.
@@ -32,7 +32,7 @@ impl Fingerprint {
 
     /// The fingerprint of `app_id` on this machine, from the OS machine id
     /// (`/etc/machine-id`, `IOPlatformUUID`, or `MachineGuid`).
-    pub fn for_this_machine(app_id: &str) -> Result<Self, FingerprintError> {
+    pub(crate) fn for_this_machine(app_id: &str) -> Result<Self, FingerprintError> {
         let id = machine_uid::get().map_err(|e| FingerprintError(e.to_string()))?;
         if id.trim().is_empty() {
             return Err(FingerprintError("the machine id is empty".into()));

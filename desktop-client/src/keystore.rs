@@ -81,27 +81,6 @@ impl<T: KeyStore + ?Sized> KeyStore for std::sync::Arc<T> {
     }
 }
 
-/// Which store the environment asked for (`LICENSE_CHECK_KEYSTORE=os|file`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyStoreKind {
-    Os,
-    File,
-}
-
-impl KeyStoreKind {
-    /// Reads the variable's value; `None` (unset) means the OS keyring.
-    pub fn parse(value: Option<&str>) -> Result<Self, String> {
-        match value.map(str::trim) {
-            None | Some("") | Some("os") => Ok(Self::Os),
-            Some("file") => Ok(Self::File),
-            Some(other) => Err(format!(
-                "{} must be `os` or `file`, not {other:?}",
-                crate::config::ENV_KEYSTORE
-            )),
-        }
-    }
-}
-
 /// A store that forgets everything when dropped; for tests.
 #[derive(Debug, Default)]
 pub struct MemoryKeyStore {
@@ -145,8 +124,8 @@ impl KeyStore for MemoryKeyStore {
     }
 }
 
-/// The contract's `file` store: the key in a 0600 file in the data directory, for
-/// machines without a keyring. It protects the key only as well as the user's account.
+/// The `file` store (`LICENSE_CHECK_KEYSTORE=file` in the CLI): the key in a 0600 file
+/// in the data directory, for machines without a keyring. It protects the key only as well as the user's account.
 #[derive(Debug, Clone)]
 pub struct FileKeyStore {
     dir: PathBuf,
@@ -290,15 +269,6 @@ mod tests {
     fn debug_redacts_the_key() {
         let key = LicenseKeyText::new("SECRET-KEY-123");
         assert!(!format!("{key:?}").contains("SECRET"));
-    }
-
-    #[test]
-    fn kind_reads_the_variable() {
-        assert_eq!(KeyStoreKind::parse(None), Ok(KeyStoreKind::Os));
-        assert_eq!(KeyStoreKind::parse(Some("file")), Ok(KeyStoreKind::File));
-        assert!(KeyStoreKind::parse(Some("vault"))
-            .unwrap_err()
-            .contains("os"));
     }
 
     #[test]

@@ -6,20 +6,30 @@
 //! [`LicenseClient::check`] (or [`LicenseClient::check_blocking`]) at start-up. The
 //! answer is a [`Verdict`]: licensed or not, a [`Code`], where it came from, the signed
 //! times, and a message a person can act on. [`Verdict::outcome`] folds it into run /
-//! do not run / undetermined (the CLI's exit codes 0 / 1 / 2).
+//! do not run / undetermined (the CLI's exit codes 0 / 1 / 2). Activation has the same
+//! two forms: [`LicenseClient::activate`] and [`LicenseClient::activate_blocking`].
 //!
-//! - [`builder`]: the client takes its world as values (paths, key store, clock,
+//! - `builder`: the client takes its world as values (paths, key store, clock,
 //!   fingerprint), so tests run the real logic against temp dirs and fake clocks.
-//! - [`client`]: check, activate, deactivate (the public API); its submodules hold
+//! - `client`: check, activate, deactivate (the public API); its submodules hold
 //!   the local reads (`local`), the one HTTP call and its verification (`online`),
 //!   the writes (`persist`) and activation (`activation`).
 //! - `transport`: the HTTP call (timeouts, system proxy, no redirects, body cap).
-//! - `verify`: envelope verification in the order of licensing-anchors §5.3.
+//! - `verify`: envelope verification, every check failing closed.
 //! - `decide`: the decision rules as pure functions; the only place a verdict is made.
-//! - [`keystore`]: the license key in the OS keyring, a 0600 file, or memory.
-//! - `cache` and [`state`]: the signed lease (`license.json`) and the clock marks
+//! - `keystore`: the license key in the OS keyring, a 0600 file, or memory.
+//! - `cache` and `state`: the signed lease (`license.json`) and the clock marks
 //!   (`state.json`), written atomically.
-//! - [`config`], [`paths`], [`clock`], [`fingerprint`]: inputs.
+//! - `paths`, `clock`, `fingerprint`: inputs; `config` (feature `cli`): the CLI's
+//!   environment variables and configuration file.
+//!
+//! # Cargo features
+//!
+//! - `cli` (default): the `license-check` binary and its configuration (`clap`,
+//!   `anyhow`, `toml`). An app depends on the library alone with
+//!   `license-client = { version = "…", default-features = false }`; everything it
+//!   needs to configure the client, including [`Keyset`] and its parser, is
+//!   re-exported here, so it needs no other dependency of ours.
 //!
 //! # Embedding
 //!
@@ -28,8 +38,7 @@
 //!
 //! ```
 //! use std::sync::Arc;
-//! use license_client::{Code, Fingerprint, LicenseClient, ManualClock, MemoryKeyStore, Outcome, Paths};
-//! use license_shared::Keyset;
+//! use license_client::{Code, Fingerprint, Keyset, LicenseClient, ManualClock, MemoryKeyStore, Outcome, Paths};
 //! # let pinned = Keyset::new().with_key(ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key()).to_text();
 //! # let dir = tempfile::tempdir()?;
 //!
@@ -69,16 +78,17 @@
 //! # }
 //! ```
 
-pub mod builder;
+mod builder;
 mod cache;
-pub mod client;
-pub mod clock;
+mod client;
+mod clock;
+#[cfg(feature = "cli")]
 pub mod config;
 mod decide;
-pub mod fingerprint;
-pub mod keystore;
-pub mod paths;
-pub mod state;
+mod fingerprint;
+mod keystore;
+mod paths;
+mod state;
 mod transport;
 mod verdict;
 mod verify;
@@ -88,10 +98,15 @@ pub use client::{remove_activation, ActivateError, DeactivateError, LicenseClien
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use fingerprint::{Fingerprint, FingerprintError};
 pub use keystore::{
-    FileKeyStore, KeyStore, KeyStoreError, KeyStoreKind, LicenseKeyText, MemoryKeyStore, OsKeyring,
+    FileKeyStore, KeyStore, KeyStoreError, LicenseKeyText, MemoryKeyStore, OsKeyring,
 };
-pub use paths::Paths;
+pub use paths::{NoHomeDir, Paths};
 pub use state::Marks;
 pub use transport::TransportError;
-pub use verdict::{format_span, format_time, Code, Outcome, Source, Verdict};
+pub use verdict::{format_time, Code, Outcome, Source, Verdict};
 pub use verify::Untrusted;
+
+/// The pinned verdict-signing keys ([`Keyset::parse`] reads `kid:base64url[,…]`), and
+/// the errors that appear in this crate's own: re-exported so that an app needs no
+/// direct dependency on `license-shared`.
+pub use license_shared::{EnvelopeError, Keyset, KeysetError, LicenseKeyError};

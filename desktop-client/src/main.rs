@@ -1,4 +1,4 @@
-//! `license-check`: the reference desktop client (CONTRACT §2).
+//! `license-check`: the reference desktop client, built on the library (feature `cli`).
 //!
 //! Thin on purpose: parse arguments, read configuration, pick the key store, build a
 //! [`LicenseClient`], print its verdict. Exit codes: 0 licensed, 1 not licensed,
@@ -12,11 +12,12 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use license_client::config::{
-    self, ConfigFile, TrustSource, ENV_BROKER_URL, ENV_KEYSTORE, ENV_TRUSTED_KEYS, PINNED_KEYS,
+    self, ConfigFile, KeyStoreKind, TrustSource, ENV_BROKER_URL, ENV_KEYSTORE, ENV_TRUSTED_KEYS,
+    PINNED_KEYS,
 };
 use license_client::{
-    remove_activation, ActivateError, FileKeyStore, KeyStore, KeyStoreKind, LicenseClient,
-    OsKeyring, Outcome, Paths, Verdict,
+    remove_activation, ActivateError, FileKeyStore, KeyStore, LicenseClient, OsKeyring, Outcome,
+    Paths, Verdict,
 };
 
 const EXIT_UNDETERMINED: u8 = 2;

@@ -12,14 +12,14 @@ use directories::ProjectDirs;
 
 /// The organisation part of the `ProjectDirs` triple; it only matters on macOS and
 /// Windows, where directories are named after the vendor.
-pub const ORGANIZATION: &str = "license-broker";
+const ORGANIZATION: &str = "license-broker";
 /// The application part of the `ProjectDirs` triple.
-pub const APPLICATION: &str = "license-check";
+const APPLICATION: &str = "license-check";
 
 /// The cached signed verdict.
-pub const CACHE_FILE: &str = "license.json";
+const CACHE_FILE: &str = "license.json";
 /// The high-water mark and the newest verified `iat`.
-pub const STATE_FILE: &str = "state.json";
+const STATE_FILE: &str = "state.json";
 
 /// The two locations the client uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +65,7 @@ impl Paths {
 }
 
 /// Creates `dir` (private to the user on Unix) if it does not exist.
-pub(crate) fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+fn ensure_private_dir(dir: &Path) -> io::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -25,7 +25,7 @@ pub struct Marks {
 }
 
 impl Marks {
-    pub fn merge(self, other: Marks) -> Marks {
+    pub(crate) fn merge(self, other: Marks) -> Marks {
         Marks {
             high_water: self.high_water.max(other.high_water),
             newest_iat: self.newest_iat.max(other.newest_iat),
@@ -40,12 +40,12 @@ impl Marks {
         }
     }
 
-    pub fn encode(self) -> Vec<u8> {
+    pub(crate) fn encode(self) -> Vec<u8> {
         serde_json::to_vec(&self).unwrap_or_default()
     }
 
     /// `None` for anything that is not a state object; an unreadable copy is no copy.
-    pub fn decode(bytes: &[u8]) -> Option<Marks> {
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Marks> {
         serde_json::from_slice(bytes).ok()
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use license_shared::{Envelope, ErrorBody, ValidateRequest};
 
 /// No verdict or error body comes close to this.
-pub(crate) const BODY_CAP: usize = 64 * 1024;
+const BODY_CAP: usize = 64 * 1024;
 /// The longest piece of broker text shown to a person.
 const MESSAGE_CAP: usize = 200;
 
@@ -34,8 +34,8 @@ pub enum TransportError {
 /// A 200 answer: the envelope and the exact text it came in, for the cache.
 #[derive(Debug, Clone)]
 pub(crate) struct Received {
-    pub envelope: Envelope,
-    pub raw: String,
+    pub(crate) envelope: Envelope,
+    pub(crate) raw: String,
 }
 
 #[derive(Debug, Clone)]

@@ -6,7 +6,7 @@ use serde::Serialize;
 use license_shared::VerdictCode;
 
 /// Why the app is or is not licensed. The first five are the broker's signed codes; the
-/// rest are decided locally (licensing-anchors §5.4).
+/// rest are decided locally; the broker never sends them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
@@ -168,7 +168,7 @@ pub fn format_time(unix: i64) -> String {
 }
 
 /// A duration as people read it: `3 days`, `5 hours`, `12 minutes`.
-pub fn format_span(seconds: i64) -> String {
+pub(crate) fn format_span(seconds: i64) -> String {
     let s = seconds.unsigned_abs();
     let (n, unit) = if s >= 2 * 86_400 {
         (s / 86_400, "day")
@@ -187,7 +187,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn outcomes_map_to_the_contract_exit_codes() {
+    fn outcomes_map_to_the_cli_exit_codes() {
         let mut v = Verdict::local(Code::NoLicense, "x");
         assert_eq!(v.outcome().exit_code(), 1);
         v.code = Code::BrokerUnreachable;

@@ -1,4 +1,4 @@
-//! Verification of an envelope, in the order of licensing-anchors §5.3.
+//! Verification of an envelope, in this order; every step fails closed.
 //!
 //! 1–4. `Envelope::open`: version and algorithm, a pinned `kid`, the signature over
 //!      the exact bytes received, then `typ` and the payload's coherence.
@@ -13,9 +13,13 @@
 //!      before the cached allow's. A cached deny is exempt too: an old deny can only
 //!      lock, and the client pushes `newest_iat` past the allow a deny replaces.
 //!
-//! Clock skew (step 8 of §5.3) is not a trust question: a skewed answer is still the
-//! broker's, so `decide` handles it. Every path into the client, online or cached,
-//! goes through one of the two functions below; there is no other way to read a payload.
+//! Clock skew is not a trust question: a skewed answer is still the broker's, so
+//! `decide` handles it. Every path into the client, online or cached, goes through one
+//! of the two functions below; there is no other way to read a payload, and none that
+//! skips verification when no key is configured (keygen-go verifies only when a public
+//! key is set, <https://github.com/keygen-sh/keygen-go/blob/085cb618e98a9bd922f91203f0bc236c909cc781/client.go>).
+//! The nonce is compared, not just sent: keygen-rs sends one and never checks the echo
+//! (<https://github.com/ahonn/keygen-rs/blob/8dfe0eef327f1d047d0de0ac0e37f3ee902e9ebc/src/client.rs>).
 
 use rand::RngCore as _;
 use subtle::ConstantTimeEq as _;
@@ -25,7 +29,7 @@ use license_shared::{Envelope, EnvelopeError, Keyset, VerdictPayload};
 use crate::fingerprint::Fingerprint;
 
 /// Random bytes per request nonce.
-pub(crate) const NONCE_BYTES: usize = 32;
+const NONCE_BYTES: usize = 32;
 
 /// 32 fresh random bytes from the OS, base64url: one per request, never reused.
 pub(crate) fn fresh_nonce() -> String {

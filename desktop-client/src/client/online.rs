@@ -95,7 +95,7 @@ impl Inner {
             marks.high_water.max(payload.iat)
         } else {
             // A fresh answer within the skew tolerance proves the clock right now, so
-            // it re-anchors the mark (healing one pushed up by a clock that ran fast).
+            // it resets the mark (healing one pushed up by a clock that ran fast).
             payload.iat.max(now)
         };
         // The nonce proves the answer fresh even when its `iat` is a little before

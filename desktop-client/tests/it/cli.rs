@@ -1,13 +1,11 @@
 //! The real `license-check` binary: exit codes, `--json`, and what it tells people.
 //! Each test gets its own XDG directories and the `file` key store.
 
-mod support;
-
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use crate::support::{license_key, trusted, Behaviour, StandIn};
 use license_client::SystemClock;
-use support::{license_key, trusted, Behaviour, StandIn};
 
 struct Cli {
     dir: tempfile::TempDir,

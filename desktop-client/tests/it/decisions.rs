@@ -2,13 +2,11 @@
 //! marks) against the broker stand-in, with a fake clock, a temp dir and an in-memory
 //! key store.
 
-mod support;
-
 use std::time::Instant;
 
+use crate::support::{self, license_key, Behaviour, Fixture, DAY};
 use license_client::{ActivateError, Clock, Code, KeyStore, Outcome, Source, Untrusted};
 use license_shared::EnvelopeError;
-use support::{license_key, Behaviour, Fixture, DAY};
 
 async fn activated() -> Fixture {
     let fx = Fixture::new().await;
@@ -492,6 +490,46 @@ fn check_blocking_outside_a_runtime() {
         (Code::Valid, Source::Online),
         "{verdict:?}"
     );
+}
+
+#[test]
+fn activate_blocking_outside_a_runtime() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let fx = runtime.block_on(Fixture::new());
+    let mut typo = license_key("1");
+    typo.replace_range(0..1, if typo.starts_with('0') { "1" } else { "0" });
+    let error = fx.client().activate_blocking(&typo).unwrap_err();
+    assert!(matches!(error, ActivateError::InvalidKey(_)), "{error:?}");
+    assert_eq!(fx.broker.requests(), 0, "a typo never reaches the network");
+
+    let verdict = fx.client().activate_blocking(&license_key("1")).unwrap();
+    assert_eq!(
+        (verdict.code, verdict.source, verdict.licensed),
+        (Code::Valid, Source::Online, true),
+        "{verdict:?}"
+    );
+    assert_eq!(fx.broker.requests(), 1);
+    assert!(fx.store.get_key().unwrap().is_some());
+    // The lease it stored answers the next start without the network.
+    let verdict = fx.client().check_blocking();
+    assert_eq!(
+        (verdict.code, verdict.source),
+        (Code::Valid, Source::Cache),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activate_blocking_inside_a_runtime_does_not_panic() {
+    let fx = Fixture::new().await;
+    let client = fx.client();
+    let verdict =
+        tokio::task::block_in_place(|| client.activate_blocking(&license_key("1"))).unwrap();
+    assert_eq!(
+        (verdict.code, verdict.source),
+        (Code::Valid, Source::Online)
+    );
+    assert!(fx.store.get_key().unwrap().is_some());
 }
 
 #[tokio::test]

@@ -4,12 +4,7 @@
 //! With `LICENSE_CHECK_REQUIRE_OS_KEYRING=1` (CI sets it) an unreachable keyring is a
 //! failure. Without it, a machine with no keyring returns early and says so on stderr.
 
-mod support;
-
-use std::sync::Arc;
-
-use license_client::{KeyStore, LicenseKeyText, Marks, OsKeyring, SystemClock};
-use support::{license_key, trusted, StandIn};
+use license_client::{KeyStore, LicenseKeyText, Marks, OsKeyring};
 
 const REQUIRE: &str = "LICENSE_CHECK_REQUIRE_OS_KEYRING";
 
@@ -68,8 +63,15 @@ fn os_keyring_stores_reads_and_deletes_the_key_and_marks() {
     );
 }
 
+/// Runs the `license-check` binary, so it needs the `cli` feature.
+#[cfg(feature = "cli")]
 #[test]
 fn license_check_uses_the_os_keyring_by_default() {
+    use std::sync::Arc;
+
+    use crate::support::{license_key, trusted, StandIn};
+    use license_client::SystemClock;
+
     let Some(_) = reachable(OsKeyring::new(service("probe"))) else {
         return;
     };

@@ -1,0 +1,19 @@
+//! The crate's integration tests, in one binary (one link, one process).
+//!
+//! - `decisions`: the decision rules end to end against a broker stand-in.
+//! - `cli` (feature `cli`): the real `license-check` binary.
+//! - `keyring`: the OS keyring for real (`LICENSE_CHECK_REQUIRE_OS_KEYRING=1` makes an
+//!   unusable keyring a failure instead of a skip).
+//! - `real_broker`: the client against the real broker and the ORDS emulator.
+//! - `support`: the broker stand-in and the fixture the others share.
+//!
+//! The tests share this process, so none of them changes process-wide state (the
+//! environment, the working directory): each gives its settings to the client or to
+//! the child process it runs, and every keyring entry has a name of its own.
+
+#[cfg(feature = "cli")]
+mod cli;
+mod decisions;
+mod keyring;
+mod real_broker;
+mod support;
