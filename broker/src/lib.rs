@@ -31,4 +31,5 @@ mod verdict;
 pub use check::check_route;
 pub use config::{load_license_keys, vars, Config, ConfigError, Sources};
 pub use http::{serve, ApiError, Broker, Signals};
+pub use ords::OutboundLimits;
 pub use verdict::{LicenseKeys, Signer};
