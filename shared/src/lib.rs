@@ -26,7 +26,10 @@ pub use error::{ErrorBody, ErrorCode};
 pub use keyset::{kid_for, parse_public_key, Keyset, KeysetError};
 pub use license_key::{CustomerId, LicenseKey, LicenseKeyError, MAC_LEN};
 pub use request::{AppInfo, RequestError, ValidateRequest};
-pub use verdict::{LicenseInfo, Policy, VerdictCode, VerdictPayload, VerdictResult, VERDICT_TYP};
+pub use verdict::{
+    LicenseInfo, MachineEntry, Machines, Policy, VerdictCode, VerdictPayload, VerdictResult,
+    VERDICT_TYP,
+};
 
 /// Base64url without padding, the encoding of every binary field on the wire.
 pub(crate) mod b64 {

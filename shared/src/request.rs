@@ -12,6 +12,10 @@ pub const NONCE_MAX_BYTES: usize = 64;
 pub const FINGERPRINT_MAX_CHARS: usize = 128;
 /// Longest `app.id` or `app.version`.
 pub const APP_FIELD_MAX_CHARS: usize = 64;
+/// Longest `machine_name` an activation may give.
+pub const MACHINE_NAME_MAX_CHARS: usize = 64;
+/// Longest `machine_id` (a seat's short id) a deactivation may name.
+pub const MACHINE_ID_MAX_CHARS: usize = 64;
 /// Longest license key text accepted before it is even parsed.
 pub const LICENSE_KEY_MAX_CHARS: usize = 128;
 
@@ -30,6 +34,13 @@ pub struct ValidateRequest {
     /// Optional name and version of the calling app, for the broker's logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<AppInfo>,
+    /// Activation only: a name for this machine, shown in machine lists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_name: Option<String>,
+    /// Deactivation only: free the seat with this id (from a machine list) instead of
+    /// this machine's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machine_id: Option<String>,
 }
 
 /// The calling application.
@@ -49,6 +60,8 @@ impl std::fmt::Debug for ValidateRequest {
             .field("nonce", &self.nonce)
             .field("fingerprint", &self.fingerprint)
             .field("app", &self.app)
+            .field("machine_name", &self.machine_name)
+            .field("machine_id", &self.machine_id)
             .finish()
     }
 }
@@ -68,6 +81,10 @@ pub enum RequestError {
     Fingerprint,
     #[error("app.{0} must be 1 to {APP_FIELD_MAX_CHARS} printable ASCII characters")]
     AppField(&'static str),
+    #[error("machine_name must be 1 to {MACHINE_NAME_MAX_CHARS} characters without control characters")]
+    MachineName,
+    #[error("machine_id must be 1 to {MACHINE_ID_MAX_CHARS} lower-case hex digits, as a machine list shows it")]
+    MachineId,
 }
 
 impl ValidateRequest {
@@ -93,8 +110,28 @@ impl ValidateRequest {
                 return Err(RequestError::AppField("version"));
             }
         }
+        if let Some(name) = &self.machine_name {
+            let chars = name.chars().count();
+            if chars == 0 || chars > MACHINE_NAME_MAX_CHARS || name.chars().any(is_unsafe_char) {
+                return Err(RequestError::MachineName);
+            }
+        }
+        if let Some(id) = &self.machine_id {
+            let ok = !id.is_empty()
+                && id.len() <= MACHINE_ID_MAX_CHARS
+                && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+            if !ok {
+                return Err(RequestError::MachineId);
+            }
+        }
         Ok(())
     }
+}
+
+/// A machine name is shown in terminals and dialogs: no control characters, and none of
+/// the bidirectional overrides that could make it read as something else.
+fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
 }
 
 /// Echoed values end up in logs and signed payloads, so only visible ASCII is allowed.
@@ -115,6 +152,8 @@ mod tests {
                 id: "com.example.app".into(),
                 version: "1.2.3".into(),
             }),
+            machine_name: None,
+            machine_id: None,
         }
     }
 
@@ -161,5 +200,23 @@ mod tests {
         let parsed: ValidateRequest = serde_json::from_str(body).unwrap();
         assert_eq!(parsed.fingerprint, None);
         assert_eq!(parsed.check(), Ok(()));
+    }
+
+    #[test]
+    fn machine_names_and_ids_are_bounded_and_safe_to_show() {
+        let mut named = request(32);
+        named.machine_name = Some("Anna's laptop (Zürich)".into());
+        assert_eq!(named.check(), Ok(()));
+        for bad in ["", "evil\u{202E}txt.exe", "line\nbreak", &"x".repeat(65)] {
+            named.machine_name = Some(bad.into());
+            assert_eq!(named.check(), Err(RequestError::MachineName), "{bad:?}");
+        }
+        let mut targeted = request(32);
+        targeted.machine_id = Some("0a1b2c3d4e5f".into());
+        assert_eq!(targeted.check(), Ok(()));
+        for bad in ["", "0A1B", "../x", &"a".repeat(65)] {
+            targeted.machine_id = Some(bad.into());
+            assert_eq!(targeted.check(), Err(RequestError::MachineId), "{bad:?}");
+        }
     }
 }

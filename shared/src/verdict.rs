@@ -48,6 +48,12 @@ pub enum VerdictCode {
     Revoked,
     /// No such license, or a key that the broker did not issue.
     NotFound,
+    /// Activation refused: every seat of the license is held by other machines.
+    MachineLimit,
+    /// The license limits machines and this one holds no seat: activate it first.
+    NotActivated,
+    /// This machine holds no seat of the license (any more).
+    Deactivated,
 }
 
 impl VerdictCode {
@@ -59,6 +65,9 @@ impl VerdictCode {
             Self::Suspended => "SUSPENDED",
             Self::Revoked => "REVOKED",
             Self::NotFound => "NOT_FOUND",
+            Self::MachineLimit => "MACHINE_LIMIT",
+            Self::NotActivated => "NOT_ACTIVATED",
+            Self::Deactivated => "DEACTIVATED",
         }
     }
 }
@@ -76,6 +85,36 @@ pub struct LicenseInfo {
     pub id: String,
     /// When the license itself expires, in unix seconds, or null when it never does or is unknown.
     pub expires_at: Option<i64>,
+    /// The license's seats, present exactly when the license limits machines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub machines: Option<Machines>,
+}
+
+/// How many machines hold a seat of a seat-limited license, and (on a refused
+/// activation or a machine listing) which ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Machines {
+    /// Seats held now.
+    pub used: u32,
+    /// Seats the license has; null for an unlimited license.
+    pub max: Option<u32>,
+    /// The machines holding the seats, when the answer lists them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub list: Vec<MachineEntry>,
+}
+
+/// One machine holding a seat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MachineEntry {
+    /// A short id for this seat, what `deactivate --machine` takes. It is derived
+    /// from the broker's keyed hash of the fingerprint and maps back to no machine.
+    pub id: String,
+    /// The name the machine gave when it activated, if any.
+    pub name: Option<String>,
+    /// When the machine was last seen online, in unix seconds.
+    pub last_seen: i64,
+    /// True for the machine that asked.
+    pub current: bool,
 }
 
 /// Signed limits on how the client may use this verdict offline.
@@ -116,6 +155,7 @@ mod tests {
             license: LicenseInfo {
                 id: "42".into(),
                 expires_at: None,
+                machines: None,
             },
             policy: Policy {
                 recheck_after: 1_700_000_000,
@@ -139,6 +179,34 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<VerdictCode>(r#""SUSPENDED""#).unwrap(),
             VerdictCode::Suspended
+        );
+    }
+
+    #[test]
+    fn seats_appear_only_for_seat_limited_licenses() {
+        let info = LicenseInfo {
+            id: "4".into(),
+            expires_at: None,
+            machines: Some(Machines {
+                used: 2,
+                max: Some(2),
+                list: vec![MachineEntry {
+                    id: "0a1b2c3d4e5f".into(),
+                    name: Some("laptop".into()),
+                    last_seen: 1_700_000_000,
+                    current: true,
+                }],
+            }),
+        };
+        assert_eq!(
+            serde_json::to_string(&info).unwrap(),
+            r#"{"id":"4","expires_at":null,"machines":{"used":2,"max":2,"list":[{"id":"0a1b2c3d4e5f","name":"laptop","last_seen":1700000000,"current":true}]}}"#
+        );
+        let unlimited: LicenseInfo = serde_json::from_str(r#"{"id":"1","expires_at":null}"#).unwrap();
+        assert_eq!(unlimited.machines, None);
+        assert_eq!(
+            serde_json::from_str::<VerdictCode>(r#""MACHINE_LIMIT""#).unwrap(),
+            VerdictCode::MachineLimit
         );
     }
 }

@@ -25,6 +25,7 @@ fn verdict() -> VerdictPayload {
         license: LicenseInfo {
             id: "1".into(),
             expires_at: Some(1_900_000_000),
+            machines: None,
         },
         policy: Policy {
             recheck_after: 1_800_086_400,
