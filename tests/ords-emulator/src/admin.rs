@@ -138,9 +138,11 @@ pub(crate) async fn delete_tokens(State(e): State<Emulator>) -> StatusCode {
 
 pub(crate) async fn get_licenses(State(e): State<Emulator>) -> Response {
     let rows: Vec<Row> = e
-        .licenses()
-        .iter()
-        .map(|l| Row::select(l, &Column::ALL))
+        .inner
+        .state()
+        .licenses
+        .values()
+        .map(|r| Row::select(r, &Column::ALL))
         .collect();
     Json(rows).into_response()
 }
@@ -177,8 +179,15 @@ pub(crate) async fn put_license(
             .map(|t| state::truncate_seconds(t.resolve(now))),
         updated_at: seed.updated_at.map(|t| t.resolve(now)),
     });
-    match e.license(id) {
-        Some(l) => Json(Row::select(&l, &Column::ALL)).into_response(),
+    e.set_max_machines(id, seed.max_machines);
+    let row = e
+        .inner
+        .state()
+        .licenses
+        .get(&id)
+        .map(|r| Row::select(r, &Column::ALL));
+    match row {
+        Some(row) => Json(row).into_response(),
         None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }

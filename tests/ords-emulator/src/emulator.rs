@@ -12,9 +12,10 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::faults::Faults;
 use crate::ids;
-use crate::license::License;
+use crate::license::{License, Record};
 use crate::model::{self, Schema};
 use crate::options::EmulatorOptions;
+use crate::seats::RowLocks;
 use crate::seed::{Seed, SeedError};
 use crate::state::{self, State};
 use crate::stats::Stats;
@@ -34,6 +35,8 @@ pub(crate) struct Inner {
     pub state: Mutex<State>,
     pub faults: watch::Sender<Faults>,
     pub stats: Mutex<Stats>,
+    /// The license rows' locks, for the seat handlers.
+    pub seat_locks: RowLocks,
 }
 
 impl Inner {
@@ -94,6 +97,7 @@ impl Emulator {
             started_at,
             faults: watch::Sender::new(Faults::default()),
             stats: Mutex::new(Stats::default()),
+            seat_locks: RowLocks::default(),
         };
         Ok(Emulator {
             inner: Arc::new(inner),
@@ -282,28 +286,79 @@ impl Emulator {
 
     /// The license table, ordered by `customer_id`.
     pub fn licenses(&self) -> Vec<License> {
-        self.inner.state().licenses.values().cloned().collect()
+        self.inner
+            .state()
+            .licenses
+            .values()
+            .map(|r| r.license.clone())
+            .collect()
     }
 
     /// One license row.
     pub fn license(&self, customer_id: i64) -> Option<License> {
-        self.inner.state().licenses.get(&customer_id).cloned()
+        self.inner
+            .state()
+            .licenses
+            .get(&customer_id)
+            .map(|r| r.license.clone())
     }
 
     /// Inserts or replaces a row (e.g. to suspend a license mid-test). Dates are
     /// stored as the columns would: DATE to the second, TIMESTAMP to the millisecond.
+    /// A replaced row keeps its `max_machines` (a new one gets NULL, no limit); set it
+    /// with [`Emulator::set_max_machines`].
     pub fn upsert_license(&self, mut license: License) {
         license.expires_at = license.expires_at.map(state::truncate_seconds);
         license.updated_at = license.updated_at.map(state::truncate_millis);
+        let mut state = self.inner.state();
+        let max_machines = state
+            .licenses
+            .get(&license.customer_id)
+            .and_then(|r| r.max_machines);
+        state.licenses.insert(
+            license.customer_id,
+            Record {
+                license,
+                max_machines,
+            },
+        );
+    }
+
+    /// The row's `max_machines` column: `Some(None)` is NULL (no limit), `None` no row.
+    pub fn max_machines(&self, customer_id: i64) -> Option<Option<i64>> {
         self.inner
             .state()
             .licenses
-            .insert(license.customer_id, license);
+            .get(&customer_id)
+            .map(|r| r.max_machines)
     }
 
-    /// Deletes a row; `false` when there was none.
+    /// Sets the row's `max_machines` (`None` = NULL, no limit); `false` without a row.
+    /// Seats already held stay; the limit applies to the next activation.
+    pub fn set_max_machines(&self, customer_id: i64, max_machines: Option<i64>) -> bool {
+        match self.inner.state().licenses.get_mut(&customer_id) {
+            Some(r) => {
+                r.max_machines = max_machines;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The license's seats as `GET customers/seats/:id` lists them (live ones only,
+    /// oldest activation first, by the emulator's clock); `None` without a row.
+    pub fn seats(&self, customer_id: i64) -> Option<Vec<crate::Seat>> {
+        let now = self.inner.clock.now();
+        let state = self.inner.state();
+        state.licenses.get(&customer_id)?;
+        Some(crate::seats::live_seats(&state, customer_id, now))
+    }
+
+    /// Deletes a row (and its seats); `false` when there was none.
     pub fn delete_license(&self, customer_id: i64) -> bool {
-        self.inner.state().licenses.remove(&customer_id).is_some()
+        let mut state = self.inner.state();
+        state.activations.remove(&customer_id);
+        state.licenses.remove(&customer_id).is_some()
     }
 }
 

@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::seats::SeatFault;
+
 /// The faults in force. `POST /__emulator/faults` replaces them with the posted
 /// object (every member optional); `DELETE /__emulator/faults` clears them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +30,17 @@ pub struct Faults {
     pub stall: bool,
     /// Invalidate every token issued so far, once, when posted. Not kept.
     pub revoke_tokens: bool,
+    /// Answer the seat handlers (`customers/seats/…`) with this status once the
+    /// request passed the privilege check, as their PL/SQL would: `555` is ORDS's
+    /// "User Defined Resource Error" with `seats_cause` as the database error.
+    pub seats_status: Option<u16>,
+    /// The ORA- text of a `seats_status` 555; `ORA-06502: PL/SQL: numeric or value
+    /// error` when left out.
+    pub seats_cause: Option<String>,
+    /// Answer the seat writes (activate, renew, release) with 409 `{"outcome":"BUSY"}`,
+    /// as when the license row stays locked past `FOR UPDATE WAIT 2` (ORA-30006).
+    /// The list takes no lock and is not affected.
+    pub seats_busy: bool,
     /// Apply the faults above to this many requests, then clear them all. Unset:
     /// until cleared.
     pub times: Option<u64>,
@@ -43,6 +56,8 @@ impl Faults {
             || self.drop_token_connections
             || self.drop_resource_connections
             || self.stall
+            || self.seats_status.is_some()
+            || self.seats_busy
     }
 
     /// Checks statuses; names the member.
@@ -50,6 +65,7 @@ impl Faults {
         for (name, status) in [
             ("resource_status", self.resource_status),
             ("token_status", self.token_status),
+            ("seats_status", self.seats_status),
         ] {
             if let Some(s) = status {
                 if !(100..=999).contains(&s) {
@@ -71,6 +87,7 @@ pub(crate) struct Verdict {
     pub stall: bool,
     pub drop: bool,
     pub status: Option<u16>,
+    pub seats: SeatFault,
 }
 
 /// Which endpoint a request is for.
@@ -97,6 +114,14 @@ pub(crate) fn decide(faults: &mut Faults, kind: Kind) -> Verdict {
         status: match kind {
             Kind::Token => faults.token_status,
             Kind::Resource => faults.resource_status,
+        },
+        seats: match kind {
+            Kind::Token => SeatFault::default(),
+            Kind::Resource => SeatFault {
+                status: faults.seats_status,
+                cause: faults.seats_cause.clone(),
+                busy: faults.seats_busy,
+            },
         },
     };
     if let Some(n) = faults.times {

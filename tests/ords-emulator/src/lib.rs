@@ -15,6 +15,8 @@
 //!   applies [`faults`], then hands it to [`token`] or [`resource`]; [`shapes`]
 //!   renders handler bodies from [`license`] rows; errors come from [`problem`] in the
 //!   format [`negotiate`] picks.
+//! * [`seats`] serves the machine-seat handlers (the `license_seats` package of
+//!   `deploy/ords/seats.sql`), with one async row lock per license.
 //! * [`admin`] is the `/__emulator/` test surface; [`server`] is the accept loop that
 //!   can drop a connection on purpose; [`emulator`] ties it together and [`spawn`]
 //!   starts one on a loopback port for tests.
@@ -32,6 +34,7 @@ mod ords;
 mod problem;
 mod resource;
 mod route;
+pub mod seats;
 pub mod seed;
 mod server;
 mod shapes;
@@ -52,6 +55,7 @@ pub use options::{
     EcidStyle, EmulatorOptions, PrivilegeWithoutRoles, ResponseFormat, TokenErrorStyle,
 };
 pub use problem::{INVALID_TOKEN, NOT_MAPPED};
+pub use seats::{Outcome, Procedure, Seat};
 pub use seed::{Seed, SeedError, SourceType};
 pub use stats::{EndpointStats, Stats};
 pub use timespec::TimeSpec;

@@ -9,6 +9,11 @@
 //! | `license_status` | VARCHAR2(16)   | `"ACTIVE"`, `"SUSPENDED"`, `"REVOKED"` |
 //! | `expires_at`     | DATE           | `"2026-01-01T00:00:00Z"` or `null`     |
 //! | `updated_at`     | TIMESTAMP      | `"2025-01-01T00:00:00.000Z"` or `null` |
+//! | `max_machines`   | NUMBER         | number, or `null` (no machine limit)   |
+//!
+//! `max_machines` is not a field of [`License`]: crates outside this one build
+//! `License` values with struct literals, and a new field would break them. The table
+//! keeps it beside each row in a [`Record`].
 //!
 //! ORDS lower-cases column names, prints DATE without fraction and TIMESTAMP with
 //! milliseconds, both in UTC with a `Z`; rows keep the SELECT list's column order,
@@ -52,16 +57,26 @@ pub enum Column {
     ExpiresAt,
     /// `updated_at TIMESTAMP`
     UpdatedAt,
+    /// `max_machines NUMBER`: how many machines may hold a seat at once; NULL = no limit.
+    MaxMachines,
+}
+
+/// A row as the table stores it: the [`License`] columns plus `max_machines`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Record {
+    pub license: License,
+    pub max_machines: Option<i64>,
 }
 
 impl Column {
     /// Every column in table order (the order of `SELECT *`).
-    pub const ALL: [Column; 5] = [
+    pub const ALL: [Column; 6] = [
         Column::CustomerId,
         Column::Product,
         Column::LicenseStatus,
         Column::ExpiresAt,
         Column::UpdatedAt,
+        Column::MaxMachines,
     ];
 
     /// The lower-case name ORDS uses as the JSON key.
@@ -72,6 +87,7 @@ impl Column {
             Column::LicenseStatus => "license_status",
             Column::ExpiresAt => "expires_at",
             Column::UpdatedAt => "updated_at",
+            Column::MaxMachines => "max_machines",
         }
     }
 
@@ -83,6 +99,7 @@ impl Column {
             Column::LicenseStatus => "VARCHAR2(16)",
             Column::ExpiresAt => "DATE",
             Column::UpdatedAt => "TIMESTAMP",
+            Column::MaxMachines => "NUMBER",
         }
     }
 
@@ -93,8 +110,9 @@ impl Column {
             .find(|c| c.name().eq_ignore_ascii_case(name))
     }
 
-    /// The JSON value ORDS would print for this column of `row`.
-    pub fn value(self, row: &License) -> Value {
+    /// The JSON value ORDS would print for this column of `record`.
+    pub(crate) fn value(self, record: &Record) -> Value {
+        let row = &record.license;
         match self {
             Column::CustomerId => Value::from(row.customer_id),
             Column::Product => row.product.clone().map_or(Value::Null, Value::String),
@@ -105,23 +123,31 @@ impl Column {
             Column::UpdatedAt => row
                 .updated_at
                 .map_or(Value::Null, |t| Value::String(timestamp(t))),
+            Column::MaxMachines => record.max_machines.map_or(Value::Null, Value::from),
         }
     }
 
     /// Whether `row`'s value in this column equals the bind value `bind` (a URI
     /// segment, so always text). `Err` carries the ORA error a real database raises
     /// when the text is not a number.
-    pub fn matches(self, row: &License, bind: &str) -> Result<bool, &'static str> {
+    pub(crate) fn matches(self, record: &Record, bind: &str) -> Result<bool, &'static str> {
+        let row = &record.license;
         match self {
-            Column::CustomerId => bind
+            Column::CustomerId | Column::MaxMachines => bind
                 .trim()
                 .parse::<i64>()
-                .map(|id| id == row.customer_id)
+                .map(|n| {
+                    if self == Column::CustomerId {
+                        n == row.customer_id
+                    } else {
+                        record.max_machines == Some(n)
+                    }
+                })
                 .map_err(|_| "ORA-01722: invalid number"),
             Column::Product => Ok(row.product.as_deref() == Some(bind)),
             Column::LicenseStatus => Ok(row.license_status == bind),
             Column::ExpiresAt | Column::UpdatedAt => {
-                Ok(self.value(row).as_str().is_some_and(|v| v == bind))
+                Ok(self.value(record).as_str().is_some_and(|v| v == bind))
             }
         }
     }
@@ -163,11 +189,11 @@ pub enum Cell {
 }
 
 impl Row {
-    /// The selected `columns` of `license`, in SELECT-list order.
-    pub fn select(license: &License, columns: &[Column]) -> Row {
+    /// The selected `columns` of `record`, in SELECT-list order.
+    pub(crate) fn select(record: &Record, columns: &[Column]) -> Row {
         Row(columns
             .iter()
-            .map(|c| (c.name().to_owned(), Cell::Value(c.value(license))))
+            .map(|c| (c.name().to_owned(), Cell::Value(c.value(record))))
             .collect())
     }
 

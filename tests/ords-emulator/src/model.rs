@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::license::Column;
 use crate::route::{self, RoutePattern};
+use crate::seats::Procedure;
 use crate::seed::{Seed, SourceType};
 
 /// A REST-enabled schema with its objects.
@@ -40,6 +41,8 @@ pub(crate) struct Handler {
     pub filter: Option<(Column, String)>,
     pub items_per_page: Option<u32>,
     pub parameters: Vec<OutParameter>,
+    /// A seat handler: the `license_seats` function its PL/SQL block calls.
+    pub call: Option<Procedure>,
 }
 
 #[derive(Debug)]
@@ -227,5 +230,6 @@ fn compile_handler(h: &crate::seed::HandlerSeed, pattern: &RoutePattern) -> Hand
         filter,
         items_per_page: h.items_per_page,
         parameters,
+        call: h.call.as_deref().and_then(Procedure::from_call),
     }
 }

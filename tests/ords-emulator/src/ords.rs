@@ -54,14 +54,18 @@ pub(crate) async fn dispatch(
     };
 
     let method = parts.method.as_str();
+    let mut seat = false;
     let (kind, key) = if sub == "oauth/token" {
         (Kind::Token, format!("{method} {root}/{alias}/oauth/token"))
     } else {
         let key = match schema.route(sub) {
-            Some(r) => format!(
-                "{method} {root}/{alias}/{}{}",
-                r.module.base_path, r.template.raw
-            ),
+            Some(r) => {
+                seat = r.template.handlers.iter().any(|h| h.call.is_some());
+                format!(
+                    "{method} {root}/{alias}/{}{}",
+                    r.module.base_path, r.template.raw
+                )
+            }
             None => format!("{method} {root}/{alias}/ (no template)"),
         };
         (Kind::Resource, key)
@@ -71,6 +75,9 @@ pub(crate) async fn dispatch(
         match kind {
             Kind::Token => stats.token_requests += 1,
             Kind::Resource => stats.resource_requests += 1,
+        }
+        if seat {
+            stats.seat_requests += 1;
         }
         stats.endpoint(&key).requests += 1;
     }
@@ -114,7 +121,9 @@ pub(crate) async fn dispatch(
             };
             match kind {
                 Kind::Token => token::handle(inner, alias, &parts, &body, format),
-                Kind::Resource => resource::handle(inner, schema, &parts, sub, format),
+                Kind::Resource => {
+                    resource::handle(inner, schema, &parts, sub, &body, verdict.seats, format).await
+                }
             }
         }
     };

@@ -32,6 +32,8 @@ pub const NOT_MAPPED: &str = "The request could not be mapped to any database. C
 struct Problem<'a> {
     code: &'a str,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<&'a str>,
     #[serde(rename = "type")]
     kind: String,
     instance: String,
@@ -59,6 +61,35 @@ pub fn problem(
     format: ErrorFormat,
     ecid: EcidStyle,
 ) -> Response {
+    problem_with_cause(status, message, None, format, ecid)
+}
+
+/// The 555 "User Defined Resource Error" ORDS answers when a handler's SQL or PL/SQL
+/// raises an error it does not handle: `code` `UserDefinedResourceError`, and the
+/// database error (`ORA-01722: invalid number`) in `message` and in `cause`
+/// (https://www.thatjeffsmith.com/archive/2018/10/preventing-500-status-codes-with-oracle-rest-data-services/,
+/// https://peterobrien.blog/tag/chatgpt/). The exact member set beyond `code` and the
+/// ORA text is a guess.
+pub fn user_defined_error(ora: &str, format: ErrorFormat, ecid: EcidStyle) -> Response {
+    let number = ora
+        .strip_prefix("ORA-")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or(0);
+    let message = format!(
+        "The request could not be processed because an error occurred whilst attempting to evaluate the SQL statement associated with this resource. Please check the SQL statement is correctly formed and executes without error. SQL Error Code: {number}, Error Message: {ora}"
+    );
+    let status = StatusCode::from_u16(555).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    problem_with_cause(status, Some(&message), Some(ora), format, ecid)
+}
+
+fn problem_with_cause(
+    status: StatusCode,
+    message: Option<&str>,
+    cause: Option<&str>,
+    format: ErrorFormat,
+    ecid: EcidStyle,
+) -> Response {
     let (code, default_message) = code_and_message(status);
     let message = message.unwrap_or(&default_message);
     let instance = format!(
@@ -70,6 +101,7 @@ pub fn problem(
             let body = Problem {
                 code: &code,
                 message,
+                cause,
                 kind: format!("tag:oracle.com,2020:error/{code}"),
                 instance,
             };

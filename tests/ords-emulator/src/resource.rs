@@ -14,18 +14,21 @@ use base64::Engine as _;
 use sha2::{Digest, Sha512};
 
 use crate::emulator::Inner;
-use crate::license::License;
+use crate::license::Record;
 use crate::model::{Handler, Route, Schema};
 use crate::negotiate::ErrorFormat;
 use crate::options::PrivilegeWithoutRoles;
 use crate::problem;
+use crate::seats::{self, SeatFault};
 use crate::shapes;
 
-pub(crate) fn handle(
+pub(crate) async fn handle(
     inner: &Inner,
     schema: &Schema,
     parts: &Parts,
     sub: &str,
+    body: &[u8],
+    seat_fault: SeatFault,
     format: ErrorFormat,
 ) -> Response {
     let ecid = inner.options.ecid_style;
@@ -59,16 +62,18 @@ pub(crate) fn handle(
         }
         return response;
     };
+    if let Some(procedure) = handler.call {
+        let id = route
+            .binds
+            .iter()
+            .find(|(n, _)| n == "id")
+            .map_or("", |(_, v)| v.as_str());
+        return seats::handle(inner, procedure, id, body, seat_fault, format).await;
+    }
     let rows = match select(inner, &route, handler) {
         Ok(rows) => rows,
-        Err(ora) => {
-            // ORDS answers a failing handler query with 555 and the database error.
-            let message = format!(
-                "The request could not be processed because an error occurred whilst attempting to evaluate the SQL statement associated with this resource. Please check the SQL statement is correctly formed and executes without error. SQL Error Code: 1722, Error Message: {ora}"
-            );
-            let status = StatusCode::from_u16(555).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return problem::problem(status, Some(&message), format, ecid);
-        }
+        // ORDS answers a failing handler query with 555 and the database error.
+        Err(ora) => return problem::user_defined_error(ora, format, ecid),
     };
     let request = shapes::RequestUrl::new(&inner.options.context_root, &schema.alias, parts);
     let per_page = handler
@@ -129,7 +134,7 @@ fn select(
     inner: &Inner,
     route: &Route<'_>,
     handler: &Handler,
-) -> Result<Vec<License>, &'static str> {
+) -> Result<Vec<Record>, &'static str> {
     let state = inner.state();
     let mut rows = Vec::new();
     for row in state.licenses.values() {

@@ -109,6 +109,12 @@ pub struct HandlerSeed {
     /// OUT parameters of a `plsql/block` handler, in output order.
     #[serde(default)]
     pub parameters: Vec<OutParameterSeed>,
+    /// A `plsql/block` handler that calls a function of the `license_seats` package
+    /// (`license_seats.activate`, `.renew`, `.release_seat`, `.list_seats`; see
+    /// [`crate::Procedure`]), served by the emulator's seat rules. The template must
+    /// bind `:id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
 }
 
 fn default_method() -> String {
@@ -218,6 +224,9 @@ pub struct LicenseSeed {
     /// Last change (TIMESTAMP); NULL when left out.
     #[serde(default)]
     pub updated_at: Option<TimeSpec>,
+    /// How many machines may hold a seat at once (NUMBER); NULL, no limit, when left out.
+    #[serde(default)]
+    pub max_machines: Option<i64>,
 }
 
 /// Why a seed was refused.

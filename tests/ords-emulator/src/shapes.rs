@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::license::{Cell, License, Row};
+use crate::license::{Cell, Record, Row};
 use crate::model::{Handler, OutParameter, Route};
 use crate::route::parse_form;
 use crate::seed::SourceType;
@@ -95,7 +95,7 @@ pub(crate) fn render(
     url: &RequestUrl,
     route: &Route<'_>,
     handler: &Handler,
-    rows: &[License],
+    rows: &[Record],
     per_page: u32,
 ) -> Option<String> {
     let json = match handler.source_type {
@@ -145,14 +145,14 @@ fn collection(
     url: &RequestUrl,
     route: &Route<'_>,
     handler: &Handler,
-    rows: &[License],
+    rows: &[Record],
     per_page: u32,
 ) -> Collection {
     let explicit_limit = url.param("limit").map(|l| l.min(MAX_LIMIT));
     let offset = url.param("offset").unwrap_or(0);
     // `items_per_page = 0` switches paging off: everything, reported as limit 0.
     let limit = explicit_limit.unwrap_or(per_page as usize);
-    let (page, has_more): (Vec<&License>, bool) = if limit == 0 {
+    let (page, has_more): (Vec<&Record>, bool) = if limit == 0 {
         (rows.iter().skip(offset).collect(), false)
     } else {
         (

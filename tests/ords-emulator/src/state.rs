@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use time::OffsetDateTime;
 
 use crate::ids;
-use crate::license::License;
+use crate::license::{License, Record};
+use crate::seats::Activation;
 use crate::seed::Seed;
 
 /// An OAuth client at run time.
@@ -39,7 +40,9 @@ pub(crate) struct State {
     pub clients: Vec<Client>,
     pub tokens: HashMap<String, Token>,
     /// Keyed by primary key, so iteration is `ORDER BY customer_id`.
-    pub licenses: BTreeMap<i64, License>,
+    pub licenses: BTreeMap<i64, Record>,
+    /// The `license_activations` table, per customer, in activation order.
+    pub activations: BTreeMap<i64, Vec<Activation>>,
 }
 
 impl State {
@@ -69,7 +72,7 @@ impl State {
             .licenses
             .iter()
             .map(|l| {
-                let row = License {
+                let license = License {
                     customer_id: l.customer_id,
                     product: l.product.clone(),
                     license_status: l.license_status.clone(),
@@ -83,13 +86,18 @@ impl State {
                         .as_ref()
                         .map(|t| truncate_millis(t.resolve(start))),
                 };
-                (l.customer_id, row)
+                let record = Record {
+                    license,
+                    max_machines: l.max_machines,
+                };
+                (l.customer_id, record)
             })
             .collect();
         State {
             clients,
             tokens: HashMap::new(),
             licenses,
+            activations: BTreeMap::new(),
         }
     }
 

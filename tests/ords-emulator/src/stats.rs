@@ -14,6 +14,9 @@ pub struct Stats {
     pub tokens_issued: u64,
     /// Every other request under a known alias (found or not, allowed or not).
     pub resource_requests: u64,
+    /// Requests to the seat templates (`customers/seats/…`), whatever the outcome;
+    /// they count as resource requests too.
+    pub seat_requests: u64,
     /// Requests answered by closing the connection.
     pub dropped_connections: u64,
     /// Per endpoint: `"POST /ords/page/oauth/token"`,

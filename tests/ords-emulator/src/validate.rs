@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use crate::license::{Column, LICENSE_STATUSES};
 use crate::route::RoutePattern;
+use crate::seats::Procedure;
 use crate::seed::{invalid, HandlerSeed, Seed, SeedError, SourceType};
 
 const GRANT_TYPES: [&str; 3] = ["client_credentials", "authorization_code", "implicit"];
@@ -155,6 +156,12 @@ impl Seed {
                     format!("duplicate primary key {}", l.customer_id),
                 ));
             }
+            if l.max_machines.is_some_and(|m| m < 0) {
+                return Err(invalid(
+                    format!("licenses[{i}].max_machines"),
+                    "violates the CHECK constraint: NULL or at least 0",
+                ));
+            }
             if !LICENSE_STATUSES.contains(&l.license_status.as_str()) {
                 return Err(invalid(
                     format!("licenses[{i}].license_status"),
@@ -232,7 +239,36 @@ fn validate_handler(
             "only json/collection handlers page",
         ));
     }
-    if h.source_type == SourceType::PlsqlBlock && h.parameters.is_empty() {
+    if let Some(call) = &h.call {
+        let Some(procedure) = Procedure::from_call(call) else {
+            return Err(invalid(
+                format!("{field}.call"),
+                format!(
+                    "{call:?} is not one of {:?}",
+                    Procedure::ALL.map(Procedure::call)
+                ),
+            ));
+        };
+        if h.source_type != SourceType::PlsqlBlock {
+            return Err(invalid(
+                format!("{field}.source_type"),
+                "a handler with `call` is a plsql/block",
+            ));
+        }
+        if !h.method.eq_ignore_ascii_case(procedure.method()) {
+            return Err(invalid(
+                format!("{field}.method"),
+                format!("{} is called with {}", procedure.call(), procedure.method()),
+            ));
+        }
+        if !pattern.params().any(|p| p == "id") {
+            return Err(invalid(
+                format!("{field}.call"),
+                "the template must bind :id",
+            ));
+        }
+    }
+    if h.source_type == SourceType::PlsqlBlock && h.parameters.is_empty() && h.call.is_none() {
         return Err(invalid(
             format!("{field}.parameters"),
             "a plsql/block handler needs at least one OUT parameter",

@@ -124,7 +124,7 @@ async fn b16_collection_with_no_row_is_200_with_empty_items() {
         )
     );
     let one = env.get("customers/validation/3", Some(&token)).await;
-    assert!(one.body.starts_with(r#"{"items":[{"customer_id":3,"product":"desktop-pro","license_status":"SUSPENDED","expires_at":"2026-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z"}],"hasMore":false,"limit":25,"offset":0,"count":1,"#), "{}", one.body);
+    assert!(one.body.starts_with(r#"{"items":[{"customer_id":3,"product":"desktop-pro","license_status":"SUSPENDED","expires_at":"2026-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null}],"hasMore":false,"limit":25,"offset":0,"count":1,"#), "{}", one.body);
 }
 
 #[tokio::test]
@@ -132,10 +132,11 @@ async fn b17_item_is_the_flat_row_with_a_collection_link_and_404_without_a_row()
     let env = start().await;
     let token = env.token().await;
     let parent = format!("{}/ords/page/customers/validation/", env.ords.base_url);
-    for (id, status, expires) in [
-        (1, "ACTIVE", "2026-01-01T00:00:00Z"),
-        (2, "ACTIVE", "2024-12-02T00:00:00Z"),
-        (3, "SUSPENDED", "2026-01-01T00:00:00Z"),
+    for (id, status, expires, max_machines) in [
+        (1, "ACTIVE", "2026-01-01T00:00:00Z", "null"),
+        (2, "ACTIVE", "2024-12-02T00:00:00Z", "null"),
+        (3, "SUSPENDED", "2026-01-01T00:00:00Z", "null"),
+        (4, "ACTIVE", "2026-01-01T00:00:00Z", "2"),
     ] {
         let answer = env
             .get(&format!("customers/validation/{id}"), Some(&token))
@@ -145,11 +146,11 @@ async fn b17_item_is_the_flat_row_with_a_collection_link_and_404_without_a_row()
         assert_eq!(
             answer.body,
             format!(
-                r#"{{"customer_id":{id},"product":"desktop-pro","license_status":"{status}","expires_at":"{expires}","updated_at":"2025-01-01T00:00:00.000Z","links":[{{"rel":"collection","href":"{parent}"}}]}}"#
+                r#"{{"customer_id":{id},"product":"desktop-pro","license_status":"{status}","expires_at":"{expires}","updated_at":"2025-01-01T00:00:00.000Z","max_machines":{max_machines},"links":[{{"rel":"collection","href":"{parent}"}}]}}"#
             )
         );
     }
-    let missing = env.get("customers/validation/4", Some(&token)).await;
+    let missing = env.get("customers/validation/99", Some(&token)).await;
     assert_eq!(
         (missing.status, missing.masked()),
         (404, NOT_FOUND.to_owned())
@@ -285,7 +286,7 @@ async fn b19_keys_are_lowercase_and_values_are_formatted_like_ords() {
     assert_eq!(
         answer,
         format!(
-            r#"{{"customer_id":42,"product":null,"license_status":"REVOKED","expires_at":null,"updated_at":"2025-03-04T03:06:07.891Z","links":[{{"rel":"collection","href":"{}/ords/page/customers/validation/"}}]}}"#,
+            r#"{{"customer_id":42,"product":null,"license_status":"REVOKED","expires_at":null,"updated_at":"2025-03-04T03:06:07.891Z","max_machines":null,"links":[{{"rel":"collection","href":"{}/ords/page/customers/validation/"}}]}}"#,
             env.ords.base_url
         )
     );

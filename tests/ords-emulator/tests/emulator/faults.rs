@@ -176,7 +176,7 @@ async fn revoke_tokens_invalidates_every_token_once() {
     // It acted and is not kept.
     assert_eq!(
         answer.body,
-        r#"{"latency_ms":null,"resource_status":null,"token_status":null,"drop_connections":false,"drop_token_connections":false,"drop_resource_connections":false,"stall":false,"revoke_tokens":false,"times":null}"#
+        r#"{"latency_ms":null,"resource_status":null,"token_status":null,"drop_connections":false,"drop_token_connections":false,"drop_resource_connections":false,"stall":false,"revoke_tokens":false,"seats_status":null,"seats_cause":null,"seats_busy":false,"times":null}"#
     );
     assert_eq!(
         env.get("customers/validation/1", Some(&old)).await.status,
@@ -231,7 +231,7 @@ async fn stats_count_every_request_per_endpoint() {
         .await
         .unwrap();
     let expected: serde_json::Value = serde_json::from_str(
-        r#"{"dropped_connections":0,"endpoints":{"GET /ords/page/ (no template)":{"requests":1,"responses":{"404":1}},"GET /ords/page/customers/validation/:id":{"requests":3,"responses":{"200":1,"401":1,"404":1}},"GET /ords/page/oauth/token":{"requests":1,"responses":{"405":1}},"POST /ords/page/oauth/token":{"requests":1,"responses":{"200":1}}},"resource_requests":4,"token_requests":2,"tokens_issued":1}"#,
+        r#"{"dropped_connections":0,"endpoints":{"GET /ords/page/ (no template)":{"requests":1,"responses":{"404":1}},"GET /ords/page/customers/validation/:id":{"requests":3,"responses":{"200":1,"401":1,"404":1}},"GET /ords/page/oauth/token":{"requests":1,"responses":{"405":1}},"POST /ords/page/oauth/token":{"requests":1,"responses":{"200":1}}},"resource_requests":4,"seat_requests":0,"token_requests":2,"tokens_issued":1}"#,
     )
     .unwrap();
     assert_eq!(stats, expected);
@@ -258,7 +258,7 @@ async fn licenses_can_be_changed_over_http() {
         .unwrap();
     assert_eq!(
         put.text().await.unwrap(),
-        r#"{"customer_id":3,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z"}"#
+        r#"{"customer_id":3,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null}"#
     );
     let bad = env
         .http

@@ -93,5 +93,15 @@ fn the_default_seed_is_the_article() {
         .iter()
         .map(|l| (l.customer_id, l.license_status.as_str()))
         .collect();
-    assert_eq!(ids, [(1, "ACTIVE"), (2, "ACTIVE"), (3, "SUSPENDED")]);
+    assert_eq!(
+        ids,
+        [
+            (1, "ACTIVE"),
+            (2, "ACTIVE"),
+            (3, "SUSPENDED"),
+            (4, "ACTIVE")
+        ]
+    );
+    let limits: Vec<Option<i64>> = seed.licenses.iter().map(|l| l.max_machines).collect();
+    assert_eq!(limits, [None, None, None, Some(2)]);
 }
