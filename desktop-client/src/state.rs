@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::paths::{read_small, write_atomically, Paths};
 
-/// The two monotonic times; both only ever grow (see [`Marks::merge`]).
+/// The two monotonic times; both only ever grow (each copy read is merged by taking the
+/// larger of each value).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Marks {
     /// Unix seconds no honest clock will be earlier than (minus the tolerance).
