@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
-use ords_emulator::{Column, Seed, SourceType, LICENSE_STATUSES};
+use ords_emulator::seats::{
+    LOCK_WAIT, MAX_RELEASE_BUDGET, MAX_SECONDS, MAX_TEXT_CHARS, MIN_LEASE_SECONDS,
+};
+use ords_emulator::{Column, Outcome, Procedure, Seed, SourceType, LICENSE_STATUSES};
 
 fn read(file: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -143,18 +146,20 @@ fn the_table_matches_the_emulator_columns_and_rows() {
         LICENSE_STATUSES
     );
 
-    let inserted: Vec<(i64, String)> = schema
+    // (customer_id, license_status, max_machines), max_machines being the last value.
+    let inserted: Vec<(i64, String, Option<i64>)> = schema
         .lines()
         .filter_map(|l| l.trim().strip_prefix("VALUES ("))
         .map(|v| {
             let id = v.split(',').next().unwrap().trim().parse().unwrap();
-            (id, quoted(v)[1].clone())
+            let last = v.rsplit(',').next().unwrap().trim().trim_end_matches(");");
+            (id, quoted(v)[1].clone(), last.parse().ok())
         })
         .collect();
-    let seeded: Vec<(i64, String)> = Seed::article_default()
+    let seeded: Vec<(i64, String, Option<i64>)> = Seed::article_default()
         .licenses
         .iter()
-        .map(|l| (l.customer_id, l.license_status.clone()))
+        .map(|l| (l.customer_id, l.license_status.clone(), l.max_machines))
         .collect();
     assert_eq!(inserted, seeded);
 }
@@ -187,5 +192,173 @@ fn both_client_scripts_create_the_seeded_client() {
         );
         assert_eq!(args(&sql, "p_role_name"), client.roles, "{file}");
         assert!(sql.contains("GRANT_CLIENT_ROLE("), "{file}");
+    }
+}
+
+/// The text of `FUNCTION name(` … `END name;` in the package body.
+fn function_body<'a>(sql: &'a str, name: &str) -> &'a str {
+    let body = &sql[sql
+        .find("CREATE OR REPLACE PACKAGE BODY")
+        .expect("package body")..];
+    let start = body
+        .find(&format!("FUNCTION {name}("))
+        .unwrap_or_else(|| panic!("FUNCTION {name}"));
+    let end = body[start..]
+        .find(&format!("END {name};"))
+        .unwrap_or_else(|| panic!("END {name};"));
+    &body[start..start + end]
+}
+
+/// The first quoted argument of every `call(` in `text`, in order.
+fn first_args(text: &str, call: &str) -> Vec<String> {
+    text.match_indices(call)
+        .filter_map(|(i, _)| quoted(&text[i..]).into_iter().next())
+        .collect()
+}
+
+/// `name CONSTANT PLS_INTEGER := value;`
+fn constant(sql: &str, name: &str) -> i64 {
+    let needle = format!("{name} CONSTANT PLS_INTEGER := ");
+    let at = sql.find(&needle).unwrap_or_else(|| panic!("{needle}")) + needle.len();
+    sql[at..sql[at..].find(';').unwrap() + at].parse().unwrap()
+}
+
+#[test]
+fn seats_sql_defines_the_emulators_seat_handlers() {
+    let sql = read("seats.sql");
+    let seed = Seed::article_default();
+    let module = &seed.modules[0];
+
+    // Templates, methods and the one-line PL/SQL each handler runs.
+    let patterns: Vec<&str> = Procedure::ALL.iter().map(|p| p.pattern()).collect();
+    let twice: Vec<&str> = patterns.iter().flat_map(|p| [*p, *p]).collect();
+    assert_eq!(args(&sql, "p_pattern"), twice);
+    assert_eq!(
+        args(&sql, "p_method"),
+        Procedure::ALL.map(Procedure::method)
+    );
+    assert_eq!(args(&sql, "p_source_type"), ["ORDS.source_type_plsql"; 4]);
+    assert_eq!(args(&sql, "p_module_name"), vec![module.name.clone(); 8]);
+    let sources: Vec<String> = Procedure::ALL
+        .iter()
+        .map(|p| {
+            let body = if *p == Procedure::List {
+                ""
+            } else {
+                ", :body_text"
+            };
+            format!("BEGIN :status_code := {}(:id{body}); END;", p.call())
+        })
+        .collect();
+    assert_eq!(args(&sql, "p_source"), sources);
+
+    // The default seed serves exactly these on the same module.
+    let served: Vec<(String, String, String)> = module
+        .templates
+        .iter()
+        .flat_map(|t| t.handlers.iter().map(move |h| (t, h)))
+        .filter_map(|(t, h)| Some((t.pattern.clone(), h.method.clone(), h.call.clone()?)))
+        .collect();
+    let expected: Vec<(String, String, String)> = Procedure::ALL
+        .iter()
+        .map(|p| (p.pattern().into(), p.method().into(), p.call().into()))
+        .collect();
+    assert_eq!(served, expected);
+    assert!(seed.privileges[0].modules.contains(&module.name));
+
+    for p in Procedure::ALL {
+        let name = p.call().trim_start_matches("license_seats.");
+        // Declared in the spec with the parameters the handler passes.
+        let params = if p == Procedure::List {
+            "(p_customer_id IN NUMBER)"
+        } else {
+            "(p_customer_id IN NUMBER, p_body IN CLOB)"
+        };
+        assert!(
+            sql.contains(&format!("FUNCTION {name}{params} RETURN PLS_INTEGER;")),
+            "spec of {name}"
+        );
+        let body = function_body(&sql, name);
+        // The JSON members it reads, in the order it checks them.
+        let mut members = Vec::new();
+        for (i, _) in body.match_indices("_member(l_body, ") {
+            members.push(quoted(&body[i..])[0].clone());
+        }
+        assert_eq!(members, p.body_members(), "{name} reads");
+        // Its 200 outcomes.
+        let mut outcomes = first_args(body, "l_outcome := ");
+        outcomes.extend(first_args(body, "seats_answer(p_customer_id, '"));
+        outcomes.sort();
+        outcomes.dedup();
+        let mut expected: Vec<&str> = p.outcomes().iter().map(|o| o.as_str()).collect();
+        expected.sort();
+        assert_eq!(outcomes, expected, "{name} outcomes");
+        // Its error answers, each with its status constant.
+        let mut errors = vec![("c_no_license", Outcome::NoLicense)];
+        if p != Procedure::List {
+            errors.insert(0, ("c_bad_request", Outcome::BadRequest));
+            errors.push(("c_busy", Outcome::Busy));
+            assert!(
+                body.contains("l_max := lock_license(p_customer_id);"),
+                "{name} locks"
+            );
+            assert!(
+                body.contains("COMMIT;") && body.contains("ROLLBACK;"),
+                "{name}"
+            );
+        }
+        let fails: Vec<String> = body
+            .match_indices("RETURN fail(")
+            .map(|(i, _)| body[i + 12..].split(',').next().unwrap().trim().to_owned())
+            .collect();
+        assert_eq!(
+            fails,
+            errors
+                .iter()
+                .map(|(c, _)| c.to_string())
+                .collect::<Vec<_>>(),
+            "{name} errors"
+        );
+        for (c, outcome) in &errors {
+            assert!(
+                body.contains(&format!("fail({c}, '{}'", outcome.as_str())),
+                "{name}: {c} answers {}",
+                outcome.as_str()
+            );
+        }
+    }
+
+    // Status codes and limits.
+    assert_eq!(constant(&sql, "c_ok"), 200);
+    for (c, o) in [
+        ("c_bad_request", Outcome::BadRequest),
+        ("c_no_license", Outcome::NoLicense),
+        ("c_busy", Outcome::Busy),
+    ] {
+        assert_eq!(constant(&sql, c), i64::from(o.status()), "{c}");
+    }
+    assert_eq!(constant(&sql, "c_min_lease_seconds"), MIN_LEASE_SECONDS);
+    assert_eq!(constant(&sql, "c_max_seconds"), MAX_SECONDS);
+    assert_eq!(constant(&sql, "c_max_text_chars"), MAX_TEXT_CHARS as i64);
+    assert_eq!(constant(&sql, "c_max_release_budget"), MAX_RELEASE_BUDGET);
+    assert!(sql.contains(&format!("FOR UPDATE WAIT {};", LOCK_WAIT.as_secs())));
+    assert!(sql.contains("PRAGMA EXCEPTION_INIT(e_busy, -30006);"));
+    assert!(sql.contains("WHEN DUP_VAL_ON_INDEX THEN"));
+    assert!(sql.contains("SYS_EXTRACT_UTC(SYSTIMESTAMP)"));
+    // The 400 messages the emulator's tests pin.
+    for message in [
+        "'the body must be a JSON object'",
+        "p_name || ': required'",
+        "p_name || ': must be a string'",
+        "p_name || ': must be at most ' || c_max_text_chars || ' characters'",
+        "p_name || ': must be an integer from ' || p_min || ' to ' || p_max",
+    ] {
+        assert!(sql.contains(message), "{message}");
+    }
+    // The live-pair index.
+    assert!(sql.contains("CREATE UNIQUE INDEX license_activations_live_uk ON license_activations (CASE WHEN status = 'ACTIVE' THEN customer_id END, CASE WHEN status = 'ACTIVE' THEN machine_hash END)"));
+    // Every outcome the emulator knows is one the package writes.
+    for o in Outcome::ALL {
+        assert!(sql.contains(&format!("'{}'", o.as_str())), "{}", o.as_str());
     }
 }

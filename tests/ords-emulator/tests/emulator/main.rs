@@ -13,6 +13,7 @@ mod b20_credentials;
 mod binary;
 mod deploy_sql;
 mod faults;
+mod seats;
 mod seed_config;
 
 use std::sync::Arc;
