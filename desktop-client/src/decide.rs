@@ -161,6 +161,12 @@ fn deny_message(payload: &VerdictPayload) -> String {
         VerdictCode::Suspended => "The license is suspended (for example, an unpaid invoice). Contact your vendor to reinstate it, then check again.".into(),
         VerdictCode::Revoked => "The license was revoked. Contact your vendor for a new license key.".into(),
         VerdictCode::NotFound => "The license server does not know this license key. Check that it is the key you received, or contact your vendor.".into(),
+        VerdictCode::MachineLimit => match &payload.license.machines {
+            Some(m) => format!("Every seat of the license is taken ({} of {} machines). Free one with `license-check deactivate --machine ID` (`license-check machines` lists them), then activate again.", m.used, m.max.map_or_else(|| "?".into(), |max| max.to_string())),
+            None => "Every seat of the license is taken by other machines. Free one with `license-check deactivate --machine ID` (`license-check machines` lists them), then activate again.".into(),
+        },
+        VerdictCode::NotActivated => "The license is not activated on this machine (it limits how many machines may use it). Run `license-check activate KEY` on this machine to claim a seat.".into(),
+        VerdictCode::Deactivated => "This machine holds no seat of the license any more. Run `license-check activate KEY` to use the license here again.".into(),
         VerdictCode::Valid => "The license is valid.".into(),
     }
 }
@@ -296,6 +302,7 @@ mod tests {
             license: LicenseInfo {
                 id: "1".into(),
                 expires_at,
+                machines: None,
             },
             policy: Policy {
                 recheck_after: until,

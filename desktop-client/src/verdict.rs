@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use license_shared::VerdictCode;
 
-/// Why the app is or is not licensed. The first five are the broker's signed codes; the
-/// rest are decided locally; the broker never sends them.
+/// Why the app is or is not licensed. The first eight are the broker's signed codes;
+/// the rest are decided locally; the broker never sends them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Code {
@@ -17,6 +17,12 @@ pub enum Code {
     Revoked,
     /// The broker does not know the key (or it is forged).
     NotFound,
+    /// Activation refused: every seat of the license is held by other machines.
+    MachineLimit,
+    /// The license limits machines and this one holds no seat: activate it first.
+    NotActivated,
+    /// This machine's seat was freed (deactivation succeeded).
+    Deactivated,
     /// The broker could not be asked; a verified cached `VALID` verdict is still in grace.
     OfflineGrace,
     /// The broker could not be asked and the cached verdict's offline grace is over.
@@ -47,6 +53,9 @@ impl Code {
             Self::Suspended => "SUSPENDED",
             Self::Revoked => "REVOKED",
             Self::NotFound => "NOT_FOUND",
+            Self::MachineLimit => "MACHINE_LIMIT",
+            Self::NotActivated => "NOT_ACTIVATED",
+            Self::Deactivated => "DEACTIVATED",
             Self::OfflineGrace => "OFFLINE_GRACE",
             Self::OfflineExpired => "OFFLINE_EXPIRED",
             Self::ClockRollback => "CLOCK_ROLLBACK",
@@ -75,6 +84,9 @@ impl From<VerdictCode> for Code {
             VerdictCode::Suspended => Self::Suspended,
             VerdictCode::Revoked => Self::Revoked,
             VerdictCode::NotFound => Self::NotFound,
+            VerdictCode::MachineLimit => Self::MachineLimit,
+            VerdictCode::NotActivated => Self::NotActivated,
+            VerdictCode::Deactivated => Self::Deactivated,
         }
     }
 }

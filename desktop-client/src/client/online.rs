@@ -27,6 +27,8 @@ impl Inner {
                 id: self.app_id.clone(),
                 version: self.app_version.clone(),
             }),
+            machine_name: None,
+            machine_id: None,
         }
     }
 
