@@ -38,6 +38,7 @@ pub struct Config {
     pub policy: PolicyConfig,
     pub cache: CacheConfig,
     pub rate: RateConfig,
+    pub seats: SeatConfig,
     /// Trusted proxies, TLS, deadlines, concurrency and shutdown ([`EdgeConfig`]).
     pub edge: EdgeConfig,
 }
@@ -48,6 +49,8 @@ pub struct OrdsConfig {
     /// The schema root, e.g. `https://host/ords/page`.
     pub base_url: Url,
     pub validation_path: ValidationPath,
+    /// The seats handlers' template; `/activate`, `/renew`, `/release` follow it.
+    pub seats_path: ValidationPath,
     /// `client_credentials` endpoint; `<base_url>/oauth/token` unless configured.
     pub token_url: Url,
     pub columns: Columns,
@@ -64,6 +67,8 @@ pub struct OrdsConfig {
 pub struct Columns {
     pub expiry: String,
     pub status: String,
+    /// Seats per license; optional in the answer (absent or NULL: unlimited).
+    pub max_machines: String,
 }
 
 /// Which status values mean what; anything else is an upstream error, not a guess.
@@ -120,6 +125,19 @@ impl Default for CacheConfig {
     }
 }
 
+/// Seats: how long one lasts unseen, and how often a license may free other
+/// machines' seats. The database enforces both; these are the values it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatConfig {
+    /// A seat not renewed by an online validation for this long lapses.
+    pub lease: Duration,
+    /// Other machines' seats one license may free per `remote_release_window`.
+    pub remote_release_budget: u32,
+    pub remote_release_window: Duration,
+    /// Activations per hour per license key; `0` is off.
+    pub activations_per_hour: u32,
+}
+
 /// Rate limits per minute; `0` is off. Enforced by the rate-limiting layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateConfig {
@@ -165,6 +183,12 @@ impl Config {
             }
             None => ValidationPath::default(),
         };
+        let seats_path = match src.get(var::SEATS_PATH) {
+            Some(s) => {
+                ValidationPath::parse(&s.value).map_err(|p| ConfigError::new(s.origin, p))?
+            }
+            None => ValidationPath::parse("customers/seats/{id}").expect("a valid template"),
+        };
         let client_id = src.require(var::CLIENT_ID)?.value.trim().to_owned();
         let client_secret = secret_source(src)?;
         let signing = src.require(var::SIGNING_KEY_FILE)?;
@@ -206,10 +230,12 @@ impl Config {
         let ords = OrdsConfig {
             base_url,
             validation_path,
+            seats_path,
             token_url,
             columns: Columns {
                 expiry: column(src, var::EXPIRY_COLUMN, "expires_at")?,
                 status: column(src, var::STATUS_COLUMN, "license_status")?,
+                max_machines: column(src, var::MAX_MACHINES_COLUMN, "max_machines")?,
             },
             statuses: StatusValues {
                 active: list(src, var::STATUS_ACTIVE, statuses_default.active)?,
@@ -222,6 +248,35 @@ impl Config {
         let rate = RateConfig {
             per_ip: src.parse_or(var::RATE_PER_IP, 60, "a whole number per minute (0 = off)")?,
             per_key: src.parse_or(var::RATE_PER_KEY, 20, "a whole number per minute (0 = off)")?,
+        };
+        let lease = src.positive_secs_or(var::SEAT_LEASE_SECS, policy.offline_grace)?;
+        if lease < policy.offline_grace {
+            return Err(ConfigError::new(
+                var::SEAT_LEASE_SECS,
+                format!(
+                    "({} s) must be at least the offline grace {} ({} s): a machine using its offline lease must not lose its seat meanwhile",
+                    lease.as_secs(),
+                    var::OFFLINE_GRACE_SECS,
+                    policy.offline_grace.as_secs()
+                ),
+            ));
+        }
+        let seats = SeatConfig {
+            lease,
+            remote_release_budget: src.parse_or(
+                var::REMOTE_RELEASE_BUDGET,
+                3,
+                "a whole number of machines",
+            )?,
+            remote_release_window: src.positive_secs_or(
+                var::REMOTE_RELEASE_WINDOW_SECS,
+                Duration::from_secs(30 * 24 * 3600),
+            )?,
+            activations_per_hour: src.parse_or(
+                var::ACTIVATIONS_PER_HOUR,
+                10,
+                "a whole number per hour (0 = off)",
+            )?,
         };
         let edge = EdgeConfig::from_sources(src, ords.limits.total_timeout)?;
         if client_id.is_empty() {
@@ -237,6 +292,7 @@ impl Config {
             policy,
             cache,
             rate,
+            seats,
             edge,
         })
     }

@@ -1,7 +1,8 @@
 //! Every environment variable the broker reads, in one place, so the names a deployment
 //! relies on can be reviewed (and grepped) without reading the loader.
 //!
-//! The first block is fixed by CONTRACT §2; the rest are the broker's own tuning knobs.
+//! The first block is the documented deployment interface; the rest are the broker's
+//! own tuning knobs.
 //! Each `LICENSE_BROKER_X` has a TOML twin `x` (lower case, no prefix); the
 //! environment wins over the file.
 
@@ -52,6 +53,21 @@ pub const STATUS_REVOKED: &str = "LICENSE_BROKER_STATUS_REVOKED";
 /// a 404 can only mean the URL reaches no handler. A 404 that is not ORDS's NotFound
 /// problem JSON (HTML, "could not be mapped") is an upstream error either way.
 pub const ITEM_404_IS_NOT_FOUND: &str = "LICENSE_BROKER_ITEM_404_IS_NOT_FOUND";
+/// Name of the column holding the license's machine limit (NULL or absent: unlimited).
+pub const MAX_MACHINES_COLUMN: &str = "LICENSE_BROKER_MAX_MACHINES_COLUMN";
+/// Path template of the seats handlers under the schema root, one `{id}` segment;
+/// `/activate`, `/renew` and `/release` are appended. Default `customers/seats/{id}`.
+pub const SEATS_PATH: &str = "LICENSE_BROKER_SEATS_PATH";
+/// Seconds a seat stays held without an online validation from its machine; at least
+/// the offline grace, which is also the default.
+pub const SEAT_LEASE_SECS: &str = "LICENSE_BROKER_SEAT_LEASE_SECS";
+/// How many *other* machines' seats one license may free per window (default 3), so
+/// deactivate-and-reactivate cannot mint unlimited machines.
+pub const REMOTE_RELEASE_BUDGET: &str = "LICENSE_BROKER_REMOTE_RELEASE_BUDGET";
+/// The window of [`REMOTE_RELEASE_BUDGET`], in seconds (default 30 days).
+pub const REMOTE_RELEASE_WINDOW_SECS: &str = "LICENSE_BROKER_REMOTE_RELEASE_WINDOW_SECS";
+/// Activations per hour for one license key (default 10); `0` turns the limit off.
+pub const ACTIVATIONS_PER_HOUR: &str = "LICENSE_BROKER_ACTIVATIONS_PER_HOUR";
 /// Seconds allowed for one whole ORDS exchange; 3 by default, and it must stay
 /// shorter than [`REQUEST_TIMEOUT_SECS`] (4 by default).
 pub const UPSTREAM_TIMEOUT_SECS: &str = "LICENSE_BROKER_UPSTREAM_TIMEOUT_SECS";
@@ -108,6 +124,12 @@ pub const CONFIG_VARS: &[&str] = &[
     STATUS_SUSPENDED,
     STATUS_REVOKED,
     ITEM_404_IS_NOT_FOUND,
+    MAX_MACHINES_COLUMN,
+    SEATS_PATH,
+    SEAT_LEASE_SECS,
+    REMOTE_RELEASE_BUDGET,
+    REMOTE_RELEASE_WINDOW_SECS,
+    ACTIVATIONS_PER_HOUR,
     UPSTREAM_TIMEOUT_SECS,
     UPSTREAM_CONNECT_TIMEOUT_SECS,
     UPSTREAM_BODY_LIMIT_BYTES,

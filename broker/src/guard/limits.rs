@@ -37,16 +37,24 @@ pub enum LimitKind {
     Ip,
     Key,
     NotFound,
+    /// Seat activations per license key (so a leaked key cannot churn seats).
+    Activation,
 }
 
 impl LimitKind {
-    pub const ALL: [LimitKind; 3] = [LimitKind::Ip, LimitKind::Key, LimitKind::NotFound];
+    pub const ALL: [LimitKind; 4] = [
+        LimitKind::Ip,
+        LimitKind::Key,
+        LimitKind::NotFound,
+        LimitKind::Activation,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             LimitKind::Ip => "ip",
             LimitKind::Key => "key",
             LimitKind::NotFound => "not_found",
+            LimitKind::Activation => "activation",
         }
     }
 }
@@ -121,6 +129,7 @@ pub struct Limits {
     ip: RateLimiter<IpAddr>,
     key: RateLimiter<KeyId>,
     not_found: RateLimiter<IpAddr>,
+    activation: RateLimiter<KeyId>,
 }
 
 impl Limits {
@@ -138,13 +147,29 @@ impl Limits {
         )
     }
 
-    /// Any three quotas; a quota with `count == 0` is off.
+    /// Any three quotas; a quota with `count == 0` is off. Activations are unlimited
+    /// until [`Limits::with_activations_per_hour`].
     pub fn with_quotas(per_ip: Quota, per_key: Quota, not_found: Quota) -> Self {
         Self {
             ip: RateLimiter::with_quota(per_ip, DEFAULT_MAX_KEYS),
             key: RateLimiter::with_quota(per_key, DEFAULT_MAX_KEYS),
             not_found: RateLimiter::with_quota(not_found, DEFAULT_MAX_KEYS),
+            activation: RateLimiter::with_quota(Quota::per_hour(0), DEFAULT_MAX_KEYS),
         }
+    }
+
+    /// Seat activations per hour per license key; `0` is off.
+    pub fn with_activations_per_hour(mut self, per_hour: u32) -> Self {
+        self.activation = RateLimiter::with_quota(Quota::per_hour(per_hour), DEFAULT_MAX_KEYS);
+        self
+    }
+
+    /// Before an activation: the key's activation budget. Takes one unit.
+    pub fn check_activation(&self, key: &KeyId) -> Result<(), Limited> {
+        self.activation.check(key).map_err(|retry_after| Limited {
+            kind: LimitKind::Activation,
+            retry_after,
+        })
     }
 
     /// Before the body is read: the address's own budget, and whether it has spent
@@ -283,6 +308,6 @@ mod tests {
     #[test]
     fn kinds_have_the_metric_labels() {
         let labels: Vec<_> = LimitKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(labels, ["ip", "key", "not_found"]);
+        assert_eq!(labels, ["ip", "key", "not_found", "activation"]);
     }
 }

@@ -48,6 +48,8 @@ pub enum ApiError {
     },
     /// 504.
     UpstreamTimeout,
+    /// 429 with `Retry-After`: the license freed its budget of other machines' seats.
+    ReleaseBudgetSpent { budget: u32, window_secs: u64 },
     /// 500. The detail goes to the log only.
     Internal(String),
 }
@@ -95,7 +97,11 @@ impl IntoResponse for ApiError {
             Self::RateLimited(limited) => {
                 tracing::info!(limit = limited.kind.as_str(), "rate limited");
                 let secs = limited.retry_after.header_secs();
-                let message = format!("too many validations; retry in {secs} s");
+                let what = match limited.kind {
+                    crate::guard::LimitKind::Activation => "activations",
+                    _ => "validations",
+                };
+                let message = format!("too many {what}; retry in {secs} s");
                 (
                     ErrorCode::RateLimited,
                     message,
@@ -132,6 +138,21 @@ impl IntoResponse for ApiError {
                     retry_after.as_secs()
                 );
                 (ErrorCode::UpstreamUnavailable, message, Some(retry_after))
+            }
+            Self::ReleaseBudgetSpent {
+                budget,
+                window_secs,
+            } => {
+                tracing::info!(budget, "remote seat release refused: budget spent");
+                let days = window_secs.div_ceil(24 * 3600);
+                let message = format!(
+                    "this license has already freed {budget} other machines' seats in the last {days} days; free the seat from that machine itself (license-check deactivate), or wait until an unused seat lapses"
+                );
+                (
+                    ErrorCode::RateLimited,
+                    message,
+                    Some(Duration::from_secs(24 * 3600)),
+                )
             }
             Self::UpstreamTimeout => {
                 tracing::warn!("ORDS did not answer in time");

@@ -18,7 +18,7 @@
 //! 2. `log_and_measure`: the request id, one log line and the request metrics for
 //!    every answer, including the ones the layers below produce (429, 503, 504).
 //! 3. `DefaultBodyLimit` (16 KiB): the validate handler turns an excess into 413.
-//! 4. On the validate route only, so `/healthz`, `/readyz` and `/metrics` stay
+//! 4. On the four license routes only (one shared concurrency limit), so `/healthz`, `/readyz` and `/metrics` stay
 //!    answerable under load: `HandleErrorLayer` (turns the two errors below into the
 //!    contract's JSON), `LoadShed` + `ConcurrencyLimit` (a quick 503 with
 //!    `Retry-After` beyond `max_concurrent`, never a queue), and `Timeout` (the
@@ -39,6 +39,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::routing::{get, post};
 use axum::Router;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower::{BoxError, ServiceBuilder};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
@@ -56,12 +57,26 @@ fn app(state: AppState) -> Router {
     let guard = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(edge_error))
         .load_shed()
-        .concurrency_limit(edge.max_concurrent)
+        // One semaphore shared by the four license routes: the limit is the broker's,
+        // not each route's.
+        .layer(GlobalConcurrencyLimitLayer::new(edge.max_concurrent))
         .timeout(edge.request_timeout);
     Router::new()
         .route(
             "/v1/license/validate",
-            post(validate::validate).layer(guard),
+            post(validate::validate).layer(guard.clone()),
+        )
+        .route(
+            "/v1/license/activate",
+            post(validate::activate).layer(guard.clone()),
+        )
+        .route(
+            "/v1/license/deactivate",
+            post(validate::deactivate).layer(guard.clone()),
+        )
+        .route(
+            "/v1/license/machines",
+            post(validate::machines).layer(guard),
         )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

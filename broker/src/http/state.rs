@@ -47,8 +47,10 @@ impl AppState {
         let verdicts = Verdicts::new(
             ords,
             LookupCache::new(config.cache),
+            config.license_keys.clone(),
             config.signer.clone(),
             config.policy,
+            config.seats,
             clock,
         );
         Ok(Self {
@@ -57,7 +59,10 @@ impl AppState {
                 verdicts,
                 license_keys: config.license_keys.clone(),
                 edge: config.edge.clone(),
-                limits: Arc::new(Limits::new(config.rate.per_ip, config.rate.per_key)),
+                limits: Arc::new(
+                    Limits::new(config.rate.per_ip, config.rate.per_key)
+                        .with_activations_per_hour(config.seats.activations_per_hour),
+                ),
                 metrics,
                 draining: Draining::new(),
             }),

@@ -1,4 +1,5 @@
-//! `POST /v1/license/validate`.
+//! `POST /v1/license/{validate,activate,deactivate,machines}`: one body, one order
+//! of checks, one verdict service; only the [`Operation`] differs.
 //!
 //! Order matters: the per-address limit (before the body is read, so a flood costs
 //! one map lookup each), content type, size, JSON shape, field bounds, key format, the
@@ -24,14 +25,39 @@ use super::state::AppState;
 use crate::guard::KeyId;
 use crate::http::request_log::RequestFacts;
 use crate::ords::check_id_segment;
-use crate::verdict::Echo;
+use crate::verdict::{Echo, Operation, Signed};
 
 /// Largest request body accepted. A real request is a few hundred bytes.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
+/// Which endpoint was called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Validate,
+    Activate,
+    Deactivate,
+    Machines,
+}
+
 pub async fn validate(State(state): State<AppState>, request: Request) -> Response {
+    handle(state, request, Endpoint::Validate).await
+}
+
+pub async fn activate(State(state): State<AppState>, request: Request) -> Response {
+    handle(state, request, Endpoint::Activate).await
+}
+
+pub async fn deactivate(State(state): State<AppState>, request: Request) -> Response {
+    handle(state, request, Endpoint::Deactivate).await
+}
+
+pub async fn machines(State(state): State<AppState>, request: Request) -> Response {
+    handle(state, request, Endpoint::Machines).await
+}
+
+async fn handle(state: AppState, request: Request, endpoint: Endpoint) -> Response {
     let mut seen = RequestFacts::default();
-    let mut response = match answer(&state, request, &mut seen).await {
+    let mut response = match answer(&state, request, endpoint, &mut seen).await {
         Ok(response) => response,
         Err(err) => {
             if let ApiError::RateLimited(limited) = &err {
@@ -47,6 +73,7 @@ pub async fn validate(State(state): State<AppState>, request: Request) -> Respon
 async fn answer(
     state: &AppState,
     request: Request,
+    endpoint: Endpoint,
     seen: &mut RequestFacts,
 ) -> Result<Response, ApiError> {
     let peer = request
@@ -72,6 +99,7 @@ async fn answer(
     request
         .check()
         .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
+    let operation = operation(endpoint, &request)?;
     let key = LicenseKey::parse(&request.license_key)
         .map_err(|e| ApiError::InvalidRequest(format!("license_key: {e}")))?;
     // One key, one identity: the parser accepts any case, I/L for 1, O for 0 and
@@ -83,6 +111,12 @@ async fn answer(
         .limits()
         .check_key(&key_id)
         .map_err(ApiError::RateLimited)?;
+    if endpoint == Endpoint::Activate {
+        state
+            .limits()
+            .check_activation(&key_id)
+            .map_err(ApiError::RateLimited)?;
+    }
     let id = key.customer_id();
     // Defence in depth: CustomerId already limits the alphabet, but the URL builder's
     // segment check has the final word on what may become a path segment. Only the
@@ -94,9 +128,25 @@ async fn answer(
         fingerprint: request.fingerprint,
     };
     let (envelope, code) = if state.license_keys().verify(&key) {
-        let answered = state.verdicts().validate(id, echo).await;
+        let answered = state.verdicts().answer(&operation, id, echo).await;
         seen.upstream_status = answered.upstream_status;
-        answered.result?
+        match answered.result? {
+            Signed::Verdict(envelope, code) => (envelope, code),
+            Signed::ReleaseBudgetSpent {
+                budget,
+                window_secs,
+            } => {
+                return Err(ApiError::ReleaseBudgetSpent {
+                    budget,
+                    window_secs,
+                })
+            }
+            Signed::NoSuchMachine => {
+                return Err(ApiError::InvalidRequest(
+                    "machine_id names no machine holding a seat of this license; `license-check machines` lists them".into(),
+                ))
+            }
+        }
     } else {
         tracing::info!(customer_id = %id, "license key MAC does not verify; answering NOT_FOUND");
         (state.verdicts().not_found(id, echo), VerdictCode::NotFound)
@@ -110,6 +160,37 @@ async fn answer(
         .headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
+}
+
+/// The operation an endpoint performs, refusing members that belong to another one
+/// (so a client bug is a clear 400, not a silently ignored field).
+fn operation(endpoint: Endpoint, request: &ValidateRequest) -> Result<Operation, ApiError> {
+    let refuse = |member: &str, only: &str| {
+        Err(ApiError::InvalidRequest(format!(
+            "{member} is only accepted by /v1/license/{only}"
+        )))
+    };
+    if request.machine_name.is_some() && endpoint != Endpoint::Activate {
+        return refuse("machine_name", "activate");
+    }
+    if request.machine_id.is_some() && endpoint != Endpoint::Deactivate {
+        return refuse("machine_id", "deactivate");
+    }
+    if endpoint != Endpoint::Validate && request.fingerprint.is_none() {
+        return Err(ApiError::InvalidRequest(
+            "fingerprint is required: a seat belongs to one machine".into(),
+        ));
+    }
+    Ok(match endpoint {
+        Endpoint::Validate => Operation::Validate,
+        Endpoint::Activate => Operation::Activate {
+            machine_name: request.machine_name.clone(),
+        },
+        Endpoint::Deactivate => Operation::Deactivate {
+            machine_id: request.machine_id.clone(),
+        },
+        Endpoint::Machines => Operation::Machines,
+    })
 }
 
 /// `application/json`, with or without parameters such as `charset=utf-8`.

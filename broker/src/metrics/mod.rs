@@ -47,7 +47,7 @@ pub struct Metrics {
     token_fetch: [AtomicU64; 3],
     token_expires_at: Mutex<Option<Instant>>,
     token_generation: AtomicU64,
-    ratelimited: [AtomicU64; 3],
+    ratelimited: [AtomicU64; LimitKind::ALL.len()],
     inflight: AtomicI64,
     verdicts: Family<u64>,
 }

@@ -23,12 +23,15 @@ pub enum Lookup {
     Row(LicenseRow),
 }
 
-/// The two columns a verdict depends on.
+/// The columns a verdict depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LicenseRow {
     pub status: LicenseStatus,
     /// Unix seconds; `None` is a NULL expiry (a perpetual license).
     pub expires_at: Option<i64>,
+    /// How many machines may hold a seat; `None` (a NULL, or no such column, as in
+    /// setups from before seats) is unlimited.
+    pub max_machines: Option<u32>,
 }
 
 /// The status column, mapped through the configured values.
@@ -171,7 +174,28 @@ fn read_row(
             )))
         }
     };
-    Ok(LicenseRow { status, expires_at })
+    let max_machines = match row.get(&columns.max_machines) {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => Some(n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(
+            || {
+                UpstreamError::BadResponse(format!(
+                    "column {} is not a whole number of machines",
+                    columns.max_machines
+                ))
+            },
+        )?),
+        Some(_) => {
+            return Err(UpstreamError::BadResponse(format!(
+                "column {} is neither a number nor null",
+                columns.max_machines
+            )))
+        }
+    };
+    Ok(LicenseRow {
+        status,
+        expires_at,
+        max_machines,
+    })
 }
 
 fn status(text: &str, statuses: &StatusValues) -> Option<LicenseStatus> {
@@ -202,6 +226,40 @@ mod tests {
         Columns {
             expiry: "expires_at".into(),
             status: "license_status".into(),
+            max_machines: "max_machines".into(),
+        }
+    }
+
+    #[test]
+    fn the_machine_limit_is_optional_and_read_with_confidence() {
+        let limited = read_str(r#"{"license_status":"ACTIVE","expires_at":null,"max_machines":2}"#);
+        assert!(matches!(
+            limited,
+            Ok(Lookup::Row(LicenseRow {
+                max_machines: Some(2),
+                ..
+            }))
+        ));
+        for unlimited in [
+            r#"{"license_status":"ACTIVE","expires_at":null,"max_machines":null}"#,
+            r#"{"license_status":"ACTIVE","expires_at":null}"#,
+        ] {
+            assert!(matches!(
+                read_str(unlimited),
+                Ok(Lookup::Row(LicenseRow {
+                    max_machines: None,
+                    ..
+                }))
+            ));
+        }
+        for broken in ["-1", "2.5", "\"2\"", "1e20"] {
+            let body = format!(
+                r#"{{"license_status":"ACTIVE","expires_at":null,"max_machines":{broken}}}"#
+            );
+            assert!(
+                matches!(read_str(&body), Err(UpstreamError::BadResponse(_))),
+                "{broken}"
+            );
         }
     }
 
@@ -210,7 +268,11 @@ mod tests {
     }
 
     fn row(status: LicenseStatus, expires_at: Option<i64>) -> Lookup {
-        Lookup::Row(LicenseRow { status, expires_at })
+        Lookup::Row(LicenseRow {
+            status,
+            expires_at,
+            max_machines: None,
+        })
     }
 
     #[test]
@@ -309,6 +371,7 @@ mod tests {
         let columns = Columns {
             expiry: "valid_to".into(),
             status: "state".into(),
+            max_machines: "seats".into(),
         };
         let statuses = StatusValues {
             active: vec!["A".into(), "ACTIVE".into()],

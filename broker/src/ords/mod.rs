@@ -15,6 +15,7 @@ mod answer;
 mod error;
 pub(crate) mod outbound;
 mod path;
+mod seats;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub use answer::{LicenseStatus, Lookup, NotFoundKind};
 pub use error::UpstreamError;
 pub use outbound::OutboundLimits;
 pub use path::{check_id_segment, SegmentError, ValidationPath};
+pub use seats::{Outcome, SeatAnswer, SeatCall};
 
 use crate::config::{Columns, OrdsConfig, StatusValues};
 use crate::metrics::Metrics;
@@ -42,6 +44,7 @@ pub struct OrdsClient {
     http: reqwest::Client,
     base_url: Url,
     path: ValidationPath,
+    seats_path: ValidationPath,
     columns: Columns,
     statuses: StatusValues,
     item_404_is_not_found: bool,
@@ -90,6 +93,7 @@ impl OrdsClient {
             http: outbound::client(&config.limits)?,
             base_url: config.base_url.clone(),
             path: config.validation_path.clone(),
+            seats_path: config.seats_path.clone(),
             columns: config.columns.clone(),
             statuses: config.statuses.clone(),
             item_404_is_not_found: config.item_404_is_not_found,

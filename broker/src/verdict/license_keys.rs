@@ -18,6 +18,8 @@ use crate::config::{read_private_file, ConfigError};
 
 /// Domain separation, so this secret's MACs mean "license key" and nothing else.
 const DOMAIN: &[u8] = b"license-key/v1\0";
+/// Domain separation for machine hashes: the same secret, a different meaning.
+const MACHINE_DOMAIN: &[u8] = b"seat-machine/v1\0";
 /// Fewest bytes a key secret may have: 256 bits, so the 128-bit MAC is the weak link.
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -71,6 +73,26 @@ impl LicenseKeys {
         let mut out = [0u8; MAC_LEN];
         out.copy_from_slice(&full[..MAC_LEN]);
         out
+    }
+
+    /// The machine's identity in the vendor's database: `HMAC-SHA256(key_secret,
+    /// "seat-machine/v1\0" || customer_id || "\0" || fingerprint)` in hex. Keyed, so
+    /// the database never holds a value that maps back to a machine id; per license, so
+    /// one machine's seats under two licenses cannot be linked.
+    pub fn machine_hash(&self, customer_id: &CustomerId, fingerprint: &str) -> String {
+        use std::fmt::Write as _;
+        let mut mac = self.keyed.clone();
+        mac.update(MACHINE_DOMAIN);
+        mac.update(customer_id.as_str().as_bytes());
+        mac.update(b"\0");
+        mac.update(fingerprint.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .fold(String::with_capacity(64), |mut hex, b| {
+                let _ = write!(hex, "{b:02x}");
+                hex
+            })
     }
 
     /// The printed license key for `customer_id`.

@@ -234,6 +234,7 @@ mod tests {
         Lookup::Row(LicenseRow {
             status: LicenseStatus::Active,
             expires_at: None,
+            max_machines: None,
         })
     }
 

@@ -18,19 +18,21 @@
 use std::sync::Arc;
 
 use license_shared::{
-    CustomerId, Envelope, LicenseInfo, Policy, VerdictCode, VerdictPayload, VerdictResult,
-    VERDICT_TYP,
+    CustomerId, Envelope, LicenseInfo, Machines, Policy, VerdictCode, VerdictPayload,
+    VerdictResult, VERDICT_TYP,
 };
 
-use crate::config::{PolicyConfig, MAX_OFFLINE_GRACE};
+use crate::config::{PolicyConfig, SeatConfig, MAX_OFFLINE_GRACE};
 use crate::ords::{Answered, LicenseStatus, Lookup, OrdsClient};
 
 mod license_keys;
 mod lookup_cache;
+mod seats;
 mod sign;
 
 pub use license_keys::LicenseKeys;
 pub(crate) use lookup_cache::LookupCache;
+pub use seats::{Operation, Signed};
 pub use sign::Signer;
 
 /// "Now" in unix seconds. A value, so tests can sign at a chosen time.
@@ -90,8 +92,10 @@ pub fn policy(
 pub struct Verdicts {
     ords: OrdsClient,
     cache: Arc<LookupCache>,
+    keys: LicenseKeys,
     signer: Signer,
     policy: PolicyConfig,
+    seats: SeatConfig,
     clock: UnixClock,
 }
 
@@ -106,32 +110,30 @@ impl Verdicts {
     pub fn new(
         ords: OrdsClient,
         cache: Arc<LookupCache>,
+        keys: LicenseKeys,
         signer: Signer,
         policy: PolicyConfig,
+        seats: SeatConfig,
         clock: UnixClock,
     ) -> Self {
         Self {
             ords,
             cache,
+            keys,
             signer,
             policy,
+            seats,
             clock,
         }
     }
 
-    /// Looks `id` up (cached, single flight), signs the decision and gives its code.
-    pub async fn validate(&self, id: &CustomerId, echo: Echo) -> Answered<(Envelope, VerdictCode)> {
+    /// The license row for `id` (cached, single flight).
+    async fn lookup(&self, id: &CustomerId) -> Answered<Lookup> {
         let ords = self.ords.clone();
         let key = id.clone();
-        let answered = self
-            .cache
+        self.cache
             .get_or_fetch(id, move || async move { ords.lookup(&key).await })
-            .await;
-        answered.map(|lookup| {
-            let iat = (self.clock)();
-            let (code, expires_at) = decide(&lookup, iat);
-            (self.sign(id, code, expires_at, iat, echo), code)
-        })
+            .await
     }
 
     /// The answer for a key whose MAC does not verify: exactly what an unknown
@@ -148,6 +150,18 @@ impl Verdicts {
         iat: i64,
         echo: Echo,
     ) -> Envelope {
+        self.sign_with(id, code, expires_at, None, iat, echo)
+    }
+
+    fn sign_with(
+        &self,
+        id: &CustomerId,
+        code: VerdictCode,
+        expires_at: Option<i64>,
+        machines: Option<Machines>,
+        iat: i64,
+        echo: Echo,
+    ) -> Envelope {
         let payload = VerdictPayload {
             typ: VERDICT_TYP.to_owned(),
             iat,
@@ -160,6 +174,7 @@ impl Verdicts {
             license: LicenseInfo {
                 id: id.as_str().to_owned(),
                 expires_at,
+                machines,
             },
             policy: policy(code, iat, expires_at, &self.policy),
         };
@@ -184,6 +199,7 @@ pub(crate) mod tests_support {
             license: LicenseInfo {
                 id: "1".into(),
                 expires_at: None,
+                machines: None,
             },
             policy: Policy {
                 recheck_after: 1_700_086_400,
@@ -203,7 +219,11 @@ mod tests {
     const DAY: i64 = 86_400;
 
     fn row(status: LicenseStatus, expires_at: Option<i64>) -> Lookup {
-        Lookup::Row(LicenseRow { status, expires_at })
+        Lookup::Row(LicenseRow {
+            status,
+            expires_at,
+            max_machines: None,
+        })
     }
 
     #[test]
