@@ -18,7 +18,12 @@ BEGIN
     p_grant_type      => 'client_credentials',
     p_description     => 'License broker backend (server to server)',
     p_support_email   => 'ops@example.invalid',
-    p_privilege_names => 'license_priv');
+    p_privilege_names => 'license_priv',
+    -- Without p_client_secret, REGISTER_CLIENT registers no secret at all (its default
+    -- is ords_constants.oauth_client_secret_skip) and every token request gets 401.
+    -- oauth_client_secret() with no arguments has ORDS generate one
+    -- (https://docs.oracle.com/en/database/oracle/oracle-rest-data-services/25.3/orddg/ords_security-pl-sql-package-reference.html).
+    p_client_secret   => ORDS_TYPES.OAUTH_CLIENT_SECRET());
 
   -- The role grant is what authorizes client-credentials tokens: without it the
   -- token is issued but every protected request answers 401.

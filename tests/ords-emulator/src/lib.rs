@@ -2,8 +2,8 @@
 //! evidence shows: the OAuth2 client-credentials token endpoint, privilege-protected
 //! handlers with ORDS's 401s, Collection Query and Collection Query Item shapes, ORDS's
 //! problem JSON (and HTML) errors, plus fault injection and counters for tests.
-//! The spec is `shared/research/ords-behaviour.md`; `README.md` maps each of its
-//! numbered behaviours to the test that pins it.
+//! `README.md` lists each behaviour with the public source that shows it (or marks it
+//! a guess) and the test that pins it.
 //!
 //! # Layout
 //!

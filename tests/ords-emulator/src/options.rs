@@ -1,6 +1,6 @@
 //! Switches for every question the public evidence leaves open.
 //!
-//! The defaults follow the research's best guess; each switch exists so a client can be
+//! The defaults are the best guess from public sources (cited in the README); each switch exists so a client can be
 //! tested against the other answer too. Options can also be given in the `[options]`
 //! table of the binary's `--config` file (same names, snake_case values).
 
@@ -15,7 +15,7 @@ pub enum TokenErrorStyle {
     /// ORDS's generic problem body (`code: "Unauthorized"`), always status 401.
     #[default]
     Problem,
-    /// RFC 6749 §5.2: `401 {"error":"invalid_client"}`, `400 {"error":"invalid_request"}`,
+    /// RFC 6749 section 5.2 (https://www.rfc-editor.org/rfc/rfc6749#section-5.2): `401 {"error":"invalid_client"}`, `400 {"error":"invalid_request"}`,
     /// `400 {"error":"unsupported_grant_type"}`, `400 {"error":"unauthorized_client"}`.
     Rfc6749,
 }
@@ -55,7 +55,7 @@ pub enum EcidStyle {
     Hex,
 }
 
-/// Behaviour switches. `Default` is the research's best guess for each.
+/// Behaviour switches. `Default` is the best guess from public sources for each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmulatorOptions {

@@ -257,8 +257,10 @@ const ARTICLE_TOML: &str = include_str!("../seeds/article.toml");
 impl Seed {
     /// The article's setup (`seeds/article.toml`): alias `page`, module `customers`
     /// with `validation/:id` (`json/item`), role `license_role`, privilege
-    /// `license_priv`, client `license_backend_client`, customers 1 (valid for 365
-    /// days), 2 (expired 30 days ago) and 3 (suspended).
+    /// `license_priv`, client `license_backend_client`, the four seat templates
+    /// (`seats/:id/activate`, `/renew`, `/release`, `seats/:id`), customers 1 (valid
+    /// for 365 days), 2 (expired 30 days ago), 3 (suspended), all without a machine
+    /// limit, and 4 (valid for 365 days, at most 2 machines).
     pub fn article_default() -> Seed {
         // The file is part of the crate and a unit test parses it, so this cannot fail.
         Seed::from_toml_str(ARTICLE_TOML).unwrap_or_default()

@@ -173,7 +173,7 @@ fn refuse(inner: &Inner, refusal: Refusal, format: ErrorFormat) -> Response {
                 format!("{{\"error\":\"{error}\"}}"),
             )
                 .into_response();
-            // RFC 6749 §5.2: a failed Basic authentication answers with a challenge.
+            // RFC 6749 section 5.2 (https://www.rfc-editor.org/rfc/rfc6749#section-5.2): a failed Basic authentication answers with a challenge.
             if let Refusal::InvalidClient { used_basic: true } = refusal {
                 response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
@@ -185,7 +185,7 @@ fn refuse(inner: &Inner, refusal: Refusal, format: ErrorFormat) -> Response {
     }
 }
 
-/// `Basic base64(id:secret)`; RFC 6749 §2.3.1 form-encodes both parts first.
+/// `Basic base64(id:secret)`; RFC 6749 section 2.3.1 (https://www.rfc-editor.org/rfc/rfc6749#section-2.3.1) form-encodes both parts first.
 fn basic_credentials(value: &str) -> Option<(String, String)> {
     let (scheme, encoded) = value.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

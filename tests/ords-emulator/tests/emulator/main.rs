@@ -1,6 +1,6 @@
-//! The one integration test binary: every numbered behaviour of
-//! `shared/research/ords-behaviour.md` ("Behaviours a faithful stand-in must
-//! reproduce"), pinned over real HTTP. Bodies are literal JSON written here, never the
+//! The one integration test binary: every numbered behaviour of the README's table
+//! "Behaviours and where they are pinned", and the machine seats, pinned over real
+//! HTTP. Bodies are literal JSON written here, never the
 //! emulator's own structs, so a drift in either shows up as a failure. Module names
 //! carry the behaviour numbers.
 

@@ -56,7 +56,7 @@ fn a_config_with_only_options_keeps_the_article() {
 }
 
 #[test]
-fn defaults_are_the_research_guesses() {
+fn defaults_are_the_documented_guesses() {
     let o = EmulatorOptions::default();
     assert_eq!(
         (o.token_lifetime_secs, o.items_per_page, o.token_get_status),
