@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::vars::{self, toml_key, CONFIG_VARS};
+use crate::config::vars::{self, toml_key, TABLE};
 
 /// One configuration problem: which variable or field, and what to do about it. Its
 /// `Display` is one line and never contains a secret value.
@@ -140,7 +140,11 @@ fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
     let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         ConfigError::new(&name, format!("is not valid TOML: {}", e.message()))
     })?;
-    let known: Vec<String> = CONFIG_VARS.iter().map(|v| toml_key(v)).collect();
+    let known: Vec<String> = TABLE
+        .iter()
+        .filter(|v| v.in_file)
+        .map(|v| toml_key(v.name))
+        .collect();
     let mut out = HashMap::new();
     for (key, value) in table {
         if key == toml_key(vars::CLIENT_SECRET) {

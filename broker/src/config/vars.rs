@@ -101,50 +101,319 @@ pub const LOG: &str = "LICENSE_BROKER_LOG";
 /// `text` (default) or `json`.
 pub const LOG_FORMAT: &str = "LICENSE_BROKER_LOG_FORMAT";
 
-/// The settings that also exist in the TOML file, as `name without prefix, lower case`.
-/// Anything else in the file is refused, so a typo cannot silently fall back to a default.
-pub const CONFIG_VARS: &[&str] = &[
-    LISTEN,
-    ORDS_BASE_URL,
-    VALIDATION_PATH,
-    CLIENT_ID,
-    CLIENT_SECRET_FILE,
-    SIGNING_KEY_FILE,
-    KEY_SECRET_FILE,
-    RATE_PER_IP,
-    RATE_PER_KEY,
-    TOKEN_URL,
-    OFFLINE_GRACE_SECS,
-    RECHECK_AFTER_SECS,
-    VERDICT_TTL_SECS,
-    NEGATIVE_TTL_SECS,
-    EXPIRY_COLUMN,
-    STATUS_COLUMN,
-    STATUS_ACTIVE,
-    STATUS_SUSPENDED,
-    STATUS_REVOKED,
-    ITEM_404_IS_NOT_FOUND,
-    MAX_MACHINES_COLUMN,
-    SEATS_PATH,
-    SEAT_LEASE_SECS,
-    REMOTE_RELEASE_BUDGET,
-    REMOTE_RELEASE_WINDOW_SECS,
-    ACTIVATIONS_PER_HOUR,
-    UPSTREAM_TIMEOUT_SECS,
-    UPSTREAM_CONNECT_TIMEOUT_SECS,
-    UPSTREAM_BODY_LIMIT_BYTES,
-    TRUSTED_PROXIES,
-    TLS_CERT_FILE,
-    TLS_KEY_FILE,
-    REQUEST_TIMEOUT_SECS,
-    HEADER_READ_TIMEOUT_SECS,
-    MAX_CONCURRENT,
-    SHUTDOWN_GRACE_SECS,
-    DRAIN_DELAY_SECS,
+/// One setting: its variable, its default as documented, whether the TOML file may
+/// set it, and what it does. The README's settings table is rendered from this table
+/// (a test compares them), so the two cannot drift.
+#[derive(Debug, Clone, Copy)]
+pub struct Var {
+    pub name: &'static str,
+    pub default: &'static str,
+    /// `false` for the secret itself (never read from a file that might be committed)
+    /// and the logging knobs (read before the file is).
+    pub in_file: bool,
+    pub doc: &'static str,
+}
+
+/// Every setting the broker reads.
+pub const TABLE: &[Var] = &[
+    Var {
+        name: LISTEN,
+        default: "`127.0.0.1:8080`",
+        in_file: true,
+        doc: "Listen address, `127.0.0.1:8080` by default.",
+    },
+    Var {
+        name: ORDS_BASE_URL,
+        default: "required",
+        in_file: true,
+        doc: "The ORDS schema root, e.g. `https://host/ords/page`. Required.",
+    },
+    Var {
+        name: VALIDATION_PATH,
+        default: "`customers/validation/{id}`",
+        in_file: true,
+        doc: "Path template under the schema root with one `{id}` segment.",
+    },
+    Var {
+        name: CLIENT_ID,
+        default: "required",
+        in_file: true,
+        doc: "OAuth client id. Required.",
+    },
+    Var {
+        name: CLIENT_SECRET_FILE,
+        default: "one of the two is required",
+        in_file: true,
+        doc: "File holding the OAuth client secret (preferred: it can be rotated in place).",
+    },
+    Var {
+        name: CLIENT_SECRET,
+        default: "",
+        in_file: false,
+        doc: "The OAuth client secret itself.",
+    },
+    Var {
+        name: SIGNING_KEY_FILE,
+        default: "required",
+        in_file: true,
+        doc: "Ed25519 PKCS#8 PEM that signs verdicts. Required.",
+    },
+    Var {
+        name: KEY_SECRET_FILE,
+        default: "required",
+        in_file: true,
+        doc: "At least 32 bytes that make license keys unforgeable. Required.",
+    },
+    Var {
+        name: RATE_PER_IP,
+        default: "`60`",
+        in_file: true,
+        doc: "Validations per minute from one client address; `0` turns the limit off.",
+    },
+    Var {
+        name: RATE_PER_KEY,
+        default: "`20`",
+        in_file: true,
+        doc: "Validations per minute for one license key; `0` turns the limit off.",
+    },
+    Var {
+        name: TOKEN_URL,
+        default: "`<base>/oauth/token`",
+        in_file: true,
+        doc: "Token endpoint; defaults to `<ORDS_BASE_URL>/oauth/token`.",
+    },
+    Var {
+        name: OFFLINE_GRACE_SECS,
+        default: "`604800` (7 days)",
+        in_file: true,
+        doc: "Seconds a valid verdict may be used offline (capped at 30 days and by expiry).",
+    },
+    Var {
+        name: RECHECK_AFTER_SECS,
+        default: "`86400` (1 day)",
+        in_file: true,
+        doc: "Seconds after which a client should ask again at start-up.",
+    },
+    Var {
+        name: VERDICT_TTL_SECS,
+        default: "`60`",
+        in_file: true,
+        doc: "Seconds a looked-up active license stays cached.",
+    },
+    Var {
+        name: NEGATIVE_TTL_SECS,
+        default: "`15`",
+        in_file: true,
+        doc: "Seconds a deny (no row, suspended, revoked, expired) stays cached.",
+    },
+    Var {
+        name: EXPIRY_COLUMN,
+        default: "`expires_at`",
+        in_file: true,
+        doc: "Name of the expiry column in the ORDS answer.",
+    },
+    Var {
+        name: STATUS_COLUMN,
+        default: "`license_status`",
+        in_file: true,
+        doc: "Name of the status column in the ORDS answer.",
+    },
+    Var {
+        name: STATUS_ACTIVE,
+        default: "`ACTIVE`",
+        in_file: true,
+        doc: "Comma-separated status values meaning \"active\".",
+    },
+    Var {
+        name: STATUS_SUSPENDED,
+        default: "`SUSPENDED`",
+        in_file: true,
+        doc: "Comma-separated status values meaning \"suspended\".",
+    },
+    Var {
+        name: STATUS_REVOKED,
+        default: "`REVOKED`",
+        in_file: true,
+        doc: "Comma-separated status values meaning \"revoked\".",
+    },
+    Var {
+        name: ITEM_404_IS_NOT_FOUND,
+        default: "`true`",
+        in_file: true,
+        doc: "`true` (default): a `404` with ORDS's `NotFound` problem JSON is \"no such license\" (a `json/item` handler). `false`: only an empty collection (`items: []`) is, and every 404 is an upstream error; recommended with `json/collection` handlers, where a 404 can only mean the URL reaches no handler. A 404 that is not ORDS's NotFound problem JSON (HTML, \"could not be mapped\") is an upstream error either way.",
+    },
+    Var {
+        name: MAX_MACHINES_COLUMN,
+        default: "`max_machines`",
+        in_file: true,
+        doc: "Name of the column holding the license's machine limit (NULL or absent: unlimited).",
+    },
+    Var {
+        name: SEATS_PATH,
+        default: "`customers/seats/{id}`",
+        in_file: true,
+        doc: "Path template of the seats handlers under the schema root, one `{id}` segment; `/activate`, `/renew` and `/release` are appended. Default `customers/seats/{id}`.",
+    },
+    Var {
+        name: SEAT_LEASE_SECS,
+        default: "the offline grace",
+        in_file: true,
+        doc: "Seconds a seat stays held without an online validation from its machine; at least the offline grace, which is also the default.",
+    },
+    Var {
+        name: REMOTE_RELEASE_BUDGET,
+        default: "`3`",
+        in_file: true,
+        doc: "How many *other* machines' seats one license may free per window (default 3), so deactivate-and-reactivate cannot mint unlimited machines.",
+    },
+    Var {
+        name: REMOTE_RELEASE_WINDOW_SECS,
+        default: "`2592000` (30 days)",
+        in_file: true,
+        doc: "The window of `LICENSE_BROKER_REMOTE_RELEASE_BUDGET`, in seconds (default 30 days).",
+    },
+    Var {
+        name: ACTIVATIONS_PER_HOUR,
+        default: "`10`",
+        in_file: true,
+        doc: "Activations per hour for one license key (default 10); `0` turns the limit off.",
+    },
+    Var {
+        name: UPSTREAM_TIMEOUT_SECS,
+        default: "`3`",
+        in_file: true,
+        doc: "Seconds allowed for one whole ORDS exchange; 3 by default, and it must stay shorter than `LICENSE_BROKER_REQUEST_TIMEOUT_SECS` (4 by default).",
+    },
+    Var {
+        name: UPSTREAM_CONNECT_TIMEOUT_SECS,
+        default: "`2`",
+        in_file: true,
+        doc: "Seconds allowed to connect to ORDS; 2 by default.",
+    },
+    Var {
+        name: UPSTREAM_BODY_LIMIT_BYTES,
+        default: "`65536`",
+        in_file: true,
+        doc: "Largest ORDS response body read, in bytes.",
+    },
+    Var {
+        name: TRUSTED_PROXIES,
+        default: "none",
+        in_file: true,
+        doc: "Comma-separated proxy networks (`10.0.0.0/8,::1`) whose `X-Forwarded-For` is believed, read from the right. Default: none, the TCP peer is the client.",
+    },
+    Var {
+        name: TLS_CERT_FILE,
+        default: "none (plain HTTP)",
+        in_file: true,
+        doc: "PEM certificate chain for serving HTTPS; set together with `LICENSE_BROKER_TLS_KEY_FILE`.",
+    },
+    Var {
+        name: TLS_KEY_FILE,
+        default: "none (plain HTTP)",
+        in_file: true,
+        doc: "PEM private key for serving HTTPS; set together with `LICENSE_BROKER_TLS_CERT_FILE`.",
+    },
+    Var {
+        name: REQUEST_TIMEOUT_SECS,
+        default: "`4`",
+        in_file: true,
+        doc: "The broker's own deadline for one request, in seconds; longer than the upstream timeout and shorter than the desktop client's 5 s.",
+    },
+    Var {
+        name: HEADER_READ_TIMEOUT_SECS,
+        default: "`10`",
+        in_file: true,
+        doc: "Seconds a client has to send its request headers (against slowloris).",
+    },
+    Var {
+        name: MAX_CONCURRENT,
+        default: "`1024`",
+        in_file: true,
+        doc: "Validations answered at once; beyond this the broker sheds with a quick 503.",
+    },
+    Var {
+        name: SHUTDOWN_GRACE_SECS,
+        default: "`30`",
+        in_file: true,
+        doc: "Seconds in-flight requests get to finish after SIGTERM/SIGINT.",
+    },
+    Var {
+        name: DRAIN_DELAY_SECS,
+        default: "`0`",
+        in_file: true,
+        doc: "Seconds the broker keeps accepting after SIGTERM, answering `/readyz` with 503, so a load balancer notices before connections are refused.",
+    },
+    Var {
+        name: LOG,
+        default: "`info`",
+        in_file: false,
+        doc: "Log filter (`tracing_subscriber::EnvFilter` syntax); `RUST_LOG` is the fallback.",
+    },
+    Var {
+        name: LOG_FORMAT,
+        default: "`text`",
+        in_file: false,
+        doc: "`text` (default) or `json`.",
+    },
 ];
+
+/// The README's table of settings, as Markdown.
+pub fn markdown_table() -> String {
+    let mut out =
+        String::from("| variable | TOML key | meaning | default |\n| --- | --- | --- | --- |\n");
+    for var in TABLE {
+        let key = if var.in_file {
+            format!("`{}`", toml_key(var.name))
+        } else {
+            "(environment only)".to_owned()
+        };
+        out.push_str(&format!(
+            "| `{}` | {key} | {} | {} |\n",
+            var.name, var.doc, var.default
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+const README_START: &str = "<!-- settings table: generated from broker/src/config/vars.rs -->";
+#[cfg(test)]
+const README_END: &str = "<!-- end of settings table -->";
 
 /// The TOML key for an environment variable: `LICENSE_BROKER_RATE_PER_IP` → `rate_per_ip`.
 pub fn toml_key(var: &str) -> String {
     var.trim_start_matches("LICENSE_BROKER_")
         .to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's settings table is this table: regenerate it with
+    /// `cargo test -p license-broker readme_settings -- --nocapture` and paste.
+    #[test]
+    fn readme_settings_table_matches_the_catalogue() {
+        let readme = include_str!("../../../README.md");
+        let start = readme
+            .find(README_START)
+            .expect("README.md has the settings table markers")
+            + README_START.len();
+        let end = readme[start..].find(README_END).expect("the end marker") + start;
+        let expected = markdown_table();
+        if readme[start..end].trim() != expected.trim() {
+            println!("{expected}");
+            panic!("README.md's settings table differs from config::vars::TABLE (printed above)");
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_prefixed() {
+        let mut names: Vec<_> = TABLE.iter().map(|v| v.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), TABLE.len());
+        assert!(names.iter().all(|n| n.starts_with("LICENSE_BROKER_")));
+    }
 }
