@@ -30,6 +30,8 @@ pub enum BuildError {
     BrokerUrl { url: String, reason: String },
     #[error(transparent)]
     Paths(#[from] NoHomeDir),
+    #[error("the custom machine id must not be empty")]
+    MachineId,
     #[error("the HTTP client could not be set up: {0}")]
     Http(String),
 }
@@ -48,6 +50,7 @@ pub struct LicenseClientBuilder {
     paths: Option<Paths>,
     clock: Option<Arc<dyn Clock>>,
     fingerprint: Option<Fingerprint>,
+    machine_id: Option<String>,
     use_fresh_lease: bool,
 }
 
@@ -66,6 +69,7 @@ impl Default for LicenseClientBuilder {
             paths: None,
             clock: None,
             fingerprint: None,
+            machine_id: None,
             use_fresh_lease: true,
         }
     }
@@ -127,9 +131,17 @@ impl LicenseClientBuilder {
         self.clock = Some(clock);
         self
     }
-    /// Default: this machine's fingerprint for the app id, from the OS machine id.
+    /// Default: this machine's fingerprint for the app id, from the OS machine id (or
+    /// from [`machine_id`](Self::machine_id)). Wins over `machine_id` when both are given.
     pub fn fingerprint(mut self, fingerprint: Fingerprint) -> Self {
         self.fingerprint = Some(fingerprint);
+        self
+    }
+    /// A machine id to use instead of the OS one: containers, whose id is the image's,
+    /// and cloned VMs, which share one. The fingerprint stays the HMAC of it over the
+    /// app id, so it is never sent. Each machine must get its own, or they share a seat.
+    pub fn machine_id(mut self, id: impl Into<String>) -> Self {
+        self.machine_id = Some(id.into());
         self
     }
     /// Whether [`LicenseClient::check`] may answer from a verified lease, without the
@@ -173,10 +185,13 @@ impl LicenseClientBuilder {
             Some(paths) => paths,
             None => Paths::from_project_dirs()?,
         };
-        let fingerprint: Result<Fingerprint, FingerprintError> = match self.fingerprint {
-            Some(fp) => Ok(fp),
-            None => Fingerprint::for_this_machine(&app_id),
-        };
+        let fingerprint: Result<Fingerprint, FingerprintError> =
+            match (self.fingerprint, self.machine_id) {
+                (Some(fp), _) => Ok(fp),
+                (None, Some(id)) if id.trim().is_empty() => return Err(BuildError::MachineId),
+                (None, Some(id)) => Ok(Fingerprint::from_machine_id(&id, &app_id)),
+                (None, None) => Fingerprint::for_this_machine(&app_id),
+            };
         let key_store: Arc<dyn KeyStore> = match self.key_store {
             Some(store) => Arc::from(store),
             None => Arc::new(OsKeyring::new(format!("license-check:{app_id}"))),
@@ -205,7 +220,7 @@ fn printable(text: &str) -> bool {
     !text.is_empty() && text.len() <= 64 && text.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// `{base}/v1/license/validate`. Plain `http://` would hand the license key to anyone
+/// The broker's base URL with a trailing `/`, under which `v1/license/…` joins. Plain `http://` would hand the license key to anyone
 /// on the path, so it is accepted only for loopback (tests, the demo).
 fn endpoint(base: &str) -> Result<reqwest::Url, BuildError> {
     let error = |reason: &str| BuildError::BrokerUrl {
@@ -232,7 +247,7 @@ fn endpoint(base: &str) -> Result<reqwest::Url, BuildError> {
     if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
         return Err(error("it must not carry a query, fragment or credentials"));
     }
-    let joined = format!("{}/v1/license/validate", url.as_str().trim_end_matches('/'));
+    let joined = format!("{}/", url.as_str().trim_end_matches('/'));
     reqwest::Url::parse(&joined).map_err(|e| error(&e.to_string()))
 }
 
@@ -243,8 +258,16 @@ mod tests {
     #[test]
     fn broker_urls_are_https_or_loopback() {
         assert_eq!(
-            endpoint("https://b.example/base/").unwrap().as_str(),
-            "https://b.example/base/v1/license/validate"
+            endpoint("https://b.example/base").unwrap().as_str(),
+            "https://b.example/base/"
+        );
+        assert_eq!(
+            endpoint("https://b.example/base/")
+                .unwrap()
+                .join("v1/license/activate")
+                .unwrap()
+                .as_str(),
+            "https://b.example/base/v1/license/activate"
         );
         assert!(endpoint("http://127.0.0.1:8080").is_ok());
         assert!(endpoint("http://[::1]:8080").is_ok());

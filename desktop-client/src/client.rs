@@ -8,12 +8,13 @@
 //!
 //! One concept per file: this one holds the public API; `local` the local reads and
 //! the offline answer, `online` the round trip (send, verify, decide), `persist` the
-//! writes, `activation` activation.
+//! writes, `activation` activation, `seats` deactivation and the machine list.
 
 mod activation;
 mod local;
 mod online;
 mod persist;
+mod seats;
 
 use std::fmt;
 use std::future::Future;
@@ -70,6 +71,8 @@ pub enum ActivateError {
     InvalidKey(license_shared::LicenseKeyError),
     #[error(transparent)]
     MachineId(FingerprintError),
+    #[error("{0}")]
+    InvalidRequest(license_shared::RequestError),
     #[error("no license server URL is configured")]
     NoBrokerUrl,
     #[error(
@@ -84,9 +87,51 @@ pub enum ActivateError {
     Internal(String),
 }
 
+/// Why a seat operation ([`LicenseClient::deactivate`],
+/// [`LicenseClient::deactivate_machine`], [`LicenseClient::machines`]) did not reach a
+/// verified answer it could act on. Nothing on this machine was changed. Never
+/// contains the key.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SeatError {
+    #[error("no license key is stored on this machine; activate the license first")]
+    NoLicense,
+    #[error("the stored license key is damaged; activate the license again")]
+    DamagedKey,
+    #[error("the license key could not be read from the {0}")]
+    KeyStore(crate::keystore::KeyStoreError),
+    #[error(transparent)]
+    MachineId(FingerprintError),
+    #[error("{0}")]
+    InvalidRequest(license_shared::RequestError),
+    #[error("no license server URL is configured")]
+    NoBrokerUrl,
+    #[error(
+        "{0}; check the network connection and the proxy settings (HTTPS_PROXY), then try again"
+    )]
+    Unreachable(TransportError),
+    /// HTTP 429: this license has freed as many other machines' seats as it may for
+    /// now (or the server's rate limit). Carries the server's message.
+    #[error("the license server refused for now: {0}; try again later, or deactivate the license on that machine itself")]
+    RateLimited(String),
+    /// HTTP 400 to a deactivation naming a seat id: no seat of the license has it.
+    #[error("no machine of this license has the id {0}; list them to see their ids")]
+    UnknownMachine(String),
+    #[error("the license server's answer could not be verified: {0}; check the proxy settings and the license server URL")]
+    Untrusted(crate::verify::Untrusted),
+    /// A verified answer other than the one asked for (for a deactivation, anything
+    /// but `DEACTIVATED`, such as `REVOKED` or `NOT_FOUND`).
+    #[error("the license server answered {}: {}", .0.code, .0.message)]
+    Refused(Box<Verdict>),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
 /// Why deactivation did not remove everything.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DeactivateError {
+    /// The seat could not be freed online; nothing on this machine was changed.
+    #[error(transparent)]
+    Seat(#[from] SeatError),
     #[error("the license key could not be removed from the {0}")]
     KeyStore(crate::keystore::KeyStoreError),
     #[error("the saved license could not be removed: {0}")]
@@ -144,29 +189,96 @@ impl LicenseClient {
         })
     }
 
-    /// Validates `key` online. On a verified `VALID` it stores the key in the key store
-    /// and the verdict as the lease. A verified deny stores nothing, except that a deny
+    /// Activates the license on this machine: claims a seat online (for a license
+    /// that does not limit machines, a plain validation). On a verified `VALID` it
+    /// stores the key in the key store and the verdict as the lease. A verified
+    /// `MACHINE_LIMIT` stores nothing and carries the machines holding the seats in
+    /// [`Verdict::machines`]. Another verified deny stores nothing, except that a deny
     /// for the key already stored replaces its lease (a deny always beats an allow).
     pub async fn activate(&self, key: &str) -> Result<Verdict, ActivateError> {
-        activation::activate(&self.inner, key).await
+        activation::activate(&self.inner, key, None).await
+    }
+
+    /// [`activate`](Self::activate), giving this machine a name that machine lists
+    /// show (at most 64 characters, no control characters).
+    pub async fn activate_named(
+        &self,
+        key: &str,
+        machine_name: Option<&str>,
+    ) -> Result<Verdict, ActivateError> {
+        activation::activate(&self.inner, key, machine_name).await
     }
 
     /// [`activate`](Self::activate) for synchronous code, on a runtime of its own like
     /// [`check_blocking`](Self::check_blocking) (and, like it, safe to call from inside
     /// a Tokio runtime, though async code should prefer `activate(key).await`).
     pub fn activate_blocking(&self, key: &str) -> Result<Verdict, ActivateError> {
-        on_own_runtime(|| self.activate(key)).unwrap_or_else(|failure| {
-            Err(ActivateError::Internal(match failure {
-                Blocking::Start(e) => format!("the activation could not start: {e}"),
-                Blocking::Panicked => "the activation failed unexpectedly".into(),
-            }))
+        self.activate_named_blocking(key, None)
+    }
+
+    /// [`activate_named`](Self::activate_named) for synchronous code.
+    pub fn activate_named_blocking(
+        &self,
+        key: &str,
+        machine_name: Option<&str>,
+    ) -> Result<Verdict, ActivateError> {
+        on_own_runtime(|| self.activate_named(key, machine_name)).unwrap_or_else(|failure| {
+            Err(ActivateError::Internal(blocking_failure(
+                "activation",
+                failure,
+            )))
         })
     }
 
-    /// Removes the stored key and the lease. The marks stay: forgetting them would let
-    /// deactivate, restore an old lease and roll back the clock undo their protection.
-    pub fn deactivate(&self) -> Result<(), DeactivateError> {
-        remove_activation(&*self.inner.key_store, &self.inner.paths)
+    /// Deactivates the license on this machine: frees its seat online first, and only
+    /// after a verified `DEACTIVATED` removes the stored key and the lease (the marks
+    /// stay: forgetting them would let deactivate, restore an old lease and roll back
+    /// the clock undo their protection). When the server cannot be reached, or answers
+    /// anything else, nothing on this machine changes ([`DeactivateError::Seat`]). To
+    /// remove the license locally without the server (an uninstaller), use
+    /// [`remove_activation`]; the seat then lapses by itself after its lease period.
+    pub async fn deactivate(&self) -> Result<Verdict, DeactivateError> {
+        seats::deactivate(&self.inner).await
+    }
+
+    /// [`deactivate`](Self::deactivate) for synchronous code.
+    pub fn deactivate_blocking(&self) -> Result<Verdict, DeactivateError> {
+        on_own_runtime(|| self.deactivate()).unwrap_or_else(|failure| {
+            Err(SeatError::Internal(blocking_failure("deactivation", failure)).into())
+        })
+    }
+
+    /// Frees the seat of another machine (a dead or lost one) by its id from
+    /// [`machines`](Self::machines), keeping this machine's seat, key and lease.
+    pub async fn deactivate_machine(&self, machine_id: &str) -> Result<Verdict, SeatError> {
+        seats::deactivate_machine(&self.inner, machine_id).await
+    }
+
+    /// [`deactivate_machine`](Self::deactivate_machine) for synchronous code.
+    pub fn deactivate_machine_blocking(&self, machine_id: &str) -> Result<Verdict, SeatError> {
+        on_own_runtime(|| self.deactivate_machine(machine_id)).unwrap_or_else(|failure| {
+            Err(SeatError::Internal(blocking_failure(
+                "deactivation",
+                failure,
+            )))
+        })
+    }
+
+    /// Lists the machines holding the stored license's seats, online, in
+    /// [`Verdict::machines`] (the one asking is marked `current`); `None` there for a
+    /// license that does not limit machines. Changes nothing on this machine.
+    pub async fn machines(&self) -> Result<Verdict, SeatError> {
+        seats::machines(&self.inner).await
+    }
+
+    /// [`machines`](Self::machines) for synchronous code.
+    pub fn machines_blocking(&self) -> Result<Verdict, SeatError> {
+        on_own_runtime(|| self.machines()).unwrap_or_else(|failure| {
+            Err(SeatError::Internal(blocking_failure(
+                "machine listing",
+                failure,
+            )))
+        })
     }
 
     /// Names the key store, e.g. "OS keyring (Secret Service)".
@@ -194,8 +306,10 @@ impl LicenseClient {
     }
 }
 
-/// [`LicenseClient::deactivate`] without a client, for tools that have no trusted keys
-/// configured (removing a license needs none).
+/// Removes the stored key and the lease on this machine only, without asking the
+/// license server, and without a client: for uninstallers and tools that have no
+/// trusted keys configured. The seat, if the license limits machines, stays held until
+/// it lapses by itself; [`LicenseClient::deactivate`] frees it first.
 pub fn remove_activation(store: &dyn KeyStore, paths: &Paths) -> Result<(), DeactivateError> {
     let key = store.delete_key().map_err(DeactivateError::KeyStore);
     let lease = cache::remove(paths).map_err(|e| DeactivateError::Cache(e.to_string()));
@@ -230,11 +344,41 @@ where
     std::thread::scope(|scope| scope.spawn(run).join().unwrap_or(Err(Blocking::Panicked)))
 }
 
+/// A background task of [`blocking`] panicked or was cancelled.
+#[derive(Debug)]
+struct BackgroundFailed(String);
+
+impl fmt::Display for BackgroundFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a background task failed: {}", self.0)
+    }
+}
+
+impl From<BackgroundFailed> for ActivateError {
+    fn from(failed: BackgroundFailed) -> Self {
+        Self::Internal(failed.to_string())
+    }
+}
+
+impl From<BackgroundFailed> for SeatError {
+    fn from(failed: BackgroundFailed) -> Self {
+        Self::Internal(failed.to_string())
+    }
+}
+
+/// What a `*_blocking` twin says when its runtime did not run the call to the end.
+fn blocking_failure(what: &str, failure: Blocking) -> String {
+    match failure {
+        Blocking::Start(e) => format!("the {what} could not start: {e}"),
+        Blocking::Panicked => format!("the {what} failed unexpectedly"),
+    }
+}
+
 /// Runs blocking work (keyring, files) off the async executor.
 async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, ActivateError> {
+) -> Result<T, BackgroundFailed> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| ActivateError::Internal(format!("a background task failed: {e}")))
+        .map_err(|e| BackgroundFailed(e.to_string()))
 }

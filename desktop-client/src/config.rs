@@ -21,6 +21,8 @@ pub const ENV_BROKER_URL: &str = "LICENSE_CHECK_BROKER_URL";
 pub const ENV_TRUSTED_KEYS: &str = "LICENSE_CHECK_TRUSTED_KEYS";
 /// `os` (default) or `file`.
 pub const ENV_KEYSTORE: &str = "LICENSE_CHECK_KEYSTORE";
+/// A machine id used instead of the OS one (containers, cloned VMs, tests).
+pub const ENV_MACHINE_ID: &str = "LICENSE_CHECK_MACHINE_ID";
 
 /// The keys pinned at build time, if any: `LICENSE_CHECK_PINNED_KEYS` while compiling.
 pub const PINNED_KEYS: Option<&str> = option_env!("LICENSE_CHECK_PINNED_KEYS");

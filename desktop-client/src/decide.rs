@@ -13,7 +13,7 @@
 //!   (e.g. <https://github.com/cymian/mouseless/issues/292>). A skewed *deny*
 //!   still locks: the nonce proves it is fresh, and no clock makes a revocation untrue.
 
-use license_shared::{VerdictCode, VerdictPayload};
+use license_shared::{Machines, VerdictCode, VerdictPayload};
 
 use crate::transport::TransportError;
 use crate::verdict::{format_span, format_time, Code, Source, Verdict};
@@ -148,6 +148,7 @@ fn verdict(
         expires_at: payload.license.expires_at,
         offline_until: Some(offline_until(payload)),
         message,
+        machines: payload.license.machines.clone(),
     }
 }
 
@@ -161,12 +162,15 @@ fn deny_message(payload: &VerdictPayload) -> String {
         VerdictCode::Suspended => "The license is suspended (for example, an unpaid invoice). Contact your vendor to reinstate it, then check again.".into(),
         VerdictCode::Revoked => "The license was revoked. Contact your vendor for a new license key.".into(),
         VerdictCode::NotFound => "The license server does not know this license key. Check that it is the key you received, or contact your vendor.".into(),
-        VerdictCode::MachineLimit => match &payload.license.machines {
-            Some(m) => format!("Every seat of the license is taken ({} of {} machines). Free one with `license-check deactivate --machine ID` (`license-check machines` lists them), then activate again.", m.used, m.max.map_or_else(|| "?".into(), |max| max.to_string())),
-            None => "Every seat of the license is taken by other machines. Free one with `license-check deactivate --machine ID` (`license-check machines` lists them), then activate again.".into(),
-        },
-        VerdictCode::NotActivated => "The license is not activated on this machine (it limits how many machines may use it). Run `license-check activate KEY` on this machine to claim a seat.".into(),
-        VerdictCode::Deactivated => "This machine holds no seat of the license any more. Run `license-check activate KEY` to use the license here again.".into(),
+        VerdictCode::MachineLimit => {
+            let taken = match &payload.license.machines {
+                Some(Machines { used, max: Some(max), .. }) => format!(" ({used} of {max})"),
+                _ => String::new(),
+            };
+            format!("Every seat of the license{taken} is held by another machine, so it was not activated on this one. Free a seat (deactivate the license on a machine that no longer needs it, or free that machine's seat by its id from here), then activate again.")
+        }
+        VerdictCode::NotActivated => "The license is not activated on this machine: it limits how many machines may use it, and this one holds no seat. Activate the license on this machine with your license key to claim one.".into(),
+        VerdictCode::Deactivated => "This machine holds no seat of the license (it was deactivated). Activate the license on this machine with your license key to use it here again.".into(),
         VerdictCode::Valid => "The license is valid.".into(),
     }
 }

@@ -94,7 +94,7 @@ mod verdict;
 mod verify;
 
 pub use builder::{BuildError, LicenseClientBuilder};
-pub use client::{remove_activation, ActivateError, DeactivateError, LicenseClient};
+pub use client::{remove_activation, ActivateError, DeactivateError, LicenseClient, SeatError};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use fingerprint::{Fingerprint, FingerprintError};
 pub use keystore::{
@@ -109,4 +109,6 @@ pub use verify::Untrusted;
 /// The pinned verdict-signing keys ([`Keyset::parse`] reads `kid:base64url[,…]`), and
 /// the errors that appear in this crate's own: re-exported so that an app needs no
 /// direct dependency on `license-shared`.
-pub use license_shared::{EnvelopeError, Keyset, KeysetError, LicenseKeyError};
+pub use license_shared::{
+    EnvelopeError, Keyset, KeysetError, LicenseKeyError, MachineEntry, Machines, RequestError,
+};

@@ -1,4 +1,5 @@
-//! The one HTTP call: `POST {broker}/v1/license/validate`.
+//! The HTTP calls: `POST {broker}/v1/license/{validate,activate,deactivate,machines}`,
+//! all with the same body and the same signed answer.
 //!
 //! Tight connect and total timeouts (an app waits on this at start-up), the system
 //! proxy (reqwest reads `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY` by default), no redirects
@@ -31,6 +32,30 @@ pub enum TransportError {
     NotEnvelope(String),
 }
 
+/// Which of the broker's endpoints a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Call {
+    /// The start-up check.
+    Validate,
+    /// Claim a seat for this machine.
+    Activate,
+    /// Free this machine's seat, or another's by its id.
+    Deactivate,
+    /// List the machines holding the license's seats.
+    Machines,
+}
+
+impl Call {
+    fn path(self) -> &'static str {
+        match self {
+            Self::Validate => "v1/license/validate",
+            Self::Activate => "v1/license/activate",
+            Self::Deactivate => "v1/license/deactivate",
+            Self::Machines => "v1/license/machines",
+        }
+    }
+}
+
 /// A 200 answer: the envelope and the exact text it came in, for the cache.
 #[derive(Debug, Clone)]
 pub(crate) struct Received {
@@ -41,13 +66,14 @@ pub(crate) struct Received {
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
     client: reqwest::Client,
-    endpoint: reqwest::Url,
+    /// The broker's base URL, ending in `/`, so that the paths join under it.
+    base: reqwest::Url,
     total: Duration,
 }
 
 impl Transport {
     pub(crate) fn new(
-        endpoint: reqwest::Url,
+        base: reqwest::Url,
         connect: Duration,
         total: Duration,
         user_agent: &str,
@@ -63,28 +89,37 @@ impl Transport {
             .build()?;
         Ok(Self {
             client,
-            endpoint,
+            base,
             total,
         })
     }
 
-    pub(crate) async fn validate(
+    pub(crate) async fn post(
         &self,
+        call: Call,
         request: &ValidateRequest,
     ) -> Result<Received, TransportError> {
         // reqwest's timeout covers connect, headers and body; this outer one is a
         // backstop so that no code path here can outlast the promise to the app.
         let budget = self.total + Duration::from_millis(250);
-        match tokio::time::timeout(budget, self.send(request)).await {
+        match tokio::time::timeout(budget, self.send(call, request)).await {
             Ok(result) => result,
             Err(_) => Err(TransportError::Timeout(self.total.as_millis())),
         }
     }
 
-    async fn send(&self, request: &ValidateRequest) -> Result<Received, TransportError> {
+    async fn send(
+        &self,
+        call: Call,
+        request: &ValidateRequest,
+    ) -> Result<Received, TransportError> {
+        let url = self
+            .base
+            .join(call.path())
+            .map_err(|e| TransportError::Connect(e.to_string()))?;
         let mut response = self
             .client
-            .post(self.endpoint.clone())
+            .post(url)
             .json(request)
             .send()
             .await

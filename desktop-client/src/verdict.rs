@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use license_shared::VerdictCode;
+use license_shared::{Machines, VerdictCode};
 
 /// Why the app is or is not licensed. The first eight are the broker's signed codes;
 /// the rest are decided locally; the broker never sends them.
@@ -135,6 +135,10 @@ pub struct Verdict {
     pub offline_until: Option<i64>,
     /// What happened and what to do, for a person.
     pub message: String,
+    /// The license's seats (signed), present exactly when it limits machines: `used`
+    /// and `max` always, and the machines holding them on a refused activation
+    /// (`MACHINE_LIMIT`) and from [`LicenseClient::machines`](crate::LicenseClient::machines).
+    pub machines: Option<Machines>,
 }
 
 impl Verdict {
@@ -166,6 +170,7 @@ impl Verdict {
             expires_at: None,
             offline_until: None,
             message: message.into(),
+            machines: None,
         }
     }
 }

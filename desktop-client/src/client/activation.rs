@@ -1,20 +1,26 @@
-//! Activation: validate a key online, and on a verified `VALID` store the key and the
-//! lease.
+//! Activation: claim a seat for this machine online (`POST /v1/license/activate`; for
+//! a license that does not limit machines it is a plain validation), and on a verified
+//! `VALID` store the key and the lease. A refused seat (`MACHINE_LIMIT`) stores nothing.
 
 use std::sync::Arc;
 
-use license_shared::LicenseKey;
+use license_shared::{LicenseKey, VerdictCode};
 
 use super::persist::append_notes;
 use super::{blocking, newest_after_storing, ActivateError, Inner};
 use crate::cache;
 use crate::decide::from_answer;
 use crate::keystore::LicenseKeyText;
+use crate::transport::Call;
 use crate::verdict::{Code, Verdict};
 use crate::verify::{fresh_nonce, verify_online};
 
 /// See [`LicenseClient::activate`](super::LicenseClient::activate).
-pub(super) async fn activate(inner: &Arc<Inner>, key: &str) -> Result<Verdict, ActivateError> {
+pub(super) async fn activate(
+    inner: &Arc<Inner>,
+    key: &str,
+    machine_name: Option<&str>,
+) -> Result<Verdict, ActivateError> {
     let parsed = LicenseKey::parse(key).map_err(ActivateError::InvalidKey)?;
     let key = LicenseKeyText::new(parsed.encode());
     let license_id = parsed.customer_id().as_str().to_owned();
@@ -22,13 +28,15 @@ pub(super) async fn activate(inner: &Arc<Inner>, key: &str) -> Result<Verdict, A
         .fingerprint
         .clone()
         .map_err(ActivateError::MachineId)?;
+    let nonce = fresh_nonce();
+    let mut request = inner.request(&key, &nonce, &fingerprint);
+    request.machine_name = machine_name.map(str::to_owned);
+    request.check().map_err(ActivateError::InvalidRequest)?;
     let transport = inner.transport.as_ref().ok_or(ActivateError::NoBrokerUrl)?;
     let reader = Arc::clone(inner);
     let (file_marks, store_marks, stored_hash) = blocking(move || reader.load_marks()).await?;
-    let nonce = fresh_nonce();
-    let request = inner.request(&key, &nonce, &fingerprint);
     let received = transport
-        .validate(&request)
+        .post(Call::Activate, &request)
         .await
         .map_err(ActivateError::Unreachable)?;
     let marks = file_marks.merge(store_marks);
@@ -59,6 +67,10 @@ pub(super) async fn activate(inner: &Arc<Inner>, key: &str) -> Result<Verdict, A
         let store = if payload.result.valid {
             inner.key_store.set_key(&key).map_err(ActivateError::KeyStore)?;
             true
+        } else if payload.result.code == VerdictCode::MachineLimit {
+            // Not a verdict on the license but on this one attempt: a seat may be
+            // freed a minute from now, and a stored lease stays as it was.
+            false
         } else {
             stored_hash.as_deref() == Some(key_hash.as_str())
         };

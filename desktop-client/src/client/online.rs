@@ -8,11 +8,13 @@ use super::Inner;
 use crate::decide::{from_answer, without_answer, Failure};
 use crate::fingerprint::Fingerprint;
 use crate::keystore::LicenseKeyText;
-use crate::transport::{Received, TransportError};
+use crate::transport::{Call, Received, TransportError};
 use crate::verdict::{Code, Verdict};
 use crate::verify::{fresh_nonce, verify_online};
 
 impl Inner {
+    /// The body every call sends; activation adds `machine_name`, a deactivation of
+    /// another machine `machine_id`.
     pub(super) fn request(
         &self,
         key: &LicenseKeyText,
@@ -41,7 +43,7 @@ impl Inner {
         };
         let nonce = fresh_nonce();
         let received = transport
-            .validate(&self.request(key, &nonce, fingerprint))
+            .post(Call::Validate, &self.request(key, &nonce, fingerprint))
             .await?;
         Ok((received, nonce))
     }

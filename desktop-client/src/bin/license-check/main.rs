@@ -1,0 +1,370 @@
+//! `license-check`: the reference desktop client, built on the library (feature `cli`).
+//!
+//! Thin on purpose: parse arguments, read configuration, pick the key store, build a
+//! [`LicenseClient`], print its verdict (`print`). Exit codes: 0 licensed (or done),
+//! 1 not licensed (or refused), 2 undetermined, 64 usage or configuration error.
+
+mod print;
+
+use std::io::Read as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use license_client::config::{
+    self, ConfigFile, KeyStoreKind, TrustSource, ENV_BROKER_URL, ENV_KEYSTORE, ENV_MACHINE_ID,
+    ENV_TRUSTED_KEYS, PINNED_KEYS,
+};
+use license_client::{
+    remove_activation, ActivateError, DeactivateError, FileKeyStore, KeyStore, LicenseClient,
+    OsKeyring, Paths, SeatError,
+};
+
+use print::{print_failure, print_machines, print_verdict, Shown};
+
+const EXIT_NOT_LICENSED: u8 = 1;
+const EXIT_UNDETERMINED: u8 = 2;
+const EXIT_USAGE: u8 = 64;
+/// The app id the reference client identifies as (overridable with `app_id` in the config).
+const DEFAULT_APP_ID: &str = "license-check";
+
+/// Shown after `--help`: the environment and the exit codes scripts rely on.
+const AFTER_HELP: &str = "\
+Environment:
+  LICENSE_CHECK_BROKER_URL    the license server's base URL (--broker-url wins)
+  LICENSE_CHECK_TRUSTED_KEYS  trusted verdict-signing keys, kid:base64url[,...]
+                              (refused when keys were pinned at build time)
+  LICENSE_CHECK_KEYSTORE      os (default: the OS keyring) or file (a 0600 file)
+  LICENSE_CHECK_MACHINE_ID    used instead of the OS machine id (containers, cloned
+                              VMs); the fingerprint stays an HMAC of it over the app id
+
+Exit codes:
+  0   licensed, or done (activate: this machine holds a seat; deactivate: freed)
+  1   not licensed, or refused (a verified deny such as MACHINE_LIMIT or
+      NOT_ACTIVATED, no key, grace over, clock rolled back, unknown machine id)
+  2   undetermined (the license server is unreachable or untrusted and no usable
+      saved license; deactivate then changed nothing)
+  64  usage or configuration error";
+
+/// Not `Debug`: `activate` holds the license key, which must never be printed.
+#[derive(Parser)]
+#[command(
+    name = "license-check",
+    version,
+    about = "Checks, activates and deactivates this machine's license",
+    after_help = AFTER_HELP
+)]
+struct Cli {
+    /// The license broker's base URL.
+    #[arg(long, global = true, env = ENV_BROKER_URL, value_name = "URL")]
+    broker_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Activates the license on this machine: claims one of its seats online, and on a
+    /// verified VALID stores KEY and the signed verdict. Exit 1 with MACHINE_LIMIT
+    /// (nothing stored) lists the machines holding the seats.
+    #[command(after_help = AFTER_HELP)]
+    Activate {
+        /// The license key, or `-` to read it from standard input (keeps it out of the process list).
+        #[arg(value_name = "KEY")]
+        key: String,
+        /// A name for this machine in machine lists (at most 64 characters).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The start-up check.
+    #[command(after_help = AFTER_HELP)]
+    Status {
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+        /// Never touch the network; decide from the saved verdict.
+        #[arg(long, conflicts_with = "refresh")]
+        offline: bool,
+        /// Ask the license server even if the saved verdict is still fresh.
+        #[arg(long)]
+        refresh: bool,
+    },
+    /// Frees this machine's seat online, then removes the stored key and the saved
+    /// verdict. When the license server cannot be reached it changes nothing (exit 2).
+    #[command(after_help = AFTER_HELP)]
+    Deactivate {
+        /// Free the seat of another machine (an id from `license-check machines`), keeping this one.
+        #[arg(long, value_name = "ID", conflicts_with = "local")]
+        machine: Option<String>,
+        /// Only remove the key and the saved verdict from this machine, without the
+        /// license server (uninstallers); the seat lapses by itself later.
+        #[arg(long)]
+        local: bool,
+        /// Print one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists the machines holding the license's seats (id, name, last seen) and marks this one.
+    #[command(after_help = AFTER_HELP)]
+    Machines {
+        /// Print one JSON object: `code`, `machines` {used, max, list}.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// An error that is the caller's to fix: exit 64.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Usage(String);
+
+fn usage(message: impl std::fmt::Display) -> anyhow::Error {
+    Usage(message.to_string()).into()
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("license-check: {e:#}");
+            let code = if e.downcast_ref::<Usage>().is_some() {
+                EXIT_USAGE
+            } else {
+                EXIT_UNDETERMINED
+            };
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<u8> {
+    let paths = Paths::from_project_dirs().map_err(usage)?;
+    let config = ConfigFile::load(&paths.config_file).map_err(usage)?;
+    let kind = KeyStoreKind::parse(std::env::var(ENV_KEYSTORE).ok().as_deref()).map_err(usage)?;
+    let app_id = config
+        .app_id
+        .clone()
+        .unwrap_or_else(|| DEFAULT_APP_ID.to_owned());
+    let store: Box<dyn KeyStore> = match kind {
+        KeyStoreKind::Os => Box::new(OsKeyring::new(app_id.clone())),
+        KeyStoreKind::File => Box::new(FileKeyStore::new(&paths.data_dir)),
+    };
+    let store_name = store.describe();
+    eprintln!("key store: {store_name}");
+
+    // A typo in the key is reported before anything else, and never needs the network.
+    let key = match &cli.command {
+        Command::Activate { key, .. } => {
+            let key = read_key(key.clone())?;
+            license_shared::LicenseKey::parse(&key).map_err(usage)?;
+            Some(key)
+        }
+        _ => None,
+    };
+
+    if let Command::Deactivate {
+        local: true, json, ..
+    } = cli.command
+    {
+        remove_activation(&*store, &paths).context("the local removal is incomplete")?;
+        let message = format!(
+            "Removed the license key from the {store_name} and the saved license from {}. The license server was not asked: a seat this machine held lapses by itself.",
+            paths.data_dir.display()
+        );
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"code": "REMOVED_LOCALLY", "message": message, "exit_code": 0})
+            );
+        } else {
+            println!("{message}");
+        }
+        return Ok(0);
+    }
+
+    let env_keys = std::env::var(ENV_TRUSTED_KEYS).ok();
+    let (keys, trust) = config::resolve_trusted_keys(
+        PINNED_KEYS,
+        env_keys.as_deref(),
+        config.trusted_keys.as_deref(),
+        &paths.config_file,
+    )
+    .map_err(usage)?;
+    let shown = Shown {
+        key_store: &store_name,
+        trusted_keys_source: trust.describe(),
+    };
+    match trust {
+        TrustSource::ConfigFile => eprintln!(
+            "trusted keys: {} ({})",
+            trust.describe(),
+            paths.config_file.display()
+        ),
+        _ => eprintln!("trusted keys: {}", trust.describe()),
+    }
+    let broker_url = cli.broker_url.clone().or(config.broker_url.clone());
+    let needs_broker = !matches!(cli.command, Command::Status { offline: true, .. });
+    if needs_broker && broker_url.is_none() {
+        return Err(usage(format!(
+            "no license server URL: pass --broker-url, set {ENV_BROKER_URL}, or set broker_url in {}",
+            paths.config_file.display()
+        )));
+    }
+    let mut builder = LicenseClient::builder()
+        .app_id(app_id)
+        .app_version(env!("CARGO_PKG_VERSION"))
+        .trusted_keys(keys)
+        .paths(paths)
+        .key_store(store);
+    if let Some(url) = broker_url {
+        builder = builder.broker_url(url);
+    }
+    match std::env::var(ENV_MACHINE_ID) {
+        Ok(id) if id.trim().is_empty() => {
+            return Err(usage(format!(
+                "{ENV_MACHINE_ID} is set but empty; unset it to use the OS machine id"
+            )))
+        }
+        Ok(id) => builder = builder.machine_id(id),
+        Err(std::env::VarError::NotPresent) => {}
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(usage(format!("{ENV_MACHINE_ID} is not valid UTF-8")))
+        }
+    }
+    if let Some(ms) = config.connect_timeout_ms {
+        builder = builder.connect_timeout(Duration::from_millis(ms));
+    }
+    if let Some(ms) = config.total_timeout_ms {
+        builder = builder.total_timeout(Duration::from_millis(ms));
+    }
+    let client = builder.build().map_err(usage)?;
+
+    match cli.command {
+        Command::Status {
+            json,
+            offline,
+            refresh,
+        } => {
+            let verdict = if offline {
+                client.check_offline()
+            } else if refresh {
+                runtime()?.block_on(client.refresh())
+            } else {
+                runtime()?.block_on(client.check())
+            };
+            print_verdict(&verdict, json, &shown)?;
+            Ok(verdict.outcome().exit_code())
+        }
+        Command::Activate { name, json, .. } => {
+            let key = key.unwrap_or_default();
+            match runtime()?.block_on(client.activate_named(&key, name.as_deref())) {
+                Ok(verdict) => {
+                    print_verdict(&verdict, json, &shown)?;
+                    Ok(verdict.outcome().exit_code())
+                }
+                Err(
+                    e @ (ActivateError::InvalidKey(_)
+                    | ActivateError::InvalidRequest(_)
+                    | ActivateError::NoBrokerUrl),
+                ) => Err(usage(e)),
+                Err(e) => {
+                    let code = match &e {
+                        ActivateError::Unreachable(_) => "BROKER_UNREACHABLE",
+                        ActivateError::Untrusted(_) => "RESPONSE_UNTRUSTED",
+                        ActivateError::MachineId(_) => "MACHINE_ID_UNAVAILABLE",
+                        ActivateError::KeyStore(_) => "KEY_STORE_UNAVAILABLE",
+                        _ => "INTERNAL_ERROR",
+                    };
+                    let error = anyhow::Error::new(e).context("the license could not be activated");
+                    print_failure(json, code, EXIT_UNDETERMINED, &error)
+                }
+            }
+        }
+        Command::Deactivate { machine, json, .. } => {
+            let done = match &machine {
+                Some(id) => runtime()?
+                    .block_on(client.deactivate_machine(id))
+                    .map_err(DeactivateError::Seat),
+                None => runtime()?.block_on(client.deactivate()),
+            };
+            match done {
+                Ok(verdict) => {
+                    print::print_deactivated(&verdict, machine.as_deref(), json, &shown)?;
+                    Ok(0)
+                }
+                Err(DeactivateError::Seat(e)) => {
+                    let what = match &machine {
+                        Some(id) => format!("the seat of machine {id} was not freed"),
+                        None => {
+                            "the license was not deactivated; nothing on this machine was changed"
+                                .into()
+                        }
+                    };
+                    seat_failure(e, json, what)
+                }
+                Err(e) => {
+                    let error = anyhow::Error::new(e).context(
+                        "this machine's seat was freed, but the license could not be removed from this machine",
+                    );
+                    print_failure(json, "KEY_STORE_UNAVAILABLE", EXIT_UNDETERMINED, &error)
+                }
+            }
+        }
+        Command::Machines { json } => match runtime()?.block_on(client.machines()) {
+            Ok(verdict) => {
+                print_machines(&verdict, json, &shown)?;
+                Ok(0)
+            }
+            Err(e) => seat_failure(e, json, "the machines could not be listed".into()),
+        },
+    }
+}
+
+/// A seat operation that did not happen: usage errors exit 64, refusals 1, the rest 2.
+fn seat_failure(error: SeatError, json: bool, what: String) -> anyhow::Result<u8> {
+    let (code, exit) = match &error {
+        SeatError::InvalidRequest(_) | SeatError::NoBrokerUrl => return Err(usage(error)),
+        SeatError::NoLicense | SeatError::DamagedKey => ("NO_LICENSE", EXIT_NOT_LICENSED),
+        SeatError::UnknownMachine(_) => ("UNKNOWN_MACHINE", EXIT_NOT_LICENSED),
+        SeatError::Refused(verdict) => (verdict.code.as_str(), EXIT_NOT_LICENSED),
+        SeatError::KeyStore(_) => ("KEY_STORE_UNAVAILABLE", EXIT_UNDETERMINED),
+        SeatError::MachineId(_) => ("MACHINE_ID_UNAVAILABLE", EXIT_UNDETERMINED),
+        SeatError::Unreachable(_) => ("BROKER_UNREACHABLE", EXIT_UNDETERMINED),
+        SeatError::RateLimited(_) => ("RATE_LIMITED", EXIT_UNDETERMINED),
+        SeatError::Untrusted(_) => ("RESPONSE_UNTRUSTED", EXIT_UNDETERMINED),
+        _ => ("INTERNAL_ERROR", EXIT_UNDETERMINED),
+    };
+    print_failure(json, code, exit, &anyhow::Error::new(error).context(what))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// `-` reads the key from stdin, so it need not appear in the process list.
+fn read_key(arg: String) -> anyhow::Result<String> {
+    if arg != "-" {
+        return Ok(arg);
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .take(4096)
+        .read_to_string(&mut text)
+        .context("cannot read the license key from standard input")?;
+    Ok(text.trim().to_owned())
+}
