@@ -1,0 +1,159 @@
+//! What `license-check` prints: a headline and the verdict's message, the machine list
+//! where one matters, and with `--json` one object per run (failures included, so a
+//! script always has a `code` to read).
+
+use anyhow::Context as _;
+use serde_json::{json, Value};
+
+use license_client::{format_time, Code, MachineEntry, Machines, Outcome, Source, Verdict};
+
+/// Where the key and the trust came from, shown with each verdict.
+pub(crate) struct Shown<'a> {
+    pub(crate) key_store: &'a str,
+    pub(crate) trusted_keys_source: &'static str,
+}
+
+/// The verdict as JSON with the run's context and exit code added.
+fn verdict_json(verdict: &Verdict, shown: &Shown<'_>, exit_code: u8) -> anyhow::Result<Value> {
+    let mut value = serde_json::to_value(verdict).context("cannot encode the verdict")?;
+    if let Some(object) = value.as_object_mut() {
+        object.insert("key_store".into(), shown.key_store.into());
+        object.insert(
+            "trusted_keys_source".into(),
+            shown.trusted_keys_source.into(),
+        );
+        object.insert("exit_code".into(), exit_code.into());
+        object.insert("machines".into(), machines_json(verdict.machines.as_ref()));
+    }
+    Ok(value)
+}
+
+/// `{used, max, list}` with `list` always present, or null for an unlimited license.
+fn machines_json(machines: Option<&Machines>) -> Value {
+    match machines {
+        Some(m) => json!({"used": m.used, "max": m.max, "list": m.list}),
+        None => Value::Null,
+    }
+}
+
+pub(crate) fn print_verdict(
+    verdict: &Verdict,
+    json: bool,
+    shown: &Shown<'_>,
+) -> anyhow::Result<()> {
+    if json {
+        println!(
+            "{}",
+            verdict_json(verdict, shown, verdict.outcome().exit_code())?
+        );
+        return Ok(());
+    }
+    let headline = match verdict.outcome() {
+        Outcome::Licensed => "Licensed",
+        Outcome::NotLicensed => "Not licensed",
+        Outcome::Undetermined => "License status unknown",
+    };
+    let source = match (verdict.source, verdict.offline_until) {
+        (Source::Online, _) => "checked online",
+        (Source::Cache, Some(_)) => "from the saved license",
+        (Source::Cache, None) => "checked on this machine",
+    };
+    println!("{headline} ({}, {source}).", verdict.code);
+    println!("{}", verdict.message);
+    match verdict.code {
+        Code::MachineLimit => {
+            if let Some(machines) = verdict.machines.as_ref().filter(|m| !m.list.is_empty()) {
+                println!("Machines holding the seats:");
+                print_list(&machines.list);
+            }
+            println!("Free a seat with `license-check deactivate --machine ID` (run `license-check deactivate` on that machine instead if you still have it), then activate again.");
+        }
+        Code::NotActivated | Code::Deactivated => {
+            println!("Run `license-check activate KEY` on this machine to claim a seat.");
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+pub(crate) fn print_deactivated(
+    verdict: &Verdict,
+    machine: Option<&str>,
+    json: bool,
+    shown: &Shown<'_>,
+) -> anyhow::Result<()> {
+    if json {
+        let mut value = verdict_json(verdict, shown, 0)?;
+        value["machine"] = machine.into();
+        value["removed_locally"] = machine.is_none().into();
+        println!("{value}");
+    } else {
+        println!("{}", verdict.message);
+    }
+    Ok(())
+}
+
+pub(crate) fn print_machines(
+    verdict: &Verdict,
+    json: bool,
+    shown: &Shown<'_>,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", verdict_json(verdict, shown, 0)?);
+        return Ok(());
+    }
+    println!("{} ({}).", verdict.message, verdict.code);
+    if let Some(machines) = &verdict.machines {
+        if machines.list.is_empty() {
+            println!("No machine holds a seat.");
+        } else {
+            print_list(&machines.list);
+        }
+    }
+    Ok(())
+}
+
+/// One line per machine: id, last seen as a date, name, and which one this is.
+fn print_list(list: &[MachineEntry]) {
+    for machine in list {
+        let name = machine
+            .name
+            .as_deref()
+            .map(printable)
+            .unwrap_or_else(|| "(no name)".into());
+        let this = if machine.current {
+            " (this machine)"
+        } else {
+            ""
+        };
+        println!(
+            "  {}  last seen {}  {name}{this}",
+            printable(&machine.id),
+            format_time(machine.last_seen)
+        );
+    }
+}
+
+/// Server text goes to a terminal: no control characters.
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// A command that reached no usable answer: with `--json` one object on stdout, else
+/// the error with its causes on stderr. Returns the exit code.
+pub(crate) fn print_failure(
+    json: bool,
+    code: &str,
+    exit_code: u8,
+    error: &anyhow::Error,
+) -> anyhow::Result<u8> {
+    if json {
+        println!(
+            "{}",
+            json!({"code": code, "licensed": false, "message": format!("{error:#}"), "exit_code": exit_code})
+        );
+    } else {
+        eprintln!("license-check: {error:#}");
+    }
+    Ok(exit_code)
+}
