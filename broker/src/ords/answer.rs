@@ -219,6 +219,10 @@ fn parse_time(text: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
+#[path = "answer_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -7,11 +7,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use license_broker::secret::SecretSource;
 use license_broker::token::{
-    Cause, ExpiresIn, Fetch, FetchError, FetchResult, Grant, TokenConfig, TokenHandle, TokenManager,
+    Cause, ExpiresIn, Fetch, FetchError, FetchResult, Grant, SecretSource, TokenConfig, TokenError,
+    TokenHandle, TokenManager, TokenSource,
 };
-use license_broker::token_source::{TokenError, TokenSource};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::time::{sleep, Instant};
 

@@ -2,8 +2,8 @@
 
 use std::process::Command;
 
-use license_broker::env_vars as var;
-use license_broker::signer::Signer;
+use license_broker::vars as var;
+use license_broker::Signer;
 use license_shared::{parse_public_key, LicenseKey};
 
 use super::helpers::*;
@@ -82,29 +82,29 @@ fn the_client_secret_is_refused_on_the_command_line() {
 
 #[test]
 fn issue_key_needs_only_the_key_secret_and_check_names_what_is_missing() {
-    let dir = tempfile::tempdir().unwrap();
-    let env = test_env(dir.path(), "https://unused.example/ords/page");
+    let env = stand_in_env("https://unused.example/ords/page");
+    let key_secret = &env.vars()[var::KEY_SECRET_FILE];
     let output = broker()
         .args(["issue-key", "--customer-id", "42"])
-        .env(var::KEY_SECRET_FILE, &env[var::KEY_SECRET_FILE])
+        .env(var::KEY_SECRET_FILE, key_secret)
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     let key = String::from_utf8(output.stdout).unwrap();
     let parsed = LicenseKey::parse(key.trim()).unwrap();
     assert_eq!(parsed.customer_id().as_str(), "42");
-    assert!(load_config(env.clone()).license_keys.verify(&parsed));
+    assert!(env.config().unwrap().license_keys.verify(&parsed));
 
     let bad = broker()
         .args(["issue-key", "--customer-id", "../1"])
-        .env(var::KEY_SECRET_FILE, &env[var::KEY_SECRET_FILE])
+        .env(var::KEY_SECRET_FILE, key_secret)
         .output()
         .unwrap();
     assert!(!bad.status.success());
 
     let output = broker()
         .arg("check")
-        .env(var::KEY_SECRET_FILE, &env[var::KEY_SECRET_FILE])
+        .env(var::KEY_SECRET_FILE, key_secret)
         .output()
         .unwrap();
     assert!(!output.status.success());
@@ -117,19 +117,13 @@ fn issue_key_needs_only_the_key_secret_and_check_names_what_is_missing() {
 async fn check_obtains_one_token_from_the_emulator() {
     let app = spawn_app().await;
     let emulator = app.emulator();
-    let (client_id, secret) = emulator
+    let (_, secret) = emulator
         .client_credentials(ords_emulator::ARTICLE_CLIENT)
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let secret_file = dir.path().join("client-secret");
+    let files = process_env(emulator);
+    let secret_file = files.secret_file();
     std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
-    let mut env = test_env(dir.path(), &emulator.schema_url);
-    env.remove(var::CLIENT_SECRET);
-    env.insert(var::CLIENT_ID.into(), client_id);
-    env.insert(
-        var::CLIENT_SECRET_FILE.into(),
-        secret_file.display().to_string(),
-    );
+    let env = files.vars().clone();
     let output = tokio::task::spawn_blocking({
         let env = env.clone();
         move || broker().arg("check").envs(env).output().unwrap()
@@ -158,13 +152,8 @@ async fn check_obtains_one_token_from_the_emulator() {
 async fn check_with_a_customer_id_proves_the_whole_route() {
     let app = spawn_app().await;
     let emulator = app.emulator();
-    let (client_id, secret) = emulator
-        .client_credentials(ords_emulator::ARTICLE_CLIENT)
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = test_env(dir.path(), &emulator.schema_url);
-    env.insert(var::CLIENT_ID.into(), client_id);
-    env.insert(var::CLIENT_SECRET.into(), secret);
+    let files = process_env(emulator);
+    let env = files.vars().clone();
     let run = |env: std::collections::HashMap<String, String>, id: &'static str| {
         tokio::task::spawn_blocking(move || {
             broker()

@@ -14,10 +14,10 @@ async fn envelope_verifies_with_ed25519_compact() {
     let response = app.validate(&app.key("1"), &nonce()).await;
     let envelope: Envelope = response.json().await.unwrap();
     assert_eq!((envelope.v, envelope.alg.as_str()), (1, "Ed25519"));
-    assert_eq!(envelope.kid, app.config.signer.kid());
+    assert_eq!(envelope.kid, app.config().signer.kid());
 
     let public =
-        ed25519_compact::PublicKey::from_slice(app.config.signer.verifying_key().as_bytes())
+        ed25519_compact::PublicKey::from_slice(app.config().signer.verifying_key().as_bytes())
             .unwrap();
     let payload = URL_SAFE_NO_PAD.decode(&envelope.payload).unwrap();
     let signature =

@@ -13,10 +13,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use license_broker::outbound::OutboundLimits;
-use license_broker::secret::SecretSource;
-use license_broker::token::{FetchResult, TokenConfig, TokenHandle, TokenManager};
-use license_broker::token_source::{TokenError, TokenSource};
+use license_broker::token::{
+    FetchResult, SecretSource, TokenConfig, TokenError, TokenHandle, TokenManager, TokenSource,
+};
+use license_broker::OutboundLimits;
 use secrecy::SecretString;
 
 /// The example credentials from Oracle's documentation (ORDS's alphabet).
@@ -377,20 +377,6 @@ async fn callers_dropped_mid_fetch_do_not_cancel_it() {
     assert_eq!(stand.posts(), 1);
 }
 
-/// Collects everything `tracing` writes, at every level.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn sentinels_never_appear_in_logs_errors_or_debug() {
     const SENTINEL_SECRET: &str = "SENTINEL_SECRET_Zq9..";
@@ -398,14 +384,7 @@ async fn sentinels_never_appear_in_logs_errors_or_debug() {
         r#"{"access_token":"SENTINEL_TOKEN_Xy7","token_type":"bearer","expires_in":3600}"#;
     const BAD: &str =
         r#"{"access_token":"SENTINEL_TOKEN_Xy7","token_type":"bearer","expires_in":"x"}"#;
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (capture, _guard) = super::helpers::Capture::trace();
     let mut shown = Vec::new();
 
     // Success, then a 401 for the token (invalidate), then a refresh.
@@ -435,7 +414,7 @@ async fn sentinels_never_appear_in_logs_errors_or_debug() {
     let err = tokens.token().await.unwrap_err();
     shown.extend([format!("{err:?}"), err.to_string()]);
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.contains("obtained an ORDS access token"), "{logs}");
     assert!(
         logs.contains("malformed token response (at `expires_in`)"),

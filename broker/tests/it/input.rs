@@ -48,10 +48,9 @@ async fn forged_key_gets_a_signed_not_found_without_reaching_ords() {
     let tokens = FakeTokens::new();
     let app = spawn_app_with_fake(&ords, &tokens).await;
     // Right format and checksum, MAC under another secret.
-    let other = license_broker::license_keys::LicenseKeys::new(
-        b"another-secret-another-secret-0123456789".to_vec(),
-    )
-    .unwrap();
+    let other =
+        license_broker::LicenseKeys::new(b"another-secret-another-secret-0123456789".to_vec())
+            .unwrap();
     let forged = other.mint(&license_shared::CustomerId::parse("1").unwrap());
     let nonce = nonce();
     let response = app.validate(&forged, &nonce).await;
@@ -148,7 +147,7 @@ async fn healthz_is_always_up_and_readyz_follows_the_token_source() {
     assert_eq!(health.status(), 200);
     let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
-    *tokens.fail.lock().unwrap() = Some(license_broker::token_source::TokenError::Unavailable {
+    *tokens.fail.lock().unwrap() = Some(license_broker::token::TokenError::Unavailable {
         retry_after: Some(std::time::Duration::from_secs(9)),
     });
     let ready = app.http.get(app.url("/readyz")).send().await.unwrap();

@@ -4,9 +4,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use license_broker::api::{self, AppState};
-use license_broker::env_vars as var;
-use license_broker::token_source::{TokenFuture, TokenSource};
+use license_broker::token::{TokenFuture, TokenSource};
+use license_broker::vars as var;
 use license_shared::{Envelope, VerdictCode};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -124,16 +123,16 @@ impl TokenSource for StalledTokens {
 #[tokio::test]
 async fn the_request_deadline_holds_even_when_the_wait_is_not_on_ords() {
     let ords = FakeOrds::answering(200, "{}").await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = test_env(dir.path(), &ords.base_url);
-    override_env(
-        &mut env,
-        &[
-            (var::REQUEST_TIMEOUT_SECS, "2"),
-            (var::UPSTREAM_TIMEOUT_SECS, "1"),
-        ],
-    );
-    let app = spawn_app_with(load_config(env), Arc::new(StalledTokens), dir).await;
+    let app = start(
+        broker()
+            .ords_at(&ords.base_url)
+            .tokens(Arc::new(StalledTokens))
+            .settings(&[
+                (var::REQUEST_TIMEOUT_SECS, "2"),
+                (var::UPSTREAM_TIMEOUT_SECS, "1"),
+            ]),
+    )
+    .await;
     let started = Instant::now();
     let response = app.validate(&app.key("1"), &nonce()).await;
     let took = started.elapsed();
@@ -183,24 +182,17 @@ async fn over_tls_a_client_trusting_the_certificate_gets_a_signed_verdict() {
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert, certified.cert.pem()).unwrap();
     std::fs::write(&key, certified.key_pair.serialize_pem()).unwrap();
-    let mut env = test_env(dir.path(), &ords.base_url);
-    override_env(
-        &mut env,
+    let mut app = spawn_app_with_fake_env(
+        &ords,
+        &FakeTokens::new(),
         &[
             (var::TLS_CERT_FILE, cert.to_str().unwrap()),
             (var::TLS_KEY_FILE, key.to_str().unwrap()),
         ],
-    );
-    let config = load_config(env);
-    let files = config.edge.tls.clone().expect("TLS configured");
-    let tls = license_broker::edge::tls::server_config(&files.cert, &files.key).unwrap();
-    let state = AppState::from_config(&config, FakeTokens::new()).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(api::serve_tls(listener, tls, state, async move {
-        let _ = stopped.await;
-    }));
+    )
+    .await;
+    assert!(app.config().edge.tls.is_some(), "TLS configured");
+    let addr = app.addr;
 
     let root = reqwest::Certificate::from_pem(certified.cert.pem().as_bytes()).unwrap();
     let client = reqwest::Client::builder()
@@ -209,9 +201,7 @@ async fn over_tls_a_client_trusting_the_certificate_gets_a_signed_verdict() {
         .https_only(true)
         .build()
         .unwrap();
-    let license_key = config
-        .license_keys
-        .mint(&license_shared::CustomerId::parse("1").unwrap());
+    let license_key = app.key("1");
     let body = serde_json::json!({"license_key": license_key, "nonce": nonce()});
     let response = client
         .post(format!(
@@ -229,9 +219,8 @@ async fn over_tls_a_client_trusting_the_certificate_gets_a_signed_verdict() {
         "max-age=31536000"
     );
     let envelope: Envelope = response.json().await.unwrap();
-    let trusted = license_shared::Keyset::new().with_key(config.signer.verifying_key());
     assert_eq!(
-        envelope.open(&trusted).unwrap().result.code,
+        envelope.open(&app.trusted).unwrap().result.code,
         VerdictCode::Valid
     );
     // Plain HTTP on the TLS port gets no answer.
@@ -241,10 +230,7 @@ async fn over_tls_a_client_trusting_the_certificate_gets_a_signed_verdict() {
         .await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
     // And the TLS server drains like the plain one.
-    stop.send(()).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), server)
+    app.stop_within(Duration::from_secs(5))
         .await
-        .expect("the TLS server stops")
-        .unwrap()
-        .unwrap();
+        .expect("the TLS server stops");
 }

@@ -1,10 +1,9 @@
 //! Against the ORDS emulator's article seed, with the real token manager: customer 1
 //! valid, 2 expired, 3 suspended, anything else unknown.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use license_broker::env_vars as var;
+use license_broker::vars as var;
 use license_shared::{Envelope, VerdictCode};
 
 use super::helpers::*;
@@ -45,11 +44,10 @@ async fn hostile_and_forged_keys_never_reach_the_emulator() {
         let response = app.validate(id, &nonce()).await;
         error_body(response, 400, "invalid_request").await;
     }
-    let forged = license_broker::license_keys::LicenseKeys::new(
-        b"not-the-broker-secret-not-the-broker-secret".to_vec(),
-    )
-    .unwrap()
-    .mint(&license_shared::CustomerId::parse("1").unwrap());
+    let forged =
+        license_broker::LicenseKeys::new(b"not-the-broker-secret-not-the-broker-secret".to_vec())
+            .unwrap()
+            .mint(&license_shared::CustomerId::parse("1").unwrap());
     let response = app.validate(&forged, &nonce()).await;
     let envelope: Envelope = response.json().await.unwrap();
     assert_eq!(
@@ -65,7 +63,7 @@ async fn hostile_and_forged_keys_never_reach_the_emulator() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_validations_on_a_cold_start_need_one_token() {
     // Rate limits are off in `test_env`; the concurrency limit must admit all 1000.
-    let app = spawn_app_env(&[(license_broker::env_vars::MAX_CONCURRENT, "2000")]).await;
+    let app = spawn_app_env(&[(license_broker::vars::MAX_CONCURRENT, "2000")]).await;
     // Slow the token endpoint so every request piles up on the cold cache.
     app.emulator().set_faults(ords_emulator::Faults {
         latency_ms: Some(200),
@@ -184,25 +182,11 @@ async fn item_no_row_is_not_found_only_as_problem_json() {
     let app = spawn_app().await;
     assert_eq!(app.verdict("4").await.result.code, VerdictCode::NotFound);
 
-    let emulator = ords_emulator::spawn(
-        ords_emulator::Seed::article_default(),
-        ords_emulator::EmulatorOptions {
-            error_response_format: ords_emulator::ResponseFormat::Html,
-            ..Default::default()
-        },
-        Arc::new(ords_emulator::SystemClock),
-    )
+    let app = start(broker().emulator_options(ords_emulator::EmulatorOptions {
+        error_response_format: ords_emulator::ResponseFormat::Html,
+        ..Default::default()
+    }))
     .await;
-    let (client_id, secret) = emulator
-        .client_credentials(ords_emulator::ARTICLE_CLIENT)
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = test_env(dir.path(), &emulator.schema_url);
-    env.insert(var::CLIENT_ID.into(), client_id);
-    env.insert(var::CLIENT_SECRET.into(), secret);
-    let config = load_config(env);
-    let tokens = license_broker::run::token_source(&config).unwrap();
-    let app = spawn_app_with(config, tokens, dir).await;
     assert_eq!(app.verdict("1").await.result.code, VerdictCode::Valid);
     let response = app.validate(&app.key("4"), &nonce()).await;
     error_body(response, 503, "upstream_unavailable").await;

@@ -7,7 +7,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use license_broker::env_vars as var;
+use license_broker::vars as var;
 use license_shared::{Envelope, Keyset, VerdictCode};
 use serde_json::Value;
 
@@ -26,29 +26,22 @@ impl Drop for Broker {
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_an_in_flight_call_drains_and_exits_zero() {
-    let emulator = ords_emulator::spawn(
+    let emulator = license_testkit::emulator(
         ords_emulator::Seed::article_default(),
         ords_emulator::EmulatorOptions::default(),
-        Arc::new(ords_emulator::SystemClock),
     )
     .await;
-    let (client_id, secret) = emulator
+    let (_, secret) = emulator
         .client_credentials(ords_emulator::ARTICLE_CLIENT)
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = test_env(dir.path(), &emulator.schema_url);
-    override_env(
-        &mut env,
-        &[
-            (var::CLIENT_ID, &client_id),
-            (var::CLIENT_SECRET, &secret),
-            (var::LISTEN, "127.0.0.1:0"),
-            (var::DRAIN_DELAY_SECS, "1"),
-            (var::SHUTDOWN_GRACE_SECS, "10"),
-            (var::LOG, "info"),
-        ],
-    );
-    let config = load_config(env.clone());
+    let mut files = process_env(&emulator);
+    files
+        .set(var::LISTEN, "127.0.0.1:0")
+        .set(var::DRAIN_DELAY_SECS, "1")
+        .set(var::SHUTDOWN_GRACE_SECS, "10")
+        .set(var::LOG, "info");
+    let config = files.config().unwrap();
+    let env = files.vars().clone();
     let mut command = Command::new(env!("CARGO_BIN_EXE_license-broker"));
     for (name, _) in std::env::vars() {
         if name.starts_with("LICENSE_BROKER_") || name == "RUST_LOG" {

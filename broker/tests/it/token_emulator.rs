@@ -2,21 +2,18 @@
 //! opens the protected validation endpoint, single flight holds against ORDS's real
 //! token endpoint, a revocation costs one refresh, and a rotated secret heals.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use license_broker::secret::SecretSource;
-use license_broker::token::{TokenConfig, TokenHandle, TokenManager};
-use license_broker::token_source::{TokenError, TokenSource};
-use ords_emulator::{
-    spawn, EmulatorOptions, Faults, RunningEmulator, Seed, SystemClock, TokenErrorStyle,
+use license_broker::token::{
+    SecretSource, TokenConfig, TokenError, TokenHandle, TokenManager, TokenSource,
 };
+use ords_emulator::{EmulatorOptions, Faults, RunningEmulator, Seed, TokenErrorStyle};
 use secrecy::SecretString;
 
 const CLIENT: &str = "license_backend_client";
 
 async fn emulator(options: EmulatorOptions) -> RunningEmulator {
-    spawn(Seed::article_default(), options, Arc::new(SystemClock)).await
+    license_testkit::emulator(Seed::article_default(), options).await
 }
 
 fn config(ords: &RunningEmulator, secret: SecretSource) -> TokenConfig {

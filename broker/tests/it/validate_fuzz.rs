@@ -9,10 +9,9 @@
 
 use std::sync::OnceLock;
 
-use license_broker::env_vars as var;
+use license_broker::vars as var;
 use license_shared::{base64url_encode, Envelope, Keyset, LicenseKey, ValidateRequest};
-use license_soak::probe;
-use license_soak::stack::Stack;
+use license_testkit::{install_panic_counter, panics, Stack};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -36,7 +35,7 @@ struct World {
 fn world() -> &'static World {
     static WORLD: OnceLock<World> = OnceLock::new();
     WORLD.get_or_init(|| {
-        probe::install_panic_counter();
+        install_panic_counter();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -50,8 +49,8 @@ fn world() -> &'static World {
             .unwrap();
         World {
             http: reqwest::Client::builder().no_proxy().build().unwrap(),
-            url: format!("{}/v1/license/validate", stack.broker_url),
-            trusted: stack.trusted_keys.clone(),
+            url: stack.url_for("/v1/license/validate"),
+            trusted: stack.trusted().clone(),
             valid_key: stack.issue_key("1").unwrap(),
             forged_key: stack.forge_key("1").unwrap(),
             runtime,
@@ -147,12 +146,12 @@ proptest! {
     #[test]
     fn the_broker_answers_every_body_within_the_contract(body in body()) {
         let w = world();
-        let panics = probe::panics();
+        let panics_before = panics();
         let (status, answer) = w.runtime.block_on(async {
             let r = w.http.post(&w.url).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
             (r.status().as_u16(), r.bytes().await.unwrap())
         });
-        prop_assert_eq!(probe::panics(), panics, "the broker panicked");
+        prop_assert_eq!(panics(), panics_before, "the broker panicked");
         prop_assert!([200, 400, 413, 503, 504].contains(&status), "status {} for {:?}", status, String::from_utf8_lossy(&body));
         match expectation(&body) {
             Some(request) => {

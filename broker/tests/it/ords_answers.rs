@@ -258,7 +258,7 @@ async fn slow_ords_is_a_504_and_token_outage_a_503_with_retry_after() {
     error_body(response, 504, "upstream_timeout").await;
     assert!(started.elapsed() < std::time::Duration::from_millis(2500 + 500));
 
-    *tokens.fail.lock().unwrap() = Some(license_broker::token_source::TokenError::Rejected {
+    *tokens.fail.lock().unwrap() = Some(license_broker::token::TokenError::Rejected {
         retry_after: Some(std::time::Duration::from_secs(60)),
     });
     let response = app.validate(&app.key("2"), &nonce()).await;
@@ -301,7 +301,7 @@ async fn a_404_that_is_not_ords_no_row_is_an_upstream_error() {
     let app = spawn_app_with_fake_env(
         &ords,
         &FakeTokens::new(),
-        &[(license_broker::env_vars::VERDICT_TTL_SECS, "0")],
+        &[(license_broker::vars::VERDICT_TTL_SECS, "0")],
     )
     .await;
     assert_eq!(app.verdict("1").await.result.code, VerdictCode::Valid);
@@ -313,7 +313,7 @@ async fn a_404_that_is_not_ords_no_row_is_an_upstream_error() {
 /// empty collection is NOT_FOUND; every 404, even ORDS's NotFound problem, is a 503.
 #[tokio::test]
 async fn with_item_404_off_only_an_empty_collection_is_not_found() {
-    let off = [(license_broker::env_vars::ITEM_404_IS_NOT_FOUND, "false")];
+    let off = [(license_broker::vars::ITEM_404_IS_NOT_FOUND, "false")];
     let ords = FakeOrds::start(collection).await;
     let app = spawn_app_with_fake_env(&ords, &FakeTokens::new(), &off).await;
     assert_eq!(app.verdict("1").await.result.code, VerdictCode::Valid);

@@ -1,173 +1,141 @@
-//! The one way tests start a broker: [`spawn_app`] (against the ORDS emulator, with the
-//! real token manager) or [`spawn_app_with`] (against any ORDS stand-in and token
-//! source, such as [`FakeOrds`] serving literal JSON and [`FakeTokens`]). Every server
-//! binds `127.0.0.1:0` and stops when the test drops its handle: no sleeps, no ports.
+//! The broker's tests start it through the kit ([`license_testkit::Stack`]), with the
+//! defaults these tests assume ([`DEFAULTS`]), and wrap it in a [`TestApp`] with the
+//! requests they make. The ORDS stand-in [`FakeOrds`] (literal JSON) and the token
+//! stand-in [`FakeTokens`] live here: only these tests use them. Every server binds
+//! `127.0.0.1:0` and stops when the test drops its handle: no sleeps, no ports.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Router;
-use license_broker::api::{self, AppState};
-use license_broker::config::Config;
-use license_broker::config_sources::Sources;
-use license_broker::env_vars as var;
-use license_broker::signer::Signer;
-use license_broker::token_source::{BearerToken, TokenError, TokenFuture, TokenSource};
-use license_shared::{
-    base64url_encode, CustomerId, Envelope, Keyset, ValidateRequest, VerdictPayload,
+use license_broker::token::{BearerToken, TokenError, TokenFuture, TokenSource};
+use license_broker::vars as var;
+use license_shared::{Envelope, Keyset, ValidateRequest, VerdictPayload};
+pub use license_testkit::{
+    nonce, BrokerEnv, Stack, StackBuilder, STAND_IN_CLIENT_ID, STAND_IN_CLIENT_SECRET,
 };
 use secrecy::SecretString;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+/// What these tests assume unless they say otherwise: no rate limits (tests hammer one
+/// license from 127.0.0.1; the edge tests turn them back on) and a 2 s upstream timeout.
+pub const DEFAULTS: [(&str, &str); 3] = [
+    (var::UPSTREAM_TIMEOUT_SECS, "2"),
+    (var::RATE_PER_IP, "0"),
+    (var::RATE_PER_KEY, "0"),
+];
+
 /// A running broker and what the test needs to talk to it and check its answers.
 pub struct TestApp {
+    stack: Stack,
     pub addr: SocketAddr,
     pub http: reqwest::Client,
-    pub config: Config,
     /// The broker's verifying key, as a client would pin it.
     pub trusted: Keyset,
-    pub emulator: Option<ords_emulator::RunningEmulator>,
-    _dir: tempfile::TempDir,
-    _shutdown: oneshot::Sender<()>,
 }
 
-/// Environment for a broker pointed at `ords_base`, with fresh key files in `dir`.
-pub fn test_env(dir: &std::path::Path, ords_base: &str) -> HashMap<String, String> {
-    let key = dir.join("signing.pem");
-    std::fs::write(&key, Signer::generate().to_pem().unwrap()).unwrap();
-    let secret = dir.join("key-secret");
-    std::fs::write(&secret, "Zx8Qm3Vt6Wp1Ls4Kd9Hf2Jr7Bn5Cg0Ye\n").unwrap();
-    #[cfg(unix)]
-    for file in [&key, &secret] {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
+impl Deref for TestApp {
+    type Target = Stack;
+    fn deref(&self) -> &Stack {
+        &self.stack
     }
-    HashMap::from([
-        (var::ORDS_BASE_URL.into(), ords_base.into()),
-        (var::CLIENT_ID.into(), "license_backend_client".into()),
-        (var::CLIENT_SECRET.into(), "SENTINEL_SECRET_test".into()),
-        (var::SIGNING_KEY_FILE.into(), key.display().to_string()),
-        (var::KEY_SECRET_FILE.into(), secret.display().to_string()),
-        (var::UPSTREAM_TIMEOUT_SECS.into(), "2".into()),
-        // Tests hammer one license from 127.0.0.1; the edge tests turn limits back on.
-        (var::RATE_PER_IP.into(), "0".into()),
-        (var::RATE_PER_KEY.into(), "0".into()),
-    ])
 }
 
-pub fn load_config(env: HashMap<String, String>) -> Config {
-    let sources = Sources::new(None, move |name| env.get(name).cloned()).unwrap();
-    Config::from_sources(&sources).unwrap()
+impl DerefMut for TestApp {
+    fn deref_mut(&mut self) -> &mut Stack {
+        &mut self.stack
+    }
+}
+
+/// The kit's builder with [`DEFAULTS`], against the emulator's article seed.
+pub fn broker() -> StackBuilder {
+    Stack::builder().settings(&DEFAULTS)
+}
+
+/// Starts what `builder` describes.
+pub async fn start(builder: StackBuilder) -> TestApp {
+    let stack = builder.start().await.expect("the stack starts");
+    TestApp {
+        addr: stack.addr(),
+        trusted: stack.trusted().clone(),
+        http: reqwest::Client::new(),
+        stack,
+    }
+}
+
+/// Settings with [`DEFAULTS`] for a broker process in front of `emulator`, with the
+/// article client's credentials and fresh key files.
+pub fn process_env(emulator: &ords_emulator::RunningEmulator) -> BrokerEnv {
+    let (client_id, secret) = emulator
+        .client_credentials(ords_emulator::ARTICLE_CLIENT)
+        .expect("the article seed has its client");
+    with_defaults(BrokerEnv::new(&emulator.schema_url, &client_id, &secret).unwrap())
+}
+
+fn with_defaults(mut env: BrokerEnv) -> BrokerEnv {
+    for (name, value) in DEFAULTS {
+        env.set(name, value);
+    }
+    env
+}
+
+/// Settings with [`DEFAULTS`] for a broker in front of the ORDS stand-in at `ords_base`.
+pub fn stand_in_env(ords_base: &str) -> BrokerEnv {
+    with_defaults(BrokerEnv::new(ords_base, STAND_IN_CLIENT_ID, STAND_IN_CLIENT_SECRET).unwrap())
 }
 
 /// A broker against the emulator's article seed, getting tokens from the real manager.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_env(&[]).await
+    start(broker()).await
 }
 
-/// [`spawn_app`] with extra environment settings (they win over [`test_env`]).
+/// [`spawn_app`] with extra settings (they win over [`DEFAULTS`]).
 pub async fn spawn_app_env(overrides: &[(&str, &str)]) -> TestApp {
-    let overrides: Vec<(String, String)> = overrides
-        .iter()
-        .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
-        .collect();
-    spawn_app_env_for(move |_| overrides).await
+    start(broker().settings(overrides)).await
 }
 
 /// [`spawn_app`] with settings computed from the emulator's schema URL (to point the
 /// broker at a wrong alias or path on purpose).
-pub async fn spawn_app_env_for(overrides: impl FnOnce(&str) -> Vec<(String, String)>) -> TestApp {
-    let clock = Arc::new(ords_emulator::SystemClock);
-    let emulator = ords_emulator::spawn(
-        ords_emulator::Seed::article_default(),
-        ords_emulator::EmulatorOptions::default(),
-        clock,
-    )
-    .await;
-    let (client_id, secret) = emulator
-        .client_credentials(ords_emulator::ARTICLE_CLIENT)
-        .expect("the article seed has its client");
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = test_env(dir.path(), &emulator.schema_url);
-    env.insert(var::CLIENT_ID.into(), client_id);
-    env.insert(var::CLIENT_SECRET.into(), secret);
-    env.extend(overrides(&emulator.schema_url));
-    let config = load_config(env);
-    let tokens = license_broker::run::token_source(&config).expect("token manager starts");
-    let mut app = spawn_app_with(config, tokens, dir).await;
-    app.emulator = Some(emulator);
-    app
+pub async fn spawn_app_env_for(
+    overrides: impl FnOnce(&str) -> Vec<(String, String)> + Send + 'static,
+) -> TestApp {
+    start(broker().settings_for(overrides)).await
 }
 
-/// A broker with the given configuration and token source.
-pub async fn spawn_app_with(
-    config: Config,
-    tokens: Arc<dyn TokenSource>,
-    dir: tempfile::TempDir,
-) -> TestApp {
-    let state = AppState::from_config(&config, tokens).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(api::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
-    let trusted = Keyset::new().with_key(config.signer.verifying_key());
-    TestApp {
-        addr,
-        http: reqwest::Client::new(),
-        config,
-        trusted,
-        emulator: None,
-        _dir: dir,
-        _shutdown: tx,
-    }
+/// The kit's builder with [`DEFAULTS`], against `ords` with `tokens`.
+pub fn broker_with_fake(ords: &FakeOrds, tokens: &Arc<FakeTokens>) -> StackBuilder {
+    broker()
+        .ords_at(&ords.base_url)
+        .tokens(Arc::clone(tokens) as Arc<dyn TokenSource>)
 }
 
 /// A broker against `ords` (a literal-JSON stand-in) with fake tokens.
 pub async fn spawn_app_with_fake(ords: &FakeOrds, tokens: &Arc<FakeTokens>) -> TestApp {
-    spawn_app_with_fake_env(ords, tokens, &[]).await
+    start(broker_with_fake(ords, tokens)).await
 }
 
-/// [`spawn_app_with_fake`] with extra environment settings.
+/// [`spawn_app_with_fake`] with extra settings.
 pub async fn spawn_app_with_fake_env(
     ords: &FakeOrds,
     tokens: &Arc<FakeTokens>,
     overrides: &[(&str, &str)],
 ) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = test_env(dir.path(), &ords.base_url);
-    override_env(&mut env, overrides);
-    let config = load_config(env);
-    spawn_app_with(config, Arc::clone(tokens) as Arc<dyn TokenSource>, dir).await
-}
-
-pub fn override_env(env: &mut HashMap<String, String>, overrides: &[(&str, &str)]) {
-    for (name, value) in overrides {
-        env.insert((*name).to_owned(), (*value).to_owned());
-    }
-}
-
-/// A fresh random nonce, as a client sends it.
-pub fn nonce() -> String {
-    base64url_encode(&rand::random::<[u8; 32]>())
+    start(broker_with_fake(ords, tokens).settings(overrides)).await
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        self.stack.url_for(path)
     }
 
     /// A real license key for `id`.
     pub fn key(&self, id: &str) -> String {
-        self.config
-            .license_keys
-            .mint(&CustomerId::parse(id).unwrap())
+        self.stack.issue_key(id).unwrap()
     }
 
     /// Posts a raw body with a JSON content type.
@@ -212,6 +180,8 @@ impl TestApp {
             nonce: nonce.into(),
             fingerprint: Some("fp-test".into()),
             app: None,
+            machine_name: None,
+            machine_id: None,
         };
         self.post_raw(serde_json::to_vec(&request).unwrap()).await
     }
@@ -227,9 +197,58 @@ impl TestApp {
         assert_eq!(payload.fingerprint.as_deref(), Some("fp-test"));
         payload
     }
+}
 
-    pub fn emulator(&self) -> &ords_emulator::RunningEmulator {
-        self.emulator.as_ref().expect("started with spawn_app")
+/// Log lines written while a test runs, through a subscriber for the test's own thread
+/// (so a `current_thread` test sees the broker's lines and no other test's).
+#[derive(Clone, Default)]
+pub struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Capture {
+    /// Every line at `trace` level as plain text, until the guard drops.
+    pub fn trace() -> (Self, tracing::subscriber::DefaultGuard) {
+        let capture = Self::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// Lines as the broker's JSON log writes them (fields flattened), until the guard
+    /// drops.
+    pub fn json() -> (Self, tracing::subscriber::DefaultGuard) {
+        let capture = Self::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    pub fn json_lines(&self) -> Vec<Value> {
+        self.text()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 }
 

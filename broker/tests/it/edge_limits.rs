@@ -4,7 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use license_broker::env_vars as var;
+use sha2::Digest as _;
+
+use license_broker::vars as var;
 
 use super::helpers::*;
 
@@ -182,13 +184,14 @@ async fn an_address_that_keeps_getting_not_found_is_refused() {
 async fn limits_are_on_by_default() {
     let ords = FakeOrds::answering(200, ROW).await;
     let tokens = FakeTokens::new();
-    let dir = tempfile::tempdir().unwrap();
-    let mut env = test_env(dir.path(), &ords.base_url);
-    env.remove(var::RATE_PER_IP);
-    env.remove(var::RATE_PER_KEY);
-    let config = load_config(env);
+    let app = start(
+        broker_with_fake(&ords, &tokens)
+            .unset(var::RATE_PER_IP)
+            .unset(var::RATE_PER_KEY),
+    )
+    .await;
+    let config = app.config();
     assert_eq!((config.rate.per_ip, config.rate.per_key), (60, 20));
-    let app = spawn_app_with(config, tokens, dir).await;
     let key = app.key("1");
     let statuses: Vec<u16> = burst(&app, "ignored", &key, 21)
         .await
@@ -338,8 +341,11 @@ fn spellings(key: &str, n: usize) -> Vec<String> {
     panic!("not enough spellings of {key}")
 }
 
-#[tokio::test]
+/// The log line's fingerprint is read from the broker's JSON request log, so the test
+/// runs on one thread with its own subscriber.
+#[tokio::test(flavor = "current_thread")]
 async fn one_key_in_many_spellings_is_one_key_to_the_limit_and_the_log() {
+    let (capture, _guard) = Capture::json();
     let ords = FakeOrds::answering(200, ROW).await;
     let tokens = FakeTokens::new();
     let app = spawn_app_with_fake_env(&ords, &tokens, &[(var::RATE_PER_KEY, "20")]).await;
@@ -355,37 +361,33 @@ async fn one_key_in_many_spellings_is_one_key_to_the_limit_and_the_log() {
         );
     }
     let mut statuses = Vec::new();
+    let mut request_ids = Vec::new();
     for text in &spelled {
-        statuses.push(app.validate(text, &nonce()).await.status().as_u16());
+        let response = app.validate(text, &nonce()).await;
+        statuses.push(response.status().as_u16());
+        request_ids.push(
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     assert_eq!(statuses[..20], [200; 20], "{statuses:?}");
     assert_eq!(statuses[20..], [429; 5], "20 per minute for the one key");
 
-    // The log line's fingerprint is the canonical key's, whatever the spelling.
-    let state = license_broker::api::AppState::from_config(
-        &app.config,
-        std::sync::Arc::clone(&tokens)
-            as std::sync::Arc<dyn license_broker::token_source::TokenSource>,
-    )
-    .unwrap();
-    for text in &spelled[..3] {
-        let body = serde_json::json!({"license_key": text, "nonce": nonce()}).to_string();
-        let request = axum::http::Request::post("/v1/license/validate")
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from(body))
-            .unwrap();
-        let response =
-            license_broker::api::validate::validate(axum::extract::State(state.clone()), request)
-                .await;
-        assert_eq!(response.status(), 200);
-        let seen = response
-            .extensions()
-            .get::<license_broker::edge::KeyFingerprint>()
-            .expect("the handler reports the key's fingerprint");
-        assert_eq!(
-            seen.0,
-            license_broker::edge::key_fingerprint(&key),
-            "{text}"
-        );
+    // The log line's fingerprint is the canonical key's, whatever the spelling: eight
+    // hex digits of the SHA-256 of the canonical key.
+    let fingerprint: String = sha2::Sha256::digest(key.as_bytes())[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let lines = capture.json_lines();
+    for (text, request_id) in spelled[..3].iter().zip(&request_ids) {
+        let line = lines
+            .iter()
+            .find(|line| line["message"] == "request" && line["request_id"] == request_id.as_str())
+            .unwrap_or_else(|| panic!("no request line for {request_id} in {lines:#?}"));
+        assert_eq!(line["status"], 200, "{line}");
+        assert_eq!(line["key"], fingerprint.as_str(), "{text}");
     }
 }

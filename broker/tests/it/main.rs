@@ -1,0 +1,32 @@
+//! The broker's integration tests, in one binary (one link, one process): the broker
+//! over real HTTP, started through the kit with `helpers`' defaults, and the token
+//! manager on its own.
+//!
+//! - `cache`, `input`, `signature`, `ords_answers`, `sentinel`: the validate route
+//!   against a literal-JSON ORDS stand-in.
+//! - `emulator`, `cli`, `edge_*`: against the ORDS emulator, the `license-broker`
+//!   binary, and the public edge (limits, metrics, deadlines, TLS, shutdown).
+//! - `validate_fuzz`, `ords_fuzz`: proptest over the request body and over ORDS answers.
+//! - `token_clock`, `token_http`, `token_emulator`: the token manager on a paused clock,
+//!   against a literal-JSON token endpoint, and against the emulator.
+//!
+//! The tests share this process, so none of them changes process-wide state; the two
+//! that read the broker's logs install their subscriber for their own thread only.
+
+mod cache;
+mod cli;
+mod edge_limits;
+mod edge_ops;
+mod edge_shutdown;
+mod emulator;
+mod helpers;
+mod input;
+mod ords_answers;
+mod ords_bodies;
+mod ords_fuzz;
+mod sentinel;
+mod signature;
+mod token_clock;
+mod token_emulator;
+mod token_http;
+mod validate_fuzz;
