@@ -7,26 +7,26 @@ use std::sync::Arc;
 use crate::support::{license_key, trusted, Behaviour, StandIn};
 use license_client::SystemClock;
 
-struct Cli {
-    dir: tempfile::TempDir,
-    broker: StandIn,
+pub(crate) struct Cli {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) broker: StandIn,
     _runtime: tokio::runtime::Runtime,
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
     }
 }
 
 impl Cli {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let broker = runtime.block_on(StandIn::start(Arc::new(SystemClock)));
         Self {
@@ -36,7 +36,7 @@ impl Cli {
         }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_license-check"));
         let home = self.dir.path();
         command
@@ -52,11 +52,11 @@ impl Cli {
         command
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         Self::finish(self.command(args).output().unwrap())
     }
 
-    fn finish(output: Output) -> Run {
+    pub(crate) fn finish(output: Output) -> Run {
         Run {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -64,7 +64,7 @@ impl Cli {
         }
     }
 
-    fn data_dir(&self) -> std::path::PathBuf {
+    pub(crate) fn data_dir(&self) -> std::path::PathBuf {
         self.dir.path().join("data").join("license-check")
     }
 }
@@ -144,6 +144,7 @@ fn without_activation_status_is_not_licensed_and_names_the_store() {
       "expires_at": null,
       "key_store": "[file store]",
       "licensed": false,
+      "machines": null,
       "message": "No license key is stored on this machine. Activate the app with your license key.",
       "offline_until": null,
       "source": "cache",

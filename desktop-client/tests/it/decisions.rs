@@ -461,8 +461,20 @@ async fn clock_skew_online_is_not_a_lockout_while_the_lease_is_good() {
 #[tokio::test]
 async fn deactivate_removes_key_and_lease_but_not_the_marks() {
     let fx = activated().await;
-    fx.client().deactivate().unwrap();
-    fx.client().deactivate().unwrap();
+    let verdict = fx.client().deactivate().await.unwrap();
+    assert_eq!(
+        (verdict.code, verdict.source),
+        (Code::Deactivated, Source::Online)
+    );
+    // Nothing left to free a seat with: a second deactivation says so.
+    let again = fx.client().deactivate().await.unwrap_err();
+    assert!(
+        matches!(
+            again,
+            license_client::DeactivateError::Seat(license_client::SeatError::NoLicense)
+        ),
+        "{again:?}"
+    );
     assert!(fx.store.get_key().unwrap().is_none());
     assert!(!fx.paths().cache_file().exists());
     assert!(fx.store.get_marks().unwrap().is_some());

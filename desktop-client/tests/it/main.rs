@@ -1,7 +1,8 @@
 //! The crate's integration tests, in one binary (one link, one process).
 //!
 //! - `decisions`: the decision rules end to end against a broker stand-in.
-//! - `cli` (feature `cli`): the real `license-check` binary.
+//! - `cli` (feature `cli`): the real `license-check` binary; `cli_seats` its seat commands.
+//! - `seats`: machine seats (activate, deactivate, machines, custom machine ids).
 //! - `keyring`: the OS keyring for real (`LICENSE_CHECK_REQUIRE_OS_KEYRING=1` makes an
 //!   unusable keyring a failure instead of a skip).
 //! - `real_broker`: the client against the real broker and the ORDS emulator.
@@ -13,7 +14,10 @@
 
 #[cfg(feature = "cli")]
 mod cli;
+#[cfg(feature = "cli")]
+mod cli_seats;
 mod decisions;
 mod keyring;
 mod real_broker;
+mod seats;
 mod support;

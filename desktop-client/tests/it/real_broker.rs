@@ -2,97 +2,45 @@
 //! seed (customer 1 valid, 2 expired, 3 suspended, anything else absent), the real
 //! token manager, the broker's own signing key pinned as the client's trusted key.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use license_broker::api::{self, AppState};
-use license_broker::config::Config;
-use license_broker::config_sources::Sources;
-use license_broker::env_vars as var;
-use license_broker::signer::Signer;
+use license_broker::Signer;
 use license_client::{
     ActivateError, Clock, Code, Fingerprint, LicenseClient, ManualClock, MemoryKeyStore, Outcome,
     Paths, Source, SystemClock,
 };
 use license_shared::{CustomerId, Keyset, LicenseKey, MAC_LEN};
+use license_testkit::Stack;
 
 const DAY: i64 = 86_400;
 
 struct Real {
-    config: Config,
-    broker_url: String,
+    stack: Stack,
     dir: tempfile::TempDir,
     store: Arc<MemoryKeyStore>,
     clock: ManualClock,
-    _emulator: ords_emulator::RunningEmulator,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 async fn spawn() -> Real {
-    let emulator = ords_emulator::spawn(
-        ords_emulator::Seed::article_default(),
-        ords_emulator::EmulatorOptions::default(),
-        Arc::new(ords_emulator::SystemClock),
-    )
-    .await;
-    let (client_id, secret) = emulator
-        .client_credentials(ords_emulator::ARTICLE_CLIENT)
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("signing.pem");
-    std::fs::write(&key, Signer::generate().to_pem().unwrap()).unwrap();
-    let key_secret = dir.path().join("key-secret");
-    std::fs::write(&key_secret, "Zx8Qm3Vt6Wp1Ls4Kd9Hf2Jr7Bn5Cg0Ye\n").unwrap();
-    #[cfg(unix)]
-    for file in [&key, &key_secret] {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    let env: HashMap<String, String> = HashMap::from([
-        (var::ORDS_BASE_URL.into(), emulator.schema_url.clone()),
-        (var::CLIENT_ID.into(), client_id),
-        (var::CLIENT_SECRET.into(), secret),
-        (var::SIGNING_KEY_FILE.into(), key.display().to_string()),
-        (
-            var::KEY_SECRET_FILE.into(),
-            key_secret.display().to_string(),
-        ),
-    ]);
-    let sources = Sources::new(None, move |name| env.get(name).cloned()).unwrap();
-    let config = Config::from_sources(&sources).unwrap();
-    let tokens = license_broker::run::token_source(&config).unwrap();
-    let state = AppState::from_config(&config, tokens).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let broker_url = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(api::serve(listener, state, async move {
-        let _ = rx.await;
-    }));
     Real {
-        config,
-        broker_url,
-        dir,
+        stack: Stack::start(&[]).await.expect("the stack starts"),
+        dir: tempfile::tempdir().unwrap(),
         store: Arc::new(MemoryKeyStore::new()),
         clock: ManualClock::new(SystemClock.now()),
-        _emulator: emulator,
-        shutdown: Some(tx),
     }
 }
 
 impl Real {
     fn key(&self, id: &str) -> String {
-        self.config
-            .license_keys
-            .mint(&CustomerId::parse(id).unwrap())
+        self.stack.issue_key(id).unwrap()
     }
 
     fn client(&self) -> LicenseClient {
-        LicenseClient::builder()
-            .broker_url(&self.broker_url)
+        self.stack
+            .client()
             .app_id("com.example.editor")
             .app_version("1.0.0")
-            .trusted_keys(Keyset::new().with_key(self.config.signer.verifying_key()))
             .total_timeout(Duration::from_secs(5))
             .key_store(Box::new(Arc::clone(&self.store)))
             .paths(Paths::in_dir(self.dir.path()))
@@ -105,10 +53,8 @@ impl Real {
             .unwrap()
     }
 
-    fn stop_broker(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+    async fn stop_broker(&mut self) {
+        self.stack.stop().await.expect("the broker stops");
     }
 }
 
@@ -152,7 +98,7 @@ async fn broker_down_fresh_lease_then_expired_lease() {
         "{verdict:?}"
     );
 
-    real.stop_broker();
+    real.stop_broker().await;
     let verdict = real.client().refresh().await;
     assert_eq!(
         (verdict.code, verdict.licensed),
@@ -174,7 +120,7 @@ async fn a_broker_signing_with_another_key_is_not_trusted() {
     let real = spawn().await;
     let other = Keyset::new().with_key(Signer::generate().verifying_key());
     let client = LicenseClient::builder()
-        .broker_url(&real.broker_url)
+        .broker_url(real.stack.url())
         .app_id("com.example.editor")
         .trusted_keys(other)
         .key_store(Box::new(MemoryKeyStore::new()))

@@ -4,6 +4,13 @@
 //! can misbehave on demand: deny, replay an old envelope, sign with a foreign key,
 //! tamper with the payload, answer an error status, hang, redirect. It signs with its
 //! own clock, so a test can move the client's clock without moving the broker's.
+//!
+//! It serves validate, activate, deactivate and machines. By default the license is
+//! unlimited; [`StandIn::limit_seats`] makes it seat-limited, and then the stand-in
+//! keeps the seats as the broker does: validate says `NOT_ACTIVATED` to a fingerprint
+//! without one, activate claims one or answers `MACHINE_LIMIT` with the list,
+//! deactivate frees one (`400` for an unknown id, `429` once the budget of freeing
+//! other machines' seats is spent), machines lists them.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -19,8 +26,11 @@ use axum::routing::post;
 use axum::Router;
 use ed25519_dalek::SigningKey;
 use serde_json::json;
+use sha2::Digest as _;
 
-use license_client::{Clock, Fingerprint, LicenseClient, ManualClock, MemoryKeyStore, Paths};
+use license_client::{
+    Clock, Fingerprint, LicenseClient, LicenseClientBuilder, ManualClock, MemoryKeyStore, Paths,
+};
 use license_shared::{kid_for, CustomerId, Envelope, Keyset, LicenseKey, MAC_LEN};
 
 pub const T0: i64 = 1_767_261_600;
@@ -88,12 +98,50 @@ impl Behaviour {
     }
 }
 
+/// Which endpoint a request came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Validate,
+    Activate,
+    Deactivate,
+    Machines,
+}
+
+/// One seat, as the broker keeps it.
+#[derive(Debug, Clone)]
+pub struct Seat {
+    pub fingerprint: String,
+    pub id: String,
+    pub name: Option<String>,
+    pub last_seen: i64,
+}
+
+/// The license's seats: `max` None is an unlimited license.
+#[derive(Debug, Clone, Default)]
+pub struct Seats {
+    pub max: Option<u32>,
+    pub held: Vec<Seat>,
+    /// How many other machines' seats deactivate may still free.
+    pub other_frees_left: u32,
+}
+
+/// The seat id the stand-in gives a fingerprint: 12 lower-case hex digits.
+pub fn seat_id(fingerprint: &str) -> String {
+    sha2::Sha256::digest(fingerprint.as_bytes())[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 pub struct Shared {
     pub behaviour: Mutex<Behaviour>,
     pub clock: Arc<dyn Clock>,
     pub requests: AtomicUsize,
     /// Every 200 body served, in order.
     pub served: Mutex<Vec<String>>,
+    pub seats: Mutex<Seats>,
+    /// Every request, with the endpoint it came to.
+    pub calls: Mutex<Vec<(Endpoint, serde_json::Value)>>,
 }
 
 pub struct StandIn {
@@ -109,9 +157,29 @@ impl StandIn {
             clock,
             requests: AtomicUsize::new(0),
             served: Mutex::new(Vec::new()),
+            seats: Mutex::new(Seats {
+                other_frees_left: 3,
+                ..Seats::default()
+            }),
+            calls: Mutex::new(Vec::new()),
         });
         let app = Router::new()
-            .route("/v1/license/validate", post(validate))
+            .route(
+                "/v1/license/validate",
+                post(|State(s), body| answer(s, body, Endpoint::Validate)),
+            )
+            .route(
+                "/v1/license/activate",
+                post(|State(s), body| answer(s, body, Endpoint::Activate)),
+            )
+            .route(
+                "/v1/license/deactivate",
+                post(|State(s), body| answer(s, body, Endpoint::Deactivate)),
+            )
+            .route(
+                "/v1/license/machines",
+                post(|State(s), body| answer(s, body, Endpoint::Machines)),
+            )
             .with_state(Arc::clone(&shared));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr: SocketAddr = listener.local_addr().unwrap();
@@ -148,6 +216,36 @@ impl StandIn {
             .expect("nothing served yet")
     }
 
+    /// Makes the license seat-limited, with `max` seats.
+    pub fn limit_seats(&self, max: u32) {
+        self.shared.seats.lock().unwrap().max = Some(max);
+    }
+
+    /// Gives a seat to another machine (which the tests never run).
+    pub fn seat_other(&self, id: &str, name: Option<&str>, last_seen: i64) {
+        self.shared.seats.lock().unwrap().held.push(Seat {
+            fingerprint: format!("other-machine-{id}"),
+            id: id.into(),
+            name: name.map(Into::into),
+            last_seen,
+        });
+    }
+
+    /// The ids of the seats held now.
+    pub fn held(&self) -> Vec<String> {
+        let seats = self.shared.seats.lock().unwrap();
+        seats.held.iter().map(|seat| seat.id.clone()).collect()
+    }
+
+    pub fn set_other_frees(&self, n: u32) {
+        self.shared.seats.lock().unwrap().other_frees_left = n;
+    }
+
+    /// Every request so far, with its endpoint.
+    pub fn calls(&self) -> Vec<(Endpoint, serde_json::Value)> {
+        self.shared.calls.lock().unwrap().clone()
+    }
+
     pub fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -177,26 +275,133 @@ fn payload(
     offline: i64,
     recheck: i64,
 ) -> Vec<u8> {
+    seat_payload(request, code, iat, offline, recheck, None)
+}
+
+/// A payload that carries `license.machines` when the license limits machines.
+fn seat_payload(
+    request: &serde_json::Value,
+    code: &str,
+    iat: i64,
+    offline: i64,
+    recheck: i64,
+    machines: Option<serde_json::Value>,
+) -> Vec<u8> {
     let valid = code == "VALID";
     let expires_at = if code == "EXPIRED" {
         iat - DAY
     } else {
         iat + 365 * DAY
     };
+    let mut license = json!({"id": license_id(request), "expires_at": expires_at});
+    if let Some(machines) = machines {
+        license["machines"] = machines;
+    }
     serde_json::to_vec(&json!({
         "typ": "license.validation",
         "iat": iat,
         "nonce": request["nonce"],
         "fingerprint": request["fingerprint"],
         "result": {"valid": valid, "code": code},
-        "license": {"id": license_id(request), "expires_at": expires_at},
+        "license": license,
         "policy": {"recheck_after": iat + recheck, "offline_until": iat + offline},
         "extra": "unknown members are ignored"
     }))
     .unwrap()
 }
 
-async fn validate(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({"error": code, "message": message}).to_string();
+    (status, [("content-type", "application/json")], body).into_response()
+}
+
+/// What the broker's seat rules answer to an allowed request at `endpoint`: the code
+/// and `license.machines`, or an error answer.
+fn seat_rules(
+    shared: &Shared,
+    endpoint: Endpoint,
+    request: &serde_json::Value,
+    now: i64,
+) -> Result<(&'static str, Option<serde_json::Value>), Response> {
+    let mut seats = shared.seats.lock().unwrap();
+    let fingerprint = request["fingerprint"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let Some(max) = seats.max else {
+        let code = if endpoint == Endpoint::Deactivate {
+            "DEACTIVATED"
+        } else {
+            "VALID"
+        };
+        return Ok((code, None));
+    };
+    let mine = seats.held.iter().position(|s| s.fingerprint == fingerprint);
+    if let Some(i) = mine {
+        seats.held[i].last_seen = now;
+    }
+    let list = |seats: &Seats| -> serde_json::Value {
+        seats
+            .held
+            .iter()
+            .map(|s| json!({"id": s.id, "name": s.name, "last_seen": s.last_seen, "current": s.fingerprint == fingerprint}))
+            .collect()
+    };
+    let code = match endpoint {
+        Endpoint::Validate if mine.is_some() => "VALID",
+        Endpoint::Validate => "NOT_ACTIVATED",
+        Endpoint::Activate if mine.is_some() => "VALID",
+        Endpoint::Activate if (seats.held.len() as u32) < max => {
+            seats.held.push(Seat {
+                id: seat_id(&fingerprint),
+                fingerprint: fingerprint.clone(),
+                name: request["machine_name"].as_str().map(Into::into),
+                last_seen: now,
+            });
+            "VALID"
+        }
+        Endpoint::Activate => {
+            let machines = json!({"used": seats.held.len(), "max": max, "list": list(&seats)});
+            return Ok(("MACHINE_LIMIT", Some(machines)));
+        }
+        Endpoint::Deactivate => {
+            let target = match request["machine_id"].as_str() {
+                None => mine,
+                Some(id) => {
+                    let Some(i) = seats.held.iter().position(|s| s.id == id) else {
+                        return Err(error(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_request",
+                            "machine_id matches no seat of this license",
+                        ));
+                    };
+                    if Some(i) != mine {
+                        if seats.other_frees_left == 0 {
+                            return Err(error(
+                                StatusCode::TOO_MANY_REQUESTS,
+                                "rate_limited",
+                                "this license has freed its budget of other machines' seats",
+                            ));
+                        }
+                        seats.other_frees_left -= 1;
+                    }
+                    Some(i)
+                }
+            };
+            if let Some(i) = target {
+                seats.held.remove(i);
+            }
+            "DEACTIVATED"
+        }
+        Endpoint::Machines => {
+            let machines = json!({"used": seats.held.len(), "max": max, "list": list(&seats)});
+            return Ok(("VALID", Some(machines)));
+        }
+    };
+    Ok((code, Some(json!({"used": seats.held.len(), "max": max}))))
+}
+
+async fn answer(shared: Arc<Shared>, body: Bytes, endpoint: Endpoint) -> Response {
     shared.requests.fetch_add(1, Ordering::SeqCst);
     let request: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(value) => value,
@@ -208,9 +413,36 @@ async fn validate(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
                 .into_response()
         }
     };
+    shared
+        .calls
+        .lock()
+        .unwrap()
+        .push((endpoint, request.clone()));
     let behaviour = shared.behaviour.lock().unwrap().clone();
     let iat = shared.clock.now();
     let body = match behaviour {
+        Behaviour::Sign {
+            code: "VALID",
+            offline,
+            recheck,
+        } => {
+            let (code, machines) = match seat_rules(&shared, endpoint, &request, iat) {
+                Ok(answer) => answer,
+                Err(response) => return response,
+            };
+            let (offline, recheck) = if code == "VALID" {
+                (offline, recheck)
+            } else {
+                (0, 0)
+            };
+            let key = signing_key();
+            let envelope = Envelope::sign(
+                &key,
+                &kid_for(&key.verifying_key()),
+                &seat_payload(&request, code, iat, offline, recheck, machines),
+            );
+            serde_json::to_string_pretty(&envelope).unwrap()
+        }
         Behaviour::Sign {
             code,
             offline,
@@ -318,6 +550,14 @@ impl Fixture {
     }
 
     pub fn client_on(&self, machine: &str) -> LicenseClient {
+        self.builder()
+            .fingerprint(Fingerprint::from_machine_id(machine, APP_ID))
+            .build()
+            .unwrap()
+    }
+
+    /// Everything but the machine: the fixture's broker, store, paths and clock.
+    pub fn builder(&self) -> LicenseClientBuilder {
         LicenseClient::builder()
             .broker_url(&self.broker.url)
             .app_id(APP_ID)
@@ -328,13 +568,26 @@ impl Fixture {
             .key_store(Box::new(self.store.clone()))
             .paths(self.paths())
             .clock(Arc::new(self.clock.clone()))
-            .fingerprint(Fingerprint::from_machine_id(machine, APP_ID))
-            .build()
-            .unwrap()
     }
 
     pub fn client(&self) -> LicenseClient {
         self.client_on("machine-a")
+    }
+
+    /// The fingerprint [`client`](Self::client) sends.
+    pub fn fingerprint(&self) -> String {
+        Fingerprint::from_machine_id("machine-a", APP_ID)
+            .as_str()
+            .to_owned()
+    }
+
+    /// A client of this fixture whose broker cannot be reached.
+    pub fn client_offline(&self) -> LicenseClient {
+        self.builder()
+            .broker_url("http://127.0.0.1:9")
+            .fingerprint(Fingerprint::from_machine_id("machine-a", APP_ID))
+            .build()
+            .unwrap()
     }
 
     pub fn cache_text(&self) -> String {
