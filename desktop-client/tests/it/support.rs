@@ -310,7 +310,10 @@ fn seat_payload(
     .unwrap()
 }
 
-fn error(status: StatusCode, code: &str, message: &str) -> Response {
+/// An error answer of the broker: status, `error` and `message`.
+type Refusal = (StatusCode, &'static str, &'static str);
+
+fn error((status, code, message): Refusal) -> Response {
     let body = json!({"error": code, "message": message}).to_string();
     (status, [("content-type", "application/json")], body).into_response()
 }
@@ -322,7 +325,7 @@ fn seat_rules(
     endpoint: Endpoint,
     request: &serde_json::Value,
     now: i64,
-) -> Result<(&'static str, Option<serde_json::Value>), Response> {
+) -> Result<(&'static str, Option<serde_json::Value>), Refusal> {
     let mut seats = shared.seats.lock().unwrap();
     let fingerprint = request["fingerprint"]
         .as_str()
@@ -369,7 +372,7 @@ fn seat_rules(
                 None => mine,
                 Some(id) => {
                     let Some(i) = seats.held.iter().position(|s| s.id == id) else {
-                        return Err(error(
+                        return Err((
                             StatusCode::BAD_REQUEST,
                             "invalid_request",
                             "machine_id matches no seat of this license",
@@ -377,7 +380,7 @@ fn seat_rules(
                     };
                     if Some(i) != mine {
                         if seats.other_frees_left == 0 {
-                            return Err(error(
+                            return Err((
                                 StatusCode::TOO_MANY_REQUESTS,
                                 "rate_limited",
                                 "this license has freed its budget of other machines' seats",
@@ -428,7 +431,7 @@ async fn answer(shared: Arc<Shared>, body: Bytes, endpoint: Endpoint) -> Respons
         } => {
             let (code, machines) = match seat_rules(&shared, endpoint, &request, iat) {
                 Ok(answer) => answer,
-                Err(response) => return response,
+                Err(refusal) => return error(refusal),
             };
             let (offline, recheck) = if code == "VALID" {
                 (offline, recheck)
