@@ -224,6 +224,10 @@ fn base32_decode(symbols: &[u8]) -> Option<Vec<u8>> {
 }
 
 #[cfg(test)]
+#[path = "license_key_proptests.rs"]
+mod proptests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

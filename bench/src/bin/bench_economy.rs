@@ -4,7 +4,6 @@
 //! both counted by the ORDS emulator's own stats. Everything runs in this process on
 //! loopback; counts, not timings, are the result. Prints `key=value` lines.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,12 +11,9 @@ use std::time::Instant;
 use anyhow::{bail, Context as _};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use license_broker::config::Config;
-use license_broker::config_sources::Sources;
-use license_broker::env_vars as var;
-use license_broker::signer::Signer;
-use license_shared::CustomerId;
-use ords_emulator::{EmulatorOptions, License, Seed, SystemClock, ARTICLE_CLIENT};
+use license_broker::vars as var;
+use license_testkit::Stack;
+use ords_emulator::License;
 use rand::RngCore as _;
 
 /// The broker's verdict cache TTL in this run, seconds (the broker's default).
@@ -60,12 +56,6 @@ where
     Ok(())
 }
 
-fn write_secret(dir: &std::path::Path, name: &str, text: &str) -> anyhow::Result<String> {
-    let path = dir.join(name);
-    std::fs::write(&path, text)?;
-    Ok(path.display().to_string())
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let n = arg(1, 2000)?;
@@ -75,12 +65,16 @@ async fn main() -> anyhow::Result<()> {
         bail!("N, M and C must be positive");
     }
 
-    let emulator = ords_emulator::spawn(
-        Seed::article_default(),
-        EmulatorOptions::default(),
-        Arc::new(SystemClock),
-    )
-    .await;
+    // The broker, as `license-broker serve` would run it, rate limits off.
+    let ttl = TTL_SECS.to_string();
+    let mut stack = Stack::start(&[
+        (var::RATE_PER_IP, "0"),
+        (var::RATE_PER_KEY, "0"),
+        (var::VERDICT_TTL_SECS, &ttl),
+        (var::MAX_CONCURRENT, "100000"),
+    ])
+    .await?;
+    let emulator = stack.emulator();
     let now = time::OffsetDateTime::now_utc();
     for k in 0..m as i64 {
         emulator.upsert_license(License {
@@ -91,63 +85,16 @@ async fn main() -> anyhow::Result<()> {
             updated_at: Some(now),
         });
     }
-    let (client_id, client_secret) = emulator
-        .client_credentials(ARTICLE_CLIENT)
-        .context("the article seed has its client")?;
-
-    // The broker, as `license-broker serve` would run it, rate limits off.
-    let dir = tempfile::tempdir()?;
-    let mut secret = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut secret);
-    let env = HashMap::from([
-        (var::ORDS_BASE_URL, emulator.schema_url.clone()),
-        (var::CLIENT_ID, client_id.clone()),
-        (
-            var::CLIENT_SECRET_FILE,
-            write_secret(dir.path(), "client-secret", &client_secret)?,
-        ),
-        (
-            var::SIGNING_KEY_FILE,
-            write_secret(
-                dir.path(),
-                "signing.pem",
-                &Signer::generate().to_pem().map_err(anyhow::Error::msg)?,
-            )?,
-        ),
-        (
-            var::KEY_SECRET_FILE,
-            write_secret(dir.path(), "key-secret", &STANDARD.encode(secret))?,
-        ),
-        (var::RATE_PER_IP, "0".to_owned()),
-        (var::RATE_PER_KEY, "0".to_owned()),
-        (var::VERDICT_TTL_SECS, TTL_SECS.to_string()),
-        (var::MAX_CONCURRENT, "100000".to_owned()),
-    ]);
-    let env: HashMap<String, String> = env.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    // Restrict the key files as the broker asks of production.
-    for name in ["client-secret", "signing.pem", "key-secret"] {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(
-            dir.path().join(name),
-            std::fs::Permissions::from_mode(0o600),
-        )?;
-    }
-    let sources = Sources::new(None, move |name| env.get(name).cloned())?;
-    let config = Config::from_sources(&sources)?;
+    let (client_id, client_secret) = (
+        stack.client_id().to_owned(),
+        stack.client_secret().to_owned(),
+    );
     let keys: Arc<Vec<String>> = Arc::new(
         (0..m as i64)
-            .map(|k| {
-                CustomerId::parse(&(FIRST_ID + k).to_string())
-                    .map(|id| config.license_keys.mint(&id))
-            })
+            .map(|k| stack.issue_key(&(FIRST_ID + k).to_string()))
             .collect::<Result<_, _>>()?,
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let validate_url = format!("http://{}/v1/license/validate", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let broker = tokio::spawn(license_broker::run::serve(config, listener, async move {
-        let _ = stopped.await;
-    }));
+    let validate_url = stack.url_for("/v1/license/validate");
 
     // No reset here: the emulator is fresh, and the broker may fetch its token as it
     // starts, which belongs to its count.
@@ -175,9 +122,9 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     }
     let broker_wall = started.elapsed();
-    let broker_stats = emulator.stats();
-    let _ = stop.send(());
-    broker.await??;
+    let broker_stats = stack.emulator().stats();
+    stack.stop().await?;
+    let emulator = stack.emulator();
 
     // The naive flow: a token, then the call, for every validation.
     emulator.reset_stats();

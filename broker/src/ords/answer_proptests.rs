@@ -25,6 +25,7 @@ fn cases() -> u32 {
 
 fn columns() -> Columns {
     Columns {
+        id: "customer_id".into(),
         expiry: "expires_at".into(),
         status: "license_status".into(),
         max_machines: "max_machines".into(),
@@ -51,7 +52,8 @@ proptest! {
 
     #[test]
     fn read_agrees_with_an_independent_reading(body in body()) {
-        let got = read(&body, &columns(), &StatusValues::default());
+        let id = license_shared::CustomerId::parse("1").unwrap();
+        let got = read(&body, &columns(), &StatusValues::default(), &id);
         match oracle(&body) {
             Some(expected) => prop_assert_eq!(got.ok().as_ref().map(reading), Some(expected)),
             None => prop_assert!(got.is_err(), "read {:?} from {:?}", got, String::from_utf8_lossy(&body)),

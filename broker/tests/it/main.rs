@@ -6,7 +6,9 @@
 //!   against a literal-JSON ORDS stand-in.
 //! - `emulator`, `cli`, `edge_*`: against the ORDS emulator, the `license-broker`
 //!   binary, and the public edge (limits, metrics, deadlines, TLS, shutdown).
-//! - `validate_fuzz`, `ords_fuzz`: proptest over the request body and over ORDS answers.
+//! - `validate_fuzz`, `ords_fuzz`, `license_key_fuzz`: proptest over the request body,
+//!   over ORDS answers (`ords_bodies` holds them and their independent reading), and
+//!   over license keys against the key secret.
 //! - `token_clock`, `token_http`, `token_emulator`: the token manager on a paused clock,
 //!   against a literal-JSON token endpoint, and against the emulator.
 //!
@@ -21,6 +23,7 @@ mod edge_shutdown;
 mod emulator;
 mod helpers;
 mod input;
+mod license_key_fuzz;
 mod ords_answers;
 mod ords_bodies;
 mod ords_fuzz;

@@ -1,5 +1,6 @@
 //! The crate's integration tests, in one binary (one link, one process).
 //!
+//! - `cache_fuzz`: proptest edits of the cached lease and of a signed answer.
 //! - `decisions`: the decision rules end to end against a broker stand-in.
 //! - `cli` (feature `cli`): the real `license-check` binary; `cli_seats` its seat commands.
 //! - `seats`: machine seats (activate, deactivate, machines, custom machine ids).
@@ -12,6 +13,7 @@
 //! environment, the working directory): each gives its settings to the client or to
 //! the child process it runs, and every keyring entry has a name of its own.
 
+mod cache_fuzz;
 #[cfg(feature = "cli")]
 mod cli;
 #[cfg(feature = "cli")]

@@ -12,7 +12,7 @@ use ords_emulator::{Faults, Seed};
 use serde_json::Value;
 
 use crate::narrate::Narrator;
-use crate::stack::{self, Stack};
+use license_testkit::Stack;
 
 const APP_ID: &str = "com.example.license-demo";
 const VALIDATION: &str = "customers/validation/1";
@@ -60,7 +60,7 @@ async fn public_before_the_privilege(
     out.step("Without a privilege, the ORDS validation endpoint is public");
     let mut seed = Seed::article_default();
     seed.privileges.clear();
-    let open = stack::emulator(seed).await;
+    let open = license_testkit::emulator(seed, ords_emulator::EmulatorOptions::default()).await;
     let response = http.get(open.url(VALIDATION)).send().await?;
     let status = response.status();
     let body: Value = response.json().await?;
@@ -88,7 +88,7 @@ async fn protected_after_the_privilege(
     stack: &Stack,
 ) -> anyhow::Result<()> {
     out.step("With privilege license_priv on module customers, it answers 401");
-    let response = http.get(stack.emulator.url(VALIDATION)).send().await?;
+    let response = http.get(stack.emulator().url(VALIDATION)).send().await?;
     let status = response.status();
     let kind = header(&response, "content-type");
     let body: Value = response.json().await?;
@@ -113,8 +113,8 @@ async fn token_from_client_credentials(
 ) -> anyhow::Result<String> {
     out.step("A token comes from the client-credentials grant");
     let response = http
-        .post(stack.emulator.token_url())
-        .basic_auth(&stack.client_id, Some(&stack.client_secret))
+        .post(stack.emulator().token_url())
+        .basic_auth(stack.client_id(), Some(stack.client_secret()))
         .form(&[("grant_type", "client_credentials")])
         .send()
         .await?;
@@ -146,7 +146,7 @@ async fn protected_call_with_bearer(
 ) -> anyhow::Result<()> {
     out.step("With Authorization: Bearer, the protected call works");
     let response = http
-        .get(stack.emulator.url(VALIDATION))
+        .get(stack.emulator().url(VALIDATION))
         .bearer_auth(token)
         .send()
         .await?;
@@ -200,18 +200,18 @@ async fn desktop_holds_no_secret(
     out.detail(format!(
         "pinned broker key: {}",
         stack
-            .trusted_keys
+            .trusted()
             .to_text()
             .chars()
             .take(28)
             .collect::<String>()
             + "…"
     ));
-    out.detail(format!("broker URL: {}", stack.broker_url));
+    out.detail(format!("broker URL: {}", stack.url()));
     let secrets = [
-        ("the OAuth client secret", stack.client_secret.as_str()),
+        ("the OAuth client secret", stack.client_secret()),
         ("an ORDS access token", ords_token),
-        ("the ORDS URL", stack.emulator.schema_url.as_str()),
+        ("the ORDS URL", stack.emulator().schema_url.as_str()),
     ];
     for bytes in &held {
         let text = String::from_utf8_lossy(bytes);
@@ -242,9 +242,9 @@ async fn verdicts_for_each_kind_of_key(
     show(out, "customer 2 (expired), activate", &expired);
     ensure!(expired.code == Code::Expired, "customer 2: {expired:?}");
 
-    let before = stack.emulator.stats().resource_requests;
+    let before = stack.emulator().stats().resource_requests;
     let forged = activate_denied(&other, &stack.forge_key("1")?).await?;
-    let after = stack.emulator.stats().resource_requests;
+    let after = stack.emulator().stats().resource_requests;
     show(out, "forged key for customer 1, activate", &forged);
     out.detail(format!(
         "ORDS resource calls caused by the forged key: {}",
@@ -265,12 +265,12 @@ async fn starts_offline_within_grace(
     client: &LicenseClient,
 ) -> anyhow::Result<()> {
     out.step("ORDS goes down, and the app still starts within its grace period");
-    stack.emulator.set_faults(Faults {
+    stack.emulator().set_faults(Faults {
         drop_connections: true,
         ..Faults::default()
     });
     let verdict = client.refresh().await;
-    stack.emulator.clear_faults();
+    stack.emulator().clear_faults();
     show(
         out,
         "start-up check with ORDS dropping every connection",
@@ -345,11 +345,10 @@ async fn activate_denied(client: &LicenseClient, key: &str) -> anyhow::Result<Ve
 fn desktop_client(stack: &Stack, machine: &str) -> anyhow::Result<LicenseClient> {
     let paths = Paths::in_dir(stack.scratch(machine));
     let fingerprint = Fingerprint::from_machine_id(&format!("demo-{machine}"), APP_ID);
-    Ok(LicenseClient::builder()
-        .broker_url(stack.broker_url.clone())
+    Ok(stack
+        .client()
         .app_id(APP_ID)
         .app_version(env!("CARGO_PKG_VERSION"))
-        .trusted_keys(stack.trusted_keys.clone())
         .key_store(Box::new(FileKeyStore::new(paths.data_dir.clone())))
         .paths(paths)
         .clock(Arc::new(license_client::SystemClock))

@@ -3,8 +3,9 @@
 //!
 //! # Layout
 //!
-//! - [`stack`]: starts the ORDS emulator and the broker in this process on loopback,
-//!   with a fresh signing key and key secret in a temporary directory.
+//! The ORDS emulator and the broker run in this process on loopback, started by
+//! `license_testkit::Stack` with a fresh signing key and key secret.
+//!
 //! - [`narrate`]: numbered steps with ticks and crosses, coloured on a terminal.
 //! - [`demo`]: the article's story step by step, then what the broker adds; each step
 //!   checks what it claims and the demo fails on the first step that does not hold.
@@ -14,4 +15,3 @@
 pub mod binaries;
 pub mod demo;
 pub mod narrate;
-pub mod stack;

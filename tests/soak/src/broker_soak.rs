@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use license_broker::env_vars as var;
+use license_broker::vars as var;
 use license_shared::{base64url_encode, Envelope, Keyset, VerdictCode};
 use ords_emulator::Faults;
 use rand::rngs::StdRng;
@@ -26,7 +26,7 @@ use rand::{Rng as _, SeedableRng as _};
 
 use crate::probe::{self, Sample};
 use crate::report::{table, Violations};
-use crate::stack::Stack;
+use license_testkit::Stack;
 
 /// The broker's own deadline in the soak (`LICENSE_BROKER_REQUEST_TIMEOUT_SECS`).
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(2);
@@ -234,15 +234,15 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
     ])
     .await?;
     let forger_key = stack.forge_key("1")?;
-    let keys = stack.config.license_keys.clone();
+    let keys = stack.config().license_keys.clone();
     let shared = Arc::new(Shared {
         http: reqwest::Client::builder()
             .no_proxy()
             .timeout(REQUEST_DEADLINE + Duration::from_secs(10))
             .pool_max_idle_per_host(options.concurrency)
             .build()?,
-        validate_url: format!("{}/v1/license/validate", stack.broker_url),
-        trusted: stack.trusted_keys.clone(),
+        validate_url: format!("{}/v1/license/validate", stack.url()),
+        trusted: stack.trusted().clone(),
         valid_key: stack.issue_key("1")?,
         expired_key: stack.issue_key("2")?,
         suspended_key: stack.issue_key("3")?,
@@ -256,8 +256,8 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
         verified: AtomicU64::new(0),
         latencies_ms: Mutex::new(Vec::new()),
     });
-    wait_ready(&shared.http, &stack.broker_url, READY_BOUND).await?;
-    stack.emulator.reset_stats();
+    wait_ready(&shared.http, &stack.url(), READY_BOUND).await?;
+    stack.emulator().reset_stats();
 
     let started = Instant::now();
     let end = started + options.duration;
@@ -295,8 +295,8 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
             options.rotation_revokes_sessions,
         )?;
         tokio::time::sleep(episode).await;
-        stack.emulator.clear_faults();
-        let recovery = measure_ready(&shared.http, &stack.broker_url).await;
+        stack.emulator().clear_faults();
+        let recovery = measure_ready(&shared.http, &stack.url()).await;
         match recovery {
             Some(took) => recoveries.push(took),
             None => shared.violations.add(
@@ -311,8 +311,8 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
             token_failing += episode + recovery.unwrap_or(READY_BOUND);
         }
     }
-    stack.emulator.clear_faults();
-    let final_recovery = measure_ready(&shared.http, &stack.broker_url).await;
+    stack.emulator().clear_faults();
+    let final_recovery = measure_ready(&shared.http, &stack.url()).await;
     if final_recovery.is_none() {
         shared.violations.add(
             "readiness did not return within the bound",
@@ -324,7 +324,7 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
     }
     let samples = sampler.await?;
     let elapsed = started.elapsed();
-    let stats = stack.emulator.stats();
+    let stats = stack.emulator().stats();
     let episodes: u64 = faults.values().sum();
     let bound = token_bound(episodes, revoking, token_failing, elapsed);
     if stats.token_requests > bound {
@@ -345,7 +345,7 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
         options.concurrency,
         &shared.violations,
     );
-    stack.stop_broker(Duration::from_secs(10)).await?;
+    stack.stop_within(Duration::from_secs(10)).await?;
 
     let counts = shared
         .counts
@@ -486,7 +486,7 @@ fn apply(
     rng: &mut StdRng,
     revoke_sessions: bool,
 ) -> anyhow::Result<()> {
-    let emulator = &stack.emulator;
+    let emulator = stack.emulator();
     match fault {
         Fault::LatencySpike => emulator.set_faults(Faults {
             latency_ms: Some(rng.gen_range(2_500..4_500)),

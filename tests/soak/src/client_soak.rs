@@ -18,10 +18,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use license_broker::env_vars as var;
+use license_broker::vars as var;
 use license_client::{
-    Code, Fingerprint, KeyStore, KeyStoreError, LicenseClient, LicenseKeyText, Marks,
-    MemoryKeyStore, Paths, Source, SystemClock, Verdict,
+    Code, Fingerprint, KeyStore, KeyStoreError, LicenseKeyText, Marks, MemoryKeyStore, Paths,
+    Source, SystemClock, Verdict,
 };
 use ords_emulator::Faults;
 use rand::rngs::StdRng;
@@ -29,7 +29,7 @@ use rand::{Rng as _, SeedableRng as _};
 
 use crate::probe;
 use crate::report::{table, Violations};
-use crate::stack::Stack;
+use license_testkit::Stack;
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -198,11 +198,10 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
     let store = Arc::new(MemoryKeyStore::new());
     let fingerprint = Fingerprint::from_machine_id("soak-machine", "com.example.soak");
     let build = |stack: &Stack| {
-        LicenseClient::builder()
-            .broker_url(stack.broker_url.clone())
+        stack
+            .client()
             .app_id("com.example.soak")
             .app_version("1.0")
-            .trusted_keys(stack.trusted_keys.clone())
             .connect_timeout(Duration::from_secs(1))
             .key_store(Box::new(SharedStore(Arc::clone(&store))))
             .paths(Paths::in_dir(dir.path()))
@@ -234,20 +233,20 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
         let t = Instant::now();
         if model.suspended_at.is_none() && t >= suspend_at {
             let mut license = stack
-                .emulator
+                .emulator()
                 .license(1)
                 .ok_or_else(|| anyhow::anyhow!("no license 1"))?;
             license.license_status = "SUSPENDED".into();
-            stack.emulator.upsert_license(license);
+            stack.emulator().upsert_license(license);
             model.suspended_at = Some(now());
         }
         match down_until {
             Some(until) if t >= until => {
-                stack.start_broker().await?;
+                stack.restart().await?;
                 down_until = None;
             }
             None if rng.gen_bool(0.12) => {
-                stack.stop_broker(Duration::from_secs(10)).await?;
+                stack.stop_within(Duration::from_secs(10)).await?;
                 outages += 1;
                 down_until = Some(t + between(&mut rng, options.outage));
             }
@@ -255,7 +254,7 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
         }
         match fault_until {
             Some(until) if t >= until => {
-                stack.emulator.clear_faults();
+                stack.emulator().clear_faults();
                 fault_until = None;
             }
             None if rng.gen_bool(0.08) => {
@@ -273,7 +272,7 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
                         ..Faults::default()
                     },
                 };
-                stack.emulator.set_faults(faults);
+                stack.emulator().set_faults(faults);
                 ords_faults += 1;
                 fault_until = Some(t + between(&mut rng, options.outage));
             }
@@ -296,8 +295,8 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
         tokio::time::sleep(between(&mut rng, options.pause)).await;
     }
     // The world heals: the deny must now arrive and stick.
-    stack.emulator.clear_faults();
-    stack.start_broker().await?;
+    stack.emulator().clear_faults();
+    stack.restart().await?;
     if model.suspended_at.is_some() {
         let deadline = Instant::now() + Duration::from_secs(15);
         let mut got_deny = model.denied;
@@ -327,7 +326,7 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
     if panics > 0 {
         violations.add("panic", format!("{panics} panics during the soak"));
     }
-    stack.stop_broker(Duration::from_secs(10)).await?;
+    stack.stop_within(Duration::from_secs(10)).await?;
     let elapsed = started.elapsed();
     let mut rows = vec![
         (

@@ -1,11 +1,12 @@
 //! Soaks with chaos for the broker and the desktop client, run by one command
-//! (`license-soak broker|client`), and the helpers the proptest fuzz targets share.
+//! (`license-soak broker|client`).
 //!
 //! # Layout
 //!
-//! - [`stack`]: the ORDS emulator and a broker in this process on loopback, with fresh
-//!   key material, a secret file that can be rotated, and a broker that can be stopped
-//!   and started again on the same port.
+//! The ORDS emulator and the broker come from `license_testkit::Stack` (fresh key
+//! material, a secret file that can be rotated, a broker that can be stopped and
+//! started again on the same port).
+//!
 //! - [`probe`]: what the process can tell about itself: resident memory, threads,
 //!   live Tokio tasks, and a panic counter installed as the panic hook.
 //! - [`broker_soak`]: mixed validations under random ORDS faults, with the invariants
@@ -18,4 +19,3 @@ pub mod broker_soak;
 pub mod client_soak;
 pub mod probe;
 pub mod report;
-pub mod stack;

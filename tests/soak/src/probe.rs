@@ -1,29 +1,6 @@
 //! Self-observation: resident memory, threads, live Tokio tasks and panics.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Once;
-
-static PANICS: AtomicU64 = AtomicU64::new(0);
-static INSTALL: Once = Once::new();
-
-/// Installs (once) a panic hook that counts every panic in the process, on any
-/// thread or task, then runs the previous hook. Tokio catches panics in spawned
-/// tasks, so without this a panicking broker handler would only show as a dropped
-/// connection.
-pub fn install_panic_counter() {
-    INSTALL.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            PANICS.fetch_add(1, Ordering::SeqCst);
-            previous(info);
-        }));
-    });
-}
-
-/// Panics counted since [`install_panic_counter`].
-pub fn panics() -> u64 {
-    PANICS.load(Ordering::SeqCst)
-}
+pub use license_testkit::{install_panic_counter, panics};
 
 /// One sample of the process.
 #[derive(Debug, Clone, Copy, Default)]

@@ -1,11 +1,12 @@
-//! Fuzzing license-key parsing: no panic on any text, parse∘encode is the identity,
-//! and no mutation of a minted key verifies under the broker's secret unless it
-//! still reads as the very same key.
+//! Fuzzing license keys against the broker's secret: no mutation of a minted key
+//! verifies unless it still reads as the very same key, and a MAC flipped in any bit
+//! or moved to another customer never verifies. (Parsing alone is fuzzed in
+//! `license-shared`.)
 //!
 //! Cases: `PROPTEST_CASES` (default 512 here; the standalone figure in
 //! RELIABILITY.md uses 100000).
 
-use license_broker::license_keys::LicenseKeys;
+use license_broker::LicenseKeys;
 use license_shared::{CustomerId, LicenseKey, MAC_LEN};
 use proptest::prelude::*;
 
@@ -84,27 +85,6 @@ fn apply(text: &str, edit: &Edit) -> String {
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
-
-    #[test]
-    fn arbitrary_text_never_panics(text in "\\PC{0,120}") {
-        let _ = LicenseKey::parse(&text);
-    }
-
-    #[test]
-    fn arbitrary_key_alphabet_text_never_panics(text in "[0-9A-Za-z -]{0,100}") {
-        if let Ok(key) = LicenseKey::parse(&text) {
-            // Whatever parses re-encodes to a key that parses to the same thing.
-            prop_assert_eq!(LicenseKey::parse(&key.encode()).unwrap(), key);
-        }
-    }
-
-    #[test]
-    fn parse_of_encode_is_the_identity(id in "[A-Za-z0-9_-]{1,32}", mac in any::<[u8; MAC_LEN]>()) {
-        let key = LicenseKey::new(CustomerId::parse(&id).unwrap(), mac);
-        let text = key.encode();
-        prop_assert_eq!(LicenseKey::parse(&text).unwrap(), key.clone());
-        prop_assert_eq!(LicenseKey::parse(&text.to_lowercase().replace('-', " ")).unwrap(), key);
-    }
 
     #[test]
     fn mutations_of_a_minted_key_never_verify_unless_unchanged(

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
-use license_broker::signer::Signer;
+use license_broker::Signer;
 use license_client::{
     Fingerprint, KeyStore as _, LicenseClient, LicenseKeyText, MemoryKeyStore, Paths, SystemClock,
 };
@@ -75,6 +75,7 @@ fn payload(nonce: &str) -> VerdictPayload {
         license: LicenseInfo {
             id: "1".into(),
             expires_at: None,
+            machines: None,
         },
         policy: Policy {
             recheck_after: now + 3600,
