@@ -49,14 +49,8 @@ pub(super) async fn machines(inner: &Arc<Inner>) -> Result<Verdict, SeatError> {
     if payload.result.valid {
         verdict.message = match &payload.license.machines {
             Some(seats) => match seats.max {
-                Some(max) => format!(
-                    "{} of the license's {max} seats are in use (confirmed online).",
-                    seats.used
-                ),
-                None => format!(
-                    "{} machines use the license (confirmed online).",
-                    seats.used
-                ),
+                Some(max) => format!("Seats in use: {} of {max} (confirmed online).", seats.used),
+                None => format!("Seats in use: {} (confirmed online).", seats.used),
             },
             None => {
                 "The license does not limit how many machines may use it (confirmed online).".into()

@@ -106,7 +106,7 @@ fn machines_lists_the_seats_and_marks_this_machine() {
     );
     assert!(
         run.stdout
-            .starts_with("2 of the license's 2 seats are in use"),
+            .starts_with("Seats in use: 2 of 2 (confirmed online).\n"),
         "{}",
         run.stdout
     );

@@ -252,7 +252,7 @@ async fn machines_lists_the_seats_and_marks_this_machine() {
     let verdict = fx.client().machines().await.unwrap();
     assert_eq!(verdict.code, Code::Valid);
     assert!(
-        verdict.message.contains("2 of the license's 3 seats"),
+        verdict.message.contains("Seats in use: 2 of 3"),
         "{}",
         verdict.message
     );

@@ -102,7 +102,10 @@ pub(crate) fn print_machines(
         println!("{}", verdict_json(verdict, shown, 0)?);
         return Ok(());
     }
-    println!("{} ({}).", verdict.message, verdict.code);
+    if !verdict.licensed {
+        println!("Not licensed ({}, checked online).", verdict.code);
+    }
+    println!("{}", verdict.message);
     if let Some(machines) = &verdict.machines {
         if machines.list.is_empty() {
             println!("No machine holds a seat.");
