@@ -20,7 +20,7 @@ mod sources;
 pub mod vars;
 
 pub(crate) use sources::{read_private_file, warn_if_readable_by_others};
-pub use sources::{ConfigError, Sources};
+pub use sources::{unknown_variables, ConfigError, Sources};
 use vars as var;
 
 /// The longest offline grace ever signed, whatever the configuration says.
@@ -30,6 +30,8 @@ pub const MAX_OFFLINE_GRACE: Duration = Duration::from_secs(30 * 24 * 3600);
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// A second listener that alone serves `/metrics`; `None`: `/metrics` is on `listen`.
+    pub metrics_listen: Option<SocketAddr>,
     pub client_id: String,
     pub client_secret: SecretSource,
     pub ords: OrdsConfig,
@@ -65,6 +67,8 @@ pub struct OrdsConfig {
 /// Column names in the ORDS answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Columns {
+    /// The customer id; when the answer has it, it must be the id looked up.
+    pub id: String,
     pub expiry: String,
     pub status: String,
     /// Seats per license; optional in the answer (absent or NULL: unlimited).
@@ -171,6 +175,18 @@ impl Config {
             SocketAddr::from(([127, 0, 0, 1], 8080)),
             "an address such as 127.0.0.1:8080",
         )?;
+        let metrics_listen = match src.get(var::METRICS_LISTEN) {
+            None => None,
+            Some(s) => Some(s.value.trim().parse().map_err(|_| {
+                ConfigError::new(
+                    s.origin,
+                    format!(
+                        "{:?} is not an address such as 127.0.0.1:9090",
+                        s.value.trim()
+                    ),
+                )
+            })?),
+        };
         let base = src.require(var::ORDS_BASE_URL)?;
         let base_url = parse_ords_url(&base.value, &base.origin)?;
         let token_url = match src.get(var::TOKEN_URL) {
@@ -233,6 +249,7 @@ impl Config {
             seats_path,
             token_url,
             columns: Columns {
+                id: column(src, var::ID_COLUMN, "customer_id")?,
                 expiry: column(src, var::EXPIRY_COLUMN, "expires_at")?,
                 status: column(src, var::STATUS_COLUMN, "license_status")?,
                 max_machines: column(src, var::MAX_MACHINES_COLUMN, "max_machines")?,
@@ -279,11 +296,13 @@ impl Config {
             )?,
         };
         let edge = EdgeConfig::from_sources(src, ords.limits.total_timeout)?;
+        tls_files_usable(src, &edge)?;
         if client_id.is_empty() {
             return Err(ConfigError::new(var::CLIENT_ID, "is empty"));
         }
         Ok(Self {
             listen,
+            metrics_listen,
             client_id,
             client_secret,
             ords,
@@ -304,6 +323,24 @@ pub fn load_license_keys(src: &Sources) -> Result<LicenseKeys, ConfigError> {
     LicenseKeys::from_file(Path::new(setting.value.trim()), &setting.origin)
 }
 
+/// The TLS certificate and key are read and parsed now, with the code `serve` uses,
+/// so a missing, unreadable or mismatched file stops the start (and `check`) with one
+/// line that names its variable.
+fn tls_files_usable(src: &Sources, edge: &EdgeConfig) -> Result<(), ConfigError> {
+    use crate::http::tls::{server_config, TlsError};
+    let Some(files) = &edge.tls else {
+        return Ok(());
+    };
+    let origin = |name: &str| src.get(name).map_or_else(|| name.to_owned(), |s| s.origin);
+    match server_config(&files.cert, &files.key) {
+        Ok(_) => Ok(()),
+        Err(
+            e @ (TlsError::ReadCert { .. } | TlsError::BadCert { .. } | TlsError::NoCert { .. }),
+        ) => Err(ConfigError::new(origin(var::TLS_CERT_FILE), e.to_string())),
+        Err(e) => Err(ConfigError::new(origin(var::TLS_KEY_FILE), e.to_string())),
+    }
+}
+
 /// Exactly one of the file or the value; both set is ambiguous and refused.
 fn secret_source(src: &Sources) -> Result<SecretSource, ConfigError> {
     match (
@@ -311,9 +348,16 @@ fn secret_source(src: &Sources) -> Result<SecretSource, ConfigError> {
         src.get(var::CLIENT_SECRET),
     ) {
         (Some(file), None) => {
+            // Read now, so a missing or unreadable file stops `serve` (and `check`)
+            // before it listens, instead of a broker that answers 503 forever. It is
+            // read again at every refusal, so rotating it in place still works.
             let path = std::path::PathBuf::from(file.value.trim());
+            let source = SecretSource::File(path.clone());
+            source
+                .read()
+                .map_err(|e| ConfigError::new(&file.origin, e.to_string()))?;
             warn_if_readable_by_others(&path, &file.origin);
-            Ok(SecretSource::File(path))
+            Ok(source)
         }
         (None, Some(value)) => Ok(SecretSource::Value(SecretString::from(
             value.value.trim().to_owned(),

@@ -53,6 +53,9 @@ pub const STATUS_REVOKED: &str = "LICENSE_BROKER_STATUS_REVOKED";
 /// a 404 can only mean the URL reaches no handler. A 404 that is not ORDS's NotFound
 /// problem JSON (HTML, "could not be mapped") is an upstream error either way.
 pub const ITEM_404_IS_NOT_FOUND: &str = "LICENSE_BROKER_ITEM_404_IS_NOT_FOUND";
+/// Name of the customer id column in the ORDS answer; when a row carries it, it must be
+/// the id that was looked up (a row for another customer is an upstream error).
+pub const ID_COLUMN: &str = "LICENSE_BROKER_ID_COLUMN";
 /// Name of the column holding the license's machine limit (NULL or absent: unlimited).
 pub const MAX_MACHINES_COLUMN: &str = "LICENSE_BROKER_MAX_MACHINES_COLUMN";
 /// Path template of the seats handlers under the schema root, one `{id}` segment;
@@ -95,6 +98,11 @@ pub const SHUTDOWN_GRACE_SECS: &str = "LICENSE_BROKER_SHUTDOWN_GRACE_SECS";
 /// Seconds the broker keeps accepting after SIGTERM, answering `/readyz` with 503, so
 /// a load balancer notices before connections are refused.
 pub const DRAIN_DELAY_SECS: &str = "LICENSE_BROKER_DRAIN_DELAY_SECS";
+
+/// A second listen address that alone serves `GET /metrics` (e.g. `127.0.0.1:9090`);
+/// when set, the public listener answers `/metrics` with 404. Default: `/metrics` is
+/// on the public listener.
+pub const METRICS_LISTEN: &str = "LICENSE_BROKER_METRICS_LISTEN";
 
 /// Log filter (`tracing_subscriber::EnvFilter` syntax); `RUST_LOG` is the fallback.
 pub const LOG: &str = "LICENSE_BROKER_LOG";
@@ -243,6 +251,12 @@ pub const TABLE: &[Var] = &[
         doc: "`true` (default): a `404` with ORDS's `NotFound` problem JSON is \"no such license\" (a `json/item` handler). `false`: only an empty collection (`items: []`) is, and every 404 is an upstream error; recommended with `json/collection` handlers, where a 404 can only mean the URL reaches no handler. A 404 that is not ORDS's NotFound problem JSON (HTML, \"could not be mapped\") is an upstream error either way.",
     },
     Var {
+        name: ID_COLUMN,
+        default: "`customer_id`",
+        in_file: true,
+        doc: "Name of the customer id column in the ORDS answer; when a row carries it, it must be the id that was looked up (a row for another customer is an upstream error).",
+    },
+    Var {
         name: MAX_MACHINES_COLUMN,
         default: "`max_machines`",
         in_file: true,
@@ -343,6 +357,12 @@ pub const TABLE: &[Var] = &[
         default: "`0`",
         in_file: true,
         doc: "Seconds the broker keeps accepting after SIGTERM, answering `/readyz` with 503, so a load balancer notices before connections are refused.",
+    },
+    Var {
+        name: METRICS_LISTEN,
+        default: "none (on the public listener)",
+        in_file: true,
+        doc: "A second listen address that alone serves `GET /metrics` (e.g. `127.0.0.1:9090`, like oauth2-proxy's `--metrics-address`); when set, the public listener answers `/metrics` with 404.",
     },
     Var {
         name: LOG,

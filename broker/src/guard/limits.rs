@@ -5,8 +5,9 @@
 //! (their key was issued for a real customer); a stream of them means someone is
 //! probing with made-up or forged keys. Each such answer is still signed, so without a
 //! budget a prober gets cheap signing work out of the broker and unlimited guesses.
-//! Once an address has spent the budget, *all* its validations are refused until it
-//! refills: the broker does not know in advance which answer a request will get.
+//! Once an address has spent the budget, its keys whose MAC does not verify are
+//! refused with 429 (no signature, no work) until it refills; keys the broker minted
+//! still get answers, so one prober behind a shared NAT cannot lock its neighbours out.
 //!
 //! Default budget: 20 per hour with a burst of 10 ([`NOT_FOUND_QUOTA`]): ten typos in a
 //! row are fine, then one more every three minutes. It follows the per-address switch:
@@ -172,15 +173,26 @@ impl Limits {
         })
     }
 
-    /// Before the body is read: the address's own budget, and whether it has spent
-    /// its `NOT_FOUND` budget. Takes one unit of the per-address budget.
+    /// Before the body is read: the address's own budget. Takes one unit.
     pub fn check_ip(&self, ip: IpAddr) -> Result<(), Limited> {
-        let ip = ip_bucket(ip);
-        let refused = |kind| move |retry_after| Limited { kind, retry_after };
+        self.ip
+            .check(&ip_bucket(ip))
+            .map_err(|retry_after| Limited {
+                kind: LimitKind::Ip,
+                retry_after,
+            })
+    }
+
+    /// Before answering a key whose MAC does not verify: whether the address has spent
+    /// its `NOT_FOUND` budget. Only such keys are refused by it: neighbours behind the
+    /// same NAT who hold real keys keep working while one of them probes.
+    pub fn check_not_found_budget(&self, ip: IpAddr) -> Result<(), Limited> {
         self.not_found
-            .peek(&ip)
-            .map_err(refused(LimitKind::NotFound))?;
-        self.ip.check(&ip).map_err(refused(LimitKind::Ip))
+            .peek(&ip_bucket(ip))
+            .map_err(|retry_after| Limited {
+                kind: LimitKind::NotFound,
+                retry_after,
+            })
     }
 
     /// After the body is read: the license key's budget. Takes one unit.
@@ -261,12 +273,14 @@ mod tests {
                 .unwrap();
             limits.record_not_found(prober);
         }
-        let err = limits.check_ip(prober).unwrap_err();
+        let err = limits.check_not_found_budget(prober).unwrap_err();
         assert_eq!(err.kind, LimitKind::NotFound);
         assert_eq!(err.retry_after.0, Duration::from_secs(180), "20/hour");
-        assert!(limits.check_ip(ip("192.0.2.8")).is_ok());
-        tokio::time::advance(err.retry_after.0).await;
+        assert!(limits.check_not_found_budget(ip("192.0.2.8")).is_ok());
+        // The address's own budget is untouched: its real keys still get answers.
         assert!(limits.check_ip(prober).is_ok());
+        tokio::time::advance(err.retry_after.0).await;
+        assert!(limits.check_not_found_budget(prober).is_ok());
     }
 
     #[test]
@@ -274,9 +288,7 @@ mod tests {
         let limits = Limits::new(0, 0);
         for _ in 0..1000 {
             limits.record_not_found(ip("192.0.2.7"));
-            assert!(limits
-                .check_request(ip("192.0.2.7"), &KeyId::of("k"))
-                .is_ok());
+            assert!(limits.check_not_found_budget(ip("192.0.2.7")).is_ok());
         }
     }
 

@@ -6,11 +6,15 @@
 //!
 //! [`TlsListener`] is an `axum::serve::Listener`. Handshakes run in their own tasks
 //! with a deadline and a cap on how many may be pending, so one slow or silent client
-//! cannot hold up accepting everyone else (a handshake-level slowloris).
+//! cannot hold up accepting everyone else (a handshake-level slowloris). One address
+//! (an IPv6 /64) may have only [`MAX_PENDING_PER_ADDRESS`] of them: beyond that its new
+//! connections are closed at once, so a flood of idle connections from one place
+//! cannot fill the global cap and stop the handshakes of everyone else.
 
+use std::collections::HashMap;
 use std::fs;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,10 +27,15 @@ use tokio::task::JoinSet;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use crate::guard::ip_bucket;
+
 /// How long a client has to complete the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshakes in progress at once; beyond this, accepting pauses until one ends.
 pub const MAX_PENDING_HANDSHAKES: usize = 256;
+/// Handshakes in progress at once from one address (IPv6: one /64). A browser opens a
+/// handful of connections; a desktop app one.
+pub const MAX_PENDING_PER_ADDRESS: usize = 16;
 
 /// Why TLS could not be set up; every message names the file involved.
 #[derive(Debug, thiserror::Error)]
@@ -118,7 +127,8 @@ fn warn_if_readable_by_others(_path: &Path) {}
 pub struct TlsListener {
     tcp: TcpListener,
     acceptor: TlsAcceptor,
-    handshakes: JoinSet<Option<(TlsStream<TcpStream>, SocketAddr)>>,
+    handshakes: JoinSet<(IpAddr, Option<(TlsStream<TcpStream>, SocketAddr)>)>,
+    pending: HashMap<IpAddr, usize>,
 }
 
 impl TlsListener {
@@ -127,13 +137,23 @@ impl TlsListener {
             tcp,
             acceptor: TlsAcceptor::from(config),
             handshakes: JoinSet::new(),
+            pending: HashMap::new(),
         }
     }
 
     fn start_handshake(&mut self, stream: TcpStream, peer: SocketAddr) {
+        let bucket = ip_bucket(peer.ip());
+        let pending = self.pending.entry(bucket).or_default();
+        if *pending >= MAX_PENDING_PER_ADDRESS {
+            tracing::debug!(%peer, "too many TLS handshakes pending from this address; closing");
+            drop(stream);
+            return;
+        }
+        *pending += 1;
         let acceptor = self.acceptor.clone();
         self.handshakes.spawn(async move {
-            match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            let done = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+            {
                 Ok(Ok(tls)) => Some((tls, peer)),
                 Ok(Err(e)) => {
                     tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -143,8 +163,18 @@ impl TlsListener {
                     tracing::debug!(%peer, "TLS handshake timed out");
                     None
                 }
-            }
+            };
+            (bucket, done)
         });
+    }
+
+    fn finish_handshake(&mut self, bucket: IpAddr) {
+        if let Some(pending) = self.pending.get_mut(&bucket) {
+            *pending -= 1;
+            if *pending == 0 {
+                self.pending.remove(&bucket);
+            }
+        }
     }
 }
 
@@ -166,8 +196,13 @@ impl axum::serve::Listener for TlsListener {
                     }
                 },
                 Some(done) = self.handshakes.join_next() => {
-                    if let Ok(Some(ready)) = done {
-                        return ready;
+                    // A handshake task never panics; were it cancelled, its address
+                    // would keep one slot until the listener is dropped.
+                    if let Ok((bucket, done)) = done {
+                        self.finish_handshake(bucket);
+                        if let Some(ready) = done {
+                            return ready;
+                        }
                     }
                 }
             }

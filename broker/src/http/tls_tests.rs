@@ -125,6 +125,47 @@ async fn silent_and_plain_http_clients_do_not_block_others() {
     assert_eq!(res.unwrap().status(), 200);
 }
 
+#[tokio::test]
+async fn an_idle_connection_flood_from_one_address_does_not_stop_others_handshakes() {
+    let pki = Pki::new();
+    let addr = spawn_tls_server(&pki).await;
+    // 300 connections that never send a byte, all from 127.0.0.2: before, they filled
+    // the 256 pending handshakes and every other client timed out behind them.
+    let mut flood = Vec::new();
+    for _ in 0..300 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        flood.push(socket.connect(addr).await.unwrap());
+    }
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(pki.cert_pem.as_bytes()).unwrap())
+        .resolve("localhost", addr)
+        .https_only(true)
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let res = client
+        .get(format!("https://localhost:{}/peer", addr.port()))
+        .send()
+        .await
+        .expect("a client from another address completes its handshake at once");
+    assert_eq!(res.text().await.unwrap(), "127.0.0.1");
+    // The flooding address was cut back to its share.
+    let mut closed = 0;
+    for stream in &flood {
+        let mut byte = [0u8; 1];
+        if let Ok(Ok(0)) =
+            tokio::time::timeout(Duration::from_millis(20), stream.peek(&mut byte)).await
+        {
+            closed += 1;
+        }
+    }
+    assert!(
+        closed >= 300 - MAX_PENDING_PER_ADDRESS,
+        "{closed} of 300 closed"
+    );
+}
+
 #[test]
 fn a_missing_certificate_is_named() {
     let pki = Pki::new();

@@ -5,7 +5,8 @@
 //! one map lookup each), content type, size, JSON shape, field bounds, key format, the
 //! per-key limit, then the MAC. Only a key the broker itself minted ever leads to a
 //! lookup; a forged one gets the same signed `NOT_FOUND` as an unknown customer,
-//! without touching ORDS, and spends the address's `NOT_FOUND` budget like one.
+//! without touching ORDS, and spends the address's `NOT_FOUND` budget like one (once
+//! that is spent, the address's forged keys get a 429 and no signature).
 //!
 //! The response carries [`RequestFacts`] as an extension for the request log line
 //! (the logging layer takes it out again).
@@ -14,7 +15,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -85,6 +86,16 @@ async fn answer(
     if !is_json(request.headers()) {
         return Err(ApiError::UnsupportedMediaType);
     }
+    // A declared length over the limit is refused before a byte is read: waiting for
+    // a body that will be refused anyway would hold the connection to the deadline.
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
     let body = Bytes::from_request(request, state)
         .await
         .map_err(|rejection| {
@@ -127,7 +138,14 @@ async fn answer(
         nonce: request.nonce,
         fingerprint: request.fingerprint,
     };
-    let (envelope, code) = if state.license_keys().verify(&key) {
+    let verified = state.license_keys().verify(&key);
+    if !verified {
+        state
+            .limits()
+            .check_not_found_budget(ip)
+            .map_err(ApiError::RateLimited)?;
+    }
+    let (envelope, code) = if verified {
         let answered = state.verdicts().answer(&operation, id, echo).await;
         seen.upstream_status = answered.upstream_status;
         match answered.result? {

@@ -10,8 +10,92 @@ use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use license_shared::CustomerId;
+
 use super::error::UpstreamError;
 use crate::config::{Columns, StatusValues};
+
+/// JSON read without guessing: a member named twice (`{"license_status":"REVOKED",
+/// "license_status":"ACTIVE"}`) is an error, where `serde_json::Value` would keep the
+/// last one and a revoked license could be signed `VALID`.
+mod strict {
+    use std::fmt;
+
+    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde_json::{Map, Number, Value};
+
+    use super::UpstreamError;
+
+    pub fn parse(body: &[u8]) -> Result<Value, UpstreamError> {
+        serde_json::from_slice::<Strict>(body)
+            .map(|strict| strict.0)
+            .map_err(|e| {
+                if e.is_data() {
+                    UpstreamError::BadResponse(format!("the answer is ambiguous JSON: {e}"))
+                } else {
+                    UpstreamError::BadResponse("the answer is not JSON".into())
+                }
+            })
+    }
+
+    struct Strict(Value);
+
+    impl<'de> Deserialize<'de> for Strict {
+        fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+            de.deserialize_any(StrictVisitor).map(Strict)
+        }
+    }
+
+    struct StrictVisitor;
+
+    impl<'de> Visitor<'de> for StrictVisitor {
+        type Value = Value;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("JSON without duplicate members")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::Number(v.into()))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::Number(v.into()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+            Number::from_f64(v)
+                .map(Value::Number)
+                .ok_or_else(|| E::custom("a number that is not finite"))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut items = Vec::new();
+            while let Some(Strict(item)) = seq.next_element()? {
+                items.push(item);
+            }
+            Ok(Value::Array(items))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut members = Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let Strict(value) = map.next_value()?;
+                if members.insert(key.clone(), value).is_some() {
+                    return Err(de::Error::custom(format!("member {key:?} appears twice")));
+                }
+            }
+            Ok(Value::Object(members))
+        }
+    }
+}
 
 /// What ORDS knows about one customer id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,14 +126,14 @@ pub enum LicenseStatus {
     Revoked,
 }
 
-/// Reads the body of a `200` answer.
+/// Reads the body of a `200` answer to the lookup of `id`.
 pub fn read(
     body: &[u8],
     columns: &Columns,
     statuses: &StatusValues,
+    id: &CustomerId,
 ) -> Result<Lookup, UpstreamError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|_| UpstreamError::BadResponse("the answer is not JSON".into()))?;
+    let value = strict::parse(body)?;
     let Value::Object(object) = value else {
         return Err(UpstreamError::BadResponse(
             "the answer is not a JSON object".into(),
@@ -58,14 +142,22 @@ pub fn read(
     match object.get("items") {
         // json/collection: zero rows is "no such license", two or more is ambiguous.
         Some(Value::Array(items)) => {
-            if object.get("hasMore") == Some(&Value::Bool(true)) {
-                return Err(UpstreamError::BadResponse(
-                    "the collection has more than one page of rows".into(),
-                ));
+            match object.get("hasMore") {
+                None | Some(Value::Bool(false)) => {}
+                Some(Value::Bool(true)) => {
+                    return Err(UpstreamError::BadResponse(
+                        "the collection has more than one page of rows".into(),
+                    ))
+                }
+                Some(_) => {
+                    return Err(UpstreamError::BadResponse(
+                        "the collection's hasMore is not true or false".into(),
+                    ))
+                }
             }
             match items.as_slice() {
                 [] => Ok(Lookup::NoRow),
-                [Value::Object(row)] => read_row(row, columns, statuses).map(Lookup::Row),
+                [Value::Object(row)] => read_row(row, columns, statuses, id).map(Lookup::Row),
                 [_] => Err(UpstreamError::BadResponse(
                     "the collection's row is not an object".into(),
                 )),
@@ -77,7 +169,7 @@ pub fn read(
         }
         Some(_) => Err(UpstreamError::BadResponse("`items` is not an array".into())),
         // json/item: the object is the row.
-        None => read_row(&object, columns, statuses).map(Lookup::Row),
+        None => read_row(&object, columns, statuses, id).map(Lookup::Row),
     }
 }
 
@@ -98,10 +190,17 @@ pub enum NotFoundKind {
 /// The message ORDS puts in the 404 for a URL that matches no schema alias.
 const NOT_MAPPED: &str = "could not be mapped";
 
-/// Reads the body of a `404`: only ORDS's `NotFound` problem JSON (`code` `NotFound`,
-/// or no `code` with `Content-Type: application/problem+json`) whose message is not
-/// the "could not be mapped" one counts as "no row".
-pub fn classify_404(content_type: Option<&str>, body: &[u8]) -> NotFoundKind {
+/// The `type` of ORDS's own NotFound problem (ORDS 20.4 and later). Other servers'
+/// 404 problem bodies look alike (ASP.NET's `{"title":"Not Found","status":404}`,
+/// Spring's `{"title":"Not Found","detail":"No static resource …"}`) but never carry it.
+const ORDS_NOT_FOUND_TYPE: &str = "tag:oracle.com,2020:error/NotFound";
+
+/// Reads the body of a `404`: only ORDS's own `NotFound` problem JSON (`code`
+/// `NotFound` and `type` [`ORDS_NOT_FOUND_TYPE`]) whose message is not the "could not
+/// be mapped" one counts as "no row". Anything else, however much it looks like a
+/// problem body, is a proxy or another server, and a deny signed on it would replace
+/// every customer's cached lease.
+pub fn classify_404(body: &[u8]) -> NotFoundKind {
     let Ok(Value::Object(problem)) = serde_json::from_slice::<Value>(body) else {
         return NotFoundKind::NotOrds;
     };
@@ -112,17 +211,11 @@ pub fn classify_404(content_type: Option<&str>, body: &[u8]) -> NotFoundKind {
     if says("message") || says("title") || says("detail") {
         return NotFoundKind::Unmapped;
     }
-    let is_problem_json = content_type
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| {
-            essence
-                .trim()
-                .eq_ignore_ascii_case("application/problem+json")
-        });
-    match problem.get("code") {
-        Some(Value::String(code)) if code == "NotFound" => NotFoundKind::NoRow,
-        None if is_problem_json => NotFoundKind::NoRow,
-        _ => NotFoundKind::NotOrds,
+    let is = |member: &str, expected: &str| matches!(problem.get(member), Some(Value::String(text)) if text == expected);
+    if is("code", "NotFound") && is("type", ORDS_NOT_FOUND_TYPE) {
+        NotFoundKind::NoRow
+    } else {
+        NotFoundKind::NotOrds
     }
 }
 
@@ -130,7 +223,20 @@ fn read_row(
     row: &Map<String, Value>,
     columns: &Columns,
     statuses: &StatusValues,
+    id: &CustomerId,
 ) -> Result<LicenseRow, UpstreamError> {
+    // A row for another customer (a handler bound to the wrong parameter, a cache in
+    // front of ORDS keyed without the id) must never decide this customer's verdict.
+    match row.get(&columns.id) {
+        None => {}
+        Some(value) if is_same_id(value, id.as_str()) => {}
+        Some(_) => {
+            return Err(UpstreamError::BadResponse(format!(
+                "the row's {} is not the customer id that was looked up",
+                columns.id
+            )))
+        }
+    }
     let status = match row.get(&columns.status) {
         Some(Value::String(text)) => status(text, statuses).ok_or_else(|| {
             // The value is ORDS data, not a secret, but keep it short for the log line.
@@ -198,6 +304,25 @@ fn read_row(
     })
 }
 
+/// The id column as ORDS prints it: a string, or a NUMBER (above 10 digits ORDS may
+/// print it in exponent form, `1.2345678901E10`, which is still exactly that integer).
+fn is_same_id(value: &Value, id: &str) -> bool {
+    match value {
+        Value::String(text) => text == id,
+        Value::Number(n) => match (n.as_u64(), id.parse::<u64>()) {
+            (Some(a), Ok(b)) => a == b,
+            _ => {
+                let (Some(a), Ok(b)) = (n.as_f64(), id.parse::<u64>()) else {
+                    return false;
+                };
+                // Exact only while the integer fits f64's 53-bit mantissa.
+                a.fract() == 0.0 && b < (1 << 53) && a == b as f64
+            }
+        },
+        _ => false,
+    }
+}
+
 fn status(text: &str, statuses: &StatusValues) -> Option<LicenseStatus> {
     let is = |list: &[String]| list.iter().any(|v| v == text);
     if is(&statuses.revoked) {
@@ -228,6 +353,7 @@ mod tests {
 
     fn columns() -> Columns {
         Columns {
+            id: "customer_id".into(),
             expiry: "expires_at".into(),
             status: "license_status".into(),
             max_machines: "max_machines".into(),
@@ -268,7 +394,48 @@ mod tests {
     }
 
     fn read_str(body: &str) -> Result<Lookup, UpstreamError> {
-        read(body.as_bytes(), &columns(), &StatusValues::default())
+        let id = CustomerId::parse("1").unwrap();
+        read(body.as_bytes(), &columns(), &StatusValues::default(), &id)
+    }
+
+    #[test]
+    fn duplicate_members_odd_has_more_and_foreign_rows_are_never_read() {
+        for ambiguous in [
+            r#"{"license_status":"REVOKED","license_status":"ACTIVE","expires_at":null}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null}],"items":[]}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"expires_at":"2020-01-01T00:00:00Z"}]}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null}],"hasMore":"true"}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null}],"hasMore":1}"#,
+            r#"{"customer_id":2,"license_status":"ACTIVE","expires_at":null}"#,
+            r#"{"customer_id":"2","license_status":"ACTIVE","expires_at":null}"#,
+            r#"{"items":[{"customer_id":11,"license_status":"ACTIVE","expires_at":null}]}"#,
+        ] {
+            assert!(
+                matches!(read_str(ambiguous), Err(UpstreamError::BadResponse(_))),
+                "{ambiguous}"
+            );
+        }
+        for own in [
+            r#"{"customer_id":1,"license_status":"ACTIVE","expires_at":null}"#,
+            r#"{"customer_id":"1","license_status":"ACTIVE","expires_at":null}"#,
+            r#"{"items":[{"customer_id":1,"license_status":"ACTIVE","expires_at":null}],"hasMore":false}"#,
+        ] {
+            assert!(matches!(read_str(own), Ok(Lookup::Row(_))), "{own}");
+        }
+    }
+
+    #[test]
+    fn ids_over_ten_digits_in_exponent_form_are_the_same_id() {
+        let id = CustomerId::parse("12345678901").unwrap();
+        let body =
+            br#"{"customer_id":1.2345678901E10,"license_status":"ACTIVE","expires_at":null}"#;
+        assert!(matches!(
+            read(body, &columns(), &StatusValues::default(), &id),
+            Ok(Lookup::Row(_))
+        ));
+        let other =
+            br#"{"customer_id":1.2345678902E10,"license_status":"ACTIVE","expires_at":null}"#;
+        assert!(read(other, &columns(), &StatusValues::default(), &id).is_err());
     }
 
     fn row(status: LicenseStatus, expires_at: Option<i64>) -> Lookup {
@@ -286,7 +453,7 @@ mod tests {
             read_str(item).unwrap(),
             row(LicenseStatus::Active, Some(1_893_456_000))
         );
-        let collection = r#"{"items":[{"customer_id":3,"license_status":"SUSPENDED","expires_at":"2030-01-01T00:00:00.000Z"}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#;
+        let collection = r#"{"items":[{"customer_id":1,"license_status":"SUSPENDED","expires_at":"2030-01-01T00:00:00.000Z"}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#;
         assert_eq!(
             read_str(collection).unwrap(),
             row(LicenseStatus::Suspended, Some(1_893_456_000))
@@ -334,37 +501,28 @@ mod tests {
     "instance": "tag:oracle.com,2020:ecid/w4UbuYdZgYcyPtP86tRUrg"
 }
 "#;
-        let problem = Some("application/problem+json");
-        assert_eq!(classify_404(problem, ords.as_bytes()), NotFoundKind::NoRow);
-        assert_eq!(
-            classify_404(Some("application/json"), ords.as_bytes()),
-            NotFoundKind::NoRow
-        );
-        assert_eq!(
-            classify_404(Some("application/problem+json; charset=utf-8"), b"{}"),
-            NotFoundKind::NoRow
-        );
+        assert_eq!(classify_404(ords.as_bytes()), NotFoundKind::NoRow);
         let unmapped = r#"{"code":"NotFound","message":"The request could not be mapped to any database. Check the request URL is correct, and that URL to database mappings have been correctly configured","type":"tag:oracle.com,2020:error/NotFound"}"#;
-        assert_eq!(
-            classify_404(problem, unmapped.as_bytes()),
-            NotFoundKind::Unmapped
-        );
-        let not_ords: [(Option<&str>, &[u8]); 6] = [
-            (
-                Some("text/html"),
-                b"<html><body>404 Not Found</body></html>",
-            ),
-            (problem, b"<html><body>404 Not Found</body></html>"),
-            (None, b""),
-            (Some("application/json"), b"{}"),
-            (Some("application/json"), br#"{"code":"Unauthorized"}"#),
-            (Some("application/json"), br#"["NotFound"]"#),
+        assert_eq!(classify_404(unmapped.as_bytes()), NotFoundKind::Unmapped);
+        let not_ords: [&[u8]; 10] = [
+            b"<html><body>404 Not Found</body></html>",
+            b"",
+            b"{}",
+            br#"{"code":"Unauthorized"}"#,
+            br#"["NotFound"]"#,
+            // Plain JSON from any server that happens to say NotFound.
+            br#"{"code":"NotFound"}"#,
+            br#"{"code":"NotFound","type":"about:blank"}"#,
+            // ASP.NET Core's and Spring's problem bodies (a misrouted gateway).
+            br#"{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.5","title":"Not Found","status":404,"traceId":"00-1"}"#,
+            br#"{"type":"about:blank","title":"Not Found","status":404,"detail":"No static resource customers/validation/1.","instance":"/customers/validation/1"}"#,
+            br#"{"code":"NotFound","type":"tag:oracle.com,2020:error/Unauthorized"}"#,
         ];
-        for (content_type, body) in not_ords {
+        for body in not_ords {
             assert_eq!(
-                classify_404(content_type, body),
+                classify_404(body),
                 NotFoundKind::NotOrds,
-                "{content_type:?} {}",
+                "{}",
                 String::from_utf8_lossy(body)
             );
         }
@@ -373,6 +531,7 @@ mod tests {
     #[test]
     fn column_names_and_values_are_configurable() {
         let columns = Columns {
+            id: "id".into(),
             expiry: "valid_to".into(),
             status: "state".into(),
             max_machines: "seats".into(),
@@ -384,7 +543,7 @@ mod tests {
         };
         let body = br#"{"state":"A","valid_to":null}"#;
         assert_eq!(
-            read(body, &columns, &statuses).unwrap(),
+            read(body, &columns, &statuses, &CustomerId::parse("1").unwrap()).unwrap(),
             row(LicenseStatus::Active, None)
         );
     }

@@ -13,8 +13,11 @@
 
 mod answer;
 mod error;
+#[cfg(test)]
+mod http_tests;
 pub(crate) mod outbound;
 mod path;
+mod refusals;
 mod seats;
 
 use std::sync::Arc;
@@ -31,6 +34,7 @@ pub use answer::{LicenseStatus, Lookup, NotFoundKind};
 pub use error::UpstreamError;
 pub use outbound::OutboundLimits;
 pub use path::{check_id_segment, SegmentError, ValidationPath};
+use refusals::Refusals;
 pub use seats::{Outcome, SeatAnswer, SeatCall};
 
 use crate::config::{Columns, OrdsConfig, StatusValues};
@@ -51,13 +55,13 @@ pub struct OrdsClient {
     max_body_bytes: usize,
     tokens: Arc<dyn TokenSource>,
     metrics: Option<Arc<Metrics>>,
+    refusals: Arc<Refusals>,
 }
 
 /// One exchange, before interpretation.
 struct Exchange {
     status: StatusCode,
     retry_after: Option<std::time::Duration>,
-    content_type: Option<String>,
     body: Result<Bytes, BodyError>,
 }
 
@@ -100,6 +104,7 @@ impl OrdsClient {
             max_body_bytes: config.limits.max_body_bytes,
             tokens,
             metrics: None,
+            refusals: Arc::default(),
         })
     }
 
@@ -132,10 +137,32 @@ impl OrdsClient {
         let url = self.url_for(id.as_str()).map_err(|e| {
             UpstreamError::BadResponse(format!("refused to build the ORDS URL: {e}"))
         })?;
+        let exchange = self.call(&url, None, status).await?;
+        self.interpret(exchange, id)
+    }
+
+    /// One authorised ORDS call (a GET, or a POST of `body`): a 401 invalidates that
+    /// token's generation and replays once with a fresh token; a second 401 is an
+    /// error, never a loop. When even a fresh token is refused (the client's role lost
+    /// its privilege) that is remembered: calls with that token fail fast and one
+    /// probe goes out per back-off period (5 s doubling to 60 s), instead of every
+    /// validation minting a token and calling twice.
+    async fn call(
+        &self,
+        url: &Url,
+        body: Option<&[u8]>,
+        status: &mut Option<u16>,
+    ) -> Result<Exchange, UpstreamError> {
         let token = self.tokens.token().await?;
-        let first = self.send(&url, &token, status).await?;
+        self.refusals.check(token.generation())?;
+        let first = self.send(url, &token, body, status).await?;
         if first.status != StatusCode::UNAUTHORIZED {
-            return self.interpret(first);
+            self.refusals.clear();
+            return Ok(first);
+        }
+        if self.refusals.holds(token.generation()) {
+            // The probe after a back-off: still refused, and a new token would be too.
+            return Err(self.refusals.refused(token.generation()));
         }
         tracing::info!(
             token_generation = token.generation(),
@@ -143,25 +170,31 @@ impl OrdsClient {
         );
         self.tokens.invalidate(token.generation());
         let fresh = self.tokens.token().await?;
-        let second = self.send(&url, &fresh, status).await?;
+        let second = self.send(url, &fresh, body, status).await?;
         if second.status == StatusCode::UNAUTHORIZED {
-            return Err(UpstreamError::unavailable(
-                "ORDS refused a freshly issued token (401 after a refresh); check the client's role and privilege",
-            ));
+            return Err(self.refusals.refused(fresh.generation()));
         }
-        self.interpret(second)
+        self.refusals.clear();
+        Ok(second)
     }
 
     async fn send(
         &self,
         url: &Url,
         token: &BearerToken,
+        body: Option<&[u8]>,
         seen: &mut Option<u16>,
     ) -> Result<Exchange, UpstreamError> {
         let started = tokio::time::Instant::now();
-        let sent = self
-            .http
-            .get(url.clone())
+        let request = match body {
+            Some(body) => self
+                .http
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/json")
+                .body(body.to_vec()),
+            None => self.http.get(url.clone()),
+        };
+        let sent = request
             .header(ACCEPT, "application/json")
             .header(AUTHORIZATION, token.authorization())
             .send()
@@ -182,11 +215,6 @@ impl OrdsClient {
         let status = response.status();
         *seen = Some(status.as_u16());
         let retry_after = retry_after(response.headers());
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
         let body = read_capped(response, self.max_body_bytes).await;
         self.observe(status.as_str(), started);
         tracing::debug!(
@@ -198,7 +226,6 @@ impl OrdsClient {
         Ok(Exchange {
             status,
             retry_after,
-            content_type,
             body,
         })
     }
@@ -215,7 +242,7 @@ impl OrdsClient {
     /// deny every customer at once.
     fn interpret_404(&self, exchange: &Exchange) -> Result<Lookup, UpstreamError> {
         let body = exchange.body.as_deref().unwrap_or_default();
-        let reason = match answer::classify_404(exchange.content_type.as_deref(), body) {
+        let reason = match answer::classify_404(body) {
             NotFoundKind::NoRow if self.item_404_is_not_found => return Ok(Lookup::NoRow),
             NotFoundKind::NoRow => {
                 "ORDS answered 404 NotFound, and with LICENSE_BROKER_ITEM_404_IS_NOT_FOUND=false only an empty collection means no row"
@@ -234,7 +261,7 @@ impl OrdsClient {
         )))
     }
 
-    fn interpret(&self, exchange: Exchange) -> Result<Lookup, UpstreamError> {
+    fn interpret(&self, exchange: Exchange, id: &CustomerId) -> Result<Lookup, UpstreamError> {
         let status = exchange.status;
         match status.as_u16() {
             200 => {
@@ -244,7 +271,7 @@ impl OrdsClient {
                     }
                     BodyError::Read(err) => UpstreamError::from_transport(&err),
                 })?;
-                answer::read(&body, &self.columns, &self.statuses)
+                answer::read(&body, &self.columns, &self.statuses, id)
             }
             404 => self.interpret_404(&exchange),
             403 => Err(UpstreamError::BadResponse(

@@ -41,10 +41,10 @@ impl LicenseKeys {
                 secret.len()
             ));
         }
-        let mut seen = [false; 256];
-        secret.iter().for_each(|&b| seen[usize::from(b)] = true);
-        if seen.iter().filter(|&&s| s).count() < 8 {
-            return Err("the key secret is not random (fewer than 8 distinct bytes); create one with `head -c 32 /dev/urandom | base64 > FILE`".into());
+        if let Some(why) = weakness(&secret) {
+            return Err(format!(
+                "the key secret is guessable ({why}), so every license key minted under it could be forged; create a random one with `head -c 32 /dev/urandom | base64 > FILE`"
+            ));
         }
         let secret = SecretSlice::from(secret);
         let keyed = <Hmac<Sha256> as Mac>::new_from_slice(secret.expose_secret())
@@ -107,6 +107,38 @@ impl LicenseKeys {
     }
 }
 
+/// Why a secret of the right length is still guessable, if it is: a short block
+/// repeated (`12345678` four times), a run (`0123…`, `abcd…`), or too little variety
+/// to hold 128 bits. Any secret read from `/dev/urandom` passes: base64 or hex of 32
+/// random bytes carries about 190 or 250 bits by this estimate.
+fn weakness(secret: &[u8]) -> Option<&'static str> {
+    let len = secret.len();
+    if (1..=len / 2).any(|period| secret.iter().zip(&secret[period..]).all(|(a, b)| a == b)) {
+        return Some("it repeats a shorter block");
+    }
+    let steps = secret
+        .windows(2)
+        .filter(|w| w[1].wrapping_sub(w[0]) <= 1 || w[0].wrapping_sub(w[1]) == 1)
+        .count();
+    if steps * 2 >= len {
+        return Some("it is mostly a run of neighbouring characters");
+    }
+    let mut counts = [0usize; 256];
+    secret.iter().for_each(|&b| counts[usize::from(b)] += 1);
+    let bits: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / len as f64;
+            -p * p.log2() * len as f64
+        })
+        .sum();
+    if bits < 128.0 {
+        return Some("it uses too few distinct characters");
+    }
+    None
+}
+
 impl fmt::Debug for LicenseKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("LicenseKeys(<redacted>)")
@@ -151,7 +183,30 @@ mod tests {
         );
         assert!(LicenseKeys::new(vec![b'a'; 64])
             .unwrap_err()
-            .contains("not random"));
+            .contains("guessable"));
+        for guessable in [
+            "12345678".repeat(4),
+            "0123456789abcdefghijklmnopqrstuv".to_owned(),
+            "abababababababababababababababab".to_owned(),
+            "passwordpasswordpasswordpassword".to_owned(),
+            "aaaaaaaabbbbbbbbccccccccdddddddd".to_owned(),
+        ] {
+            let err = LicenseKeys::new(guessable.clone().into_bytes()).unwrap_err();
+            assert!(
+                err.contains("guessable") && err.contains("/dev/urandom"),
+                "{guessable}: {err}"
+            );
+        }
+        // What the documented command makes, and hex of random bytes, pass.
+        for random in [
+            "q2Xb7Tn0rVwLk9Pz4Hs1Yc8Dm3Fg6Ja5Ue2Ri7Wo0Ql",
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ] {
+            assert!(
+                LicenseKeys::new(random.as_bytes().to_vec()).is_ok(),
+                "{random}"
+            );
+        }
         assert_eq!(format!("{:?}", keys(1)), "LicenseKeys(<redacted>)");
     }
 
@@ -159,9 +214,9 @@ mod tests {
     fn file_secret_is_trimmed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("k");
-        std::fs::write(&path, "0123456789abcdefghijklmnopqrstuv\n").unwrap();
+        std::fs::write(&path, "Zx8Qm3Vt6Wp1Ls4Kd9Hf2Jr7Bn5Cg0Ye\n").unwrap();
         let a = LicenseKeys::from_file(&path, "X").unwrap();
-        let b = LicenseKeys::new(b"0123456789abcdefghijklmnopqrstuv".to_vec()).unwrap();
+        let b = LicenseKeys::new(b"Zx8Qm3Vt6Wp1Ls4Kd9Hf2Jr7Bn5Cg0Ye".to_vec()).unwrap();
         let id = CustomerId::parse("7").unwrap();
         assert_eq!(a.mint(&id), b.mint(&id));
         std::fs::write(&path, "short\n").unwrap();

@@ -44,10 +44,11 @@ async fn hostile_and_forged_keys_never_reach_the_emulator() {
         let response = app.validate(id, &nonce()).await;
         error_body(response, 400, "invalid_request").await;
     }
-    let forged =
-        license_broker::LicenseKeys::new(b"not-the-broker-secret-not-the-broker-secret".to_vec())
-            .unwrap()
-            .mint(&license_shared::CustomerId::parse("1").unwrap());
+    let forged = license_broker::LicenseKeys::new(
+        b"not the broker secret: 7Kq2Vx9Lm4Tz0Pw8Rn3Jd6Hb".to_vec(),
+    )
+    .unwrap()
+    .mint(&license_shared::CustomerId::parse("1").unwrap());
     let response = app.validate(&forged, &nonce()).await;
     let envelope: Envelope = response.json().await.unwrap();
     assert_eq!(

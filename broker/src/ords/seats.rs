@@ -1,0 +1,275 @@
+//! The seat calls: activate, renew, release and list, each one `plsql/block` handler
+//! under the seats template (`customers/seats/{id}` by default), answered by the
+//! `license_seats` package in the vendor's database.
+//!
+//! The database is the only thing that counts seats: every activation runs in one
+//! transaction that locks the license row, so however many broker replicas race for
+//! the last seat, exactly one gets it. The broker only reads the package's answer,
+//! and reads it strictly: an outcome it does not know, a missing member or a status
+//! other than 200 is an upstream error, never a verdict. ORDS answers an unhandled
+//! PL/SQL error with HTTP 555 "User Defined Resource Error"
+//! (<https://www.thatjeffsmith.com/archive/2018/10/preventing-500-status-codes-with-oracle-rest-data-services/>);
+//! that, too, is unavailable, never a deny.
+
+use license_shared::CustomerId;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::{Answered, Exchange, OrdsClient, UpstreamError};
+
+/// What the package did. The strings are the package's own (`license_seats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Outcome {
+    /// Activate: this machine took a free seat.
+    Activated,
+    /// Activate or renew: this machine already held a live seat; its lease is renewed.
+    Renewed,
+    /// Activate: every seat is held by other machines; nothing changed.
+    MachineLimit,
+    /// Renew: this machine holds no live seat (never had one, freed, or lapsed).
+    NotActivated,
+    /// Release: the seat is free now.
+    Released,
+    /// Release: the machine held no live seat.
+    NotHeld,
+    /// Release of another machine's seat: the license's budget for that is spent.
+    ReleaseLimit,
+    /// List.
+    Listed,
+}
+
+/// One live seat as the package lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Seat {
+    pub machine_hash: String,
+    pub machine_name: Option<String>,
+    #[serde(deserialize_with = "unix_seconds")]
+    pub last_seen: i64,
+    #[serde(deserialize_with = "unix_seconds")]
+    pub lease_until: i64,
+}
+
+/// The package's answer to every seat call.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeatAnswer {
+    pub outcome: Outcome,
+    /// `None`: the license limits no machines.
+    pub max_machines: Option<u32>,
+    /// Live seats after the call.
+    pub used: u32,
+    /// The live seats after the call, oldest activation first.
+    pub machines: Vec<Seat>,
+}
+
+/// The seat call to make, with the body the package reads from `:body_text`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum SeatCall<'a> {
+    Activate {
+        machine_hash: &'a str,
+        machine_name: Option<&'a str>,
+        lease_seconds: u64,
+    },
+    Renew {
+        machine_hash: &'a str,
+        lease_seconds: u64,
+    },
+    Release {
+        machine_hash: &'a str,
+        by_machine_hash: &'a str,
+        remote_release_budget: u32,
+        remote_release_window_seconds: u64,
+    },
+}
+
+impl SeatCall<'_> {
+    fn action(&self) -> &'static str {
+        match self {
+            Self::Activate { .. } => "activate",
+            Self::Renew { .. } => "renew",
+            Self::Release { .. } => "release",
+        }
+    }
+
+    /// The outcomes this call may answer with; any other is a broken package.
+    fn allows(&self, outcome: Outcome) -> bool {
+        use Outcome::*;
+        match self {
+            Self::Activate { .. } => matches!(outcome, Activated | Renewed | MachineLimit),
+            Self::Renew { .. } => matches!(outcome, Renewed | NotActivated),
+            Self::Release { .. } => matches!(outcome, Released | NotHeld | ReleaseLimit),
+        }
+    }
+}
+
+impl OrdsClient {
+    /// `POST <seats>/{id}/<action>` with the call's JSON body.
+    pub async fn seat(&self, id: &CustomerId, call: &SeatCall<'_>) -> Answered<SeatAnswer> {
+        let body = serde_json::to_vec(call).expect("seat calls serialise");
+        let answered = self
+            .seat_exchange(id, Some(call.action()), Some(body))
+            .await;
+        let allowed = |answer: SeatAnswer| {
+            if call.allows(answer.outcome) {
+                Ok(answer)
+            } else {
+                Err(UpstreamError::BadResponse(format!(
+                    "the seats handler answered {:?} to {}",
+                    answer.outcome,
+                    call.action()
+                )))
+            }
+        };
+        Answered {
+            result: answered.result.and_then(allowed),
+            upstream_status: answered.upstream_status,
+        }
+    }
+
+    /// `GET <seats>/{id}`: the live seats.
+    pub async fn seats(&self, id: &CustomerId) -> Answered<SeatAnswer> {
+        let answered = self.seat_exchange(id, None, None).await;
+        let listed = |answer: SeatAnswer| match answer.outcome {
+            Outcome::Listed => Ok(answer),
+            other => Err(UpstreamError::BadResponse(format!(
+                "the seats handler answered {other:?} to a listing"
+            ))),
+        };
+        Answered {
+            result: answered.result.and_then(listed),
+            upstream_status: answered.upstream_status,
+        }
+    }
+
+    async fn seat_exchange(
+        &self,
+        id: &CustomerId,
+        action: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Answered<SeatAnswer> {
+        let mut upstream_status = None;
+        let result = async {
+            let mut url = self
+                .seats_path
+                .url(&self.base_url, id.as_str())
+                .map_err(|e| {
+                    UpstreamError::BadResponse(format!("refused to build the seats URL: {e}"))
+                })?;
+            if let (Some(action), Ok(mut path)) = (action, url.path_segments_mut()) {
+                path.push(action);
+            }
+            let exchange = self
+                .call(&url, body.as_deref(), &mut upstream_status)
+                .await?;
+            interpret_seat(exchange)
+        }
+        .await;
+        Answered {
+            result,
+            upstream_status,
+        }
+    }
+}
+
+/// What a seats handler's answer means: `Ok` only for a readable 200.
+fn interpret_seat(exchange: Exchange) -> Result<SeatAnswer, UpstreamError> {
+    match exchange.status.as_u16() {
+        200 => match exchange.body {
+            Ok(body) => read_seat_answer(&body),
+            Err(e) => Err(UpstreamError::BadResponse(format!("the seats answer: {e}"))),
+        },
+        // The row lock was not had within the package's wait: another seat change of
+        // the same license holds it. Worth retrying at once.
+        409 => Err(UpstreamError::Unavailable {
+            retry_after: Some(std::time::Duration::from_secs(1)),
+            cause: "the license row is locked by another seat change (409); retry".into(),
+        }),
+        555 => Err(UpstreamError::unavailable(
+            "the seats handler raised a PL/SQL error (ORDS 555 User Defined Resource Error); see the ORDS log",
+        )),
+        404 => Err(UpstreamError::BadResponse(
+            "the seats handler answered 404: check LICENSE_BROKER_SEATS_PATH and that deploy/ords/seats.sql ran".into(),
+        )),
+        408 | 429 | 500..=599 => Err(UpstreamError::Unavailable {
+            retry_after: exchange.retry_after,
+            cause: format!(
+                "ORDS answered HTTP {} on the seats handler",
+                exchange.status.as_u16()
+            ),
+        }),
+        other => Err(UpstreamError::BadResponse(format!(
+            "the seats handler answered HTTP {other}"
+        ))),
+    }
+}
+
+/// The package's JSON, strictly: every member, no unknown ones, no duplicates.
+pub fn read_seat_answer(body: &[u8]) -> Result<SeatAnswer, UpstreamError> {
+    serde_json::from_slice(body).map_err(|e| {
+        UpstreamError::BadResponse(format!(
+            "the seats answer is not what the license_seats package writes: {e}"
+        ))
+    })
+}
+
+fn unix_seconds<'de, D: serde::Deserializer<'de>>(de: D) -> Result<i64, D::Error> {
+    let text = String::deserialize(de)?;
+    OffsetDateTime::parse(&text, &Rfc3339)
+        .map(OffsetDateTime::unix_timestamp)
+        .map_err(|_| serde::de::Error::custom(format!("{text:?} is not an RFC 3339 time")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_package_answer_is_read_strictly() {
+        let answer = read_seat_answer(
+            br#"{"outcome":"MACHINE_LIMIT","max_machines":2,"used":2,"machines":[
+                {"machine_hash":"ab","machine_name":"laptop","last_seen":"2026-12-01T07:00:00Z","lease_until":"2026-12-08T07:00:00Z"},
+                {"machine_hash":"cd","machine_name":null,"last_seen":"2026-12-01T08:00:00Z","lease_until":"2026-12-08T08:00:00Z"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(answer.outcome, Outcome::MachineLimit);
+        assert_eq!(answer.max_machines, Some(2));
+        assert_eq!(answer.machines[0].last_seen, 1_796_108_400);
+        assert_eq!(answer.machines[1].machine_name, None);
+        for broken in [
+            &br#"{"outcome":"MAYBE","max_machines":2,"used":0,"machines":[]}"#[..],
+            br#"{"outcome":"LISTED","max_machines":2,"machines":[]}"#,
+            br#"{"outcome":"LISTED","max_machines":"2","used":0,"machines":[]}"#,
+            br#"{"outcome":"LISTED","max_machines":2,"used":0,"machines":[],"extra":1}"#,
+            br#"{"outcome":"LISTED","outcome":"LISTED","max_machines":2,"used":0,"machines":[]}"#,
+            br#"{"outcome":"LISTED","max_machines":2,"used":1,"machines":[{"machine_hash":"ab","machine_name":null,"last_seen":"yesterday","lease_until":"2026-12-08T07:00:00Z"}]}"#,
+            b"<html>",
+        ] {
+            assert!(
+                matches!(read_seat_answer(broken), Err(UpstreamError::BadResponse(_))),
+                "{}",
+                String::from_utf8_lossy(broken)
+            );
+        }
+    }
+
+    #[test]
+    fn each_call_accepts_only_its_own_outcomes() {
+        let renew = SeatCall::Renew {
+            machine_hash: "ab",
+            lease_seconds: 60,
+        };
+        assert!(renew.allows(Outcome::NotActivated));
+        assert!(
+            !renew.allows(Outcome::Activated),
+            "renew never creates a seat"
+        );
+        assert_eq!(
+            serde_json::to_string(&renew).unwrap(),
+            r#"{"machine_hash":"ab","lease_seconds":60}"#
+        );
+    }
+}

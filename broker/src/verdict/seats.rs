@@ -1,0 +1,222 @@
+//! The four things an app can ask about a license, and how seats change each.
+//!
+//! A license whose row has no machine limit is unlimited: validate and activate are
+//! the plain license decision, deactivate has nothing to free, and no seat call is
+//! made. For a seat-limited license the database decides (see `ords::seats`):
+//! - validate: the license decision; when it is `VALID`, this machine's seat is
+//!   renewed, and a machine without one gets `NOT_ACTIVATED`;
+//! - activate: the license decision; when it is `VALID`, a seat is claimed (or the
+//!   held one renewed), or `MACHINE_LIMIT` with the machines holding the seats;
+//! - deactivate: this machine's seat (or the one named by `machine_id`) is freed;
+//!   `DEACTIVATED` whether or not it was held;
+//! - machines: the license decision with the machines holding its seats.
+//!
+//! Seat answers are never cached: only the license row is (per license, as before), so
+//! a cached answer can never turn a seat refusal into an allow, and a seat freed on one
+//! replica is gone for every replica at once.
+
+use license_shared::{CustomerId, Envelope, MachineEntry, Machines, VerdictCode};
+
+use super::{decide, Echo, Verdicts};
+use crate::ords::{Answered, Lookup, Outcome, SeatAnswer, SeatCall};
+
+/// How many hex digits of the machine hash a seat's short id shows: 48 bits, unique
+/// among the few seats of one license, and short enough to type.
+const SHORT_ID_HEX: usize = 12;
+
+/// What the app asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    Validate,
+    Activate { machine_name: Option<String> },
+    Deactivate { machine_id: Option<String> },
+    Machines,
+}
+
+/// A signed answer, or the one refusal that is not a verdict.
+#[derive(Debug)]
+pub enum Signed {
+    Verdict(Envelope, VerdictCode),
+    /// The license already freed its budget of other machines' seats in the window.
+    ReleaseBudgetSpent {
+        budget: u32,
+        window_secs: u64,
+    },
+    /// `machine_id` names no machine holding a seat of this license.
+    NoSuchMachine,
+}
+
+impl Verdicts {
+    /// Answers `operation` for the license `id` (whose key's MAC verified).
+    pub async fn answer(
+        &self,
+        operation: &Operation,
+        id: &CustomerId,
+        echo: Echo,
+    ) -> Answered<Signed> {
+        let looked = self.lookup(id).await;
+        let mut upstream_status = looked.upstream_status;
+        let result = match looked.result {
+            Err(err) => Err(err),
+            Ok(lookup) => {
+                let seat_answer = self.with_seats(operation, id, &lookup, echo).await;
+                upstream_status = seat_answer.upstream_status.or(upstream_status);
+                seat_answer.result
+            }
+        };
+        Answered {
+            result,
+            upstream_status,
+        }
+    }
+
+    async fn with_seats(
+        &self,
+        operation: &Operation,
+        id: &CustomerId,
+        lookup: &Lookup,
+        echo: Echo,
+    ) -> Answered<Signed> {
+        let iat = (self.clock)();
+        let (code, expires_at) = decide(lookup, iat);
+        let max = match lookup {
+            Lookup::Row(row) => row.max_machines,
+            Lookup::NoRow => None,
+        };
+        let sign = |code, machines, echo| {
+            Signed::Verdict(
+                self.sign_with(id, code, expires_at, machines, iat, echo),
+                code,
+            )
+        };
+        let Some(max) = max else {
+            // Unlimited, or no such license: no seat exists to claim or free.
+            let code = match operation {
+                Operation::Deactivate { .. } if code != VerdictCode::NotFound => {
+                    VerdictCode::Deactivated
+                }
+                _ => code,
+            };
+            return Answered::unobserved(Ok(sign(code, None, echo)));
+        };
+        let own = echo
+            .fingerprint
+            .as_deref()
+            .map(|fingerprint| self.keys.machine_hash(id, fingerprint));
+        let own = own.as_deref();
+        let lease_seconds = self.seats.lease.as_secs();
+        let call = match (operation, code, own) {
+            (Operation::Validate, VerdictCode::Valid, Some(own)) => SeatCall::Renew {
+                machine_hash: own,
+                lease_seconds,
+            },
+            (Operation::Activate { machine_name }, VerdictCode::Valid, Some(own)) => {
+                SeatCall::Activate {
+                    machine_hash: own,
+                    machine_name: machine_name.as_deref(),
+                    lease_seconds,
+                }
+            }
+            (Operation::Deactivate { machine_id }, _, Some(own)) => {
+                let target = match machine_id {
+                    None => own.to_owned(),
+                    Some(short) => {
+                        let listed = self.ords.seats(id).await;
+                        let status = listed.upstream_status;
+                        let found = listed.result.map(|answer| {
+                            answer
+                                .machines
+                                .into_iter()
+                                .find(|seat| seat.machine_hash.starts_with(short.as_str()))
+                                .map(|seat| seat.machine_hash)
+                        });
+                        match found {
+                            Ok(Some(hash)) => hash,
+                            Ok(None) => {
+                                return Answered {
+                                    result: Ok(Signed::NoSuchMachine),
+                                    upstream_status: status,
+                                }
+                            }
+                            Err(err) => {
+                                return Answered {
+                                    result: Err(err),
+                                    upstream_status: status,
+                                }
+                            }
+                        }
+                    }
+                };
+                let call = SeatCall::Release {
+                    machine_hash: &target,
+                    by_machine_hash: own,
+                    remote_release_budget: self.seats.remote_release_budget,
+                    remote_release_window_seconds: self.seats.remote_release_window.as_secs(),
+                };
+                let answered = self.ords.seat(id, &call).await;
+                let budget = self.seats.remote_release_budget;
+                let window_secs = self.seats.remote_release_window.as_secs();
+                return answered.map(|answer| match answer.outcome {
+                    Outcome::ReleaseLimit => Signed::ReleaseBudgetSpent {
+                        budget,
+                        window_secs,
+                    },
+                    _ => sign(
+                        VerdictCode::Deactivated,
+                        Some(machines(&answer, Some(own), false)),
+                        echo,
+                    ),
+                });
+            }
+            // A deny of the license itself, a listing, or a machine without a
+            // fingerprint (which can hold no seat): the license decision, with the
+            // seats as they are.
+            _ => {
+                let listed = self.ords.seats(id).await;
+                let code = match (operation, code) {
+                    (Operation::Validate | Operation::Activate { .. }, VerdictCode::Valid) => {
+                        VerdictCode::NotActivated
+                    }
+                    (Operation::Deactivate { .. }, _) => VerdictCode::Deactivated,
+                    _ => code,
+                };
+                let list = matches!(operation, Operation::Machines);
+                return listed.map(|answer| sign(code, Some(machines(&answer, own, list)), echo));
+            }
+        };
+        let answered = self.ords.seat(id, &call).await;
+        answered.map(|answer| {
+            let (code, list) = match answer.outcome {
+                Outcome::Activated | Outcome::Renewed => (VerdictCode::Valid, false),
+                Outcome::MachineLimit => (VerdictCode::MachineLimit, true),
+                _ => (VerdictCode::NotActivated, false),
+            };
+            let mut seats = machines(&answer, own, list);
+            seats.max = seats.max.or(Some(max));
+            sign(code, Some(seats), echo)
+        })
+    }
+}
+
+/// The signed seat counts, with the machines listed when `list` is set.
+fn machines(answer: &SeatAnswer, own: Option<&str>, list: bool) -> Machines {
+    let list = if list {
+        answer
+            .machines
+            .iter()
+            .map(|seat| MachineEntry {
+                id: seat.machine_hash.chars().take(SHORT_ID_HEX).collect(),
+                name: seat.machine_name.clone(),
+                last_seen: seat.last_seen,
+                current: own == Some(seat.machine_hash.as_str()),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Machines {
+        used: answer.used,
+        max: answer.max_machines,
+        list,
+    }
+}
