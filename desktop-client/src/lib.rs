@@ -11,10 +11,11 @@
 //!
 //! - `builder`: the client takes its world as values (paths, key store, clock,
 //!   fingerprint), so tests run the real logic against temp dirs and fake clocks.
-//! - `client`: check, activate, deactivate (the public API); its submodules hold
-//!   the local reads (`local`), the one HTTP call and its verification (`online`),
-//!   the writes (`persist`) and activation (`activation`).
-//! - `transport`: the HTTP call (timeouts, system proxy, no redirects, body cap).
+//! - `client`: check, activate, deactivate, machines (the public API); its
+//!   submodules hold the local reads (`local`), the check's HTTP call and its
+//!   verification (`online`), the writes (`persist`), activation (`activation`) and
+//!   the seat calls (`seats`: deactivate, free another machine's seat, list them).
+//! - `transport`: the HTTP calls (timeouts, system proxy, no redirects, body cap).
 //! - `verify`: envelope verification, every check failing closed.
 //! - `decide`: the decision rules as pure functions; the only place a verdict is made.
 //! - `keystore`: the license key in the OS keyring, a 0600 file, or memory.
