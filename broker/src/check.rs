@@ -1,5 +1,13 @@
 //! `license-broker check`: the preflight that proves the ORDS route before a broker is
-//! put behind a load balancer.
+//! put behind a load balancer, or before systemd starts it (`ExecStartPre=`).
+//!
+//! By the time [`check_route`] runs, [`Config::load`] has read every file `serve`
+//! reads (the client secret, the signing key, the key secret, the TLS certificate and
+//! key) and printed the permission warnings `serve` would print; a missing or
+//! unreadable file has already stopped `check` with one line naming its variable.
+//! Then one token is asked for directly (not through the token manager), so a failure
+//! reports its real cause: a 404 names the base URL, a refused connection, a TLS
+//! failure and a DNS failure each name themselves.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +16,7 @@ use license_shared::{CustomerId, VerdictCode};
 
 use crate::config::Config;
 use crate::ords::OrdsClient;
-use crate::token::{TokenManager, TokenSource};
+use crate::token::{BearerToken, Fetch as _, HttpFetcher, TokenError, TokenFuture, TokenSource};
 use crate::verdict::{decide, system_clock};
 
 /// How long `license-broker check` waits for its one token.
@@ -24,16 +32,15 @@ pub async fn check_route(
     config: &Config,
     customer: Option<&CustomerId>,
 ) -> Result<Option<VerdictCode>, String> {
-    let tokens = TokenManager::spawn(config.token_config()).map_err(|e| e.to_string())?;
+    let token_url = &config.ords.token_url;
     let result = tokio::time::timeout(CHECK_DEADLINE, async {
-        tokens
-            .ready_token()
+        let token = one_token(config)
             .await
-            .map_err(|err| format!("no token from {}: {err}", config.ords.token_url))?;
+            .map_err(|cause| format!("no token from {token_url}: {cause}"))?;
         let Some(id) = customer else {
             return Ok(None);
         };
-        let source: Arc<dyn TokenSource> = Arc::new(tokens.clone());
+        let source: Arc<dyn TokenSource> = Arc::new(OneToken(token));
         let ords = OrdsClient::new(&config.ords, source)
             .map_err(|e| format!("cannot build the ORDS client: {e}"))?;
         let lookup = ords
@@ -45,7 +52,6 @@ pub async fn check_route(
         Ok(Some(code))
     })
     .await;
-    tokens.shutdown();
     result.unwrap_or_else(|_| {
         Err(format!(
             "no answer from ORDS ({}) within {} s",
@@ -53,4 +59,30 @@ pub async fn check_route(
             CHECK_DEADLINE.as_secs()
         ))
     })
+}
+
+/// One token POST with the configured secret and limits; the error is the classified
+/// cause (which never holds a secret, a token or a body).
+async fn one_token(config: &Config) -> Result<BearerToken, String> {
+    let secret = config.client_secret.read().map_err(|e| e.to_string())?;
+    let token_config = config.token_config();
+    let fetcher =
+        HttpFetcher::new(&token_config).map_err(|_| "cannot build the HTTP client".to_owned())?;
+    let grant = fetcher
+        .fetch(&secret)
+        .await
+        .map_err(|e| e.cause.to_string())?;
+    Ok(BearerToken::new(1, grant.access_token))
+}
+
+/// The one token `check` obtained, for its one lookup.
+struct OneToken(BearerToken);
+
+impl TokenSource for OneToken {
+    fn token(&self) -> TokenFuture<'_> {
+        let token = self.0.clone();
+        Box::pin(async move { Ok::<_, TokenError>(token) })
+    }
+
+    fn invalidate(&self, _generation: u64) {}
 }

@@ -1,8 +1,19 @@
 //! Logging set-up for the binary: an env filter from `LICENSE_BROKER_LOG` (else
 //! `RUST_LOG`, else a default the command picks) and text or JSON lines on stderr.
+//!
+//! JSON lines are flat: `ts` (RFC 3339, UTC), `level`, `msg`, `target`, then the
+//! event's fields and those of its spans (the request's `request_id`) at the top
+//! level, so `jq .status` or a log shipper's field mapping needs no nesting.
 
+use std::fmt;
 use std::io::IsTerminal as _;
 
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::vars;
@@ -31,14 +42,32 @@ impl LogFormat {
     }
 }
 
+/// The filter from `LICENSE_BROKER_LOG`, else `RUST_LOG`, else `default_filter`. A
+/// filter that does not parse is an error naming its variable, not a silent default.
+pub fn filter_from(
+    log: Option<&str>,
+    rust_log: Option<&str>,
+    default_filter: &str,
+) -> Result<EnvFilter, String> {
+    let pick = [(vars::LOG, log), ("RUST_LOG", rust_log)]
+        .into_iter()
+        .find_map(|(name, value)| Some((name, value?.trim())).filter(|(_, v)| !v.is_empty()));
+    match pick {
+        None => Ok(EnvFilter::new(default_filter)),
+        Some((name, value)) => EnvFilter::try_new(value).map_err(|e| {
+            format!("{name}: {value:?} is not a log filter ({e}); use e.g. info or license_broker=debug,info")
+        }),
+    }
+}
+
 /// Installs the global subscriber. Call once, first thing in `main`. `default_filter`
-/// applies when neither variable is set.
-pub fn init(format: LogFormat, default_filter: &str) {
-    let filter = std::env::var(vars::LOG)
-        .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .or_else(|| EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| EnvFilter::new(default_filter));
+/// applies when neither variable is set; a bad filter is an error.
+pub fn init(format: LogFormat, default_filter: &str) -> Result<(), String> {
+    let filter = filter_from(
+        std::env::var(vars::LOG).ok().as_deref(),
+        std::env::var("RUST_LOG").ok().as_deref(),
+        default_filter,
+    )?;
     // Colour only on a terminal: escape codes in a log file are noise, and colouring
     // costs more than the rest of the request log line.
     let builder = tracing_subscriber::fmt()
@@ -47,6 +76,167 @@ pub fn init(format: LogFormat, default_filter: &str) {
         .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Json => builder
+            .fmt_fields(JsonFields::new())
+            .event_format(FlatJson)
+            .init(),
+    }
+    Ok(())
+}
+
+/// One flat JSON object per event (see the module docs).
+pub struct FlatJson;
+
+impl<S, N> FormatEvent<S, N> for FlatJson
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        let ts = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        // Span fields (outermost first), then the event's own, which win on a clash.
+        let mut rest = Map::new();
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                let extensions = span.extensions();
+                let Some(formatted) = extensions.get::<FormattedFields<N>>() else {
+                    continue;
+                };
+                if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(formatted) {
+                    rest.extend(map);
+                }
+            }
+        }
+        rest.extend(fields.values);
+        // `ts`, `level`, `msg` and `target` first, in that order, for a human reading.
+        let mut text = String::with_capacity(256);
+        let head = [
+            ("ts", Value::from(ts)),
+            ("level", Value::from(meta.level().as_str())),
+            ("msg", Value::from(fields.message.unwrap_or_default())),
+            ("target", Value::from(meta.target())),
+        ];
+        // A field with one of those names is kept as `field.<name>`, never a duplicate key.
+        let rest = rest.into_iter().map(|(key, value)| match key.as_str() {
+            "ts" | "level" | "msg" | "target" => (format!("field.{key}"), value),
+            _ => (key, value),
+        });
+        let head = head.into_iter().map(|(k, v)| (k.to_owned(), v));
+        for (key, value) in head.chain(rest) {
+            text.push(if text.is_empty() { '{' } else { ',' });
+            text.push_str(&serde_json::to_string(&key).map_err(|_| fmt::Error)?);
+            text.push(':');
+            text.push_str(&serde_json::to_string(&value).map_err(|_| fmt::Error)?);
+        }
+        text.push('}');
+        writeln!(writer, "{text}")
+    }
+}
+
+/// An event's fields as JSON values; `message` kept apart as `msg`.
+#[derive(Default)]
+struct Fields {
+    message: Option<String>,
+    values: Map<String, Value>,
+}
+
+impl Visit for Fields {
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        let text = format!("{value:?}");
+        if field.name() == "message" {
+            self.message = Some(text);
+        } else {
+            self.values.insert(field.name().into(), text.into());
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message = Some(value.to_owned());
+        } else {
+            self.values.insert(field.name().into(), value.into());
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.values.insert(field.name().into(), value.into());
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.values.insert(field.name().into(), value.into());
+    }
+
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.values.insert(field.name().into(), value.into());
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.values.insert(field.name().into(), value.into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[test]
+    fn a_bad_filter_names_its_variable_and_unset_means_the_default() {
+        let err = filter_from(Some("info,[="), None, "info").unwrap_err();
+        assert!(err.starts_with("LICENSE_BROKER_LOG: "), "{err}");
+        let err = filter_from(None, Some("info,[="), "info").unwrap_err();
+        assert!(err.starts_with("RUST_LOG: "), "{err}");
+        assert!(filter_from(Some("debug"), Some("info,[="), "info").is_ok());
+        assert!(filter_from(Some(" "), None, "warn").is_ok());
+    }
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_lines_are_flat_with_ts_level_msg_and_span_fields() {
+        let buffer = Buffer::default();
+        let writer = buffer.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .fmt_fields(JsonFields::new())
+            .event_format(FlatJson)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request", request_id = "00ab");
+            let _entered = span.enter();
+            tracing::warn!(status = 503u16, latency_ms = 1.25, route = "/x", "request");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let line: Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["level"], "WARN");
+        assert_eq!(line["msg"], "request");
+        assert_eq!(line["status"], 503);
+        assert_eq!(line["latency_ms"], 1.25);
+        assert_eq!(line["route"], "/x");
+        assert_eq!(line["request_id"], "00ab");
+        assert!(line["ts"].as_str().unwrap().ends_with('Z'), "{line}");
+        assert!(line.get("fields").is_none() && line.get("span").is_none());
     }
 }

@@ -78,13 +78,28 @@ impl Sources {
             });
         }
         let key = toml_key(var);
-        self.file.get(&key).map(|value| Setting {
-            value: value.clone(),
+        let value = self.file.get(&key)?;
+        Some(Setting {
+            value: self.resolve(var, value),
             origin: match &self.file_name {
                 Some(path) => format!("{key} in {}", path.display()),
                 None => key,
             },
         })
+    }
+
+    /// A relative `*_file` path in the TOML file is relative to the file's own
+    /// directory, not to the working directory (which under systemd is `/`): the
+    /// file and its keys can then move together. Paths from the environment are taken
+    /// as they are.
+    fn resolve(&self, var: &str, value: &str) -> String {
+        let dir = self.file_name.as_deref().and_then(Path::parent);
+        match dir {
+            Some(dir) if is_path_setting(var) && Path::new(value.trim()).is_relative() => {
+                dir.join(value.trim()).display().to_string()
+            }
+            _ => value.to_owned(),
+        }
     }
 
     /// Like [`Sources::get`] but missing is an error that says how to set it.
@@ -129,6 +144,52 @@ impl Sources {
             }),
         }
     }
+}
+
+/// Settings whose value is a file path.
+pub fn is_path_setting(var: &str) -> bool {
+    var.ends_with("_FILE")
+}
+
+/// `LICENSE_BROKER_*` names in `names` that are no setting, each with a one-line
+/// warning naming the closest known variable: a typo such as
+/// `LICENSE_BROKER_CLIENTID` would otherwise be silently ignored.
+pub fn unknown_variables<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out = Vec::new();
+    for name in names {
+        if !name.starts_with("LICENSE_BROKER_") || TABLE.iter().any(|v| v.name == name) {
+            continue;
+        }
+        let closest = TABLE
+            .iter()
+            .map(|v| (edit_distance(name, v.name), v.name))
+            .min()
+            .map(|(_, known)| known);
+        out.push(match closest {
+            Some(known) => format!("{name} is not a setting and is ignored; did you mean {known}?"),
+            None => format!("{name} is not a setting and is ignored"),
+        });
+    }
+    out.sort();
+    out
+}
+
+/// Levenshtein distance over bytes (the names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
 }
 
 /// Reads the TOML file into `key → text`. Numbers become their decimal text and arrays

@@ -31,7 +31,7 @@ pub(crate) mod request_log;
 mod serve;
 pub(crate) mod shutdown;
 mod state;
-mod tls;
+pub(crate) mod tls;
 mod validate;
 
 use axum::error_handling::HandleErrorLayer;
@@ -51,8 +51,9 @@ pub use serve::{serve, Broker};
 pub use shutdown::Signals;
 use state::AppState;
 
-/// The router, with the middleware above.
-fn app(state: AppState) -> Router {
+/// The router, with the middleware above. `metrics`: whether `/metrics` is on this
+/// (public) router; it is not when a separate metrics listener is configured.
+fn app(state: AppState, metrics: bool) -> Router {
     let edge = state.edge();
     let guard = ServiceBuilder::new()
         .layer(HandleErrorLayer::new(edge_error))
@@ -61,7 +62,7 @@ fn app(state: AppState) -> Router {
         // not each route's.
         .layer(GlobalConcurrencyLimitLayer::new(edge.max_concurrent))
         .timeout(edge.request_timeout);
-    Router::new()
+    let router = Router::new()
         .route(
             "/v1/license/validate",
             post(validate::validate).layer(guard.clone()),
@@ -79,8 +80,15 @@ fn app(state: AppState) -> Router {
             post(validate::machines).layer(guard),
         )
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .route("/readyz", get(health::readyz));
+    let router = if metrics {
+        router.route("/metrics", get(health::metrics))
+    } else {
+        router
+    };
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(validate::BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::clone(state.metrics()),
@@ -91,6 +99,34 @@ fn app(state: AppState) -> Router {
             COOKIE,
         ]))
         .with_state(state)
+}
+
+/// The router of the separate metrics listener (`LICENSE_BROKER_METRICS_LISTEN`):
+/// `/metrics` and nothing else, unlogged (a scrape every few seconds is not news).
+fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// The broker's own 404, in the same `{"error","message"}` shape as every other error.
+async fn not_found() -> impl axum::response::IntoResponse {
+    let body = serde_json::json!({
+        "error": "not_found",
+        "message": "no such endpoint; the API is POST /v1/license/validate, activate, deactivate and machines",
+    });
+    (axum::http::StatusCode::NOT_FOUND, axum::Json(body))
+}
+
+/// The broker's own 405 (axum adds the `Allow` header).
+async fn method_not_allowed() -> impl axum::response::IntoResponse {
+    let body = serde_json::json!({
+        "error": "method_not_allowed",
+        "message": "this endpoint does not take that method; the license endpoints take POST, the health endpoints GET",
+    });
+    (axum::http::StatusCode::METHOD_NOT_ALLOWED, axum::Json(body))
 }
 
 /// What the load-shedding and deadline layers report, as the contract's answers.

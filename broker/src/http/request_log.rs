@@ -100,7 +100,8 @@ fn log_line(
     key: Option<&str>,
     elapsed: Duration,
 ) {
-    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    // Whole microseconds, shown in milliseconds: `0.285`, not `0.28477199999999997`.
+    let latency_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
     macro_rules! line {
         ($level:ident) => {
             tracing::$level!(

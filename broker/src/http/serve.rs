@@ -29,7 +29,7 @@ use tokio::task::JoinSet;
 use tower::Service as _;
 
 use super::tls::{self, TlsListener};
-use super::{app, AppState};
+use super::{app, metrics_app, AppState};
 use crate::config::Config;
 use crate::token::{TokenManager, TokenSource};
 use crate::verdict::{system_clock, UnixClock};
@@ -101,9 +101,38 @@ impl Broker {
             }
         };
         let state = AppState::new(&config, tokens, clock)?;
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: cannot listen on {addr}: {e}",
+                    crate::config::vars::METRICS_LISTEN
+                )
+            })?),
+            None => None,
+        };
+        let public_metrics = metrics_listener.is_none();
+        let local = listener.local_addr()?;
+        if tls.is_none() && !local.ip().is_loopback() {
+            tracing::warn!(
+                listen = %local,
+                "plain HTTP on a non-loopback address: put a TLS-terminating proxy in front, or set LICENSE_BROKER_TLS_CERT_FILE and LICENSE_BROKER_TLS_KEY_FILE"
+            );
+        }
+        let metrics_task = match metrics_listener {
+            Some(listener) => {
+                tracing::info!(listen = %listener.local_addr()?, "serving /metrics on its own listener");
+                let router = metrics_app(state.clone());
+                Some(tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, router).await {
+                        tracing::warn!(error = %e, "the metrics listener stopped");
+                    }
+                }))
+            }
+            None => None,
+        };
         tracing::info!(
             version = env!("CARGO_PKG_VERSION"),
-            listen = %listener.local_addr()?,
+            listen = %local,
             tls = tls.is_some(),
             ords = %config.ords.base_url,
             kid = config.signer.kid(),
@@ -127,7 +156,7 @@ impl Broker {
         let serving = async move {
             match tls {
                 Some(tls) => {
-                    let router = with_hsts(app(state.clone()));
+                    let router = with_hsts(app(state.clone(), public_metrics));
                     serve_loop(
                         TlsListener::new(listener, tls),
                         router,
@@ -136,13 +165,19 @@ impl Broker {
                     )
                     .await
                 }
-                None => serve_loop(listener, app(state.clone()), state, stop_accepting).await,
+                None => {
+                    let router = app(state.clone(), public_metrics);
+                    serve_loop(listener, router, state, stop_accepting).await
+                }
             }
         };
         let grace = config.edge.shutdown_grace;
         let served = draining.run_with_grace(serving, grace).await;
         if let Some(manager) = manager {
             manager.shutdown();
+        }
+        if let Some(task) = metrics_task {
+            task.abort();
         }
         match served {
             Some(result) => result?,

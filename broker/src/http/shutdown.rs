@@ -1,11 +1,17 @@
 //! Graceful shutdown: a [`Draining`] flag that readiness reads, the signals that set
 //! it, and a deadline for the drain.
 //!
-//! Order matters (research/token-broker-anchors.md, "Operations" item 22): on SIGTERM
-//! the flag flips first, so `/readyz` answers 503 at once and the load balancer stops
+//! Order matters (the Kubernetes pod termination sequence,
+//! <https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination>):
+//! on SIGTERM the flag flips first, so `/readyz` answers 503 at once and the load balancer stops
 //! sending new work; then the server stops accepting and lets in-flight requests
 //! finish, for at most a grace period; then the process exits 0. A second signal is
 //! not needed and not waited for: the grace period bounds the drain.
+//!
+//! `SIGHUP` is heard, logged and ignored. Its default action terminates the process
+//! (exit 129), which a stray `kill -HUP` or `systemctl reload` would otherwise do; the
+//! broker reloads nothing (a changed client secret file is re-read by itself after
+//! ORDS refuses the old one; every other change needs a restart).
 
 use std::future::Future;
 use std::io;
@@ -78,12 +84,23 @@ impl Draining {
     }
 }
 
+/// What one signal delivery was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// SIGTERM or SIGINT: drain and stop.
+    Stop(Signal),
+    /// SIGHUP: logged and ignored.
+    Hangup,
+}
+
 /// The shutdown signals, installed up front so none is missed between start-up and
-/// the first await.
+/// the first await; SIGHUP is installed with them so it never kills the broker.
 #[derive(Debug)]
 pub struct Signals {
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
@@ -94,7 +111,11 @@ impl Signals {
         {
             use tokio::signal::unix::{signal, SignalKind};
             let term = signal(SignalKind::terminate())?;
-            Ok(Self { term: Some(term) })
+            let hup = signal(SignalKind::hangup())?;
+            Ok(Self {
+                term: Some(term),
+                hup: Some(hup),
+            })
         }
         #[cfg(not(unix))]
         {
@@ -107,20 +128,44 @@ impl Signals {
         Self {
             #[cfg(unix)]
             term: None,
+            #[cfg(unix)]
+            hup: None,
         }
     }
 
-    /// The next SIGTERM or SIGINT (Ctrl-C).
+    /// The next SIGTERM or SIGINT (Ctrl-C); every SIGHUP meanwhile is logged and
+    /// ignored.
     pub async fn recv(&mut self) -> Signal {
+        loop {
+            match self.next_event().await {
+                Event::Stop(signal) => return signal,
+                Event::Hangup => tracing::info!(
+                    "SIGHUP received and ignored: the broker reloads nothing; restart it to apply a configuration change"
+                ),
+            }
+        }
+    }
+
+    /// The next signal of any of the three kinds.
+    pub async fn next_event(&mut self) -> Event {
         #[cfg(unix)]
         if let Some(term) = self.term.as_mut() {
+            let hangup = async {
+                match self.hup.as_mut() {
+                    Some(hup) => {
+                        hup.recv().await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             return tokio::select! {
-                _ = term.recv() => Signal::Terminate,
-                _ = ctrl_c() => Signal::Interrupt,
+                _ = term.recv() => Event::Stop(Signal::Terminate),
+                _ = ctrl_c() => Event::Stop(Signal::Interrupt),
+                () = hangup => Event::Hangup,
             };
         }
         ctrl_c().await;
-        Signal::Interrupt
+        Event::Stop(Signal::Interrupt)
     }
 }
 
@@ -181,15 +226,28 @@ mod tests {
     }
 
     #[cfg(unix)]
-    #[tokio::test]
-    async fn sigterm_is_heard() {
-        let mut signals = Signals::install().unwrap();
-        // The handler is installed, so this does not kill the test process.
+    fn send(signal: &str) {
         let status = std::process::Command::new("kill")
-            .args(["-TERM", &std::process::id().to_string()])
+            .args([signal, &std::process::id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
+    }
+
+    /// One test for both, in order: signals reach every installed stream in the
+    /// process, so a SIGTERM test running beside a SIGHUP test would stop it.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn sighup_is_reported_and_ignored_and_sigterm_is_heard() {
+        let mut signals = Signals::install().unwrap();
+        // The handlers are installed, so neither signal kills the test process.
+        send("-HUP");
+        let heard = tokio::time::timeout(Duration::from_secs(10), signals.next_event()).await;
+        assert_eq!(heard.unwrap(), Event::Hangup);
+        send("-HUP");
+        let stop = tokio::time::timeout(Duration::from_millis(300), signals.recv()).await;
+        assert!(stop.is_err(), "SIGHUP must not resolve shutdown: {stop:?}");
+        send("-TERM");
         let heard = tokio::time::timeout(Duration::from_secs(10), signals.recv()).await;
         assert_eq!(heard.unwrap(), Signal::Terminate);
     }

@@ -65,6 +65,7 @@ impl Drop for InflightGuard<'_> {
 
 impl Metrics {
     pub fn new() -> Self {
+        start_time();
         Self::default()
     }
 
@@ -234,8 +235,88 @@ impl Metrics {
         );
         self.verdicts
             .render_counters(&mut out, verdicts, &["code"], &VERDICT_CODES);
+
+        let build = "broker_build_info";
+        header(
+            &mut out,
+            build,
+            "gauge",
+            "Always 1; the version label says which broker is running.",
+        );
+        sample(
+            &mut out,
+            build,
+            &[("version", env!("CARGO_PKG_VERSION"))],
+            1.0,
+        );
+        render_process(&mut out);
         out
     }
+}
+
+/// Unix time at which this process first built a registry (the broker's start).
+fn start_time() -> f64 {
+    static START: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *START.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    })
+}
+
+/// The standard `process_*` series (the names the Prometheus client libraries use,
+/// <https://prometheus.io/docs/instrumenting/writing_clientlibs/#process-metrics>).
+/// Resident memory and open descriptors come from `/proc/self` and are left out
+/// where it does not exist.
+fn render_process(out: &mut String) {
+    let start = "process_start_time_seconds";
+    header(
+        out,
+        start,
+        "gauge",
+        "Start time of the process since unix epoch in seconds.",
+    );
+    sample(out, start, &[], start_time());
+    if let Some(bytes) = resident_memory_bytes() {
+        let rss = "process_resident_memory_bytes";
+        header(out, rss, "gauge", "Resident memory size in bytes.");
+        sample(out, rss, &[], bytes as f64);
+    }
+    if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
+        let fds = "process_open_fds";
+        header(out, fds, "gauge", "Number of open file descriptors.");
+        sample(out, fds, &[], entries.count() as f64);
+    }
+    if let Some(max) = max_fds() {
+        let name = "process_max_fds";
+        header(
+            out,
+            name,
+            "gauge",
+            "Maximum number of open file descriptors.",
+        );
+        sample(out, name, &[], max as f64);
+    }
+}
+
+/// `VmRSS` from `/proc/self/status`, which is in kB. (`/proc/self/statm` counts pages,
+/// and the page size is not known without `sysconf`.)
+fn resident_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// The soft `Max open files` limit from `/proc/self/limits`.
+fn max_fds() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line["Max open files".len()..]
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// `at - now` in seconds, negative once `at` has passed.

@@ -64,8 +64,14 @@ impl fmt::Display for FailureKind {
 /// What went wrong, in words safe to log: no token, secret or body text ever.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cause {
-    /// TCP or TLS connection failed.
+    /// The connection failed for a reason none of the three below names.
     Connect,
+    /// The host answered the TCP connect with a reset: nothing listens on that port.
+    ConnectRefused,
+    /// The TLS handshake failed (untrusted or mismatched certificate, or not TLS).
+    Tls,
+    /// The host name did not resolve.
+    Dns,
     /// The connect or total timeout elapsed.
     Timeout,
     /// Some other transport error while sending or reading.
@@ -78,6 +84,10 @@ pub enum Cause {
         status: u16,
         oauth_error: Option<String>,
     },
+    /// A 404: no token endpoint at that URL, which almost always means the base URL
+    /// lacks `/ords/<alias>` or names the wrong alias. `advice` names the setting and
+    /// its value (a URL the loader has already refused to hold credentials).
+    NoTokenEndpoint { advice: String },
     /// A 200 whose body could not be read as a token response; `field` is the JSON path
     /// where reading failed (a name, never a value).
     Malformed { field: String },
@@ -95,6 +105,18 @@ impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Connect => f.write_str("cannot connect to the token endpoint"),
+            Self::ConnectRefused => f.write_str(
+                "connection refused: nothing listens at the token endpoint's host and port; check the host and port of the ORDS URL and that ORDS is running",
+            ),
+            Self::Tls => f.write_str(
+                "TLS handshake with the token endpoint failed: its certificate is not trusted or not for that host name, or the port does not speak TLS",
+            ),
+            Self::Dns => f.write_str(
+                "DNS lookup failed: the token endpoint's host name does not resolve; check the host of the ORDS URL",
+            ),
+            Self::NoTokenEndpoint { advice } => {
+                write!(f, "HTTP 404: there is no token endpoint there; {advice}")
+            }
             Self::Timeout => f.write_str("the token endpoint timed out"),
             Self::Transport => f.write_str("transport error talking to the token endpoint"),
             Self::BodyTooLarge => f.write_str("token response larger than the body cap"),

@@ -54,6 +54,8 @@ pub struct HttpFetcher {
     token_url: TokenUrl,
     client_id: ClientId,
     max_body: usize,
+    /// What to check when the endpoint answers 404 (see [`advice_for_404`]).
+    advice_404: String,
 }
 
 impl HttpFetcher {
@@ -64,7 +66,36 @@ impl HttpFetcher {
             token_url: TokenUrl::from_url(config.token_url.clone()),
             client_id: ClientId::new(config.client_id.clone()),
             max_body: config.limits.max_body_bytes,
+            advice_404: advice_for_404(&config.token_url),
         })
+    }
+
+    /// A 404 names the setting to fix; every other failure is as classified.
+    fn explain(&self, mut error: FetchError) -> FetchError {
+        if matches!(error.cause, Cause::Status { status: 404, .. }) {
+            error.cause = Cause::NoTokenEndpoint {
+                advice: self.advice_404.clone(),
+            };
+        }
+        error
+    }
+}
+
+/// ORDS answers 404 for a schema alias it does not know and for a path outside any
+/// alias, so a token endpoint that is "not found" almost always means the base URL
+/// lacks `/ords/<alias>` or names the wrong alias. The URL is shown: the loader
+/// refuses URLs with credentials, queries or fragments, so it holds nothing secret.
+fn advice_for_404(token_url: &url::Url) -> String {
+    let text = token_url.as_str();
+    match text.strip_suffix("/oauth/token") {
+        Some(base) => format!(
+            "check {} ({base}): it must end with /ords/<alias>, the URL alias the schema was REST-enabled with (ORDS answers 404 for an unknown alias); the token endpoint is <base>/oauth/token",
+            crate::config::vars::ORDS_BASE_URL
+        ),
+        None => format!(
+            "check {} ({text}): ORDS serves tokens at https://host/ords/<alias>/oauth/token",
+            crate::config::vars::TOKEN_URL
+        ),
     }
 }
 
@@ -89,7 +120,7 @@ impl Fetch for HttpFetcher {
                 .exchange_client_credentials()
                 .request_async(&wire)
                 .await;
-            classify(result, wire.seen())
+            classify(result, wire.seen()).map_err(|e| self.explain(e))
         }
     }
 }
@@ -109,6 +140,12 @@ enum WireError {
     Build,
     #[error("connect failed")]
     Connect,
+    #[error("connection refused")]
+    Refused,
+    #[error("TLS handshake failed")]
+    Tls,
+    #[error("DNS lookup failed")]
+    Dns,
     #[error("timed out")]
     Timeout,
     #[error("transport error")]
@@ -122,7 +159,7 @@ impl WireError {
         if e.is_timeout() {
             Self::Timeout
         } else if e.is_connect() {
-            Self::Connect
+            connect_failure(e)
         } else if e.is_builder() {
             Self::Build
         } else {
@@ -134,11 +171,47 @@ impl WireError {
         match self {
             Self::Build => FetchError::permanent(Cause::Request),
             Self::Connect => FetchError::transient(Cause::Connect),
+            Self::Refused => FetchError::transient(Cause::ConnectRefused),
+            Self::Tls => FetchError::transient(Cause::Tls),
+            Self::Dns => FetchError::transient(Cause::Dns),
             Self::Timeout => FetchError::transient(Cause::Timeout),
             Self::Transport => FetchError::transient(Cause::Transport),
             Self::TooLarge => FetchError::transient(Cause::BodyTooLarge),
         }
     }
+}
+
+/// Why a connect failed, from the error's `source()` chain: an `io::Error` of kind
+/// `ConnectionRefused`, a `rustls::Error` (hyper-util wraps tokio-rustls's
+/// `io::Error` in another, and `io::Error::source()` skips the error it wraps, so
+/// `get_ref()` is followed down instead), or
+/// hyper-util's resolver error, whose type is private and whose text starts with
+/// `dns error`. Only the kind is kept: the chain's texts may name the URL.
+fn connect_failure(e: &reqwest::Error) -> WireError {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        if err.is::<rustls::Error>() {
+            return WireError::Tls;
+        }
+        // io::Error inside io::Error (hyper-util wraps tokio-rustls's) down to rustls.
+        let mut io = err.downcast_ref::<std::io::Error>();
+        while let Some(e) = io {
+            if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                return WireError::Refused;
+            }
+            let inner = e.get_ref();
+            if inner.is_some_and(|inner| inner.is::<rustls::Error>()) {
+                return WireError::Tls;
+            }
+            io = inner.and_then(|inner| inner.downcast_ref::<std::io::Error>());
+        }
+        let text = err.to_string();
+        if text.starts_with("dns error") || text.contains("failed to lookup address") {
+            return WireError::Dns;
+        }
+        next = err.source();
+    }
+    WireError::Connect
 }
 
 /// An `oauth2` HTTP client that records status and `Retry-After` and caps the body.

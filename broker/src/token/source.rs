@@ -51,8 +51,10 @@ pub enum TokenError {
     /// The token endpoint is down, slow or throttling; worth retrying soon.
     #[error("the ORDS token endpoint is unavailable")]
     Unavailable { retry_after: Option<Duration> },
-    /// ORDS refused the broker's client credentials (`invalid_client` and the like).
-    #[error("ORDS refused the broker's OAuth client credentials")]
+    /// The token endpoint refused the broker and will go on refusing until something
+    /// changes: the credentials (`invalid_client`, 401) or the URL (404, a redirect).
+    /// The log line `ORDS token fetch failed` names which.
+    #[error("the ORDS token endpoint refuses the broker (its OAuth client credentials or the token URL; the broker's log names the cause)")]
     Rejected { retry_after: Option<Duration> },
     /// The token manager task has stopped (the broker is shutting down).
     #[error("the token manager has stopped")]
