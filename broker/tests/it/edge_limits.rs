@@ -21,14 +21,6 @@ async fn burst(app: &TestApp, client: &str, key: &str, n: usize) -> Vec<reqwest:
     responses
 }
 
-fn metric(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("{series} missing from\n{text}"))
-        .parse()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_burst_from_one_address_gets_429s_while_another_is_served() {
     let ords = FakeOrds::answering(200, ROW).await;

@@ -22,14 +22,6 @@ const NAMED_SERIES: [&str; 8] = [
     "broker_inflight ",
 ];
 
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("{series} missing from\n{text}"))
-        .parse()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn metrics_show_the_named_series_and_the_token_manager_state() {
     let app = spawn_app().await;
@@ -41,32 +33,32 @@ async fn metrics_show_the_named_series_and_the_token_manager_state() {
         assert!(text.contains(series), "{series} missing from\n{text}");
     }
     assert_eq!(
-        value(&text, r#"broker_token_fetch_total{result="ok"}"#),
+        metric(&text, r#"broker_token_fetch_total{result="ok"}"#),
         1.0
     );
     assert_eq!(
-        value(&text, r#"broker_token_fetch_total{result="permanent"}"#),
+        metric(&text, r#"broker_token_fetch_total{result="permanent"}"#),
         0.0
     );
-    assert_eq!(value(&text, "broker_token_generation"), 1.0);
-    let left = value(&text, "broker_token_seconds_to_expiry");
+    assert_eq!(metric(&text, "broker_token_generation"), 1.0);
+    let left = metric(&text, "broker_token_seconds_to_expiry");
     assert!(left > 60.0, "a fresh emulator token: {left}");
     assert_eq!(
-        value(
+        metric(
             &text,
             r#"broker_requests_total{route="/v1/license/validate",status="200"}"#
         ),
         1.0
     );
     assert_eq!(
-        value(
+        metric(
             &text,
             r#"broker_upstream_duration_seconds_count{status="200"}"#
         ),
         1.0
     );
-    assert_eq!(value(&text, r#"broker_verdicts_total{code="VALID"}"#), 1.0);
-    assert_eq!(value(&text, "broker_inflight"), 1.0, "the scrape itself");
+    assert_eq!(metric(&text, r#"broker_verdicts_total{code="VALID"}"#), 1.0);
+    assert_eq!(metric(&text, "broker_inflight"), 1.0, "the scrape itself");
     // Numbers and our own labels only: nothing the caller sent, nothing secret.
     let secret = app
         .emulator()
@@ -105,7 +97,7 @@ async fn with_a_stalled_ords_the_broker_answers_504_within_its_deadline() {
     app.emulator().clear_faults();
     let text = app.metrics().await;
     assert_eq!(
-        value(&text, r#"broker_upstream_requests_total{status="timeout"}"#),
+        metric(&text, r#"broker_upstream_requests_total{status="timeout"}"#),
         1.0
     );
 }

@@ -392,6 +392,15 @@ impl FakeOrds {
     }
 }
 
+/// The value of `series` (name and labels, as `/metrics` prints them) in `text`.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{series} missing from\n{text}"))
+        .parse()
+        .unwrap()
+}
+
 /// Reads an error body and checks its shape.
 pub async fn error_body(response: reqwest::Response, status: u16, code: &str) -> Value {
     assert_eq!(response.status(), status);

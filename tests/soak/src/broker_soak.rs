@@ -256,7 +256,7 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
         verified: AtomicU64::new(0),
         latencies_ms: Mutex::new(Vec::new()),
     });
-    wait_ready(&shared.http, &stack.url(), READY_BOUND).await?;
+    wait_ready(&shared.http, stack.url(), READY_BOUND).await?;
     stack.emulator().reset_stats();
 
     let started = Instant::now();
@@ -296,7 +296,7 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
         )?;
         tokio::time::sleep(episode).await;
         stack.emulator().clear_faults();
-        let recovery = measure_ready(&shared.http, &stack.url()).await;
+        let recovery = measure_ready(&shared.http, stack.url()).await;
         match recovery {
             Some(took) => recoveries.push(took),
             None => shared.violations.add(
@@ -312,7 +312,7 @@ pub async fn run(options: Options) -> anyhow::Result<Summary> {
         }
     }
     stack.emulator().clear_faults();
-    let final_recovery = measure_ready(&shared.http, &stack.url()).await;
+    let final_recovery = measure_ready(&shared.http, stack.url()).await;
     if final_recovery.is_none() {
         shared.violations.add(
             "readiness did not return within the bound",

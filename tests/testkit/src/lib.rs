@@ -182,6 +182,7 @@ impl BrokerEnv {
 
 type TokensFrom = Box<dyn FnOnce(&Config) -> Arc<dyn TokenSource> + Send>;
 type UnixClock = Arc<dyn Fn() -> i64 + Send + Sync>;
+type SettingsFor = Box<dyn FnOnce(&str) -> Vec<(String, String)> + Send>;
 
 /// How a [`Stack`] is started: [`Stack::builder`], the settings, then
 /// [`StackBuilder::start`].
@@ -191,7 +192,7 @@ pub struct StackBuilder {
     clock: Arc<dyn ords_emulator::Clock>,
     stand_in: Option<(String, String, String)>,
     settings: Vec<(String, Option<String>)>,
-    settings_for: Vec<Box<dyn FnOnce(&str) -> Vec<(String, String)> + Send>>,
+    settings_for: Vec<SettingsFor>,
     tokens: Option<TokensFrom>,
     broker_clock: Option<UnixClock>,
 }
