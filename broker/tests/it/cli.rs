@@ -163,7 +163,7 @@ async fn check_with_a_customer_id_proves_the_whole_route() {
                 .unwrap()
         })
     };
-    for (id, code) in [("1", "VALID"), ("2", "EXPIRED"), ("4", "NOT_FOUND")] {
+    for (id, code) in [("1", "VALID"), ("2", "EXPIRED"), ("99", "NOT_FOUND")] {
         let output = run(env.clone(), id).await.unwrap();
         assert!(output.status.success(), "{id}: {output:?}");
         let stdout = String::from_utf8(output.stdout).unwrap();

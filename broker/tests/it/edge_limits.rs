@@ -131,8 +131,11 @@ async fn one_license_key_is_limited_across_addresses() {
 }
 
 #[tokio::test]
-async fn an_address_that_keeps_getting_not_found_is_refused() {
+async fn an_address_that_keeps_getting_not_found_is_refused_its_forgeries_only() {
     // Forged keys and unknown customers both spend the NOT_FOUND budget (10 at once).
+    // Once spent, the address's forged keys get a 429 (no signature, no work); keys the
+    // broker minted still get answers, so one prober behind a shared NAT does not lock
+    // out its neighbours (before: every validation from the address was refused).
     let ords = FakeOrds::answering(404, ORDS_NOT_FOUND).await;
     let tokens = FakeTokens::new();
     let app = spawn_app_with_fake_env(
@@ -151,12 +154,19 @@ async fn an_address_that_keeps_getting_not_found_is_refused() {
             .await;
         assert_eq!(response.status(), 200, "a signed NOT_FOUND");
     }
-    let refused = app.validate_from("192.0.2.7", &app.key("1")).await;
+    let forged = license_testkit::forge_key("1").unwrap();
+    let refused = app.validate_from("192.0.2.7", &forged).await;
     assert_eq!(refused.headers()["retry-after"], "180", "20 per hour");
     error_body(refused, 429, "rate_limited").await;
     assert_eq!(
-        app.validate_from("192.0.2.8", &app.key("1")).await.status(),
-        200
+        app.validate_from("192.0.2.7", &app.key("1")).await.status(),
+        200,
+        "a neighbour's real key behind the same address"
+    );
+    assert_eq!(
+        app.validate_from("192.0.2.8", &forged).await.status(),
+        200,
+        "another address's budget is its own"
     );
     let metrics = app.metrics().await;
     assert_eq!(
@@ -168,7 +178,7 @@ async fn an_address_that_keeps_getting_not_found_is_refused() {
     );
     assert_eq!(
         metric(&metrics, r#"broker_verdicts_total{code="NOT_FOUND"}"#),
-        11.0
+        12.0
     );
 }
 

@@ -65,8 +65,9 @@ async fn sigterm_during_an_in_flight_call_drains_and_exits_zero() {
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Ok(json) = serde_json::from_str::<Value>(&line) {
-                    if json["fields"]["message"] == "license broker serving" {
-                        let listen = json["fields"]["listen"].as_str().unwrap_or_default();
+                    // The JSON log is flat: `msg` and the fields at the top level.
+                    if json["msg"] == "license broker serving" {
+                        let listen = json["listen"].as_str().unwrap_or_default();
                         let _ = listening_tx.send(listen.to_owned());
                     }
                 }
@@ -164,13 +165,13 @@ async fn sigterm_during_an_in_flight_call_drains_and_exits_zero() {
     let requests: Vec<Value> = lines
         .iter()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|j| j["fields"]["message"] == "request")
+        .filter(|j| j["msg"] == "request")
         .collect();
     let validated = requests
         .iter()
-        .find(|j| j["fields"]["upstream_status"] == 200)
+        .find(|j| j["upstream_status"] == 200)
         .unwrap_or_else(|| panic!("no validate line with an upstream status in {lines:#?}"));
-    let fields = &validated["fields"];
+    let fields = validated;
     assert_eq!(fields["route"], "/v1/license/validate");
     assert_eq!(fields["status"], 200);
     assert_eq!(fields["request_id"].as_str().unwrap().len(), 16);

@@ -15,7 +15,7 @@ async fn article_customers_get_the_right_signed_verdicts() {
         ("1", VerdictCode::Valid),
         ("2", VerdictCode::Expired),
         ("3", VerdictCode::Suspended),
-        ("4", VerdictCode::NotFound),
+        ("99", VerdictCode::NotFound),
     ];
     for (id, code) in cases {
         let payload = app.verdict(id).await;
@@ -71,7 +71,11 @@ async fn a_thousand_concurrent_validations_on_a_cold_start_need_one_token() {
         times: Some(1),
         ..Default::default()
     });
-    let ids: Vec<String> = (1..=10).map(|i| i.to_string()).collect();
+    // Customer 4 limits machines (its validations also renew a seat): left out here.
+    let ids: Vec<String> = (1..=11)
+        .filter(|&i| i != 4)
+        .map(|i| i.to_string())
+        .collect();
     let keys: Vec<String> = ids.iter().map(|id| app.key(id)).collect();
     let started = std::time::Instant::now();
     let requests = (0..1000).map(|i| {
@@ -150,7 +154,7 @@ async fn an_unmapped_schema_alias_is_an_upstream_error_not_not_found() {
         ]
     })
     .await;
-    for id in ["1", "4"] {
+    for id in ["1", "99"] {
         let response = app.validate(&app.key(id), &nonce()).await;
         error_body(response, 503, "upstream_unavailable").await;
     }
@@ -181,7 +185,7 @@ async fn a_wrong_validation_path_is_an_upstream_error_with_item_404_off() {
 #[tokio::test]
 async fn item_no_row_is_not_found_only_as_problem_json() {
     let app = spawn_app().await;
-    assert_eq!(app.verdict("4").await.result.code, VerdictCode::NotFound);
+    assert_eq!(app.verdict("99").await.result.code, VerdictCode::NotFound);
 
     let app = start(broker().emulator_options(ords_emulator::EmulatorOptions {
         error_response_format: ords_emulator::ResponseFormat::Html,
@@ -189,6 +193,6 @@ async fn item_no_row_is_not_found_only_as_problem_json() {
     }))
     .await;
     assert_eq!(app.verdict("1").await.result.code, VerdictCode::Valid);
-    let response = app.validate(&app.key("4"), &nonce()).await;
+    let response = app.validate(&app.key("99"), &nonce()).await;
     error_body(response, 503, "upstream_unavailable").await;
 }

@@ -27,15 +27,16 @@ pub enum Reading {
 }
 
 /// This side's reading of a 200 body: `Some(lookup)` or `None` for "cannot be read".
-pub fn oracle(body: &[u8]) -> Option<Reading> {
+pub fn oracle(body: &[u8], id: &str) -> Option<Reading> {
     let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
         return None;
     };
     let row = match object.get("items") {
         None => object,
         Some(Value::Array(items)) => {
-            if object.get("hasMore") == Some(&Value::Bool(true)) {
-                return None;
+            match object.get("hasMore") {
+                None | Some(Value::Bool(false)) => {}
+                _ => return None,
             }
             match items.as_slice() {
                 [] => return Some(Reading::NoRow),
@@ -45,6 +46,18 @@ pub fn oracle(body: &[u8]) -> Option<Reading> {
         }
         Some(_) => return None,
     };
+    // A row for another customer never decides this one.
+    match row.get("customer_id") {
+        None => {}
+        Some(Value::String(s)) if s == id => {}
+        Some(Value::Number(n)) if n.as_u64().map(|n| n.to_string()).as_deref() == Some(id) => {}
+        Some(_) => return None,
+    }
+    // A seat-limited row needs a seat call the stand-in cannot answer.
+    match row.get("max_machines") {
+        None | Some(Value::Null) => {}
+        Some(_) => return None,
+    }
     let status = match row.get("license_status")? {
         Value::String(s) if s == "ACTIVE" => Status::Active,
         Value::String(s) if s == "SUSPENDED" => Status::Suspended,

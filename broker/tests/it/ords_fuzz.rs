@@ -121,11 +121,14 @@ fn body_for_404() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// No 401: a refused fresh token is remembered and backed off for seconds, which
+/// would make the cases after it depend on it (that memory is tested on its own, in
+/// the broker's `ords::http_tests`).
 fn ords_status() -> impl Strategy<Value = u16> {
     prop_oneof![
         8 => Just(200u16),
         2 => Just(404u16),
-        1 => prop_oneof![Just(401u16), Just(403), Just(500), Just(502), Just(503), Just(504), Just(429), Just(302), Just(418), Just(204), Just(201)],
+        1 => prop_oneof![Just(403u16), Just(500), Just(502), Just(503), Just(504), Just(429), Just(302), Just(418), Just(204), Just(201)],
     ]
 }
 
@@ -154,7 +157,7 @@ proptest! {
         prop_assert_eq!(panics(), panics_before, "the broker panicked");
         let now = OffsetDateTime::now_utc().unix_timestamp();
         let expected = match status {
-            200 => oracle(&body).map(|l| expected_code(&l, now)),
+            200 => oracle(&body, &id).map(|l| expected_code(&l, now)),
             404 => ords_no_row(&body).then_some(VerdictCode::NotFound),
             _ => None,
         };
