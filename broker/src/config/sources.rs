@@ -280,3 +280,7 @@ pub fn warn_if_readable_by_others(path: &Path, origin: &str) {
     #[cfg(not(unix))]
     let _ = (path, origin);
 }
+
+#[cfg(test)]
+#[path = "operator_tests.rs"]
+mod operator_tests;

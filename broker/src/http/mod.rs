@@ -139,3 +139,7 @@ async fn edge_error(err: BoxError) -> ApiError {
         ApiError::Internal(format!("middleware error: {err}"))
     }
 }
+
+#[cfg(test)]
+#[path = "fallback_tests.rs"]
+mod fallback_tests;

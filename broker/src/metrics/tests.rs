@@ -251,3 +251,22 @@ async fn seconds_to_expiry_counts_down_between_fetches() {
     m.set_token_expiry(None);
     assert_eq!(expiry(&m), 0.0);
 }
+
+#[test]
+fn build_info_and_process_series_are_rendered() {
+    let samples = parse(&Metrics::new().render());
+    assert_eq!(
+        value(
+            &samples,
+            "broker_build_info",
+            &[("version", env!("CARGO_PKG_VERSION"))]
+        ),
+        Some(1.0)
+    );
+    let start = value(&samples, "process_start_time_seconds", &[]).unwrap();
+    assert!(start > 1.6e9, "{start}");
+    if cfg!(target_os = "linux") {
+        assert!(value(&samples, "process_resident_memory_bytes", &[]).unwrap() > 0.0);
+        assert!(value(&samples, "process_open_fds", &[]).unwrap() >= 3.0);
+    }
+}

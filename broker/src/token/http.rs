@@ -315,3 +315,7 @@ fn known_field(path: &str) -> String {
         _ => "(body)".to_owned(),
     }
 }
+
+#[cfg(test)]
+#[path = "http_tests.rs"]
+mod tests;
