@@ -7,4 +7,5 @@ mod e2e {
     pub mod demo;
     pub mod processes;
     pub mod replicas;
+    pub mod seats;
 }
