@@ -111,10 +111,21 @@ fn activate_status_offline_and_deactivate_with_the_contracts_exit_codes() {
         (Some("OFFLINE_GRACE"), Some("cache"))
     );
 
-    // Deactivated, with the broker down: nothing to go on.
+    // Deactivate frees the seat online first: with the broker down it changes
+    // nothing and exits 2, and the lease still carries the app.
+    let out = desktop.run(&["deactivate"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let (code, json) = desktop.status_json(&["--offline"]);
+    assert_eq!(
+        (code, json["source"].as_str()),
+        (0, Some("cache")),
+        "{json}"
+    );
+
+    // With a broker again it deactivates, and then there is nothing to go on.
     broker = start_broker(&broker_env(&keys, &emulator));
-    let _ = &broker;
-    assert_eq!(desktop.run(&["deactivate"]).status.code(), Some(0));
+    let out = desktop.run(&["--broker-url", &broker.url, "deactivate"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let (code, json) = desktop.status_json(&["--offline"]);
     assert_eq!(code, 1, "{json}");
     assert_eq!(json["code"], "NO_LICENSE");
@@ -125,7 +136,7 @@ fn denies_exit_1_and_an_unreachable_broker_without_a_lease_exits_2() {
     let emulator = start_emulator();
     let keys = BrokerKeys::create();
     let broker = start_broker(&broker_env(&keys, &emulator));
-    for (customer, expected) in [("2", "EXPIRED"), ("3", "SUSPENDED"), ("4", "NOT_FOUND")] {
+    for (customer, expected) in [("2", "EXPIRED"), ("3", "SUSPENDED"), ("99", "NOT_FOUND")] {
         let desktop = Desktop::new(&keys.trusted, &broker.url);
         let out = desktop.run(&["activate", &issue_key(&keys, customer)]);
         assert_eq!(
