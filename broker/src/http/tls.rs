@@ -37,6 +37,9 @@ pub const MAX_PENDING_HANDSHAKES: usize = 256;
 /// handful of connections; a desktop app one.
 pub const MAX_PENDING_PER_ADDRESS: usize = 16;
 
+/// A finished handshake: the stream and its peer.
+type Accepted = (TlsStream<TcpStream>, SocketAddr);
+
 /// Why TLS could not be set up; every message names the file involved.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -127,7 +130,7 @@ fn warn_if_readable_by_others(_path: &Path) {}
 pub struct TlsListener {
     tcp: TcpListener,
     acceptor: TlsAcceptor,
-    handshakes: JoinSet<(IpAddr, Option<(TlsStream<TcpStream>, SocketAddr)>)>,
+    handshakes: JoinSet<(IpAddr, Option<Accepted>)>,
     pending: HashMap<IpAddr, usize>,
 }
 
