@@ -19,8 +19,8 @@ use crate::verdict::{LicenseKeys, Signer};
 mod sources;
 pub mod vars;
 
+pub use sources::{example_toml, unknown_variables, ConfigError, Sources};
 pub(crate) use sources::{read_private_file, warn_if_readable_by_others};
-pub use sources::{unknown_variables, ConfigError, Sources};
 use vars as var;
 
 /// The longest offline grace ever signed, whatever the configuration says.

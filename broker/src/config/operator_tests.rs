@@ -157,3 +157,51 @@ fn the_metrics_listener_is_an_address() {
     env.push((var::METRICS_LISTEN, "9090".into()));
     assert_eq!(load(None, &env).unwrap_err().name, var::METRICS_LISTEN);
 }
+
+/// `deploy/broker.toml` is [`super::example_toml`]: rewrite it with
+/// `WRITE_DEPLOY_EXAMPLE=1 cargo test -p license-broker --lib example_toml`.
+#[test]
+fn example_toml_matches_the_table_and_parses_once_uncommented() {
+    let expected = super::example_toml();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/broker.toml");
+    if std::env::var_os("WRITE_DEPLOY_EXAMPLE").is_some() {
+        std::fs::write(path, &expected).unwrap();
+    }
+    let actual = std::fs::read_to_string(path).unwrap_or_default();
+    if actual != expected {
+        println!("{expected}");
+        panic!("deploy/broker.toml differs from config::vars::TABLE (printed above)");
+    }
+    // Every commented setting, uncommented, is valid TOML the loader accepts.
+    let dir = tempfile::tempdir().unwrap();
+    let credentials = dir.path().join("credentials").tap_mkdir();
+    write_keys(&credentials);
+    for (from, to) in [
+        ("client-secret", "client_secret"),
+        ("signing.pem", "signing_key.pem"),
+        ("key-secret", "key_secret"),
+    ] {
+        std::fs::rename(credentials.join(from), credentials.join(to)).unwrap();
+    }
+    let uncommented: String = expected
+        .lines()
+        .filter_map(|l| l.strip_prefix('#').filter(|l| l.contains(" = ")))
+        .filter(|l| !l.starts_with("tls_") && !l.starts_with("token_url"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let file = dir.path().join("broker.toml");
+    std::fs::write(&file, uncommented).unwrap();
+    let config = load(Some(&file), &[]).unwrap();
+    assert_eq!(config.client_id, "license_backend_client");
+}
+
+trait TapMkdir {
+    fn tap_mkdir(self) -> Self;
+}
+
+impl TapMkdir for std::path::PathBuf {
+    fn tap_mkdir(self) -> Self {
+        std::fs::create_dir_all(&self).unwrap();
+        self
+    }
+}

@@ -284,3 +284,92 @@ pub fn warn_if_readable_by_others(path: &Path, origin: &str) {
 #[cfg(test)]
 #[path = "operator_tests.rs"]
 mod operator_tests;
+
+/// `deploy/broker.toml`: every setting of [`TABLE`], documented and commented out at
+/// its default (or an example value where there is none), so an operator uncomments
+/// what they need. A test compares the file with this, so the two cannot drift.
+pub fn example_toml() -> String {
+    let mut out = String::from(
+        "# license-broker configuration: every setting, commented out at its default (or at an\n\
+         # example value where there is none). Generated from broker/src/config/vars.rs; a test\n\
+         # keeps the two in step (rewrite it: WRITE_DEPLOY_EXAMPLE=1 cargo test -p license-broker --lib example_toml).\n\
+         #\n\
+         # Use: license-broker serve --config /etc/license-broker/broker.toml (and check, the same).\n\
+         # Each key is a LICENSE_BROKER_* environment variable in lower case without the prefix;\n\
+         # the environment wins over this file. A relative *_file path is relative to the\n\
+         # directory of this file. Unknown keys are refused.\n",
+    );
+    for var in TABLE {
+        out.push('\n');
+        for line in wrap(var.doc, 86) {
+            out.push_str("# ");
+            out.push_str(&line);
+            out.push('\n');
+        }
+        let key = toml_key(var.name);
+        if !var.in_file {
+            out.push_str(&format!(
+                "# ({}: environment only, never read from this file.)\n",
+                var.name
+            ));
+            continue;
+        }
+        let default = var.default.trim();
+        out.push_str(&format!("# ({}; default: {default})\n", var.name));
+        let value = example_value(var.name).map_or_else(|| toml_literal(default), str::to_owned);
+        out.push_str(&format!("#{key} = {value}\n"));
+    }
+    out
+}
+
+/// Values to show for settings whose default is not a value.
+fn example_value(name: &str) -> Option<&'static str> {
+    Some(match name {
+        vars::ORDS_BASE_URL => "\"https://ords.example.com/ords/page\"",
+        vars::CLIENT_ID => "\"license_backend_client\"",
+        vars::CLIENT_SECRET_FILE => "\"credentials/client_secret\"",
+        vars::SIGNING_KEY_FILE => "\"credentials/signing_key.pem\"",
+        vars::KEY_SECRET_FILE => "\"credentials/key_secret\"",
+        vars::TOKEN_URL => "\"https://ords.example.com/ords/page/oauth/token\"",
+        vars::SEAT_LEASE_SECS => "604800",
+        vars::TRUSTED_PROXIES => "[\"127.0.0.1/32\", \"::1/128\"]",
+        vars::TLS_CERT_FILE => "\"credentials/tls_cert.pem\"",
+        vars::TLS_KEY_FILE => "\"credentials/tls_key.pem\"",
+        vars::METRICS_LISTEN => "\"127.0.0.1:9090\"",
+        _ => return None,
+    })
+}
+
+/// The first backticked value of a documented default as TOML: a number or boolean
+/// as is, anything else as a string.
+fn toml_literal(default: &str) -> String {
+    let value = default
+        .split('`')
+        .nth(1)
+        .unwrap_or(default)
+        .trim()
+        .to_owned();
+    if value.parse::<u64>().is_ok() || value == "true" || value == "false" {
+        value
+    } else {
+        format!("{value:?}")
+    }
+}
+
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
