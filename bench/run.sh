@@ -195,7 +195,7 @@ for round in 1 2; do
   oha_run "warm_ref.$round.json" -z "${WARM_SECS}s" -c "$WARM_CONNECTIONS" "$REF/json"
 done
 for name in validate healthz ref; do
-  best=$(for f in "$RESULTS"/warm_$name.[12].json; do
+  best=$(for f in "$RESULTS/warm_$name".[12].json; do
     printf '%s %s\n' "$(json_field '["summary"]["requestsPerSec"]' <"$f")" "$f"
   done | sort -g | tail -1 | cut -d' ' -f2)
   cp "$best" "$RESULTS/warm_$name.json"
