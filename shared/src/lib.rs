@@ -25,9 +25,9 @@ pub use envelope::{Envelope, EnvelopeError, ALG_ED25519, ENVELOPE_VERSION, SIGNI
 pub use error::{ErrorBody, ErrorCode};
 pub use keyset::{kid_for, parse_public_key, Keyset, KeysetError};
 pub use license_key::{CustomerId, LicenseKey, LicenseKeyError, MAC_LEN};
-pub use request::{AppInfo, RequestError, ValidateRequest};
+pub use request::{is_product_code, AppInfo, RequestError, ValidateRequest};
 pub use verdict::{
-    LicenseInfo, MachineEntry, Machines, Policy, VerdictCode, VerdictPayload, VerdictResult,
+    ExpiryStrategy, LicenseInfo, MachineEntry, Machines, Policy, VerdictCode, VerdictPayload, VerdictResult,
     VERDICT_TYP,
 };
 

@@ -16,6 +16,8 @@ pub const APP_FIELD_MAX_CHARS: usize = 64;
 pub const MACHINE_NAME_MAX_CHARS: usize = 64;
 /// Longest `machine_id` (a seat's short id) a deactivation may name.
 pub const MACHINE_ID_MAX_CHARS: usize = 64;
+/// Longest product code.
+pub const PRODUCT_MAX_CHARS: usize = 64;
 /// Longest license key text accepted before it is even parsed.
 pub const LICENSE_KEY_MAX_CHARS: usize = 128;
 
@@ -41,6 +43,11 @@ pub struct ValidateRequest {
     /// this machine's own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machine_id: Option<String>,
+    /// The product code of the app asking (e.g. `desktop-pro`); a license for another
+    /// product answers `WRONG_PRODUCT`. Sent only when the app names one, so an app
+    /// that names none works with brokers from before products.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
 }
 
 /// The calling application.
@@ -62,6 +69,7 @@ impl std::fmt::Debug for ValidateRequest {
             .field("app", &self.app)
             .field("machine_name", &self.machine_name)
             .field("machine_id", &self.machine_id)
+            .field("product", &self.product)
             .finish()
     }
 }
@@ -81,10 +89,14 @@ pub enum RequestError {
     Fingerprint,
     #[error("app.{0} must be 1 to {APP_FIELD_MAX_CHARS} printable ASCII characters")]
     AppField(&'static str),
-    #[error("machine_name must be 1 to {MACHINE_NAME_MAX_CHARS} characters without control characters")]
+    #[error(
+        "machine_name must be 1 to {MACHINE_NAME_MAX_CHARS} characters without control characters"
+    )]
     MachineName,
     #[error("machine_id must be 1 to {MACHINE_ID_MAX_CHARS} lower-case hex digits, as a machine list shows it")]
     MachineId,
+    #[error("product must be 1 to {PRODUCT_MAX_CHARS} characters of A-Z, a-z, 0-9, '.', '_' and '-'")]
+    Product,
 }
 
 impl ValidateRequest {
@@ -116,6 +128,11 @@ impl ValidateRequest {
                 return Err(RequestError::MachineName);
             }
         }
+        if let Some(product) = &self.product {
+            if !is_product_code(product) {
+                return Err(RequestError::Product);
+            }
+        }
         if let Some(id) = &self.machine_id {
             let ok = !id.is_empty()
                 && id.len() <= MACHINE_ID_MAX_CHARS
@@ -128,10 +145,20 @@ impl ValidateRequest {
     }
 }
 
+/// A product code: the same alphabet on both sides, so comparing is comparing bytes.
+pub fn is_product_code(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= PRODUCT_MAX_CHARS
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
 /// A machine name is shown in terminals and dialogs: no control characters, and none of
 /// the bidirectional overrides that could make it read as something else.
 fn is_unsafe_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+    c.is_control()
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
 }
 
 /// Echoed values end up in logs and signed payloads, so only visible ASCII is allowed.
@@ -154,6 +181,7 @@ mod tests {
             }),
             machine_name: None,
             machine_id: None,
+            product: None,
         }
     }
 
@@ -200,6 +228,19 @@ mod tests {
         let parsed: ValidateRequest = serde_json::from_str(body).unwrap();
         assert_eq!(parsed.fingerprint, None);
         assert_eq!(parsed.check(), Ok(()));
+    }
+
+    #[test]
+    fn product_codes_are_plain_and_bounded() {
+        let mut asking = request(32);
+        asking.product = Some("desktop-pro".into());
+        assert_eq!(asking.check(), Ok(()));
+        for bad in ["", "desktop pro", "pro/../lite", &"p".repeat(65)] {
+            asking.product = Some(bad.into());
+            assert_eq!(asking.check(), Err(RequestError::Product), "{bad:?}");
+        }
+        let json = serde_json::to_string(&request(16)).unwrap();
+        assert!(!json.contains("product"), "an app naming none sends nothing new: {json}");
     }
 
     #[test]

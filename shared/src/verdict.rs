@@ -54,6 +54,8 @@ pub enum VerdictCode {
     NotActivated,
     /// This machine holds no seat of the license (any more).
     Deactivated,
+    /// The license is for another product than the app that asked.
+    WrongProduct,
 }
 
 impl VerdictCode {
@@ -68,6 +70,7 @@ impl VerdictCode {
             Self::MachineLimit => "MACHINE_LIMIT",
             Self::NotActivated => "NOT_ACTIVATED",
             Self::Deactivated => "DEACTIVATED",
+            Self::WrongProduct => "WRONG_PRODUCT",
         }
     }
 }
@@ -88,6 +91,39 @@ pub struct LicenseInfo {
     /// The license's seats, present exactly when the license limits machines.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub machines: Option<Machines>,
+    /// The product the license is for, or null when it is for none in particular.
+    /// (Brokers from before products sent no member: read as null.)
+    #[serde(default)]
+    pub product: Option<String>,
+    /// What the license lets the app do, e.g. `export`; possibly empty.
+    #[serde(default)]
+    pub entitlements: Vec<String>,
+    /// What expiry means for this license.
+    #[serde(default)]
+    pub expiry_strategy: ExpiryStrategy,
+}
+
+/// What happens when a license's `expires_at` passes (the names of Keygen's
+/// expiration strategies: <https://keygen.sh/docs/api/policies/#policies-object-attrs-expirationStrategy>).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExpiryStrategy {
+    /// The license stops licensing anything (`EXPIRED`).
+    #[default]
+    RevokeAccess,
+    /// Perpetual fallback: builds released before `expires_at` stay licensed; newer
+    /// ones are not. The verdict still says `EXPIRED`; the app decides by its own
+    /// build time, which is compiled into it.
+    MaintainAccess,
+}
+
+impl ExpiryStrategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::RevokeAccess => "REVOKE_ACCESS",
+            Self::MaintainAccess => "MAINTAIN_ACCESS",
+        }
+    }
 }
 
 /// How many machines hold a seat of a seat-limited license, and (on a refused
@@ -156,6 +192,9 @@ mod tests {
                 id: "42".into(),
                 expires_at: None,
                 machines: None,
+                product: None,
+                entitlements: Vec::new(),
+                expiry_strategy: ExpiryStrategy::RevokeAccess,
             },
             policy: Policy {
                 recheck_after: 1_700_000_000,
@@ -165,7 +204,7 @@ mod tests {
         let json = serde_json::to_string(&payload).unwrap();
         assert_eq!(
             json,
-            r#"{"typ":"license.validation","iat":1700000000,"nonce":"bm9uY2U","fingerprint":null,"result":{"valid":false,"code":"NOT_FOUND"},"license":{"id":"42","expires_at":null},"policy":{"recheck_after":1700000000,"offline_until":1700000000}}"#
+            r#"{"typ":"license.validation","iat":1700000000,"nonce":"bm9uY2U","fingerprint":null,"result":{"valid":false,"code":"NOT_FOUND"},"license":{"id":"42","expires_at":null,"product":null,"entitlements":[],"expiry_strategy":"REVOKE_ACCESS"},"policy":{"recheck_after":1700000000,"offline_until":1700000000}}"#
         );
         assert!(payload.is_coherent());
         let mut lying = payload.clone();
@@ -197,12 +236,16 @@ mod tests {
                     current: true,
                 }],
             }),
+            product: Some("desktop-pro".into()),
+            entitlements: vec!["export".into()],
+            expiry_strategy: ExpiryStrategy::MaintainAccess,
         };
         assert_eq!(
             serde_json::to_string(&info).unwrap(),
-            r#"{"id":"4","expires_at":null,"machines":{"used":2,"max":2,"list":[{"id":"0a1b2c3d4e5f","name":"laptop","last_seen":1700000000,"current":true}]}}"#
+            r#"{"id":"4","expires_at":null,"machines":{"used":2,"max":2,"list":[{"id":"0a1b2c3d4e5f","name":"laptop","last_seen":1700000000,"current":true}]},"product":"desktop-pro","entitlements":["export"],"expiry_strategy":"MAINTAIN_ACCESS"}"#
         );
-        let unlimited: LicenseInfo = serde_json::from_str(r#"{"id":"1","expires_at":null}"#).unwrap();
+        let unlimited: LicenseInfo =
+            serde_json::from_str(r#"{"id":"1","expires_at":null}"#).unwrap();
         assert_eq!(unlimited.machines, None);
         assert_eq!(
             serde_json::from_str::<VerdictCode>(r#""MACHINE_LIMIT""#).unwrap(),

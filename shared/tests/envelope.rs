@@ -26,6 +26,9 @@ fn verdict() -> VerdictPayload {
             id: "1".into(),
             expires_at: Some(1_900_000_000),
             machines: None,
+            product: None,
+            entitlements: Vec::new(),
+            expiry_strategy: license_shared::ExpiryStrategy::RevokeAccess,
         },
         policy: Policy {
             recheck_after: 1_800_086_400,

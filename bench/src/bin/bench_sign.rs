@@ -28,6 +28,10 @@ fn payload() -> VerdictPayload {
         license: LicenseInfo {
             id: "1".to_owned(),
             expires_at: Some(1_798_797_600),
+            machines: None,
+            product: None,
+            entitlements: Vec::new(),
+            expiry_strategy: license_shared::ExpiryStrategy::RevokeAccess,
         },
         policy: Policy {
             recheck_after: 1_767_265_200,

@@ -76,6 +76,9 @@ fn payload(nonce: &str) -> VerdictPayload {
             id: "1".into(),
             expires_at: None,
             machines: None,
+            product: None,
+            entitlements: Vec::new(),
+            expiry_strategy: license_shared::ExpiryStrategy::RevokeAccess,
         },
         policy: Policy {
             recheck_after: now + 3600,
