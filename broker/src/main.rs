@@ -337,3 +337,64 @@ fn write_new_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     file.sync_all()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::{keygen, Cli};
+
+    /// A symlink planted at `--out` is never followed: without `--force` keygen refuses,
+    /// with it the link itself is replaced by a 0600 key and its target is untouched.
+    #[cfg(unix)]
+    #[test]
+    fn keygen_never_follows_a_symlink() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("victim");
+        std::fs::write(&target, "precious").unwrap();
+        let out = dir.path().join("signing.pem");
+        std::os::unix::fs::symlink(&target, &out).unwrap();
+        let err = keygen(&out, false).unwrap_err().to_string();
+        assert!(err.contains("--force"), "{err}");
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+        // A dangling link is refused too (O_EXCL does not create through it).
+        let dangling = dir.path().join("dangling.pem");
+        std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+        assert!(keygen(&dangling, false).is_err());
+        assert!(!dir.path().join("nowhere").exists());
+
+        keygen(&out, true).unwrap();
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
+        let meta = std::fs::symlink_metadata(&out).unwrap();
+        assert!(meta.file_type().is_file());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        assert!(std::fs::read_to_string(&out)
+            .unwrap()
+            .contains("PRIVATE KEY"));
+        // No temporary file is left beside it.
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 3, "{names:?}");
+    }
+
+    /// `--help` on the binary and on every command names the exit codes, and each
+    /// command's help names the variables it reads.
+    #[test]
+    fn every_help_names_its_exit_codes_and_variables() {
+        let mut cli = Cli::command();
+        cli.build();
+        let top = cli.render_long_help().to_string();
+        assert!(top.contains("Exit codes: 0"), "{top}");
+        assert!(top.contains("LICENSE_BROKER_ORDS_BASE_URL"), "{top}");
+        for sub in cli.get_subcommands_mut() {
+            let name = sub.get_name().to_owned();
+            if name == "help" {
+                continue;
+            }
+            let help = sub.render_long_help().to_string();
+            assert!(help.contains("Exit codes: 0"), "{name}: {help}");
+            let names_a_setting = help.contains("LICENSE_") || name == "keygen";
+            assert!(names_a_setting, "{name}: {help}");
+        }
+    }
+}
