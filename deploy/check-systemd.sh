@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `systemd-analyze verify` on deploy/systemd/license-broker.service. verify insists
 # that every Exec path exists, so the unit is checked as a copy pointing at a copy of
-# the binary (target/debug unless LICENSE_BROKER_BIN says otherwise). Any output (an
+# the binary (target/debug unless BROKER_BIN says otherwise). Any output (an
 # unknown key is only a warning to systemd) fails the check.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-bin=${LICENSE_BROKER_BIN:-$here/../target/debug/license-broker}
+bin=${BROKER_BIN:-$here/../target/debug/license-broker}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 install -m 0755 "$bin" "$work/license-broker"
