@@ -48,7 +48,7 @@ pub async fn check_route(
             .await
             .result
             .map_err(|err| format!("lookup of customer {id} failed: {err}"))?;
-        let (code, _) = decide(&lookup, system_clock()());
+        let code = decide(&lookup, system_clock()(), None);
         Ok(Some(code))
     })
     .await;

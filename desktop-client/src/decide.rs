@@ -171,6 +171,10 @@ fn deny_message(payload: &VerdictPayload) -> String {
         }
         VerdictCode::NotActivated => "The license is not activated on this machine: it limits how many machines may use it, and this one holds no seat. Activate the license on this machine with your license key to claim one.".into(),
         VerdictCode::Deactivated => "This machine holds no seat of the license (it was deactivated). Activate the license on this machine with your license key to use it here again.".into(),
+        VerdictCode::WrongProduct => match &payload.license.product {
+            Some(product) => format!("This license key is for another product ({product}), not this app. Use the key you received for this app, or contact your vendor."),
+            None => "This license key is for another product, not this app. Use the key you received for this app, or contact your vendor.".into(),
+        },
         VerdictCode::Valid => "The license is valid.".into(),
     }
 }
@@ -307,6 +311,9 @@ mod tests {
                 id: "1".into(),
                 expires_at,
                 machines: None,
+                product: None,
+                entitlements: Vec::new(),
+                expiry_strategy: license_shared::ExpiryStrategy::RevokeAccess,
             },
             policy: Policy {
                 recheck_after: until,

@@ -23,6 +23,8 @@ pub enum Code {
     NotActivated,
     /// This machine's seat was freed (deactivation succeeded).
     Deactivated,
+    /// The license is for another product than this app.
+    WrongProduct,
     /// The broker could not be asked; a verified cached `VALID` verdict is still in grace.
     OfflineGrace,
     /// The broker could not be asked and the cached verdict's offline grace is over.
@@ -56,6 +58,7 @@ impl Code {
             Self::MachineLimit => "MACHINE_LIMIT",
             Self::NotActivated => "NOT_ACTIVATED",
             Self::Deactivated => "DEACTIVATED",
+            Self::WrongProduct => "WRONG_PRODUCT",
             Self::OfflineGrace => "OFFLINE_GRACE",
             Self::OfflineExpired => "OFFLINE_EXPIRED",
             Self::ClockRollback => "CLOCK_ROLLBACK",
@@ -87,6 +90,7 @@ impl From<VerdictCode> for Code {
             VerdictCode::MachineLimit => Self::MachineLimit,
             VerdictCode::NotActivated => Self::NotActivated,
             VerdictCode::Deactivated => Self::Deactivated,
+            VerdictCode::WrongProduct => Self::WrongProduct,
         }
     }
 }

@@ -73,6 +73,12 @@ pub struct Columns {
     pub status: String,
     /// Seats per license; optional in the answer (absent or NULL: unlimited).
     pub max_machines: String,
+    /// The product code; optional (absent or NULL: the license is for any product).
+    pub product: String,
+    /// Comma-separated entitlement names; optional (absent or NULL: none).
+    pub entitlements: String,
+    /// `REVOKE_ACCESS` or `MAINTAIN_ACCESS`; optional (absent or NULL: revoke).
+    pub expiry_strategy: String,
 }
 
 /// Which status values mean what; anything else is an upstream error, not a guess.
@@ -253,6 +259,9 @@ impl Config {
                 expiry: column(src, var::EXPIRY_COLUMN, "expires_at")?,
                 status: column(src, var::STATUS_COLUMN, "license_status")?,
                 max_machines: column(src, var::MAX_MACHINES_COLUMN, "max_machines")?,
+                product: column(src, var::PRODUCT_COLUMN, "product")?,
+                entitlements: column(src, var::ENTITLEMENTS_COLUMN, "entitlements")?,
+                expiry_strategy: column(src, var::EXPIRY_STRATEGY_COLUMN, "expiry_strategy")?,
             },
             statuses: StatusValues {
                 active: list(src, var::STATUS_ACTIVE, statuses_default.active)?,

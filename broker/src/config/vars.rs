@@ -56,6 +56,13 @@ pub const ITEM_404_IS_NOT_FOUND: &str = "LICENSE_BROKER_ITEM_404_IS_NOT_FOUND";
 /// Name of the customer id column in the ORDS answer; when a row carries it, it must be
 /// the id that was looked up (a row for another customer is an upstream error).
 pub const ID_COLUMN: &str = "LICENSE_BROKER_ID_COLUMN";
+/// Name of the product column (optional in the answer: absent or NULL, any product).
+pub const PRODUCT_COLUMN: &str = "LICENSE_BROKER_PRODUCT_COLUMN";
+/// Name of the entitlements column, a comma-separated list (optional: none).
+pub const ENTITLEMENTS_COLUMN: &str = "LICENSE_BROKER_ENTITLEMENTS_COLUMN";
+/// Name of the expiry-strategy column, `REVOKE_ACCESS` or `MAINTAIN_ACCESS` (optional:
+/// revoke at expiry).
+pub const EXPIRY_STRATEGY_COLUMN: &str = "LICENSE_BROKER_EXPIRY_STRATEGY_COLUMN";
 /// Name of the column holding the license's machine limit (NULL or absent: unlimited).
 pub const MAX_MACHINES_COLUMN: &str = "LICENSE_BROKER_MAX_MACHINES_COLUMN";
 /// Path template of the seats handlers under the schema root, one `{id}` segment;
@@ -255,6 +262,24 @@ pub const TABLE: &[Var] = &[
         default: "`customer_id`",
         in_file: true,
         doc: "Name of the customer id column in the ORDS answer; when a row carries it, it must be the id that was looked up (a row for another customer is an upstream error).",
+    },
+    Var {
+        name: PRODUCT_COLUMN,
+        default: "`product`",
+        in_file: true,
+        doc: "Name of the product column (optional in the answer: absent or NULL, any product).",
+    },
+    Var {
+        name: ENTITLEMENTS_COLUMN,
+        default: "`entitlements`",
+        in_file: true,
+        doc: "Name of the entitlements column, a comma-separated list (optional: none).",
+    },
+    Var {
+        name: EXPIRY_STRATEGY_COLUMN,
+        default: "`expiry_strategy`",
+        in_file: true,
+        doc: "Name of the expiry-strategy column, `REVOKE_ACCESS` or `MAINTAIN_ACCESS` (optional: revoke at expiry).",
     },
     Var {
         name: MAX_MACHINES_COLUMN,

@@ -146,7 +146,10 @@ async fn answer(
             .map_err(ApiError::RateLimited)?;
     }
     let (envelope, code) = if verified {
-        let answered = state.verdicts().answer(&operation, id, echo).await;
+        let answered = state
+            .verdicts()
+            .answer(&operation, id, request.product.as_deref(), echo)
+            .await;
         seen.upstream_status = answered.upstream_status;
         match answered.result? {
             Signed::Verdict(envelope, code) => (envelope, code),

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use license_shared::CustomerId;
+use license_shared::{CustomerId, ExpiryStrategy};
 
 use super::error::UpstreamError;
 use crate::config::{Columns, StatusValues};
@@ -98,7 +98,7 @@ mod strict {
 }
 
 /// What ORDS knows about one customer id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
     /// No row: an empty collection, or (when the item reading is on) a `404` that is
     /// ORDS's own `NotFound` problem JSON; see [`classify_404`].
@@ -108,7 +108,7 @@ pub enum Lookup {
 }
 
 /// The columns a verdict depends on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LicenseRow {
     pub status: LicenseStatus,
     /// Unix seconds; `None` is a NULL expiry (a perpetual license).
@@ -116,6 +116,12 @@ pub struct LicenseRow {
     /// How many machines may hold a seat; `None` (a NULL, or no such column, as in
     /// setups from before seats) is unlimited.
     pub max_machines: Option<u32>,
+    /// The product the license is for; `None` (NULL or no column): any.
+    pub product: Option<String>,
+    /// What the license lets the app do; empty for a NULL or no column.
+    pub entitlements: Vec<String>,
+    /// What expiry means; REVOKE_ACCESS for a NULL or no column.
+    pub expiry_strategy: ExpiryStrategy,
 }
 
 /// The status column, mapped through the configured values.
@@ -297,11 +303,75 @@ fn read_row(
             )))
         }
     };
+    let product = match row.get(&columns.product) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) if license_shared::is_product_code(text) => Some(text.clone()),
+        Some(_) => {
+            return Err(UpstreamError::BadResponse(format!(
+                "column {} is not a product code (A-Z, a-z, 0-9, '.', '_', '-', at most 64)",
+                columns.product
+            )))
+        }
+    };
+    let entitlements = match row.get(&columns.entitlements) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(text)) => entitlement_list(text).ok_or_else(|| {
+            UpstreamError::BadResponse(format!(
+                "column {} is not a comma-separated list of entitlement names",
+                columns.entitlements
+            ))
+        })?,
+        Some(_) => {
+            return Err(UpstreamError::BadResponse(format!(
+                "column {} is neither a string nor null",
+                columns.entitlements
+            )))
+        }
+    };
+    let expiry_strategy = match row.get(&columns.expiry_strategy) {
+        None | Some(Value::Null) => ExpiryStrategy::RevokeAccess,
+        Some(Value::String(text)) if text == "REVOKE_ACCESS" => ExpiryStrategy::RevokeAccess,
+        Some(Value::String(text)) if text == "MAINTAIN_ACCESS" => ExpiryStrategy::MaintainAccess,
+        Some(_) => {
+            return Err(UpstreamError::BadResponse(format!(
+                "column {} is neither REVOKE_ACCESS, MAINTAIN_ACCESS nor null",
+                columns.expiry_strategy
+            )))
+        }
+    };
     Ok(LicenseRow {
         status,
         expires_at,
         max_machines,
+        product,
+        entitlements,
+        expiry_strategy,
     })
+}
+
+/// `export,sync` as names. Read with confidence: a name that is empty or holds
+/// anything but `a-z 0-9 . _ -` makes the whole list unreadable, never a shorter list
+/// (an app would silently lose a paid feature, or a typo grant one). An empty string
+/// is Oracle's NULL and means none.
+fn entitlement_list(text: &str) -> Option<Vec<String>> {
+    if text.trim().is_empty() {
+        return Some(Vec::new());
+    }
+    let mut names = Vec::new();
+    for name in text.split(',').map(str::trim) {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            });
+        if !ok {
+            return None;
+        }
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
+        }
+    }
+    Some(names)
 }
 
 /// The id column as ORDS prints it: a string, or a NUMBER (above 10 digits ORDS may
@@ -357,6 +427,49 @@ mod tests {
             expiry: "expires_at".into(),
             status: "license_status".into(),
             max_machines: "max_machines".into(),
+            product: "product".into(),
+            entitlements: "entitlements".into(),
+            expiry_strategy: "expiry_strategy".into(),
+        }
+    }
+
+    #[test]
+    fn product_entitlements_and_strategy_are_read_with_confidence() {
+        let Ok(Lookup::Row(row)) = read_str(
+            r#"{"customer_id":1,"product":"desktop-pro","license_status":"ACTIVE","expires_at":null,"entitlements":"export, sync,export","expiry_strategy":"MAINTAIN_ACCESS"}"#,
+        ) else {
+            panic!("a readable row")
+        };
+        assert_eq!(row.product.as_deref(), Some("desktop-pro"));
+        assert_eq!(row.entitlements, ["export", "sync"]);
+        assert_eq!(row.expiry_strategy, ExpiryStrategy::MaintainAccess);
+        // A setup from before products: none of the columns, exactly as before.
+        let Ok(Lookup::Row(plain)) = read_str(r#"{"license_status":"ACTIVE","expires_at":null}"#)
+        else {
+            panic!("a readable row")
+        };
+        assert_eq!(
+            (
+                plain.product,
+                plain.entitlements.len(),
+                plain.expiry_strategy
+            ),
+            (None, 0, ExpiryStrategy::RevokeAccess)
+        );
+        for broken in [
+            r#""entitlements":"export,,sync""#,
+            r#""entitlements":"Export""#,
+            r#""entitlements":"export;sync""#,
+            r#""entitlements":["export"]"#,
+            r#""expiry_strategy":"RESTRICT_ACCESS""#,
+            r#""product":"desktop pro""#,
+            r#""product":7"#,
+        ] {
+            let body = format!(r#"{{"license_status":"ACTIVE","expires_at":null,{broken}}}"#);
+            assert!(
+                matches!(read_str(&body), Err(UpstreamError::BadResponse(_))),
+                "{broken}"
+            );
         }
     }
 
@@ -443,6 +556,9 @@ mod tests {
             status,
             expires_at,
             max_machines: None,
+            product: None,
+            entitlements: Vec::new(),
+            expiry_strategy: ExpiryStrategy::RevokeAccess,
         })
     }
 
@@ -535,6 +651,9 @@ mod tests {
             expiry: "valid_to".into(),
             status: "state".into(),
             max_machines: "seats".into(),
+            product: "sku".into(),
+            entitlements: "features".into(),
+            expiry_strategy: "on_expiry".into(),
         };
         let statuses = StatusValues {
             active: vec!["A".into(), "ACTIVE".into()],

@@ -29,6 +29,9 @@ fn columns() -> Columns {
         expiry: "expires_at".into(),
         status: "license_status".into(),
         max_machines: "max_machines".into(),
+        product: "product".into(),
+        entitlements: "entitlements".into(),
+        expiry_strategy: "expiry_strategy".into(),
     }
 }
 

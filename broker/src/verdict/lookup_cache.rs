@@ -62,7 +62,7 @@ impl LookupCache {
             let now = Instant::now();
             match slots.get(id) {
                 Some(Slot::Ready { lookup, until }) if *until > now => {
-                    return Answered::unobserved(Ok(*lookup))
+                    return Answered::unobserved(Ok(lookup.clone()))
                 }
                 Some(Slot::Loading(pending)) => (pending.clone(), false),
                 _ => {
@@ -123,7 +123,7 @@ impl LookupCache {
                     slots.insert(
                         id.clone(),
                         Slot::Ready {
-                            lookup: *lookup,
+                            lookup: lookup.clone(),
                             until,
                         },
                     );
@@ -235,6 +235,9 @@ mod tests {
             status: LicenseStatus::Active,
             expires_at: None,
             max_machines: None,
+            product: None,
+            entitlements: Vec::new(),
+            expiry_strategy: license_shared::ExpiryStrategy::RevokeAccess,
         })
     }
 

@@ -18,8 +18,8 @@
 use std::sync::Arc;
 
 use license_shared::{
-    CustomerId, Envelope, LicenseInfo, Machines, Policy, VerdictCode, VerdictPayload,
-    VerdictResult, VERDICT_TYP,
+    CustomerId, Envelope, ExpiryStrategy, LicenseInfo, Machines, Policy, VerdictCode,
+    VerdictPayload, VerdictResult, VERDICT_TYP,
 };
 
 use crate::config::{PolicyConfig, SeatConfig, MAX_OFFLINE_GRACE};
@@ -43,32 +43,65 @@ pub fn system_clock() -> UnixClock {
     Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp())
 }
 
-/// The decision for a lookup at time `now`, and the license's expiry to report.
-pub fn decide(lookup: &Lookup, now: i64) -> (VerdictCode, Option<i64>) {
+/// The decision for a lookup at time `now`, for an app of `product` (`None`: the app
+/// names none). A license for another product is `WRONG_PRODUCT` before anything
+/// else; a license for no product in particular licenses any.
+pub fn decide(lookup: &Lookup, now: i64, product: Option<&str>) -> VerdictCode {
     match lookup {
-        Lookup::NoRow => (VerdictCode::NotFound, None),
-        Lookup::Row(row) => {
-            let code = match row.status {
+        Lookup::NoRow => VerdictCode::NotFound,
+        Lookup::Row(row) => match (row.product.as_deref(), product) {
+            (Some(licensed), Some(asked)) if licensed != asked => VerdictCode::WrongProduct,
+            _ => match row.status {
                 LicenseStatus::Revoked => VerdictCode::Revoked,
                 LicenseStatus::Suspended => VerdictCode::Suspended,
                 LicenseStatus::Active if row.expires_at.is_some_and(|at| at <= now) => {
                     VerdictCode::Expired
                 }
                 LicenseStatus::Active => VerdictCode::Valid,
-            };
-            (code, row.expires_at)
+            },
+        },
+    }
+}
+
+/// What a verdict says about the license besides its code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub expires_at: Option<i64>,
+    pub product: Option<String>,
+    pub entitlements: Vec<String>,
+    pub expiry_strategy: ExpiryStrategy,
+}
+
+impl Facts {
+    /// A row's facts; none for no row (a forger learns nothing either).
+    pub fn of(lookup: &Lookup) -> Self {
+        match lookup {
+            Lookup::NoRow => Self::default(),
+            Lookup::Row(row) => Self {
+                expires_at: row.expires_at,
+                product: row.product.clone(),
+                entitlements: row.entitlements.clone(),
+                expiry_strategy: row.expiry_strategy,
+            },
         }
     }
 }
 
-/// The signed limits for a verdict issued at `iat`.
+/// The signed limits for a verdict issued at `iat`. An `EXPIRED` license with the
+/// `MAINTAIN_ACCESS` strategy still licenses the builds released before its expiry
+/// (the app decides by its own build time), so that verdict is a lease like a
+/// `VALID` one, without the cap at an expiry that has already passed.
 pub fn policy(
     code: VerdictCode,
     iat: i64,
     expires_at: Option<i64>,
+    expiry_strategy: ExpiryStrategy,
     config: &PolicyConfig,
 ) -> Policy {
-    if code != VerdictCode::Valid {
+    let fallback =
+        code == VerdictCode::Expired && expiry_strategy == ExpiryStrategy::MaintainAccess;
+    let expires_at = if fallback { None } else { expires_at };
+    if code != VerdictCode::Valid && !fallback {
         return Policy {
             recheck_after: iat,
             offline_until: iat,
@@ -139,25 +172,22 @@ impl Verdicts {
     /// The answer for a key whose MAC does not verify: exactly what an unknown
     /// customer gets, so a forger learns nothing, and no ORDS call.
     pub fn not_found(&self, id: &CustomerId, echo: Echo) -> Envelope {
-        self.sign(id, VerdictCode::NotFound, None, (self.clock)(), echo)
+        let facts = Facts::default();
+        self.sign(
+            id,
+            VerdictCode::NotFound,
+            &facts,
+            None,
+            (self.clock)(),
+            echo,
+        )
     }
 
     fn sign(
         &self,
         id: &CustomerId,
         code: VerdictCode,
-        expires_at: Option<i64>,
-        iat: i64,
-        echo: Echo,
-    ) -> Envelope {
-        self.sign_with(id, code, expires_at, None, iat, echo)
-    }
-
-    fn sign_with(
-        &self,
-        id: &CustomerId,
-        code: VerdictCode,
-        expires_at: Option<i64>,
+        facts: &Facts,
         machines: Option<Machines>,
         iat: i64,
         echo: Echo,
@@ -173,10 +203,19 @@ impl Verdicts {
             },
             license: LicenseInfo {
                 id: id.as_str().to_owned(),
-                expires_at,
+                expires_at: facts.expires_at,
                 machines,
+                product: facts.product.clone(),
+                entitlements: facts.entitlements.clone(),
+                expiry_strategy: facts.expiry_strategy,
             },
-            policy: policy(code, iat, expires_at, &self.policy),
+            policy: policy(
+                code,
+                iat,
+                facts.expires_at,
+                facts.expiry_strategy,
+                &self.policy,
+            ),
         };
         self.signer.sign(&payload)
     }
@@ -200,6 +239,9 @@ pub(crate) mod tests_support {
                 id: "1".into(),
                 expires_at: None,
                 machines: None,
+                product: None,
+                entitlements: Vec::new(),
+                expiry_strategy: license_shared::ExpiryStrategy::RevokeAccess,
             },
             policy: Policy {
                 recheck_after: 1_700_086_400,
@@ -223,40 +265,84 @@ mod tests {
             status,
             expires_at,
             max_machines: None,
+            product: Some("desktop-pro".into()),
+            entitlements: Vec::new(),
+            expiry_strategy: ExpiryStrategy::RevokeAccess,
         })
     }
 
     #[test]
     fn decisions() {
         use LicenseStatus::*;
-        assert_eq!(decide(&Lookup::NoRow, NOW), (VerdictCode::NotFound, None));
-        assert_eq!(decide(&row(Active, None), NOW).0, VerdictCode::Valid);
+        assert_eq!(decide(&Lookup::NoRow, NOW, None), VerdictCode::NotFound);
+        assert_eq!(decide(&row(Active, None), NOW, None), VerdictCode::Valid);
         assert_eq!(
-            decide(&row(Active, Some(NOW + 1)), NOW).0,
+            decide(&row(Active, Some(NOW + 1)), NOW, None),
             VerdictCode::Valid
         );
-        assert_eq!(decide(&row(Active, Some(NOW)), NOW).0, VerdictCode::Expired);
         assert_eq!(
-            decide(&row(Suspended, Some(NOW - 1)), NOW).0,
+            decide(&row(Active, Some(NOW)), NOW, None),
+            VerdictCode::Expired
+        );
+        assert_eq!(
+            decide(&row(Suspended, Some(NOW - 1)), NOW, None),
             VerdictCode::Suspended
         );
-        assert_eq!(decide(&row(Revoked, None), NOW).0, VerdictCode::Revoked);
+        assert_eq!(decide(&row(Revoked, None), NOW, None), VerdictCode::Revoked);
+        // Products: the app's own, another one, or none named.
+        let pro = row(Active, None);
+        assert_eq!(decide(&pro, NOW, Some("desktop-pro")), VerdictCode::Valid);
+        assert_eq!(
+            decide(&pro, NOW, Some("desktop-lite")),
+            VerdictCode::WrongProduct
+        );
+        assert_eq!(
+            decide(&row(Revoked, None), NOW, Some("other")),
+            VerdictCode::WrongProduct
+        );
+        let Lookup::Row(mut any) = row(Active, None) else {
+            unreachable!()
+        };
+        any.product = None;
+        assert_eq!(
+            decide(&Lookup::Row(any), NOW, Some("desktop-lite")),
+            VerdictCode::Valid
+        );
     }
 
     #[test]
     fn offline_grace_is_capped_by_30_days_and_by_expiry() {
         let config = PolicyConfig::default();
-        let p = policy(VerdictCode::Valid, NOW, None, &config);
+        let p = policy(
+            VerdictCode::Valid,
+            NOW,
+            None,
+            ExpiryStrategy::RevokeAccess,
+            &config,
+        );
         assert_eq!(p.offline_until, NOW + 7 * DAY);
         assert_eq!(p.recheck_after, NOW + DAY);
-        let p = policy(VerdictCode::Valid, NOW, Some(NOW + 3600), &config);
+        let p = policy(
+            VerdictCode::Valid,
+            NOW,
+            Some(NOW + 3600),
+            ExpiryStrategy::RevokeAccess,
+            &config,
+        );
         assert_eq!((p.recheck_after, p.offline_until), (NOW + 3600, NOW + 3600));
         let long = PolicyConfig {
             offline_grace: Duration::from_secs(365 * DAY as u64),
             ..config
         };
         assert_eq!(
-            policy(VerdictCode::Valid, NOW, None, &long).offline_until,
+            policy(
+                VerdictCode::Valid,
+                NOW,
+                None,
+                ExpiryStrategy::RevokeAccess,
+                &long
+            )
+            .offline_until,
             NOW + 30 * DAY
         );
         for code in [
@@ -264,8 +350,37 @@ mod tests {
             VerdictCode::NotFound,
             VerdictCode::Revoked,
         ] {
-            let p = policy(code, NOW, Some(NOW + DAY), &config);
+            let p = policy(
+                code,
+                NOW,
+                Some(NOW + DAY),
+                ExpiryStrategy::RevokeAccess,
+                &config,
+            );
             assert_eq!((p.recheck_after, p.offline_until), (NOW, NOW));
         }
+        // A perpetual-fallback license past its expiry is still a lease for old builds.
+        let p = policy(
+            VerdictCode::Expired,
+            NOW,
+            Some(NOW - DAY),
+            ExpiryStrategy::MaintainAccess,
+            &config,
+        );
+        assert_eq!(
+            (p.recheck_after, p.offline_until),
+            (NOW + DAY, NOW + 7 * DAY)
+        );
+        let p = policy(
+            VerdictCode::Revoked,
+            NOW,
+            None,
+            ExpiryStrategy::MaintainAccess,
+            &config,
+        );
+        assert_eq!(
+            p.offline_until, NOW,
+            "only expiry falls back, never a revocation"
+        );
     }
 }

@@ -17,7 +17,7 @@
 
 use license_shared::{CustomerId, Envelope, MachineEntry, Machines, VerdictCode};
 
-use super::{decide, Echo, Verdicts};
+use super::{decide, Echo, Facts, Verdicts};
 use crate::ords::{Answered, Lookup, Outcome, SeatAnswer, SeatCall};
 
 /// How many hex digits of the machine hash a seat's short id shows: 48 bits, unique
@@ -48,10 +48,12 @@ pub enum Signed {
 
 impl Verdicts {
     /// Answers `operation` for the license `id` (whose key's MAC verified).
+    /// `product` is the app's own product code, when it names one.
     pub async fn answer(
         &self,
         operation: &Operation,
         id: &CustomerId,
+        product: Option<&str>,
         echo: Echo,
     ) -> Answered<Signed> {
         let looked = self.lookup(id).await;
@@ -59,7 +61,7 @@ impl Verdicts {
         let result = match looked.result {
             Err(err) => Err(err),
             Ok(lookup) => {
-                let seat_answer = self.with_seats(operation, id, &lookup, echo).await;
+                let seat_answer = self.with_seats(operation, id, product, &lookup, echo).await;
                 upstream_status = seat_answer.upstream_status.or(upstream_status);
                 seat_answer.result
             }
@@ -74,25 +76,26 @@ impl Verdicts {
         &self,
         operation: &Operation,
         id: &CustomerId,
+        product: Option<&str>,
         lookup: &Lookup,
         echo: Echo,
     ) -> Answered<Signed> {
         let iat = (self.clock)();
-        let (code, expires_at) = decide(lookup, iat);
+        let code = decide(lookup, iat, product);
+        let facts = Facts::of(lookup);
         let max = match lookup {
             Lookup::Row(row) => row.max_machines,
             Lookup::NoRow => None,
         };
         let sign = |code, machines, echo| {
-            Signed::Verdict(
-                self.sign_with(id, code, expires_at, machines, iat, echo),
-                code,
-            )
+            Signed::Verdict(self.sign(id, code, &facts, machines, iat, echo), code)
         };
         let Some(max) = max else {
             // Unlimited, or no such license: no seat exists to claim or free.
             let code = match operation {
-                Operation::Deactivate { .. } if code != VerdictCode::NotFound => {
+                Operation::Deactivate { .. }
+                    if !matches!(code, VerdictCode::NotFound | VerdictCode::WrongProduct) =>
+                {
                     VerdictCode::Deactivated
                 }
                 _ => code,

@@ -182,6 +182,7 @@ impl TestApp {
             app: None,
             machine_name: None,
             machine_id: None,
+            product: None,
         };
         self.post_raw(serde_json::to_vec(&request).unwrap()).await
     }

@@ -31,6 +31,7 @@ impl Inner {
             }),
             machine_name: None,
             machine_id: None,
+            product: None,
         }
     }
 
