@@ -1,8 +1,8 @@
 -- schema.sql: the license table and the REST module the broker reads.
 -- Run as the schema owner that ORDS exposes under the alias `page`, then seats.sql,
 -- then either ords_security.sql (ORDS 24.3+) or oauth_legacy.sql (before 25.3).
--- ORDS.DEFINE_MODULE replaces the module with its templates, so after re-running this
--- file run seats.sql again.
+-- Re-runnable: ORDS.DEFINE_MODULE replaces the module with its templates, so after
+-- re-running this file run seats.sql again.
 -- The ords-emulator's default seed (tests/ords-emulator/seeds/article.toml) names the
 -- same objects; a test in tests/ords-emulator checks that they agree.
 
@@ -12,32 +12,97 @@ whenever sqlerror exit failure rollback
 -- license_status ('ACTIVE' | 'SUSPENDED' | 'REVOKED'). An expired license stays
 -- ACTIVE with expires_at in the past; the broker derives EXPIRED from the date.
 -- max_machines: how many machines may hold a seat at once (seats.sql); NULL = no limit.
-CREATE TABLE licenses (
-  customer_id    NUMBER        NOT NULL,
-  product        VARCHAR2(64),
-  license_status VARCHAR2(16)  NOT NULL,
-  expires_at     DATE,
-  updated_at     TIMESTAMP     DEFAULT SYSTIMESTAMP NOT NULL,
-  max_machines   NUMBER,
+-- entitlements: what the license lets the app do, a comma-separated list of names
+-- matching [a-z0-9][a-z0-9._-]{0,63} ('export,sync'); NULL = none. ORDS prints it as a
+-- JSON string or null.
+-- expiry_strategy: what expiry means. REVOKE_ACCESS (also NULL): nothing works after
+-- expires_at. MAINTAIN_ACCESS: builds released before expires_at keep working (a
+-- perpetual-fallback license; Keygen's expiration strategy of the same name,
+-- https://keygen.sh/docs/api/policies/#policies-object-attrs-expirationStrategy).
+--
+-- Re-runnable: an existing table is kept (ORA-00955: name is already used by an
+-- existing object), the block after it adds the columns a table from before them
+-- lacks, and each sample row is inserted only when its customer_id is free. Existing
+-- rows are never changed.
+DECLARE
+  e_exists EXCEPTION;
+  PRAGMA EXCEPTION_INIT(e_exists, -955);
+BEGIN
+  EXECUTE IMMEDIATE q'[CREATE TABLE licenses (
+  customer_id     NUMBER         NOT NULL,
+  product         VARCHAR2(64),
+  license_status  VARCHAR2(16)   NOT NULL,
+  expires_at      DATE,
+  updated_at      TIMESTAMP      DEFAULT SYSTIMESTAMP NOT NULL,
+  max_machines    NUMBER,
+  entitlements    VARCHAR2(512),
+  expiry_strategy VARCHAR2(16),
   CONSTRAINT licenses_pk PRIMARY KEY (customer_id),
   CONSTRAINT licenses_status_ck CHECK (license_status IN ('ACTIVE', 'SUSPENDED', 'REVOKED')),
-  CONSTRAINT licenses_max_machines_ck CHECK (max_machines >= 0)
-);
+  CONSTRAINT licenses_max_machines_ck CHECK (max_machines >= 0),
+  CONSTRAINT licenses_entitlements_ck CHECK (REGEXP_LIKE(entitlements, '^[a-z0-9][a-z0-9._-]{0,63}(,[a-z0-9][a-z0-9._-]{0,63})*$', 'c')),
+  CONSTRAINT licenses_expiry_strategy_ck CHECK (expiry_strategy IN ('REVOKE_ACCESS', 'MAINTAIN_ACCESS'))
+)]';
+EXCEPTION
+  WHEN e_exists THEN
+    NULL;
+END;
+/
 
--- The article's three customers: 1 valid for a year, 2 expired, 3 suspended, all
--- without a machine limit; and 4, valid for a year on at most 2 machines at once.
-INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines)
-  VALUES (1, 'desktop-pro', 'ACTIVE', TRUNC(SYSDATE, 'MI') + 365, SYSTIMESTAMP, NULL);
-INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines)
-  VALUES (2, 'desktop-pro', 'ACTIVE', TRUNC(SYSDATE, 'MI') - 30, SYSTIMESTAMP, NULL);
-INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines)
-  VALUES (3, 'desktop-pro', 'SUSPENDED', TRUNC(SYSDATE, 'MI') + 365, SYSTIMESTAMP, NULL);
-INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines)
-  VALUES (4, 'desktop-pro', 'ACTIVE', TRUNC(SYSDATE, 'MI') + 365, SYSTIMESTAMP, 2);
+-- For a licenses table created before these columns existed, one column at a time.
+-- ORA-01430: column being added already exists in table.
+DECLARE
+  e_column_exists EXCEPTION;
+  PRAGMA EXCEPTION_INIT(e_column_exists, -1430);
+  TYPE t_statements IS TABLE OF VARCHAR2(400);
+  l_add_columns t_statements := t_statements(
+    q'[ALTER TABLE licenses ADD (max_machines NUMBER CONSTRAINT licenses_max_machines_ck CHECK (max_machines >= 0))]',
+    q'[ALTER TABLE licenses ADD (entitlements VARCHAR2(512) CONSTRAINT licenses_entitlements_ck CHECK (REGEXP_LIKE(entitlements, '^[a-z0-9][a-z0-9._-]{0,63}(,[a-z0-9][a-z0-9._-]{0,63})*$', 'c')))]',
+    q'[ALTER TABLE licenses ADD (expiry_strategy VARCHAR2(16) CONSTRAINT licenses_expiry_strategy_ck CHECK (expiry_strategy IN ('REVOKE_ACCESS', 'MAINTAIN_ACCESS')))]');
+BEGIN
+  FOR i IN 1 .. l_add_columns.COUNT LOOP
+    BEGIN
+      EXECUTE IMMEDIATE l_add_columns(i);
+    EXCEPTION
+      WHEN e_column_exists THEN
+        NULL;
+    END;
+  END LOOP;
+END;
+/
+
+-- The article's three customers: 1 valid for a year (entitlements export and sync), 2
+-- expired, 3 suspended, all without a machine limit; 4, valid for a year on at most 2
+-- machines at once; all four for product desktop-pro. 5: product desktop-lite, valid
+-- for a year, no entitlements. 6: desktop-pro, expired, MAINTAIN_ACCESS with the
+-- entitlement export (a perpetual-fallback license).
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy)
+  SELECT 1, 'desktop-pro', 'ACTIVE', TRUNC(SYSDATE, 'MI') + 365, SYSTIMESTAMP, NULL, 'export,sync', NULL FROM dual
+   WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 1);
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy)
+  SELECT 2, 'desktop-pro', 'ACTIVE', TRUNC(SYSDATE, 'MI') - 30, SYSTIMESTAMP, NULL, NULL, NULL FROM dual
+   WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 2);
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy)
+  SELECT 3, 'desktop-pro', 'SUSPENDED', TRUNC(SYSDATE, 'MI') + 365, SYSTIMESTAMP, NULL, NULL, NULL FROM dual
+   WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 3);
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy)
+  SELECT 4, 'desktop-pro', 'ACTIVE', TRUNC(SYSDATE, 'MI') + 365, SYSTIMESTAMP, 2, NULL, NULL FROM dual
+   WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 4);
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy)
+  SELECT 5, 'desktop-lite', 'ACTIVE', TRUNC(SYSDATE, 'MI') + 365, SYSTIMESTAMP, NULL, NULL, NULL FROM dual
+   WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 5);
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy)
+  SELECT 6, 'desktop-pro', 'ACTIVE', TRUNC(SYSDATE, 'MI') - 30, SYSTIMESTAMP, NULL, 'export', 'MAINTAIN_ACCESS' FROM dual
+   WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 6);
 COMMIT;
 
--- ORDS prints DATE values in UTC with a Z; start ORDS with -Duser.timezone=UTC so
--- they are not shifted by the JVM's zone.
+-- ORDS prints DATE and TIMESTAMP values in UTC with a Z, converting them from the
+-- time zone its JVM runs in: start ORDS with -Duser.timezone=UTC, or a midnight DATE
+-- on a CEST server prints as 22:00 the day before
+-- (https://jsao.io/2016/10/working-with-dates-using-ords/). Or use TIMESTAMP WITH TIME
+-- ZONE columns. NUMBER values of more than 10 digits print in exponent form
+-- (12345678901 as 1.2345678901e10,
+-- https://docs.oracle.com/database/ords-17.3/AELIG/GUID-4F7FA58A-1C29-4B7E-819F-21DB4B68FFE1.htm).
 
 DECLARE
   l_roles    OWA.VC_ARR;
@@ -69,7 +134,7 @@ BEGIN
     p_pattern     => 'validation/:id',
     p_method      => 'GET',
     p_source_type => ORDS.source_type_collection_item,
-    p_source      => q'[SELECT customer_id, product, license_status, expires_at, updated_at, max_machines FROM licenses WHERE customer_id = :id]');
+    p_source      => q'[SELECT customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy FROM licenses WHERE customer_id = :id]');
 
   ORDS.CREATE_ROLE(p_role_name => 'license_role');
 

@@ -10,7 +10,7 @@
 //! | `DELETE /__emulator/clients/{name}/secrets/{slot}?revoke_sessions=true` | revoke a slot (3 = both) |
 //! | `DELETE /__emulator/tokens` | revoke every token |
 //! | `GET /__emulator/licenses` | the license table as ORDS would render the rows |
-//! | `PUT /__emulator/licenses/{id}`, `DELETE` | upsert (seed row syntax) or delete one row |
+//! | `PUT /__emulator/licenses/{id}`, `DELETE` | upsert (seed row syntax; columns left out are NULL) or delete one row |
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -22,7 +22,7 @@ use serde_json::json;
 
 use crate::emulator::Emulator;
 use crate::faults::Faults;
-use crate::license::{Column, License, Row};
+use crate::license::{self, Column, License, Render, Row};
 use crate::seed::LicenseSeed;
 use crate::state;
 
@@ -137,19 +137,29 @@ pub(crate) async fn delete_tokens(State(e): State<Emulator>) -> StatusCode {
 }
 
 pub(crate) async fn get_licenses(State(e): State<Emulator>) -> Response {
+    let render = Render::of(&e.inner.options);
     let rows: Vec<Row> = e
         .inner
         .state()
         .licenses
         .values()
-        .map(|r| Row::select(r, &Column::ALL))
+        .map(|r| Row::select(r, &Column::ALL, render))
         .collect();
     Json(rows).into_response()
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(crate) struct PutQuery {
+    /// Skip the CHECK constraints on `entitlements` and `expiry_strategy`, to test a
+    /// client against data a real table would refuse.
+    unchecked: bool,
 }
 
 pub(crate) async fn put_license(
     State(e): State<Emulator>,
     Path(id): Path<i64>,
+    Query(q): Query<PutQuery>,
     body: Bytes,
 ) -> Response {
     let mut value: serde_json::Value = match serde_json::from_slice(&body) {
@@ -163,6 +173,24 @@ pub(crate) async fn put_license(
         Ok(s) => s,
         Err(err) => return bad_request(format!("license: {err}")),
     };
+    let entitlements = state::empty_is_null(seed.entitlements);
+    let expiry_strategy = state::empty_is_null(seed.expiry_strategy);
+    if let Some(list) = entitlements.as_deref().filter(|_| !q.unchecked) {
+        if !license::entitlements_are_valid(list) {
+            return bad_request(format!(
+                "license.entitlements: {list:?} violates the CHECK constraint: {}",
+                crate::validate::ENTITLEMENTS_RULE
+            ));
+        }
+    }
+    if let Some(s) = expiry_strategy.as_deref().filter(|_| !q.unchecked) {
+        if !license::EXPIRY_STRATEGIES.contains(&s) {
+            return bad_request(format!(
+                "license.expiry_strategy: {s:?} violates the CHECK constraint: NULL or one of {:?}",
+                license::EXPIRY_STRATEGIES
+            ));
+        }
+    }
     if seed.customer_id != id {
         return bad_request(format!(
             "license.customer_id: {} does not match the URL's {id}",
@@ -180,12 +208,15 @@ pub(crate) async fn put_license(
         updated_at: seed.updated_at.map(|t| t.resolve(now)),
     });
     e.set_max_machines(id, seed.max_machines);
+    e.set_entitlements(id, entitlements.as_deref());
+    e.set_expiry_strategy(id, expiry_strategy.as_deref());
+    let render = Render::of(&e.inner.options);
     let row = e
         .inner
         .state()
         .licenses
         .get(&id)
-        .map(|r| Row::select(r, &Column::ALL));
+        .map(|r| Row::select(r, &Column::ALL, render));
     match row {
         Some(row) => Json(row).into_response(),
         None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),

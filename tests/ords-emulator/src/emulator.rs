@@ -305,23 +305,79 @@ impl Emulator {
 
     /// Inserts or replaces a row (e.g. to suspend a license mid-test). Dates are
     /// stored as the columns would: DATE to the second, TIMESTAMP to the millisecond.
-    /// A replaced row keeps its `max_machines` (a new one gets NULL, no limit); set it
-    /// with [`Emulator::set_max_machines`].
+    /// A replaced row keeps its `max_machines`, `entitlements` and `expiry_strategy`
+    /// (a new one gets NULL in each); set them with [`Emulator::set_max_machines`],
+    /// [`Emulator::set_entitlements`] and [`Emulator::set_expiry_strategy`].
     pub fn upsert_license(&self, mut license: License) {
         license.expires_at = license.expires_at.map(state::truncate_seconds);
         license.updated_at = license.updated_at.map(state::truncate_millis);
         let mut state = self.inner.state();
-        let max_machines = state
+        let (max_machines, entitlements, expiry_strategy) = state
             .licenses
             .get(&license.customer_id)
-            .and_then(|r| r.max_machines);
+            .map(|r| {
+                (
+                    r.max_machines,
+                    r.entitlements.clone(),
+                    r.expiry_strategy.clone(),
+                )
+            })
+            .unwrap_or_default();
         state.licenses.insert(
             license.customer_id,
             Record {
                 license,
                 max_machines,
+                entitlements,
+                expiry_strategy,
             },
         );
+    }
+
+    /// The row's `entitlements` column as stored (`"export,sync"`): `Some(None)` is
+    /// NULL (none), `None` no row.
+    pub fn entitlements(&self, customer_id: i64) -> Option<Option<String>> {
+        self.inner
+            .state()
+            .licenses
+            .get(&customer_id)
+            .map(|r| r.entitlements.clone())
+    }
+
+    /// Sets the row's `entitlements` (`None` or `""` = NULL); `false` without a row.
+    /// Not checked against the CHECK constraint, so a client can be tested against
+    /// data a real table would refuse; the seed and `PUT /__emulator/licenses/{id}`
+    /// do check it.
+    pub fn set_entitlements(&self, customer_id: i64, entitlements: Option<&str>) -> bool {
+        match self.inner.state().licenses.get_mut(&customer_id) {
+            Some(r) => {
+                r.entitlements = state::empty_is_null(entitlements.map(str::to_owned));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The row's `expiry_strategy` column: `Some(None)` is NULL (`REVOKE_ACCESS`),
+    /// `None` no row.
+    pub fn expiry_strategy(&self, customer_id: i64) -> Option<Option<String>> {
+        self.inner
+            .state()
+            .licenses
+            .get(&customer_id)
+            .map(|r| r.expiry_strategy.clone())
+    }
+
+    /// Sets the row's `expiry_strategy` (`None` or `""` = NULL); `false` without a
+    /// row. Not checked, like [`Emulator::set_entitlements`].
+    pub fn set_expiry_strategy(&self, customer_id: i64, expiry_strategy: Option<&str>) -> bool {
+        match self.inner.state().licenses.get_mut(&customer_id) {
+            Some(r) => {
+                r.expiry_strategy = state::empty_is_null(expiry_strategy.map(str::to_owned));
+                true
+            }
+            None => false,
+        }
     }
 
     /// The row's `max_machines` column: `Some(None)` is NULL (no limit), `None` no row.

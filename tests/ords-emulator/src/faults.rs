@@ -41,6 +41,21 @@ pub struct Faults {
     /// as when the license row stays locked past `FOR UPDATE WAIT 2` (ORA-30006).
     /// The list takes no lock and is not affected.
     pub seats_busy: bool,
+    /// A gateway in front of ORDS (an OCI load balancer, API Gateway, nginx) answers
+    /// every token and resource request with this status and its own `text/html`
+    /// page, no ORDS problem JSON: nginx's default page, e.g. `502 Bad Gateway`.
+    pub gateway_status: Option<u16>,
+    /// The same, for token requests only (wins over `gateway_status` there).
+    pub token_gateway_status: Option<u16>,
+    /// The same, for resource requests only (wins over `gateway_status` there).
+    pub resource_gateway_status: Option<u16>,
+    /// `Retry-After: N` (seconds) on every faulted 429 or 503 answer: gateway pages
+    /// and `token_status` / `resource_status` answers alike. Other statuses do not get it.
+    pub retry_after_secs: Option<u64>,
+    /// Send token and resource answers (errors too) with `Transfer-Encoding:
+    /// chunked` and no `Content-Length`, as the ORDS 22.1 transcript shows for the
+    /// token endpoint.
+    pub chunked: bool,
     /// Apply the faults above to this many requests, then clear them all. Unset:
     /// until cleared.
     pub times: Option<u64>,
@@ -58,6 +73,10 @@ impl Faults {
             || self.stall
             || self.seats_status.is_some()
             || self.seats_busy
+            || self.gateway_status.is_some()
+            || self.token_gateway_status.is_some()
+            || self.resource_gateway_status.is_some()
+            || self.chunked
     }
 
     /// Checks statuses; names the member.
@@ -70,6 +89,17 @@ impl Faults {
             if let Some(s) = status {
                 if !(100..=999).contains(&s) {
                     return Err(format!("{name}: {s} is not an HTTP status"));
+                }
+            }
+        }
+        for (name, status) in [
+            ("gateway_status", self.gateway_status),
+            ("token_gateway_status", self.token_gateway_status),
+            ("resource_gateway_status", self.resource_gateway_status),
+        ] {
+            if let Some(s) = status {
+                if !(400..=599).contains(&s) {
+                    return Err(format!("{name}: {s} is not a 4xx or 5xx status"));
                 }
             }
         }
@@ -87,6 +117,10 @@ pub(crate) struct Verdict {
     pub stall: bool,
     pub drop: bool,
     pub status: Option<u16>,
+    /// A gateway's HTML answer instead of ORDS's.
+    pub gateway_status: Option<u16>,
+    pub retry_after_secs: Option<u64>,
+    pub chunked: bool,
     pub seats: SeatFault,
 }
 
@@ -115,6 +149,13 @@ pub(crate) fn decide(faults: &mut Faults, kind: Kind) -> Verdict {
             Kind::Token => faults.token_status,
             Kind::Resource => faults.resource_status,
         },
+        gateway_status: match kind {
+            Kind::Token => faults.token_gateway_status,
+            Kind::Resource => faults.resource_gateway_status,
+        }
+        .or(faults.gateway_status),
+        retry_after_secs: faults.retry_after_secs,
+        chunked: faults.chunked,
         seats: match kind {
             Kind::Token => SeatFault::default(),
             Kind::Resource => SeatFault {

@@ -12,7 +12,8 @@
 //! * [`model`] compiles the seed into schemas, modules, templates and privileges,
 //!   matched with [`route`]; [`state`] holds what changes: clients, tokens, rows.
 //! * [`ords`] takes every request under the context root, counts it ([`stats`]),
-//!   applies [`faults`], then hands it to [`token`] or [`resource`]; [`shapes`]
+//!   applies [`faults`] (a gateway's HTML page, `Retry-After` and chunked answers
+//!   come from [`gateway`]), then hands it to [`token`] or [`resource`]; [`shapes`]
 //!   renders handler bodies from [`license`] rows; errors come from [`problem`] in the
 //!   format [`negotiate`] picks.
 //! * [`seats`] serves the machine-seat handlers (the `license_seats` package of
@@ -25,6 +26,7 @@ mod admin;
 pub mod clock;
 mod emulator;
 pub mod faults;
+mod gateway;
 mod ids;
 pub mod license;
 mod model;
@@ -50,7 +52,7 @@ use std::sync::Arc;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use emulator::{ClientInfo, Emulator};
 pub use faults::Faults;
-pub use license::{Column, License, LICENSE_STATUSES};
+pub use license::{Column, License, ENTITLEMENTS_PATTERN, EXPIRY_STRATEGIES, LICENSE_STATUSES};
 pub use options::{
     EcidStyle, EmulatorOptions, PrivilegeWithoutRoles, ResponseFormat, TokenErrorStyle,
 };

@@ -10,23 +10,60 @@
 //! | `expires_at`     | DATE           | `"2026-01-01T00:00:00Z"` or `null`     |
 //! | `updated_at`     | TIMESTAMP      | `"2025-01-01T00:00:00.000Z"` or `null` |
 //! | `max_machines`   | NUMBER         | number, or `null` (no machine limit)   |
+//! | `entitlements`   | VARCHAR2(512)  | `"export,sync"` or `null` (none)       |
+//! | `expiry_strategy`| VARCHAR2(16)   | `"MAINTAIN_ACCESS"`, `"REVOKE_ACCESS"` or `null` (= `REVOKE_ACCESS`) |
 //!
-//! `max_machines` is not a field of [`License`]: crates outside this one build
-//! `License` values with struct literals, and a new field would break them. The table
-//! keeps it beside each row in a [`Record`].
+//! `max_machines`, `entitlements` and `expiry_strategy` are not fields of [`License`]:
+//! crates outside this one build `License` values with struct literals, and a new
+//! field would break them. The table keeps them beside each row in a [`Record`].
 //!
 //! ORDS lower-cases column names, prints DATE without fraction and TIMESTAMP with
 //! milliseconds, both in UTC with a `Z`; rows keep the SELECT list's column order,
-//! which is why [`Row`] is an ordered list and not a map.
+//! which is why [`Row`] is an ordered list and not a map. Two options change how
+//! values print ([`Render`]): the ORDS JVM's time zone shifts DATE and TIMESTAMP
+//! values, and NUMBERs of more than 10 digits can print in exponent form.
 
-use serde::ser::SerializeMap as _;
+use serde::ser::{Error as _, SerializeMap as _};
 use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
 /// The values the table's CHECK constraint allows in `license_status`.
 pub const LICENSE_STATUSES: [&str; 3] = ["ACTIVE", "SUSPENDED", "REVOKED"];
+
+/// The values the table's CHECK constraint allows in `expiry_strategy` (NULL means
+/// `REVOKE_ACCESS`). `MAINTAIN_ACCESS`: builds released before the expiry keep
+/// working, Keygen's expiration strategy of that name
+/// (https://keygen.sh/docs/api/policies/#policies-object-attrs-expirationStrategy).
+pub const EXPIRY_STRATEGIES: [&str; 2] = ["REVOKE_ACCESS", "MAINTAIN_ACCESS"];
+
+/// The longest entitlement name (`[a-z0-9][a-z0-9._-]{0,63}`).
+pub const MAX_ENTITLEMENT_CHARS: usize = 64;
+
+/// The width of the `entitlements` column, `VARCHAR2(512)`.
+pub const MAX_ENTITLEMENTS_CHARS: usize = 512;
+
+/// The `entitlements` CHECK constraint of `deploy/ords/schema.sql`, as the Oracle
+/// regular expression it passes to `REGEXP_LIKE` (case-sensitive): what
+/// [`entitlements_are_valid`] checks.
+pub const ENTITLEMENTS_PATTERN: &str = "^[a-z0-9][a-z0-9._-]{0,63}(,[a-z0-9][a-z0-9._-]{0,63})*$";
+
+/// Whether `list` is what the `entitlements` CHECK constraint allows: names matching
+/// `[a-z0-9][a-z0-9._-]{0,63}`, separated by single commas, at most 512 characters.
+pub fn entitlements_are_valid(list: &str) -> bool {
+    list.len() <= MAX_ENTITLEMENTS_CHARS
+        && list.split(',').all(|name| {
+            let mut bytes = name.bytes();
+            bytes
+                .next()
+                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                && name.len() <= MAX_ENTITLEMENT_CHARS
+                && bytes
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        })
+}
 
 /// One row of the license table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,24 +96,83 @@ pub enum Column {
     UpdatedAt,
     /// `max_machines NUMBER`: how many machines may hold a seat at once; NULL = no limit.
     MaxMachines,
+    /// `entitlements VARCHAR2(512)`: comma-separated entitlement names; NULL = none.
+    Entitlements,
+    /// `expiry_strategy VARCHAR2(16)`: `REVOKE_ACCESS` or `MAINTAIN_ACCESS`; NULL =
+    /// `REVOKE_ACCESS`.
+    ExpiryStrategy,
 }
 
-/// A row as the table stores it: the [`License`] columns plus `max_machines`.
+/// A row as the table stores it: the [`License`] columns plus the columns added since.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Record {
     pub license: License,
     pub max_machines: Option<i64>,
+    pub entitlements: Option<String>,
+    pub expiry_strategy: Option<String>,
+}
+
+/// How ORDS prints values, from the options that change it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Render {
+    /// The ORDS JVM's offset from UTC in minutes (`EmulatorOptions::jvm_utc_offset_minutes`).
+    pub jvm_utc_offset_minutes: i32,
+    /// NUMBERs of more than 10 digits in exponent form.
+    pub numbers_in_exponent_form: bool,
+}
+
+impl Render {
+    pub fn of(options: &crate::EmulatorOptions) -> Render {
+        Render {
+            jvm_utc_offset_minutes: options.jvm_utc_offset_minutes,
+            numbers_in_exponent_form: options.numbers_in_exponent_form,
+        }
+    }
+
+    /// A DATE or TIMESTAMP as ORDS converts it: the stored wall-clock value read in the
+    /// JVM's zone, then turned to UTC.
+    fn shift(self, t: OffsetDateTime) -> OffsetDateTime {
+        t - time::Duration::minutes(i64::from(self.jvm_utc_offset_minutes))
+    }
+
+    fn number(self, n: i64) -> Cell {
+        if self.numbers_in_exponent_form {
+            if let Some(text) = exponent_form(n) {
+                return Cell::Number(text);
+            }
+        }
+        Cell::Value(Value::from(n))
+    }
+}
+
+/// `12345678901` → `1.2345678901e10`: all significant digits, an exponent once the
+/// number has more than 10 digits, as ORDS's type mapping shows
+/// (https://docs.oracle.com/database/ords-17.3/AELIG/GUID-4F7FA58A-1C29-4B7E-819F-21DB4B68FFE1.htm).
+/// `None` for 10 digits or fewer. A mantissa with one significant digit keeps one
+/// zero (`1.0e10`); that detail is a guess.
+pub fn exponent_form(n: i64) -> Option<String> {
+    let digits = n.unsigned_abs().to_string();
+    if digits.len() <= 10 {
+        return None;
+    }
+    let exponent = digits.len() - 1;
+    let fraction = digits[1..].trim_end_matches('0');
+    let fraction = if fraction.is_empty() { "0" } else { fraction };
+    let sign = if n < 0 { "-" } else { "" };
+    Some(format!("{sign}{}.{fraction}e{exponent}", &digits[..1]))
 }
 
 impl Column {
     /// Every column in table order (the order of `SELECT *`).
-    pub const ALL: [Column; 6] = [
+    pub const ALL: [Column; 8] = [
         Column::CustomerId,
         Column::Product,
         Column::LicenseStatus,
         Column::ExpiresAt,
         Column::UpdatedAt,
         Column::MaxMachines,
+        Column::Entitlements,
+        Column::ExpiryStrategy,
     ];
 
     /// The lower-case name ORDS uses as the JSON key.
@@ -88,6 +184,8 @@ impl Column {
             Column::ExpiresAt => "expires_at",
             Column::UpdatedAt => "updated_at",
             Column::MaxMachines => "max_machines",
+            Column::Entitlements => "entitlements",
+            Column::ExpiryStrategy => "expiry_strategy",
         }
     }
 
@@ -100,6 +198,8 @@ impl Column {
             Column::ExpiresAt => "DATE",
             Column::UpdatedAt => "TIMESTAMP",
             Column::MaxMachines => "NUMBER",
+            Column::Entitlements => "VARCHAR2(512)",
+            Column::ExpiryStrategy => "VARCHAR2(16)",
         }
     }
 
@@ -110,20 +210,27 @@ impl Column {
             .find(|c| c.name().eq_ignore_ascii_case(name))
     }
 
-    /// The JSON value ORDS would print for this column of `record`.
-    pub(crate) fn value(self, record: &Record) -> Value {
+    /// The JSON value ORDS prints for this column of `record` with `render`'s options.
+    pub(crate) fn cell(self, record: &Record, render: Render) -> Cell {
         let row = &record.license;
+        let text = |v: &Option<String>| Cell::Value(v.clone().map_or(Value::Null, Value::String));
         match self {
-            Column::CustomerId => Value::from(row.customer_id),
-            Column::Product => row.product.clone().map_or(Value::Null, Value::String),
-            Column::LicenseStatus => Value::String(row.license_status.clone()),
-            Column::ExpiresAt => row
-                .expires_at
-                .map_or(Value::Null, |t| Value::String(date(t))),
-            Column::UpdatedAt => row
-                .updated_at
-                .map_or(Value::Null, |t| Value::String(timestamp(t))),
-            Column::MaxMachines => record.max_machines.map_or(Value::Null, Value::from),
+            Column::CustomerId => render.number(row.customer_id),
+            Column::Product => text(&row.product),
+            Column::LicenseStatus => Cell::Value(Value::String(row.license_status.clone())),
+            Column::ExpiresAt => Cell::Value(
+                row.expires_at
+                    .map_or(Value::Null, |t| Value::String(date(render.shift(t)))),
+            ),
+            Column::UpdatedAt => Cell::Value(
+                row.updated_at
+                    .map_or(Value::Null, |t| Value::String(timestamp(render.shift(t)))),
+            ),
+            Column::MaxMachines => record
+                .max_machines
+                .map_or(Cell::Value(Value::Null), |n| render.number(n)),
+            Column::Entitlements => text(&record.entitlements),
+            Column::ExpiryStrategy => text(&record.expiry_strategy),
         }
     }
 
@@ -146,9 +253,13 @@ impl Column {
                 .map_err(|_| "ORA-01722: invalid number"),
             Column::Product => Ok(row.product.as_deref() == Some(bind)),
             Column::LicenseStatus => Ok(row.license_status == bind),
-            Column::ExpiresAt | Column::UpdatedAt => {
-                Ok(self.value(record).as_str().is_some_and(|v| v == bind))
-            }
+            Column::Entitlements => Ok(record.entitlements.as_deref() == Some(bind)),
+            Column::ExpiryStrategy => Ok(record.expiry_strategy.as_deref() == Some(bind)),
+            // The database compares stored values; the JVM's zone only changes printing.
+            Column::ExpiresAt | Column::UpdatedAt => Ok(matches!(
+                self.cell(record, Render::default()),
+                Cell::Value(Value::String(v)) if v == bind
+            )),
         }
     }
 }
@@ -186,14 +297,16 @@ pub enum Cell {
     Row(Row),
     /// An array of ordered objects.
     Rows(Vec<Row>),
+    /// A JSON number written exactly as this text (`1.2345678901e10`).
+    Number(String),
 }
 
 impl Row {
     /// The selected `columns` of `record`, in SELECT-list order.
-    pub(crate) fn select(record: &Record, columns: &[Column]) -> Row {
+    pub(crate) fn select(record: &Record, columns: &[Column], render: Render) -> Row {
         Row(columns
             .iter()
-            .map(|c| (c.name().to_owned(), Cell::Value(c.value(record))))
+            .map(|c| (c.name().to_owned(), c.cell(record, render)))
             .collect())
     }
 
@@ -227,6 +340,9 @@ impl Serialize for Cell {
             Cell::Value(v) => v.serialize(serializer),
             Cell::Row(r) => r.serialize(serializer),
             Cell::Rows(rs) => rs.serialize(serializer),
+            Cell::Number(text) => RawValue::from_string(text.clone())
+                .map_err(S::Error::custom)?
+                .serialize(serializer),
         }
     }
 }

@@ -85,7 +85,22 @@ pub struct EmulatorOptions {
     /// The ORDS context root in front of the schema alias. Default `/ords`
     /// (apex.oracle.com uses `/pls/apex`).
     pub context_root: String,
+    /// The UTC offset, in minutes east, of the time zone the ORDS JVM runs in. Default
+    /// 0 (ORDS started with `-Duser.timezone=UTC`). ORDS reads a DATE or TIMESTAMP
+    /// (which carry no zone) as a time in its JVM's zone and prints it converted to
+    /// UTC, so `120` (CEST) prints a stored midnight as 22:00 the day before:
+    /// `"2025-12-31T22:00:00Z"` for `2026-01-01 00:00:00`
+    /// (https://jsao.io/2016/10/working-with-dates-using-ords/). From -1080 to 1080.
+    pub jvm_utc_offset_minutes: i32,
+    /// Print NUMBER values of more than 10 digits in exponent form, `12345678901` as
+    /// `1.2345678901e10`, as ORDS's type mapping documents
+    /// (https://docs.oracle.com/database/ords-17.3/AELIG/GUID-4F7FA58A-1C29-4B7E-819F-21DB4B68FFE1.htm).
+    /// Default `false` (plain integers).
+    pub numbers_in_exponent_form: bool,
 }
+
+/// The widest offset a Java `ZoneOffset` allows, in minutes (18 hours).
+pub const MAX_JVM_UTC_OFFSET_MINUTES: i32 = 18 * 60;
 
 impl Default for EmulatorOptions {
     fn default() -> Self {
@@ -100,6 +115,8 @@ impl Default for EmulatorOptions {
             items_per_page: 25,
             ecid_style: EcidStyle::Base64url,
             context_root: "/ords".to_owned(),
+            jvm_utc_offset_minutes: 0,
+            numbers_in_exponent_form: false,
         }
     }
 }
@@ -117,6 +134,15 @@ impl EmulatorOptions {
             return Err(invalid(
                 "options.auto_fallback_format",
                 "must be \"json\" or \"html\"",
+            ));
+        }
+        if self.jvm_utc_offset_minutes.abs() > MAX_JVM_UTC_OFFSET_MINUTES {
+            return Err(invalid(
+                "options.jvm_utc_offset_minutes",
+                format!(
+                    "{} is not from -{MAX_JVM_UTC_OFFSET_MINUTES} to {MAX_JVM_UTC_OFFSET_MINUTES}",
+                    self.jvm_utc_offset_minutes
+                ),
             ));
         }
         let root = &self.context_root;

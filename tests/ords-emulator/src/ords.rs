@@ -14,7 +14,7 @@ use crate::faults::{self, Kind};
 use crate::negotiate::{self, ErrorFormat};
 use crate::problem::{self, NOT_MAPPED};
 use crate::server::ConnKill;
-use crate::{resource, token};
+use crate::{gateway, resource, token};
 
 /// Request bodies beyond this are not read: a token request is a few dozen bytes.
 const MAX_BODY: usize = 64 * 1024;
@@ -108,25 +108,40 @@ pub(crate) async fn dispatch(
         return std::future::pending().await;
     }
 
-    let response = match verdict.status.and_then(|s| StatusCode::from_u16(s).ok()) {
-        Some(status) => fault_response(inner, status, format),
-        None => {
-            let body = match axum::body::to_bytes(body, MAX_BODY).await {
-                Ok(bytes) => bytes,
-                Err(_) => {
-                    let status = StatusCode::PAYLOAD_TOO_LARGE;
-                    inner.stats().record_response(&key, status.as_str());
-                    return problem::problem(status, None, format, inner.options.ecid_style);
-                }
-            };
-            match kind {
-                Kind::Token => token::handle(inner, alias, &parts, &body, format),
-                Kind::Resource => {
-                    resource::handle(inner, schema, &parts, sub, &body, verdict.seats, format).await
-                }
+    let gateway = verdict
+        .gateway_status
+        .and_then(|s| StatusCode::from_u16(s).ok());
+    let fault = verdict.status.and_then(|s| StatusCode::from_u16(s).ok());
+    let mut response = if let Some(status) = gateway {
+        // The gateway answers; ORDS never sees the request.
+        gateway::page(status)
+    } else if let Some(status) = fault {
+        fault_response(inner, status, format)
+    } else {
+        let body = match axum::body::to_bytes(body, MAX_BODY).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                let status = StatusCode::PAYLOAD_TOO_LARGE;
+                inner.stats().record_response(&key, status.as_str());
+                return problem::problem(status, None, format, inner.options.ecid_style);
+            }
+        };
+        match kind {
+            Kind::Token => token::handle(inner, alias, &parts, &body, format),
+            Kind::Resource => {
+                resource::handle(inner, schema, &parts, sub, &body, verdict.seats, format).await
             }
         }
     };
+    if let (Some(secs), true) = (
+        verdict.retry_after_secs,
+        gateway.is_some() || fault.is_some(),
+    ) {
+        gateway::retry_after(&mut response, secs);
+    }
+    if verdict.chunked {
+        response = gateway::chunked(response).await;
+    }
     inner
         .stats()
         .record_response(&key, response.status().as_str());

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha512};
 
 use crate::emulator::Inner;
-use crate::license::Record;
+use crate::license::{Record, Render};
 use crate::model::{Handler, Route, Schema};
 use crate::negotiate::ErrorFormat;
 use crate::options::PrivilegeWithoutRoles;
@@ -80,7 +80,8 @@ pub(crate) async fn handle(
         .items_per_page
         .or(route.module.items_per_page)
         .unwrap_or(inner.options.items_per_page);
-    match shapes::render(&request, &route, handler, &rows, per_page) {
+    let render = Render::of(&inner.options);
+    match shapes::render(&request, &route, handler, &rows, per_page, render) {
         Some(body) => with_etag(&parts.headers, body),
         None => problem::problem(StatusCode::NOT_FOUND, None, format, ecid),
     }

@@ -227,6 +227,14 @@ pub struct LicenseSeed {
     /// How many machines may hold a seat at once (NUMBER); NULL, no limit, when left out.
     #[serde(default)]
     pub max_machines: Option<i64>,
+    /// Comma-separated entitlement names, each `[a-z0-9][a-z0-9._-]{0,63}`
+    /// (`"export,sync"`, VARCHAR2(512)); NULL, none, when left out or `""`.
+    #[serde(default)]
+    pub entitlements: Option<String>,
+    /// `REVOKE_ACCESS` or `MAINTAIN_ACCESS` (VARCHAR2(16)); NULL, which means
+    /// `REVOKE_ACCESS`, when left out or `""`.
+    #[serde(default)]
+    pub expiry_strategy: Option<String>,
 }
 
 /// Why a seed was refused.
@@ -258,9 +266,12 @@ impl Seed {
     /// The article's setup (`seeds/article.toml`): alias `page`, module `customers`
     /// with `validation/:id` (`json/item`), role `license_role`, privilege
     /// `license_priv`, client `license_backend_client`, the four seat templates
-    /// (`seats/:id/activate`, `/renew`, `/release`, `seats/:id`), customers 1 (valid
-    /// for 365 days), 2 (expired 30 days ago), 3 (suspended), all without a machine
-    /// limit, and 4 (valid for 365 days, at most 2 machines).
+    /// (`seats/:id/activate`, `/renew`, `/release`, `seats/:id`), and six rows:
+    /// customers 1 (valid for 365 days, entitlements `export,sync`), 2 (expired 30
+    /// days ago), 3 (suspended), all without a machine limit, 4 (valid for 365 days,
+    /// at most 2 machines), all four product `desktop-pro`; 5 (product
+    /// `desktop-lite`, valid for 365 days) and 6 (`desktop-pro`, expired 30 days ago,
+    /// `MAINTAIN_ACCESS`, entitlement `export`).
     pub fn article_default() -> Seed {
         // The file is part of the crate and a unit test parses it, so this cannot fail.
         Seed::from_toml_str(ARTICLE_TOML).unwrap_or_default()

@@ -16,7 +16,7 @@ use axum::http::request::Parts;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::license::{Cell, Record, Row};
+use crate::license::{Cell, Record, Render, Row};
 use crate::model::{Handler, OutParameter, Route};
 use crate::route::parse_form;
 use crate::seed::SourceType;
@@ -97,11 +97,12 @@ pub(crate) fn render(
     handler: &Handler,
     rows: &[Record],
     per_page: u32,
+    render: Render,
 ) -> Option<String> {
     let json = match handler.source_type {
         SourceType::Item => {
             let first = rows.first()?;
-            let mut row = Row::select(first, &handler.columns);
+            let mut row = Row::select(first, &handler.columns, render);
             let parent = match url.path.rfind('/') {
                 Some(i) => &url.path[..=i],
                 None => url.path.as_str(),
@@ -111,7 +112,7 @@ pub(crate) fn render(
             serde_json::to_string(&row)
         }
         SourceType::Collection => {
-            serde_json::to_string(&collection(url, route, handler, rows, per_page))
+            serde_json::to_string(&collection(url, route, handler, rows, per_page, render))
         }
         SourceType::PlsqlBlock => {
             let mut out = Row::default();
@@ -120,7 +121,8 @@ pub(crate) fn render(
                     OutParameter::Column { name, column } => {
                         out.push(
                             name.clone(),
-                            Cell::Value(rows.first().map_or(Value::Null, |r| column.value(r))),
+                            rows.first()
+                                .map_or(Cell::Value(Value::Null), |r| column.cell(r, render)),
                         );
                     }
                     OutParameter::Value { name, value } => {
@@ -129,7 +131,7 @@ pub(crate) fn render(
                     OutParameter::ResultSet { name } => {
                         let set: Vec<Row> = rows
                             .iter()
-                            .map(|r| Row::select(r, &handler.columns))
+                            .map(|r| Row::select(r, &handler.columns, render))
                             .collect();
                         out.push(name.clone(), Cell::Rows(set));
                     }
@@ -147,6 +149,7 @@ fn collection(
     handler: &Handler,
     rows: &[Record],
     per_page: u32,
+    render: Render,
 ) -> Collection {
     let explicit_limit = url.param("limit").map(|l| l.min(MAX_LIMIT));
     let offset = url.param("offset").unwrap_or(0);
@@ -198,7 +201,7 @@ fn collection(
     }
     let items: Vec<Row> = page
         .iter()
-        .map(|r| Row::select(r, &handler.columns))
+        .map(|r| Row::select(r, &handler.columns, render))
         .collect();
     Collection {
         count: items.len(),

@@ -89,6 +89,8 @@ impl State {
                 let record = Record {
                     license,
                     max_machines: l.max_machines,
+                    entitlements: empty_is_null(l.entitlements.clone()),
+                    expiry_strategy: empty_is_null(l.expiry_strategy.clone()),
                 };
                 (l.customer_id, record)
             })
@@ -115,6 +117,11 @@ impl State {
             .iter()
             .position(|s| s.as_deref().is_some_and(|s| constant_time_eq(s, secret)))
     }
+}
+
+/// Oracle stores `''` as NULL.
+pub(crate) fn empty_is_null(text: Option<String>) -> Option<String> {
+    text.filter(|s| !s.is_empty())
 }
 
 /// Truncates to whole seconds, as a DATE column stores.

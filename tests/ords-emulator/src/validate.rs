@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use crate::license::{Column, LICENSE_STATUSES};
+use crate::license::{self, Column, EXPIRY_STRATEGIES, LICENSE_STATUSES};
 use crate::route::RoutePattern;
 use crate::seats::Procedure;
 use crate::seed::{invalid, HandlerSeed, Seed, SeedError, SourceType};
@@ -162,6 +162,22 @@ impl Seed {
                     "violates the CHECK constraint: NULL or at least 0",
                 ));
             }
+            if let Some(list) = l.entitlements.as_deref().filter(|s| !s.is_empty()) {
+                if !license::entitlements_are_valid(list) {
+                    return Err(invalid(
+                        format!("licenses[{i}].entitlements"),
+                        format!("{list:?} violates the CHECK constraint: {ENTITLEMENTS_RULE}"),
+                    ));
+                }
+            }
+            if let Some(s) = l.expiry_strategy.as_deref().filter(|s| !s.is_empty()) {
+                if !EXPIRY_STRATEGIES.contains(&s) {
+                    return Err(invalid(
+                        format!("licenses[{i}].expiry_strategy"),
+                        format!("{s:?} violates the CHECK constraint: NULL or one of {EXPIRY_STRATEGIES:?}"),
+                    ));
+                }
+            }
             if !LICENSE_STATUSES.contains(&l.license_status.as_str()) {
                 return Err(invalid(
                     format!("licenses[{i}].license_status"),
@@ -175,6 +191,10 @@ impl Seed {
         Ok(())
     }
 }
+
+/// What the `entitlements` CHECK constraint demands, for error messages.
+pub(crate) const ENTITLEMENTS_RULE: &str =
+    "NULL or comma-separated names matching [a-z0-9][a-z0-9._-]{0,63}, at most 512 characters";
 
 const PARAM_TYPES: [&str; 7] = [
     "STRING",

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use ords_emulator::seats::{
     LOCK_WAIT, MAX_RELEASE_BUDGET, MAX_SECONDS, MAX_TEXT_CHARS, MIN_LEASE_SECONDS,
 };
-use ords_emulator::{Column, Outcome, Procedure, Seed, SourceType, LICENSE_STATUSES};
+use ords_emulator::{
+    Column, Outcome, Procedure, Seed, SourceType, ENTITLEMENTS_PATTERN, EXPIRY_STRATEGIES,
+    LICENSE_STATUSES,
+};
 
 fn read(file: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -112,13 +115,63 @@ fn names_match_the_default_seed() {
     assert!(template.pattern.ends_with(&format!(":{bind}")));
 }
 
+/// The values of a SQL list (`1, 'a,b', TRUNC(SYSDATE, 'MI') + 365, NULL`), split at
+/// the commas outside quotes and parentheses, trimmed.
+fn sql_values(list: &str) -> Vec<String> {
+    let (mut out, mut current, mut depth, mut in_quote) = (Vec::new(), String::new(), 0, false);
+    for c in list.chars() {
+        match c {
+            '\'' => in_quote = !in_quote,
+            '(' if !in_quote => depth += 1,
+            ')' if !in_quote => depth -= 1,
+            ',' if !in_quote && depth == 0 => {
+                out.push(current.trim().to_owned());
+                current.clear();
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    out.push(current.trim().to_owned());
+    out
+}
+
+/// `'text'` → `Some("text")`, `NULL` → `None`.
+fn sql_text(value: &str) -> Option<String> {
+    (value != "NULL").then(|| value.trim_matches('\'').to_owned())
+}
+
+/// Every column definition's CHECK constraint: `CONSTRAINT <name> CHECK (<condition>)`
+/// with the condition.
+fn check_of<'a>(sql: &'a str, constraint: &str) -> &'a str {
+    let needle = format!("CONSTRAINT {constraint} CHECK (");
+    let at = sql.find(&needle).unwrap_or_else(|| panic!("{needle}")) + needle.len();
+    let mut depth = 1;
+    let end = sql[at..]
+        .char_indices()
+        .find(|&(_, c)| {
+            depth += match c {
+                '(' => 1,
+                ')' => -1,
+                _ => 0,
+            };
+            depth == 0
+        })
+        .map(|(i, _)| at + i)
+        .expect("end of CHECK");
+    &sql[at..end]
+}
+
 #[test]
 fn the_table_matches_the_emulator_columns_and_rows() {
     let schema = read("schema.sql");
     let start = schema
-        .find("CREATE TABLE licenses (")
-        .expect("CREATE TABLE licenses");
-    let body = &schema[start..start + schema[start..].find(");").expect("end of CREATE TABLE")];
+        .find("EXECUTE IMMEDIATE q'[CREATE TABLE licenses (")
+        .expect("CREATE TABLE licenses, guarded by ORA-00955")
+        + "EXECUTE IMMEDIATE q'[".len();
+    let body = &schema[start..start + schema[start..].find("\n)]';").expect("end of CREATE TABLE")];
+    assert!(schema.contains("PRAGMA EXCEPTION_INIT(e_exists, -955);"));
     let columns: Vec<(String, String)> = body
         .lines()
         .skip(1)
@@ -138,30 +191,119 @@ fn the_table_matches_the_emulator_columns_and_rows() {
         .collect();
     assert_eq!(columns, expected);
 
-    let check = &body[body
-        .find("CHECK (license_status IN (")
-        .expect("status CHECK")..];
+    // The CHECK constraints the emulator enforces on seeds and PUTs.
+    let status = check_of(body, "licenses_status_ck");
+    assert!(status.starts_with("license_status IN ("), "{status}");
+    assert_eq!(quoted(status), LICENSE_STATUSES);
     assert_eq!(
-        quoted(&check[..check.find("))").unwrap()]),
-        LICENSE_STATUSES
+        check_of(body, "licenses_max_machines_ck"),
+        "max_machines >= 0"
     );
+    assert_eq!(
+        check_of(body, "licenses_entitlements_ck"),
+        format!("REGEXP_LIKE(entitlements, '{ENTITLEMENTS_PATTERN}', 'c')")
+    );
+    let strategy = check_of(body, "licenses_expiry_strategy_ck");
+    assert!(strategy.starts_with("expiry_strategy IN ("), "{strategy}");
+    assert_eq!(quoted(strategy), EXPIRY_STRATEGIES);
 
-    // (customer_id, license_status, max_machines), max_machines being the last value.
-    let inserted: Vec<(i64, String, Option<i64>)> = schema
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("VALUES ("))
-        .map(|v| {
-            let id = v.split(',').next().unwrap().trim().parse().unwrap();
-            let last = v.rsplit(',').next().unwrap().trim().trim_end_matches(");");
-            (id, quoted(v)[1].clone(), last.parse().ok())
+    // A table from before the newer columns gets each of them, with the same type and
+    // constraint, and a column that exists already is skipped (ORA-01430).
+    assert!(schema.contains("PRAGMA EXCEPTION_INIT(e_column_exists, -1430);"));
+    assert!(schema.contains("WHEN e_column_exists THEN"));
+    let added: Vec<&str> = schema
+        .match_indices("q'[ALTER TABLE licenses ADD (")
+        .map(|(i, _)| {
+            let rest = &schema[i + 3..];
+            &rest[..rest.find("]'").unwrap()]
         })
         .collect();
-    let seeded: Vec<(i64, String, Option<i64>)> = Seed::article_default()
+    let newer = [
+        (Column::MaxMachines, "licenses_max_machines_ck"),
+        (Column::Entitlements, "licenses_entitlements_ck"),
+        (Column::ExpiryStrategy, "licenses_expiry_strategy_ck"),
+    ];
+    let expected_adds: Vec<String> = newer
+        .iter()
+        .map(|(c, ck)| {
+            format!(
+                "ALTER TABLE licenses ADD ({} {} CONSTRAINT {ck} CHECK ({}))",
+                c.name(),
+                c.sql_type(),
+                check_of(body, ck)
+            )
+        })
+        .collect();
+    assert_eq!(added, expected_adds);
+    // seats.sql adds max_machines the same way.
+    assert!(read("seats.sql").contains(&expected_adds[0]));
+
+    // Each sample row, inserted when its customer_id is free, in table column order.
+    let insert = format!(
+        "INSERT INTO licenses ({})",
+        Column::ALL.map(Column::name).join(", ")
+    );
+    let lines: Vec<&str> = schema.lines().map(str::trim).collect();
+    let mut inserted = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if !line.starts_with("INSERT INTO licenses") {
+            continue;
+        }
+        assert_eq!(*line, insert);
+        let values = lines[i + 1]
+            .strip_prefix("SELECT ")
+            .and_then(|v| v.strip_suffix(" FROM dual"))
+            .expect("SELECT … FROM dual");
+        let values = sql_values(values);
+        assert_eq!(
+            lines[i + 2],
+            format!(
+                "WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = {});",
+                values[0]
+            )
+        );
+        inserted.push(values);
+    }
+    let date = |spec: Option<String>| match spec.as_deref() {
+        Some("+365d") => "TRUNC(SYSDATE, 'MI') + 365".to_owned(),
+        Some("-30d") => "TRUNC(SYSDATE, 'MI') - 30".to_owned(),
+        other => panic!("no SQL for the seed's expires_at {other:?}"),
+    };
+    let seeded: Vec<Vec<String>> = Seed::article_default()
         .licenses
         .iter()
-        .map(|l| (l.customer_id, l.license_status.clone(), l.max_machines))
+        .map(|l| {
+            let text =
+                |v: &Option<String>| v.as_ref().map_or("NULL".to_owned(), |s| format!("'{s}'"));
+            assert_eq!(
+                l.updated_at.as_ref().map(|t| t.to_string()).as_deref(),
+                Some("now")
+            );
+            vec![
+                l.customer_id.to_string(),
+                text(&l.product),
+                format!("'{}'", l.license_status),
+                date(l.expires_at.as_ref().map(|t| t.to_string())),
+                "SYSTIMESTAMP".to_owned(),
+                l.max_machines.map_or("NULL".to_owned(), |m| m.to_string()),
+                text(&l.entitlements),
+                text(&l.expiry_strategy),
+            ]
+        })
         .collect();
     assert_eq!(inserted, seeded);
+    // The literals are what the CHECK constraints allow.
+    for row in &inserted {
+        if let Some(list) = sql_text(&row[6]) {
+            assert!(
+                ords_emulator::license::entitlements_are_valid(&list),
+                "{list}"
+            );
+        }
+        if let Some(strategy) = sql_text(&row[7]) {
+            assert!(EXPIRY_STRATEGIES.contains(&strategy.as_str()), "{strategy}");
+        }
+    }
 }
 
 #[test]

@@ -176,7 +176,7 @@ async fn revoke_tokens_invalidates_every_token_once() {
     // It acted and is not kept.
     assert_eq!(
         answer.body,
-        r#"{"latency_ms":null,"resource_status":null,"token_status":null,"drop_connections":false,"drop_token_connections":false,"drop_resource_connections":false,"stall":false,"revoke_tokens":false,"seats_status":null,"seats_cause":null,"seats_busy":false,"times":null}"#
+        r#"{"latency_ms":null,"resource_status":null,"token_status":null,"drop_connections":false,"drop_token_connections":false,"drop_resource_connections":false,"stall":false,"revoke_tokens":false,"seats_status":null,"seats_cause":null,"seats_busy":false,"gateway_status":null,"token_gateway_status":null,"resource_gateway_status":null,"retry_after_secs":null,"chunked":false,"times":null}"#
     );
     assert_eq!(
         env.get("customers/validation/1", Some(&old)).await.status,
@@ -258,7 +258,7 @@ async fn licenses_can_be_changed_over_http() {
         .unwrap();
     assert_eq!(
         put.text().await.unwrap(),
-        r#"{"customer_id":3,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null}"#
+        r#"{"customer_id":3,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":null,"expiry_strategy":null}"#
     );
     let bad = env
         .http

@@ -99,9 +99,32 @@ fn the_default_seed_is_the_article() {
             (1, "ACTIVE"),
             (2, "ACTIVE"),
             (3, "SUSPENDED"),
-            (4, "ACTIVE")
+            (4, "ACTIVE"),
+            (5, "ACTIVE"),
+            (6, "ACTIVE")
         ]
     );
     let limits: Vec<Option<i64>> = seed.licenses.iter().map(|l| l.max_machines).collect();
-    assert_eq!(limits, [None, None, None, Some(2)]);
+    assert_eq!(limits, [None, None, None, Some(2), None, None]);
+    let products: Vec<Option<&str>> = seed.licenses.iter().map(|l| l.product.as_deref()).collect();
+    let pro = Some("desktop-pro");
+    assert_eq!(products, [pro, pro, pro, pro, Some("desktop-lite"), pro]);
+    let entitlements: Vec<Option<&str>> = seed
+        .licenses
+        .iter()
+        .map(|l| l.entitlements.as_deref())
+        .collect();
+    assert_eq!(
+        entitlements,
+        [Some("export,sync"), None, None, None, None, Some("export")]
+    );
+    let strategies: Vec<Option<&str>> = seed
+        .licenses
+        .iter()
+        .map(|l| l.expiry_strategy.as_deref())
+        .collect();
+    assert_eq!(
+        strategies,
+        [None, None, None, None, None, Some("MAINTAIN_ACCESS")]
+    );
 }
