@@ -15,6 +15,7 @@
 
 use license_shared::{Machines, VerdictCode, VerdictPayload};
 
+use crate::text::clean_text;
 use crate::transport::TransportError;
 use crate::verdict::{format_span, format_time, Code, Source, Verdict};
 use crate::verify::Untrusted;
@@ -148,8 +149,19 @@ fn verdict(
         expires_at: payload.license.expires_at,
         offline_until: Some(offline_until(payload)),
         message,
-        machines: payload.license.machines.clone(),
+        machines: clean_machines(payload.license.machines.as_ref()),
     }
+}
+
+/// The signed seats, with the machine ids and names (chosen by the server and by
+/// whoever named each machine) cleaned for display.
+pub(crate) fn clean_machines(machines: Option<&Machines>) -> Option<Machines> {
+    let mut machines = machines?.clone();
+    for entry in &mut machines.list {
+        entry.id = clean_text(&entry.id);
+        entry.name = entry.name.as_deref().map(clean_text);
+    }
+    Some(machines)
 }
 
 /// What a signed deny tells a person.

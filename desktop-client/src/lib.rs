@@ -21,6 +21,8 @@
 //! - `keystore`: the license key in the OS keyring, a 0600 file, or memory.
 //! - `cache` and `state`: the signed lease (`license.json`) and the clock marks
 //!   (`state.json`), written atomically.
+//! - `text`: broker-provided text cleaned of control and format characters before
+//!   anyone shows it ([`clean_text`]).
 //! - `paths`, `clock`, `fingerprint`: inputs; `config` (feature `cli`): the CLI's
 //!   environment variables and configuration file.
 //!
@@ -90,6 +92,7 @@ mod fingerprint;
 mod keystore;
 mod paths;
 mod state;
+mod text;
 mod transport;
 mod verdict;
 mod verify;
@@ -103,6 +106,7 @@ pub use keystore::{
 };
 pub use paths::{NoHomeDir, Paths};
 pub use state::Marks;
+pub use text::clean_text;
 pub use transport::TransportError;
 pub use verdict::{format_time, Code, Outcome, Source, Verdict};
 pub use verify::Untrusted;

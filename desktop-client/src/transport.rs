@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use license_shared::{Envelope, ErrorBody, ValidateRequest};
 
+use crate::text::clean_text;
+
 /// No verdict or error body comes close to this.
 const BODY_CAP: usize = 64 * 1024;
 /// The longest piece of broker text shown to a person.
@@ -22,7 +24,11 @@ pub enum TransportError {
     NoBrokerUrl,
     #[error("the license server could not be reached: {0}")]
     Connect(String),
-    #[error("the license server did not answer within {0} ms")]
+    /// No connection within the connect timeout (a blackholed address, a dead proxy).
+    #[error("the license server could not be connected to within the {0} ms connect timeout")]
+    ConnectTimeout(u128),
+    /// Connected, but no complete answer within the total timeout.
+    #[error("the license server did not answer within the {0} ms total timeout")]
     Timeout(u128),
     #[error("the license server answered HTTP {status}: {message}")]
     Status { status: u16, message: String },
@@ -68,6 +74,7 @@ pub(crate) struct Transport {
     client: reqwest::Client,
     /// The broker's base URL, ending in `/`, so that the paths join under it.
     base: reqwest::Url,
+    connect: Duration,
     total: Duration,
 }
 
@@ -90,6 +97,7 @@ impl Transport {
         Ok(Self {
             client,
             base,
+            connect,
             total,
         })
     }
@@ -147,7 +155,13 @@ impl Transport {
 
     fn classify(&self, error: reqwest::Error) -> TransportError {
         if error.is_timeout() {
-            return TransportError::Timeout(self.total.as_millis());
+            // Name the limit that fired: a connect that never completes stops at the
+            // connect timeout, long before the total one.
+            return if error.is_connect() {
+                TransportError::ConnectTimeout(self.connect.as_millis())
+            } else {
+                TransportError::Timeout(self.total.as_millis())
+            };
         }
         // The chain of causes names the real problem (DNS, refused, TLS, proxy).
         let mut text = error.to_string();
@@ -175,12 +189,10 @@ fn error_message(status: reqwest::StatusCode, body: &[u8]) -> String {
     }
 }
 
-/// Server text goes to a terminal: keep it short and free of control characters.
+/// Server text goes to a terminal: keep it short and free of control and format
+/// characters (see [`clean_text`]).
 fn shorten(text: &str) -> String {
-    let clean: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let clean = clean_text(text);
     if clean.chars().count() > MESSAGE_CAP {
         let cut: String = clean.chars().take(MESSAGE_CAP).collect();
         format!("{cut}…")
@@ -199,6 +211,8 @@ mod tests {
         let body = br#"{"error":"rate_limited","message":"slow\u001b[31m down"}"#;
         assert_eq!(error_message(status, body), "slow [31m down (rate_limited)");
         assert_eq!(error_message(status, b"<html>"), "Too Many Requests");
+        let body = br#"{"error":"rate_limited","message":"wait\u202e 03 \u2066s\u2069"}"#;
+        assert_eq!(error_message(status, body), "wait 03 s (rate_limited)");
         let long = "x".repeat(500);
         assert_eq!(shorten(&long).chars().count(), MESSAGE_CAP + 1);
     }

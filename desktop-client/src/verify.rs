@@ -42,7 +42,9 @@ pub(crate) fn fresh_nonce() -> String {
 /// (fall back to the lease) and never lets one extend the lease.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Untrusted {
-    #[error("{0}")]
+    /// Shown cleaned: some of these quote the envelope (its `kid`, `alg`, or the
+    /// payload's JSON error), which the answering server chose.
+    #[error("{}", crate::text::clean_text(&.0.to_string()))]
     Envelope(#[from] EnvelopeError),
     #[error(
         "the answer does not echo this request's nonce, so it is a replayed or foreign answer"

@@ -125,6 +125,6 @@ fn deactivated(payload: &VerdictPayload, message: String) -> Verdict {
         expires_at: payload.license.expires_at,
         offline_until: None,
         message,
-        machines: payload.license.machines.clone(),
+        machines: crate::decide::clean_machines(payload.license.machines.as_ref()),
     }
 }

@@ -3,6 +3,8 @@
 //! - `cache_fuzz`: proptest edits of the cached lease and of a signed answer.
 //! - `decisions`: the decision rules end to end against a broker stand-in.
 //! - `cli` (feature `cli`): the real `license-check` binary; `cli_seats` its seat commands.
+//! - `hardening`: regressions from an attack review (rollback marks, broker text,
+//!   timeouts); `cli_apps` (feature `cli`): several apps on one machine.
 //! - `seats`: machine seats (activate, deactivate, machines, custom machine ids).
 //! - `keyring`: the OS keyring for real (`LICENSE_CHECK_REQUIRE_OS_KEYRING=1` makes an
 //!   unusable keyring a failure instead of a skip).
@@ -17,8 +19,11 @@ mod cache_fuzz;
 #[cfg(feature = "cli")]
 mod cli;
 #[cfg(feature = "cli")]
+mod cli_apps;
+#[cfg(feature = "cli")]
 mod cli_seats;
 mod decisions;
+mod hardening;
 mod keyring;
 mod real_broker;
 mod seats;

@@ -138,7 +138,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("license-check: {e:#}");
+            eprintln!(
+                "license-check: {}",
+                license_client::clean_text(&format!("{e:#}"))
+            );
             let code = if e.downcast_ref::<Usage>().is_some() {
                 EXIT_USAGE
             } else {

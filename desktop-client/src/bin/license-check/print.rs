@@ -5,7 +5,9 @@
 use anyhow::Context as _;
 use serde_json::{json, Value};
 
-use license_client::{format_time, Code, MachineEntry, Machines, Outcome, Source, Verdict};
+use license_client::{
+    clean_text, format_time, Code, MachineEntry, Machines, Outcome, Source, Verdict,
+};
 
 /// Where the key and the trust came from, shown with each verdict.
 pub(crate) struct Shown<'a> {
@@ -59,7 +61,7 @@ pub(crate) fn print_verdict(
         (Source::Cache, None) => "checked on this machine",
     };
     println!("{headline} ({}, {source}).", verdict.code);
-    println!("{}", verdict.message);
+    println!("{}", clean_text(&verdict.message));
     match verdict.code {
         Code::MachineLimit => {
             if let Some(machines) = verdict.machines.as_ref().filter(|m| !m.list.is_empty()) {
@@ -88,7 +90,7 @@ pub(crate) fn print_deactivated(
         value["removed_locally"] = machine.is_none().into();
         println!("{value}");
     } else {
-        println!("{}", verdict.message);
+        println!("{}", clean_text(&verdict.message));
     }
     Ok(())
 }
@@ -105,7 +107,7 @@ pub(crate) fn print_machines(
     if !verdict.licensed {
         println!("Not licensed ({}, checked online).", verdict.code);
     }
-    println!("{}", verdict.message);
+    println!("{}", clean_text(&verdict.message));
     if let Some(machines) = &verdict.machines {
         if machines.list.is_empty() {
             println!("No machine holds a seat.");
@@ -137,9 +139,10 @@ fn print_list(list: &[MachineEntry]) {
     }
 }
 
-/// Server text goes to a terminal: no control characters.
+/// Server text goes to a terminal: no control, bidi or other format characters (the
+/// library already cleans what it returns; this holds for anything printed here).
 fn printable(text: &str) -> String {
-    text.chars().filter(|c| !c.is_control()).collect()
+    clean_text(text)
 }
 
 /// A command that reached no usable answer: with `--json` one object on stdout, else
@@ -153,10 +156,10 @@ pub(crate) fn print_failure(
     if json {
         println!(
             "{}",
-            json!({"code": code, "licensed": false, "message": format!("{error:#}"), "exit_code": exit_code})
+            json!({"code": code, "licensed": false, "message": clean_text(&format!("{error:#}")), "exit_code": exit_code})
         );
     } else {
-        eprintln!("license-check: {error:#}");
+        eprintln!("license-check: {}", clean_text(&format!("{error:#}")));
     }
     Ok(exit_code)
 }
