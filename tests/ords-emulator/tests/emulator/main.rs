@@ -13,6 +13,8 @@ mod b20_credentials;
 mod binary;
 mod deploy_sql;
 mod faults;
+mod production;
+mod products;
 mod seats;
 mod seed_config;
 
