@@ -5,8 +5,9 @@
 //! * An OCI load balancer's 502 is `Content-Type: text/html` with no ORDS body
 //!   (https://docs.oracle.com/en-us/iaas/Content/Balance/Reference/troubleshooting_load_balancer.htm);
 //!   the page here is nginx's default error page with `server_tokens off`
-//!   (https://github.com/nginx/nginx/blob/master/src/http/ngx_http_special_response.c),
-//!   byte for byte, CRLF line ends included.
+//!   (https://github.com/nginx/nginx/blob/master/src/http/ngx_http_special_response.c;
+//!   current releases, older ones write `<body bgcolor="white">`), CRLF line ends
+//!   included.
 //! * The ORDS 22.1 transcript's token answer has `Transfer-Encoding: chunked` and no
 //!   `Content-Length`
 //!   (https://github.com/oracle/microservices-datadriven/blob/1aba4b1e50ef0130cc1efc6b90a1097efd8bc103/workshops/dcms-ords-sec/oauth_ords/three-legged-oauth.md).
