@@ -54,20 +54,28 @@ impl Marks {
 /// Reads `state.json`. A missing or corrupt file counts as no marks: the key store's
 /// copy still holds, and refusing to start would punish an honest user for a crash.
 pub(crate) fn load(paths: &Paths) -> (Marks, Option<String>) {
+    let (marks, note) = read(paths);
+    (marks.unwrap_or_default(), note)
+}
+
+/// Reads `state.json`: `Some` only for a copy that was there and parsed. When neither
+/// this copy nor the key store's is `Some`, nothing guards the lease against a
+/// rolled-back clock, and the client does not answer from it (see `client::local`).
+pub(crate) fn read(paths: &Paths) -> (Option<Marks>, Option<String>) {
     match read_small(&paths.state_file(), 4096) {
         Ok(Some(bytes)) => match Marks::decode(&bytes) {
-            Some(marks) => (marks, None),
+            Some(marks) => (Some(marks), None),
             None => (
-                Marks::default(),
+                None,
                 Some(format!(
                     "{} is corrupt and was ignored",
                     paths.state_file().display()
                 )),
             ),
         },
-        Ok(None) => (Marks::default(), None),
+        Ok(None) => (None, None),
         Err(e) => (
-            Marks::default(),
+            None,
             Some(format!(
                 "{} could not be read: {e}",
                 paths.state_file().display()

@@ -3,6 +3,7 @@
 
 use license_shared::LicenseKey;
 
+use super::persist::append_notes;
 use super::Inner;
 use crate::cache::{self, CacheRead};
 use crate::decide::{
@@ -32,6 +33,9 @@ pub(super) struct Local {
     pub(super) license_id: String,
     pub(super) file_marks: Marks,
     pub(super) store_marks: Marks,
+    /// Whether each copy of the marks (`state.json`, the key store's) was there and
+    /// readable. With neither, nothing guards the lease against a rolled-back clock.
+    pub(super) held: (bool, bool),
     pub(super) cache: CacheRead,
     pub(super) notes: Vec<String>,
 }
@@ -39,6 +43,30 @@ pub(super) struct Local {
 impl Local {
     pub(super) fn marks(&self) -> Marks {
         self.file_marks.merge(self.store_marks)
+    }
+
+    /// At least one copy of the marks was read.
+    pub(super) fn marks_held(&self) -> bool {
+        self.held.0 || self.held.1
+    }
+}
+
+/// Why a valid lease is not used when no copy of the marks could be read: deleting
+/// both (or putting a directory where each goes) must not switch off the rollback
+/// check. Only a fresh verified answer, which re-seeds the marks, licenses then.
+pub(super) const MARKS_MISSING: &str = "no copy of the clock marks that guard it against a rolled-back clock could be read (neither the state file nor the key store's copy), so it counts only once the license server confirms the license";
+
+/// Why a valid lease is not used when neither copy of the marks can be saved.
+pub(super) const MARKS_UNSAVED: &str = "the clock marks that guard it against a rolled-back clock cannot be saved (neither the state file nor the key store's copy), so it counts only once the license server confirms the license";
+
+/// The signed `iat` of a verified lease: no honest clock is much earlier than the
+/// time the lease itself was signed, whatever the marks say.
+fn signed_iat(lease: &Lease) -> Option<i64> {
+    match lease {
+        Lease::Usable(payload) | Lease::Deny(payload) | Lease::Expired(payload) => {
+            Some(payload.iat)
+        }
+        Lease::None(_) => None,
     }
 }
 
@@ -92,21 +120,22 @@ impl Inner {
             ));
         };
         let mut notes = Vec::new();
-        let (file_marks, note) = state::load(&self.paths);
+        let (file_marks, note) = state::read(&self.paths);
         notes.extend(note);
         let store_marks = match self.key_store.get_marks() {
-            Ok(marks) => marks.unwrap_or_default(),
+            Ok(marks) => marks,
             Err(e) => {
                 notes.push(format!("the clock marks could not be read from the {e}"));
-                Marks::default()
+                None
             }
         };
         Ok(Local {
             key_hash: cache::key_hash(&key),
             license_id: parsed.customer_id().as_str().to_owned(),
             key,
-            file_marks,
-            store_marks,
+            held: (file_marks.is_some(), store_marks.is_some()),
+            file_marks: file_marks.unwrap_or_default(),
+            store_marks: store_marks.unwrap_or_default(),
             cache: cache::load(&self.paths),
             notes,
         })
@@ -144,32 +173,83 @@ impl Inner {
                 ))
             }
         };
-        let local = match self.load_local() {
+        let mut local = match self.load_local() {
             Ok(local) => local,
             Err(verdict) => return Step::Done(verdict),
         };
         let now = self.clock.now();
-        let high_water = local.marks().high_water;
-        let rolled_back =
-            (now < high_water.saturating_sub(self.rollback_tolerance)).then_some(high_water);
-        let lease = self.lease(&local, fingerprint, now);
+        let mut lease = self.lease(&local, fingerprint, now);
+        // The floor for "now": the high-water mark, and never less than the verified
+        // lease's own signed `iat`, which no file on this machine can lower.
+        let floor = local
+            .marks()
+            .high_water
+            .max(signed_iat(&lease).unwrap_or(i64::MIN));
+        let rolled_back = (now < floor.saturating_sub(self.rollback_tolerance)).then_some(floor);
+        if !local.marks_held() && matches!(lease, Lease::Usable(_)) {
+            lease = Lease::None(Some(MARKS_MISSING.into()));
+        }
         let fresh = match &lease {
             Lease::Usable(payload) => rolled_back.is_none() && now < recheck_after(payload),
             _ => false,
         };
-        let verdict = match (&lease, mode) {
-            (_, Mode::Offline) => without_answer(&lease, &Failure::Offline, rolled_back, now),
-            (Lease::Usable(payload), Mode::Auto) if fresh && self.use_fresh_lease => {
-                from_fresh_lease(payload, now)
-            }
-            _ => {
-                return Step::Online(Box::new(Pending {
-                    local,
+        let marks = local.marks().seen_at(now);
+        match (&lease, mode) {
+            (_, Mode::Offline) => {
+                return Step::Done(self.from_lease(
+                    &local,
                     lease,
+                    &Failure::Offline,
                     rolled_back,
-                }))
+                    now,
+                    marks,
+                ))
             }
+            (Lease::Usable(payload), Mode::Auto) if fresh && self.use_fresh_lease => {
+                // The lease answers only if the marks this start moves can be kept.
+                let (notes, unsaved) = self.save_marks(&local, marks);
+                if !unsaved {
+                    let mut verdict = from_fresh_lease(payload, now);
+                    append_notes(&mut verdict, local.notes.iter().chain(&notes));
+                    return Step::Done(verdict);
+                }
+                local.notes.extend(notes);
+                lease = Lease::None(Some(MARKS_UNSAVED.into()));
+            }
+            _ => {}
+        }
+        Step::Online(Box::new(Pending {
+            local,
+            lease,
+            rolled_back,
+        }))
+    }
+
+    /// No fresh verified answer: decide from the lease, after saving the marks this
+    /// check moved. A valid lease counts only while a copy of the marks can be kept:
+    /// when neither copy could be read, nothing is written from the local clock (the
+    /// marks are re-seeded only by a verified answer), and when neither copy can be
+    /// saved, the lease does not answer.
+    pub(super) fn from_lease(
+        &self,
+        local: &Local,
+        lease: Lease,
+        failure: &Failure,
+        rolled_back: Option<i64>,
+        now: i64,
+        marks: Marks,
+    ) -> Verdict {
+        let (notes, unsaved) = if local.marks_held() {
+            self.save_marks(local, marks)
+        } else {
+            (Vec::new(), false)
         };
-        Step::Done(self.conclude(verdict, &local, None, local.marks().seen_at(now)))
+        let lease = match lease {
+            Lease::Usable(_) if unsaved => Lease::None(Some(MARKS_UNSAVED.into())),
+            lease => lease,
+        };
+        let mut verdict = without_answer(&lease, failure, rolled_back, now);
+        append_notes(&mut verdict, local.notes.iter().chain(&notes));
+        verdict
     }
 }

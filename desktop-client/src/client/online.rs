@@ -5,7 +5,7 @@ use license_shared::{AppInfo, ValidateRequest, VerdictPayload};
 
 use super::local::Pending;
 use super::Inner;
-use crate::decide::{from_answer, without_answer, Failure};
+use crate::decide::{from_answer, Failure};
 use crate::fingerprint::Fingerprint;
 use crate::keystore::LicenseKeyText;
 use crate::transport::{Call, Received, TransportError};
@@ -64,8 +64,15 @@ impl Inner {
         let (received, nonce) = match answer {
             Ok(answer) => answer,
             Err(e) => {
-                let verdict = without_answer(&lease, &Failure::Transport(e), rolled_back, now);
-                return self.conclude(verdict, &local, None, marks.seen_at(now));
+                let failure = Failure::Transport(e);
+                return self.from_lease(
+                    &local,
+                    lease,
+                    &failure,
+                    rolled_back,
+                    now,
+                    marks.seen_at(now),
+                );
             }
         };
         let fingerprint = match &self.fingerprint {
@@ -81,9 +88,15 @@ impl Inner {
         ) {
             Ok(payload) => payload,
             Err(untrusted) => {
-                let verdict =
-                    without_answer(&lease, &Failure::Untrusted(untrusted), rolled_back, now);
-                return self.conclude(verdict, &local, None, marks.seen_at(now));
+                let failure = Failure::Untrusted(untrusted);
+                return self.from_lease(
+                    &local,
+                    lease,
+                    &failure,
+                    rolled_back,
+                    now,
+                    marks.seen_at(now),
+                );
             }
         };
         let offset = now.saturating_sub(payload.iat);
@@ -93,8 +106,8 @@ impl Inner {
             // envelope is not stored, so `newest_iat` stays at the stored lease's `iat`:
             // raising it would make the next start refuse that lease as older.
             marks.high_water = marks.high_water.max(payload.iat);
-            let verdict = without_answer(&lease, &Failure::Skew { offset }, rolled_back, now);
-            return self.conclude(verdict, &local, None, marks);
+            let failure = Failure::Skew { offset };
+            return self.from_lease(&local, lease, &failure, rolled_back, now, marks);
         }
         marks.high_water = if skewed {
             marks.high_water.max(payload.iat)

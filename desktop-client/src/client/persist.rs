@@ -8,9 +8,14 @@ use crate::state::{self, Marks};
 use crate::transport::Received;
 use crate::verdict::Verdict;
 
-pub(super) fn append_notes(verdict: &mut Verdict, notes: &[String]) {
+/// Adds each note once (a check that tried to save twice says so once).
+pub(super) fn append_notes<'a>(verdict: &mut Verdict, notes: impl IntoIterator<Item = &'a String>) {
+    let mut seen: Vec<&str> = Vec::new();
     for note in notes {
-        verdict.message.push_str(&format!(" Note: {note}."));
+        if !seen.contains(&note.as_str()) {
+            seen.push(note);
+            verdict.message.push_str(&format!(" Note: {note}."));
+        }
     }
 }
 
@@ -44,10 +49,34 @@ impl Inner {
         &self,
         lease: Option<&Received>,
         key_hash: &str,
-        (file_marks, store_marks): (Marks, Marks),
+        old: (Marks, Marks),
         marks: Marks,
     ) -> Vec<String> {
+        self.save(lease, key_hash, old, marks).0
+    }
+
+    /// Saves the marks of a check that answers without a fresh verdict. `true` when
+    /// neither copy holds them afterwards: each copy that had to move failed to.
+    pub(super) fn save_marks(&self, local: &Local, marks: Marks) -> (Vec<String>, bool) {
+        self.save(
+            None,
+            &local.key_hash,
+            (local.file_marks, local.store_marks),
+            marks,
+        )
+    }
+
+    /// The notes, and whether no copy of `marks` is kept (every copy that moved
+    /// failed to save; one that did not move already holds them).
+    fn save(
+        &self,
+        lease: Option<&Received>,
+        key_hash: &str,
+        (file_marks, store_marks): (Marks, Marks),
+        marks: Marks,
+    ) -> (Vec<String>, bool) {
         let mut notes = Vec::new();
+        let (mut file_kept, mut store_kept) = (true, true);
         if let Some(received) = lease {
             if let Err(e) = cache::save(&self.paths, &received.raw, key_hash) {
                 notes.push(format!(
@@ -57,6 +86,7 @@ impl Inner {
         }
         if moved(file_marks, marks) {
             if let Err(e) = state::save(&self.paths, marks) {
+                file_kept = false;
                 notes.push(format!(
                     "{} could not be written ({e})",
                     self.paths.state_file().display()
@@ -65,10 +95,11 @@ impl Inner {
         }
         if moved(store_marks, marks) {
             if let Err(e) = self.key_store.set_marks(marks) {
+                store_kept = false;
                 notes.push(format!("the clock marks could not be saved in the {e}"));
             }
         }
-        notes
+        (notes, !file_kept && !store_kept)
     }
 }
 

@@ -19,7 +19,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use license_broker::Signer;
 use license_client::{
-    Fingerprint, KeyStore as _, LicenseClient, LicenseKeyText, MemoryKeyStore, Paths, SystemClock,
+    Fingerprint, KeyStore as _, LicenseClient, LicenseKeyText, Marks, MemoryKeyStore, Paths,
+    SystemClock,
 };
 use license_shared::{
     base64url_decode, base64url_encode, Envelope, Keyset, LicenseInfo, Policy, ValidateRequest,
@@ -203,6 +204,9 @@ fn apply(doc: &Value, pointer: &str, edit: &Edit) -> Vec<u8> {
 fn client(dir: &std::path::Path, broker: Option<&str>) -> LicenseClient {
     let store = MemoryKeyStore::new();
     store.set_key(&LicenseKeyText::new(license_key())).unwrap();
+    // As after an activation, the key store holds a copy of the clock marks: a lease
+    // with no readable marks at all is never used offline.
+    store.set_marks(Marks::default()).unwrap();
     let mut b = LicenseClient::builder()
         .app_id(APP)
         .trusted_keys(Keyset::new().with_key(signer().verifying_key()))
