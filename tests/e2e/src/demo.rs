@@ -1,7 +1,8 @@
 //! The article's story, then what the broker adds, as steps that each check their claim.
 //!
 //! Steps 1 to 4 talk to ORDS as the article's `curl` and Postman steps do; from step 5
-//! on, a desktop app (the real client library) talks only to the broker.
+//! on, a desktop app (the real client library) talks only to the broker; step 9 shows
+//! a seat-limited license.
 
 use std::sync::Arc;
 
@@ -44,6 +45,7 @@ pub async fn run(out: &mut Narrator) -> anyhow::Result<()> {
     verdicts_for_each_kind_of_key(out, &stack, &client).await?;
     starts_offline_within_grace(out, &stack, &client).await?;
     tampered_verdict_is_refused(out, &client).await?;
+    seats_are_enforced_in_the_database(out, &stack).await?;
 
     out.banner(&format!(
         "\nAll {} steps behaved as promised.",
@@ -318,6 +320,56 @@ async fn tampered_verdict_is_refused(
         "a tampered lease was accepted: {offline:?}"
     );
     out.proved("the signature covers the exact bytes; an edited lease grants nothing");
+    Ok(())
+}
+
+/// Step 9: customer 4 may run on two machines; the database counts the seats.
+async fn seats_are_enforced_in_the_database(out: &mut Narrator, stack: &Stack) -> anyhow::Result<()> {
+    out.step("One key, two seats: a third machine is refused until one is freed");
+    let key = stack.issue_key("4")?;
+    let laptop = desktop_client(stack, "seat-laptop")?;
+    let desktop = desktop_client(stack, "seat-desktop")?;
+    let third = desktop_client(stack, "seat-third")?;
+    for (name, client) in [("laptop", &laptop), ("desktop", &desktop)] {
+        let verdict = client
+            .activate_named(&key, Some(name))
+            .await
+            .with_context(|| format!("activating the {name}"))?;
+        show(out, &format!("customer 4 on the {name}, activate"), &verdict);
+        ensure!(verdict.code == Code::Valid, "the {name}: {verdict:?}");
+    }
+    let refused = third
+        .activate_named(&key, Some("third"))
+        .await
+        .context("activating a third machine")?;
+    show(out, "customer 4 on a third machine, activate", &refused);
+    let holders = refused
+        .machines
+        .as_ref()
+        .map(|m| m.list.clone())
+        .unwrap_or_default();
+    for machine in &holders {
+        out.detail(format!(
+            "  holds a seat: {}  {}  last seen {}",
+            machine.id,
+            machine.name.as_deref().unwrap_or("(no name)"),
+            license_client::format_time(machine.last_seen)
+        ));
+    }
+    ensure!(
+        refused.code == Code::MachineLimit && !refused.licensed && holders.len() == 2,
+        "expected MACHINE_LIMIT listing two machines, got {refused:?}"
+    );
+    let freed = laptop.deactivate().await.context("deactivating the laptop")?;
+    show(out, "the laptop, deactivate (frees its seat online)", &freed);
+    ensure!(freed.code == Code::Deactivated, "deactivate: {freed:?}");
+    let joined = third
+        .activate_named(&key, Some("third"))
+        .await
+        .context("activating the third machine again")?;
+    show(out, "the third machine, activate again", &joined);
+    ensure!(joined.code == Code::Valid, "the third machine: {joined:?}");
+    out.proved("one transaction with a row lock in the vendor's database decides every seat; the broker counts nothing");
     Ok(())
 }
 
