@@ -34,7 +34,14 @@ pub enum BuildError {
     MachineId,
     #[error("the HTTP client could not be set up: {0}")]
     Http(String),
+    /// A build with pinned keys was given the `file` key store without
+    /// [`LicenseClientBuilder::allow_file_key_store`].
+    #[error("this build pins its trusted keys, so it keeps the license key and the second copy of the clock marks in the OS keyring; the file key store puts that copy next to the first and must be chosen explicitly (LICENSE_CHECK_KEYSTORE=file for the CLI)")]
+    FileKeyStoreNotAllowed,
 }
+
+/// Whether this crate was compiled with `LICENSE_CHECK_PINNED_KEYS` (a vendor build).
+const PINNED_BUILD: bool = option_env!("LICENSE_CHECK_PINNED_KEYS").is_some();
 
 /// Builds a [`LicenseClient`]; see [`LicenseClient::builder`].
 pub struct LicenseClientBuilder {
@@ -52,6 +59,7 @@ pub struct LicenseClientBuilder {
     fingerprint: Option<Fingerprint>,
     machine_id: Option<String>,
     use_fresh_lease: bool,
+    allow_file_key_store: bool,
 }
 
 impl Default for LicenseClientBuilder {
@@ -71,6 +79,7 @@ impl Default for LicenseClientBuilder {
             fingerprint: None,
             machine_id: None,
             use_fresh_lease: true,
+            allow_file_key_store: !PINNED_BUILD,
         }
     }
 }
@@ -119,6 +128,16 @@ impl LicenseClientBuilder {
     /// Default: the OS keyring, under the service name `license-check:<app id>`.
     pub fn key_store(mut self, store: Box<dyn KeyStore>) -> Self {
         self.key_store = Some(store);
+        self
+    }
+    /// Whether a [`FileKeyStore`](crate::FileKeyStore) (any store whose
+    /// [`KeyStore::is_file_store`] is true) may be used. Such a store keeps the second
+    /// copy of the clock marks next to the first, where the user can delete or
+    /// restore both at once. Allowed by default, except in a build with pinned keys
+    /// (`LICENSE_CHECK_PINNED_KEYS` set at compile time), where it must be an explicit
+    /// choice ([`BuildError::FileKeyStoreNotAllowed`] otherwise).
+    pub fn allow_file_key_store(mut self, allow: bool) -> Self {
+        self.allow_file_key_store = allow;
         self
     }
     /// Default: [`Paths::from_project_dirs`].
@@ -196,6 +215,9 @@ impl LicenseClientBuilder {
             Some(store) => Arc::from(store),
             None => Arc::new(OsKeyring::new(format!("license-check:{app_id}"))),
         };
+        if key_store.is_file_store() && !self.allow_file_key_store {
+            return Err(BuildError::FileKeyStoreNotAllowed);
+        }
         Ok(LicenseClient::from_inner(Inner {
             app_id,
             app_version: self.app_version,
@@ -254,6 +276,33 @@ fn endpoint(base: &str) -> Result<reqwest::Url, BuildError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_key_store_needs_the_opt_in_when_it_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key();
+        let builder = || {
+            LicenseClient::builder()
+                .app_id("com.example.editor")
+                .trusted_keys(Keyset::new().with_key(key))
+                .paths(Paths::in_dir(dir.path()))
+                .machine_id("m")
+                .key_store(Box::new(crate::FileKeyStore::new(dir.path())))
+        };
+        assert!(matches!(
+            builder().allow_file_key_store(false).build(),
+            Err(BuildError::FileKeyStoreNotAllowed)
+        ));
+        assert!(builder().allow_file_key_store(true).build().is_ok());
+        // Without a word, only a build without pinned keys takes it.
+        assert_eq!(builder().build().is_ok(), !PINNED_BUILD);
+        // Other stores are not affected.
+        let memory = builder()
+            .key_store(Box::new(crate::MemoryKeyStore::new()))
+            .allow_file_key_store(false)
+            .build();
+        assert!(memory.is_ok());
+    }
 
     #[test]
     fn broker_urls_are_https_or_loopback() {

@@ -114,6 +114,20 @@ impl KeyStoreKind {
     }
 }
 
+impl KeyStoreKind {
+    /// What the CLI adds to the name of the store it uses. In a build with pinned keys
+    /// the `file` store is taken only because `LICENSE_CHECK_KEYSTORE=file` asked for
+    /// it (the CLI then allows it in the builder), and it says what that costs.
+    pub fn warning(self, pinned: bool) -> Option<&'static str> {
+        match (self, pinned) {
+            (Self::File, true) => Some(
+                "key store: the file store was chosen with LICENSE_CHECK_KEYSTORE=file; it keeps the second copy of the clock marks next to the first, so the clock-rollback check is only as strong as this directory (unset it to use the OS keyring)",
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// Picks the trusted keys: pinned (and then nothing else may be given), else the
 /// environment, else the configuration file. There is no "no keys" fallback.
 pub fn resolve_trusted_keys(
@@ -195,6 +209,15 @@ mod tests {
             resolve_trusted_keys(None, Some("k:bad"), None, path),
             Err(ConfigError::Keys { .. })
         ));
+    }
+
+    #[test]
+    fn a_pinned_build_says_what_the_file_store_costs() {
+        let warning = KeyStoreKind::File.warning(true).unwrap();
+        assert!(warning.contains("LICENSE_CHECK_KEYSTORE=file"), "{warning}");
+        assert!(warning.contains("clock marks"), "{warning}");
+        assert_eq!(KeyStoreKind::File.warning(false), None);
+        assert_eq!(KeyStoreKind::Os.warning(true), None);
     }
 
     #[test]

@@ -56,6 +56,14 @@ pub trait KeyStore: Send + Sync {
     fn delete_key(&self) -> Result<(), KeyStoreError>;
     fn get_marks(&self) -> Result<Option<Marks>, KeyStoreError>;
     fn set_marks(&self, marks: Marks) -> Result<(), KeyStoreError>;
+    /// True for a store that keeps its copy of the marks in plain files beside the
+    /// data directory's own copy ([`FileKeyStore`]): the user can then reach both
+    /// copies at once. A build with pinned keys refuses such a store unless the
+    /// builder allows it explicitly
+    /// ([`allow_file_key_store`](crate::LicenseClientBuilder::allow_file_key_store)).
+    fn is_file_store(&self) -> bool {
+        false
+    }
 }
 
 /// A shared store is a store, so a test or an app can keep a handle on the one it
@@ -78,6 +86,9 @@ impl<T: KeyStore + ?Sized> KeyStore for std::sync::Arc<T> {
     }
     fn set_marks(&self, marks: Marks) -> Result<(), KeyStoreError> {
         (**self).set_marks(marks)
+    }
+    fn is_file_store(&self) -> bool {
+        (**self).is_file_store()
     }
 }
 
@@ -125,7 +136,11 @@ impl KeyStore for MemoryKeyStore {
 }
 
 /// The `file` store (`LICENSE_CHECK_KEYSTORE=file` in the CLI): the key in a 0600 file
-/// in the data directory, for machines without a keyring. It protects the key only as well as the user's account.
+/// in the data directory, for machines without a keyring. It protects the key only as
+/// well as the user's account, and it puts the second copy of the clock marks next to
+/// the first, so one user with their own files can delete or restore both: a build with
+/// pinned keys takes it only when chosen explicitly
+/// ([`allow_file_key_store`](crate::LicenseClientBuilder::allow_file_key_store)).
 #[derive(Debug, Clone)]
 pub struct FileKeyStore {
     dir: PathBuf,
@@ -174,6 +189,9 @@ impl KeyStore for FileKeyStore {
     }
     fn set_marks(&self, marks: Marks) -> Result<(), KeyStoreError> {
         write_atomically(&self.dir.join(MARKS_FILE), &marks.encode()).map_err(|e| self.error(e))
+    }
+    fn is_file_store(&self) -> bool {
+        true
     }
 }
 

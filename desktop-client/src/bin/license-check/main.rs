@@ -36,7 +36,8 @@ Environment:
   LICENSE_CHECK_BROKER_URL    the license server's base URL (--broker-url wins)
   LICENSE_CHECK_TRUSTED_KEYS  trusted verdict-signing keys, kid:base64url[,...]
                               (refused when keys were pinned at build time)
-  LICENSE_CHECK_KEYSTORE      os (default: the OS keyring) or file (a 0600 file)
+  LICENSE_CHECK_KEYSTORE      os (default: the OS keyring) or file (a 0600 file; in
+                              a build with pinned keys only when set explicitly)
   LICENSE_CHECK_MACHINE_ID    used instead of the OS machine id (containers, cloned
                               VMs); the fingerprint stays an HMAC of it over the app id
 
@@ -166,6 +167,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     };
     let store_name = store.describe();
     eprintln!("key store: {store_name}");
+    if let Some(warning) = kind.warning(PINNED_KEYS.is_some()) {
+        eprintln!("{warning}");
+    }
 
     // A typo in the key is reported before anything else, and never needs the network.
     let key = match &cli.command {
@@ -230,6 +234,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         .app_version(env!("CARGO_PKG_VERSION"))
         .trusted_keys(keys)
         .paths(paths)
+        // The file store only ever comes from an explicit LICENSE_CHECK_KEYSTORE=file,
+        // which is the opt-in a build with pinned keys requires.
+        .allow_file_key_store(kind == KeyStoreKind::File)
         .key_store(store);
     if let Some(url) = broker_url {
         builder = builder.broker_url(url);
