@@ -6,6 +6,7 @@
 //!   against a literal-JSON ORDS stand-in.
 //! - `emulator`, `cli`, `edge_*`: against the ORDS emulator, the `license-broker`
 //!   binary, and the public edge (limits, metrics, deadlines, TLS, shutdown).
+//! - `seats`: seats and products against the emulator, on its own clock.
 //! - `validate_fuzz`, `ords_fuzz`, `license_key_fuzz`: proptest over the request body,
 //!   over ORDS answers (`ords_bodies` holds them and their independent reading), and
 //!   over license keys against the key secret.
@@ -27,6 +28,7 @@ mod license_key_fuzz;
 mod ords_answers;
 mod ords_bodies;
 mod ords_fuzz;
+mod seats;
 mod sentinel;
 mod signature;
 mod token_clock;

@@ -1,0 +1,167 @@
+//! Seats and products through the broker, against the ORDS emulator: its seat
+//! handlers keep the same rules as the `license_seats` package, on the emulator's own
+//! clock, which these tests move forward.
+
+use std::sync::Arc;
+
+use license_broker::vars as var;
+use license_shared::{Envelope, VerdictCode, VerdictPayload};
+use license_testkit::nonce;
+use ords_emulator::{Faults, ManualClock};
+use serde_json::{json, Value};
+
+use super::helpers::{broker, error_body, start, TestApp};
+
+async fn post(app: &TestApp, endpoint: &str, body: Value) -> reqwest::Response {
+    app.http
+        .post(app.url(&format!("/v1/license/{endpoint}")))
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn signed(app: &TestApp, endpoint: &str, body: Value) -> VerdictPayload {
+    let response = post(app, endpoint, body).await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let envelope: Envelope = response.json().await.unwrap();
+    envelope
+        .open(&app.trusted)
+        .expect("a verdict the broker signed")
+}
+
+fn body(app: &TestApp, customer: &str, fingerprint: &str) -> Value {
+    json!({"license_key": app.key(customer), "nonce": nonce(), "fingerprint": fingerprint})
+}
+
+#[tokio::test]
+async fn an_unseen_machine_loses_its_seat_by_itself_and_then_is_not_activated() {
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let app = start(
+        broker()
+            .emulator_clock(clock.clone())
+            // The shortest lease the package accepts; never shorter than the grace.
+            .settings(&[
+                (var::OFFLINE_GRACE_SECS, "60"),
+                (var::SEAT_LEASE_SECS, "60"),
+            ]),
+    )
+    .await;
+    let seated = signed(&app, "activate", body(&app, "4", "laptop")).await;
+    assert_eq!(seated.result.code, VerdictCode::Valid);
+    // Each online validation renews the lease.
+    clock.advance(time::Duration::seconds(50));
+    let renewed = signed(&app, "validate", body(&app, "4", "laptop")).await;
+    assert_eq!(renewed.result.code, VerdictCode::Valid);
+    clock.advance(time::Duration::seconds(50));
+    let still = signed(&app, "validate", body(&app, "4", "laptop")).await;
+    assert_eq!(still.result.code, VerdictCode::Valid, "renewed 50 s ago");
+    // Unseen for longer than the lease: the seat lapsed, and that is a verdict.
+    clock.advance(time::Duration::seconds(61));
+    let lapsed = signed(&app, "validate", body(&app, "4", "laptop")).await;
+    assert_eq!(lapsed.result.code, VerdictCode::NotActivated);
+    assert_eq!(
+        lapsed.license.machines.map(|m| (m.used, m.max)),
+        Some((0, Some(2)))
+    );
+}
+
+#[tokio::test]
+async fn a_plsql_error_or_a_locked_row_in_the_seat_handlers_is_a_503_never_a_verdict() {
+    let app = start(broker()).await;
+    for faults in [
+        Faults {
+            seats_status: Some(555),
+            ..Faults::default()
+        },
+        Faults {
+            seats_busy: true,
+            ..Faults::default()
+        },
+    ] {
+        app.emulator().set_faults(faults);
+        for endpoint in ["activate", "validate", "deactivate"] {
+            let response = post(&app, endpoint, body(&app, "4", "laptop")).await;
+            assert!(response.headers().contains_key("retry-after"));
+            error_body(response, 503, "upstream_unavailable").await;
+        }
+    }
+    app.emulator().clear_faults();
+    let seated = signed(&app, "activate", body(&app, "4", "laptop")).await;
+    assert_eq!(seated.result.code, VerdictCode::Valid, "and it heals");
+}
+
+#[tokio::test]
+async fn freeing_other_machines_has_a_budget_per_license() {
+    let app = start(broker().settings(&[(var::REMOTE_RELEASE_BUDGET, "1")])).await;
+    for machine in ["a", "b"] {
+        let seated = signed(&app, "activate", body(&app, "4", machine)).await;
+        assert_eq!(seated.result.code, VerdictCode::Valid);
+    }
+    let listed = signed(&app, "machines", body(&app, "4", "a")).await;
+    let list = listed.license.machines.unwrap().list;
+    let other = list.iter().find(|m| !m.current).unwrap().id.clone();
+    let mut remote = body(&app, "4", "a");
+    remote["machine_id"] = json!(other);
+    let freed = signed(&app, "deactivate", remote.clone()).await;
+    assert_eq!(freed.result.code, VerdictCode::Deactivated);
+    assert_eq!(freed.license.machines.unwrap().used, 1);
+    // b comes back; freeing it again from a is over the budget of one.
+    let back = signed(&app, "activate", body(&app, "4", "b")).await;
+    assert_eq!(back.result.code, VerdictCode::Valid);
+    let listed = signed(&app, "machines", body(&app, "4", "a")).await;
+    let other = listed
+        .license
+        .machines
+        .unwrap()
+        .list
+        .into_iter()
+        .find(|m| !m.current)
+        .unwrap()
+        .id;
+    remote["machine_id"] = json!(other);
+    remote["nonce"] = json!(nonce());
+    let refused = post(&app, "deactivate", remote).await;
+    let body = error_body(refused, 429, "rate_limited").await;
+    assert!(
+        body["message"].as_str().unwrap().contains("freed 1 other"),
+        "{body}"
+    );
+    // A machine freeing its own seat is never limited.
+    let own = signed(&app, "deactivate", super::seats::body(&app, "4", "b")).await;
+    assert_eq!(own.result.code, VerdictCode::Deactivated);
+}
+
+#[tokio::test]
+async fn products_and_entitlements_are_signed_and_a_wrong_product_is_refused() {
+    let app = start(broker()).await;
+    let mut asking = body(&app, "1", "fp");
+    asking["product"] = json!("desktop-pro");
+    let one = signed(&app, "validate", asking).await;
+    assert_eq!(one.result.code, VerdictCode::Valid);
+    assert_eq!(one.license.product.as_deref(), Some("desktop-pro"));
+    assert_eq!(one.license.entitlements, ["export", "sync"]);
+
+    let mut wrong = body(&app, "5", "fp");
+    wrong["product"] = json!("desktop-pro");
+    let five = signed(&app, "validate", wrong).await;
+    assert_eq!(five.result.code, VerdictCode::WrongProduct);
+    assert!(!five.result.valid);
+    assert_eq!(five.license.product.as_deref(), Some("desktop-lite"));
+    assert_eq!(
+        five.policy.offline_until, five.iat,
+        "a deny is never a lease"
+    );
+
+    // An app that names no product is answered as before products.
+    let unnamed = signed(&app, "validate", body(&app, "5", "fp")).await;
+    assert_eq!(unnamed.result.code, VerdictCode::Valid);
+    assert!(unnamed.license.entitlements.is_empty());
+
+    // A seat-limited license for another product takes no seat.
+    let mut other = body(&app, "4", "lite-machine");
+    other["product"] = json!("desktop-lite");
+    let refused = signed(&app, "activate", other).await;
+    assert_eq!(refused.result.code, VerdictCode::WrongProduct);
+    assert_eq!(refused.license.machines.unwrap().used, 0);
+}
