@@ -29,6 +29,7 @@ mod ords_answers;
 mod ords_bodies;
 mod ords_fuzz;
 mod seats;
+mod production;
 mod sentinel;
 mod signature;
 mod token_clock;
