@@ -140,7 +140,10 @@ impl LicenseClientBuilder {
         self.allow_file_key_store = allow;
         self
     }
-    /// Default: [`Paths::from_project_dirs`].
+    /// Default: [`Paths::for_app`] with the app id; an activation left in the location
+    /// all apps once shared ([`Paths::from_project_dirs`]) that is bound to this app
+    /// is moved there on the first build ([`Paths::adopt_from`]). Paths given here are
+    /// used as they are.
     pub fn paths(mut self, paths: Paths) -> Self {
         self.paths = Some(paths);
         self
@@ -200,10 +203,6 @@ impl LicenseClientBuilder {
             ),
             None => None,
         };
-        let paths = match self.paths {
-            Some(paths) => paths,
-            None => Paths::from_project_dirs()?,
-        };
         let fingerprint: Result<Fingerprint, FingerprintError> =
             match (self.fingerprint, self.machine_id) {
                 (Some(fp), _) => Ok(fp),
@@ -211,6 +210,18 @@ impl LicenseClientBuilder {
                 (None, Some(id)) => Ok(Fingerprint::from_machine_id(&id, &app_id)),
                 (None, None) => Fingerprint::for_this_machine(&app_id),
             };
+        let paths = match self.paths {
+            Some(paths) => paths,
+            None => {
+                let paths = Paths::for_app(&app_id)?;
+                if let (Ok(fingerprint), Ok(shared)) = (&fingerprint, Paths::from_project_dirs()) {
+                    // Best effort: when the move fails, the app finds no lease and
+                    // checks online, as on a first start.
+                    let _ = paths.adopt_from(&shared, fingerprint);
+                }
+                paths
+            }
+        };
         let key_store: Arc<dyn KeyStore> = match self.key_store {
             Some(store) => Arc::from(store),
             None => Arc::new(OsKeyring::new(format!("license-check:{app_id}"))),

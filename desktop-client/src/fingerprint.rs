@@ -32,7 +32,7 @@ impl Fingerprint {
 
     /// The fingerprint of `app_id` on this machine, from the OS machine id
     /// (`/etc/machine-id`, `IOPlatformUUID`, or `MachineGuid`).
-    pub(crate) fn for_this_machine(app_id: &str) -> Result<Self, FingerprintError> {
+    pub fn for_this_machine(app_id: &str) -> Result<Self, FingerprintError> {
         let id = machine_uid::get().map_err(|e| FingerprintError(e.to_string()))?;
         if id.trim().is_empty() {
             return Err(FingerprintError("the machine id is empty".into()));

@@ -146,8 +146,8 @@ pub struct FileKeyStore {
     dir: PathBuf,
 }
 
-const KEY_FILE: &str = "license-key";
-const MARKS_FILE: &str = "keystore-marks.json";
+pub(crate) const KEY_FILE: &str = "license-key";
+pub(crate) const MARKS_FILE: &str = "keystore-marks.json";
 
 impl FileKeyStore {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {

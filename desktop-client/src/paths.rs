@@ -1,14 +1,21 @@
 //! Where the client keeps its files.
 //!
 //! Everything lives under `directories::ProjectDirs`, so the XDG variables are honoured
-//! on Linux and the platform conventions elsewhere. [`Paths`] is a plain value so that
-//! tests and embedding apps can point the client at any directory.
+//! on Linux and the platform conventions elsewhere. Each app id has directories of its
+//! own ([`Paths::for_app`]): two apps on one machine must not replace each other's
+//! lease. Before that, every app shared one location ([`Paths::from_project_dirs`]);
+//! [`Paths::adopt_from`] moves an activation found there once into the app's own.
+//! [`Paths`] is a plain value so that tests and embedding apps can point the client at
+//! any directory.
 
 use std::fs;
 use std::io::{self, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use directories::ProjectDirs;
+
+use crate::fingerprint::Fingerprint;
+use crate::keystore::{LicenseKeyText, KEY_FILE, MARKS_FILE};
 
 /// The organisation part of the `ProjectDirs` triple; it only matters on macOS and
 /// Windows, where directories are named after the vendor.
@@ -35,15 +42,102 @@ pub struct Paths {
 #[error("cannot find a home directory for the configuration and data files: set HOME (or XDG_CONFIG_HOME and XDG_DATA_HOME)")]
 pub struct NoHomeDir;
 
+/// The path segment of an app id: `a`–`z`, `0`–`9`, `.` and `-` as they are, every
+/// other byte (upper case, `/`, `\`, `:`, `_`, …, and a leading `.`) as `_` and two
+/// hex digits. Distinct ids never share a directory, also on case-insensitive file
+/// systems, and no id leaves the platform's data directory. `license-check` (the CLI's
+/// default id) keeps the directory it always had.
+pub(crate) fn app_segment(app_id: &str) -> String {
+    let mut segment = String::with_capacity(app_id.len());
+    for (i, byte) in app_id.bytes().enumerate() {
+        let plain = byte.is_ascii_lowercase()
+            || byte.is_ascii_digit()
+            || byte == b'-'
+            || (byte == b'.' && i > 0);
+        if plain {
+            segment.push(char::from(byte));
+        } else {
+            segment.push_str(&format!("_{byte:02x}"));
+        }
+    }
+    segment
+}
+
 impl Paths {
-    /// The platform's directories for `license-check`, e.g. on Linux
+    /// The location every app shared before each had its own: the platform's
+    /// directories for `license-check`, e.g. on Linux
     /// `$XDG_CONFIG_HOME/license-check/config.toml` and `$XDG_DATA_HOME/license-check`.
+    /// The CLI reads its configuration file here; an app reads it only to move an old
+    /// activation out ([`adopt_from`](Self::adopt_from)). For an app's own files use
+    /// [`for_app`](Self::for_app).
     pub fn from_project_dirs() -> Result<Self, NoHomeDir> {
         let dirs = ProjectDirs::from("com", ORGANIZATION, APPLICATION).ok_or(NoHomeDir)?;
         Ok(Self {
             config_file: dirs.config_dir().join("config.toml"),
             data_dir: dirs.data_dir().to_path_buf(),
         })
+    }
+
+    /// The platform's directories for this app id alone, e.g. on Linux
+    /// `$XDG_DATA_HOME/com.example.editor`: the lease, the state file and the `file`
+    /// key store of one app never meet another's. The default of
+    /// [`LicenseClientBuilder::paths`](crate::LicenseClientBuilder::paths).
+    pub fn for_app(app_id: &str) -> Result<Self, NoHomeDir> {
+        let dirs = ProjectDirs::from("com", ORGANIZATION, &app_segment(app_id)).ok_or(NoHomeDir)?;
+        Ok(Self {
+            config_file: dirs.config_dir().join("config.toml"),
+            data_dir: dirs.data_dir().to_path_buf(),
+        })
+    }
+
+    /// Moves this app's activation from `shared` (the location all apps once shared,
+    /// [`from_project_dirs`](Self::from_project_dirs)) into these paths, once: only
+    /// when nothing of this app is here yet, and only a lease whose signed payload is
+    /// bound to `fingerprint` (which is keyed over the app id, so another app's lease
+    /// stays where it is). With it go the `file` key store's key (when it is the key
+    /// the lease was saved for) and copies of the clock marks. The lease is verified
+    /// at every use as always; this only decides whose it is. `Ok(true)` when
+    /// something moved. A lease that is not this app's is looked at once: a marker
+    /// file records it.
+    pub fn adopt_from(&self, shared: &Paths, fingerprint: &Fingerprint) -> io::Result<bool> {
+        if shared.data_dir == self.data_dir
+            || [
+                self.cache_file(),
+                self.state_file(),
+                self.data_dir.join(ADOPTION_CHECKED),
+                self.data_dir.join(KEY_FILE),
+            ]
+            .iter()
+            .any(|path| path.exists())
+        {
+            return Ok(false);
+        }
+        let Some(lease) = read_small(&shared.cache_file(), 64 * 1024)? else {
+            return Ok(false);
+        };
+        let Some(key_hash) = lease_for(&lease, fingerprint) else {
+            write_atomically(&self.data_dir.join(ADOPTION_CHECKED), b"")?;
+            return Ok(false);
+        };
+        for name in [STATE_FILE, MARKS_FILE] {
+            if let Some(bytes) = read_small(&shared.data_dir.join(name), 4096)? {
+                write_atomically(&self.data_dir.join(name), &bytes)?;
+            }
+        }
+        let key_file = shared.data_dir.join(KEY_FILE);
+        let key = read_small(&key_file, 4096)?.filter(|bytes| {
+            let text = String::from_utf8_lossy(bytes).trim().to_owned();
+            crate::cache::key_hash(&LicenseKeyText::new(text)) == key_hash
+        });
+        if let Some(key) = &key {
+            write_atomically(&self.data_dir.join(KEY_FILE), key)?;
+        }
+        write_atomically(&self.cache_file(), &lease)?;
+        remove_if_present(&shared.cache_file())?;
+        if key.is_some() {
+            remove_if_present(&key_file)?;
+        }
+        Ok(true)
     }
 
     /// Both files under one directory; convenient for tests and portable installs.
@@ -62,6 +156,22 @@ impl Paths {
     pub fn state_file(&self) -> PathBuf {
         self.data_dir.join(STATE_FILE)
     }
+}
+
+/// Left in an app's own data directory once the shared location held a lease that is
+/// not this app's, so that it is not looked at again.
+const ADOPTION_CHECKED: &str = "shared-location-checked";
+
+/// The key hash a cache file was saved under, when its envelope's payload is bound to
+/// `fingerprint`. Read, not verified: every use of a lease verifies it anyway.
+fn lease_for(bytes: &[u8], fingerprint: &Fingerprint) -> Option<String> {
+    let file: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    let payload = file.pointer("/envelope/payload")?.as_str()?;
+    let payload: serde_json::Value =
+        serde_json::from_slice(&license_shared::base64url_decode(payload).ok()?).ok()?;
+    (payload.get("fingerprint")?.as_str()? == fingerprint.as_str())
+        .then(|| file.get("key_hash")?.as_str().map(str::to_owned))
+        .flatten()
 }
 
 /// Creates `dir` (private to the user on Unix) if it does not exist.
@@ -143,6 +253,30 @@ pub(crate) fn remove_if_present(path: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_app_id_has_a_segment_of_its_own() {
+        assert_eq!(app_segment("license-check"), APPLICATION);
+        assert_eq!(app_segment("com.example.editor"), "com.example.editor");
+        let ids = [
+            "com.example.Editor",
+            "com.example.editor",
+            "../../etc",
+            ".hidden",
+            "a/b",
+            "a_2fb",
+            "a\\b",
+            "C:x",
+        ];
+        let segments: Vec<String> = ids.iter().map(|id| app_segment(id)).collect();
+        for (i, a) in segments.iter().enumerate() {
+            assert!(!a.contains(['/', '\\', ':']) && !a.starts_with('.'), "{a}");
+            assert_eq!(a, &a.to_lowercase(), "{a}");
+            for b in &segments[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
 
     #[test]
     fn atomic_write_replaces_and_is_private() {

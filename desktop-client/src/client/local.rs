@@ -196,7 +196,7 @@ impl Inner {
         let marks = local.marks().seen_at(now);
         match (&lease, mode) {
             (_, Mode::Offline) => {
-                return Step::Done(self.from_lease(
+                return Step::Done(self.answer_from_lease(
                     &local,
                     lease,
                     &Failure::Offline,
@@ -230,7 +230,7 @@ impl Inner {
     /// when neither copy could be read, nothing is written from the local clock (the
     /// marks are re-seeded only by a verified answer), and when neither copy can be
     /// saved, the lease does not answer.
-    pub(super) fn from_lease(
+    pub(super) fn answer_from_lease(
         &self,
         local: &Local,
         lease: Lease,

@@ -65,7 +65,7 @@ impl Inner {
             Ok(answer) => answer,
             Err(e) => {
                 let failure = Failure::Transport(e);
-                return self.from_lease(
+                return self.answer_from_lease(
                     &local,
                     lease,
                     &failure,
@@ -89,7 +89,7 @@ impl Inner {
             Ok(payload) => payload,
             Err(untrusted) => {
                 let failure = Failure::Untrusted(untrusted);
-                return self.from_lease(
+                return self.answer_from_lease(
                     &local,
                     lease,
                     &failure,
@@ -107,7 +107,7 @@ impl Inner {
             // raising it would make the next start refuse that lease as older.
             marks.high_water = marks.high_water.max(payload.iat);
             let failure = Failure::Skew { offset };
-            return self.from_lease(&local, lease, &failure, rolled_back, now, marks);
+            return self.answer_from_lease(&local, lease, &failure, rolled_back, now, marks);
         }
         marks.high_water = if skewed {
             marks.high_water.max(payload.iat)

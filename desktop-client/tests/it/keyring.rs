@@ -108,10 +108,21 @@ fn license_check_uses_the_os_keyring_by_default() {
     let store = OsKeyring::new(app_id.clone());
     assert_eq!(store.get_key().unwrap().unwrap().expose(), license_key("1"));
     assert!(
-        !dir.path().join("data/license-check/license-key").exists(),
+        !dir.path()
+            .join("data")
+            .join(&app_id)
+            .join("license-key")
+            .exists(),
         "no file copy of the key"
     );
 
+    // The lease is in the app id's own data directory.
+    assert!(dir
+        .path()
+        .join("data")
+        .join(&app_id)
+        .join("license.json")
+        .exists());
     let (code, stdout, _) = run(&["status", "--offline"]);
     assert_eq!(code, 0, "{stdout}");
     let (code, _, stderr) = run(&["deactivate"]);

@@ -18,8 +18,8 @@ use license_client::config::{
     ENV_TRUSTED_KEYS, PINNED_KEYS,
 };
 use license_client::{
-    remove_activation, ActivateError, DeactivateError, FileKeyStore, KeyStore, LicenseClient,
-    OsKeyring, Paths, SeatError,
+    remove_activation, ActivateError, DeactivateError, FileKeyStore, Fingerprint, KeyStore,
+    LicenseClient, OsKeyring, Paths, SeatError,
 };
 
 use print::{print_failure, print_machines, print_verdict, Shown};
@@ -154,13 +154,45 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    let paths = Paths::from_project_dirs().map_err(usage)?;
-    let config = ConfigFile::load(&paths.config_file).map_err(usage)?;
+    // The configuration file stays where it always was; the data directory is the
+    // app id's own, and an activation of this app left in the directory all apps once
+    // shared moves into it (once).
+    let shared = Paths::from_project_dirs().map_err(usage)?;
+    let config = ConfigFile::load(&shared.config_file).map_err(usage)?;
     let kind = KeyStoreKind::parse(std::env::var(ENV_KEYSTORE).ok().as_deref()).map_err(usage)?;
     let app_id = config
         .app_id
         .clone()
         .unwrap_or_else(|| DEFAULT_APP_ID.to_owned());
+    let machine_id = match std::env::var(ENV_MACHINE_ID) {
+        Ok(id) if id.trim().is_empty() => {
+            return Err(usage(format!(
+                "{ENV_MACHINE_ID} is set but empty; unset it to use the OS machine id"
+            )))
+        }
+        Ok(id) => Some(id),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(usage(format!("{ENV_MACHINE_ID} is not valid UTF-8")))
+        }
+    };
+    let paths = Paths {
+        config_file: shared.config_file.clone(),
+        ..Paths::for_app(&app_id).map_err(usage)?
+    };
+    let fingerprint = match &machine_id {
+        Some(id) => Ok(Fingerprint::from_machine_id(id, &app_id)),
+        None => Fingerprint::for_this_machine(&app_id),
+    };
+    if let Ok(fingerprint) = &fingerprint {
+        if let Err(e) = paths.adopt_from(&shared, fingerprint) {
+            eprintln!(
+                "license-check: the activation in {} could not be moved to {}: {e}",
+                shared.data_dir.display(),
+                paths.data_dir.display()
+            );
+        }
+    }
     let store: Box<dyn KeyStore> = match kind {
         KeyStoreKind::Os => Box::new(OsKeyring::new(app_id.clone())),
         KeyStoreKind::File => Box::new(FileKeyStore::new(&paths.data_dir)),
@@ -241,17 +273,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     if let Some(url) = broker_url {
         builder = builder.broker_url(url);
     }
-    match std::env::var(ENV_MACHINE_ID) {
-        Ok(id) if id.trim().is_empty() => {
-            return Err(usage(format!(
-                "{ENV_MACHINE_ID} is set but empty; unset it to use the OS machine id"
-            )))
-        }
-        Ok(id) => builder = builder.machine_id(id),
-        Err(std::env::VarError::NotPresent) => {}
-        Err(std::env::VarError::NotUnicode(_)) => {
-            return Err(usage(format!("{ENV_MACHINE_ID} is not valid UTF-8")))
-        }
+    if let Some(id) = machine_id {
+        builder = builder.machine_id(id);
     }
     if let Some(ms) = config.connect_timeout_ms {
         builder = builder.connect_timeout(Duration::from_millis(ms));
