@@ -81,6 +81,21 @@ pub struct Columns {
     pub expiry_strategy: String,
 }
 
+/// The columns as `deploy/ords/schema.sql` names them.
+impl Default for Columns {
+    fn default() -> Self {
+        Self {
+            id: "customer_id".into(),
+            expiry: "expires_at".into(),
+            status: "license_status".into(),
+            max_machines: "max_machines".into(),
+            product: "product".into(),
+            entitlements: "entitlements".into(),
+            expiry_strategy: "expiry_strategy".into(),
+        }
+    }
+}
+
 /// Which status values mean what; anything else is an upstream error, not a guess.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusValues {
@@ -249,19 +264,20 @@ impl Config {
             )?,
         };
         let statuses_default = StatusValues::default();
+        let columns = Columns::default();
         let ords = OrdsConfig {
             base_url,
             validation_path,
             seats_path,
             token_url,
             columns: Columns {
-                id: column(src, var::ID_COLUMN, "customer_id")?,
-                expiry: column(src, var::EXPIRY_COLUMN, "expires_at")?,
-                status: column(src, var::STATUS_COLUMN, "license_status")?,
-                max_machines: column(src, var::MAX_MACHINES_COLUMN, "max_machines")?,
-                product: column(src, var::PRODUCT_COLUMN, "product")?,
-                entitlements: column(src, var::ENTITLEMENTS_COLUMN, "entitlements")?,
-                expiry_strategy: column(src, var::EXPIRY_STRATEGY_COLUMN, "expiry_strategy")?,
+                id: column(src, var::ID_COLUMN, columns.id)?,
+                expiry: column(src, var::EXPIRY_COLUMN, columns.expiry)?,
+                status: column(src, var::STATUS_COLUMN, columns.status)?,
+                max_machines: column(src, var::MAX_MACHINES_COLUMN, columns.max_machines)?,
+                product: column(src, var::PRODUCT_COLUMN, columns.product)?,
+                entitlements: column(src, var::ENTITLEMENTS_COLUMN, columns.entitlements)?,
+                expiry_strategy: column(src, var::EXPIRY_STRATEGY_COLUMN, columns.expiry_strategy)?,
             },
             statuses: StatusValues {
                 active: list(src, var::STATUS_ACTIVE, statuses_default.active)?,
@@ -449,9 +465,9 @@ fn boolean(src: &Sources, name: &str, default: bool) -> Result<bool, ConfigError
 }
 
 /// A column name as ORDS prints it: lower-case identifier characters.
-fn column(src: &Sources, name: &str, default: &str) -> Result<String, ConfigError> {
+fn column(src: &Sources, name: &str, default: String) -> Result<String, ConfigError> {
     let Some(s) = src.get(name) else {
-        return Ok(default.to_owned());
+        return Ok(default);
     };
     let value = s.value.trim().to_owned();
     let ok = !value.is_empty()

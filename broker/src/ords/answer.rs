@@ -422,15 +422,7 @@ mod tests {
     use super::*;
 
     fn columns() -> Columns {
-        Columns {
-            id: "customer_id".into(),
-            expiry: "expires_at".into(),
-            status: "license_status".into(),
-            max_machines: "max_machines".into(),
-            product: "product".into(),
-            entitlements: "entitlements".into(),
-            expiry_strategy: "expiry_strategy".into(),
-        }
+        Columns::default()
     }
 
     #[test]
