@@ -1,6 +1,12 @@
 //! Where settings come from: an optional TOML file and the environment, the
 //! environment winning. Every value is looked up by its environment variable name (see
 //! [`crate::config::vars`]), so an error can always name the exact knob to fix.
+//!
+//! Hand-written rather than `figment`: figment merges into one typed struct and its
+//! errors name the struct's key path (`ords.base_url`), while an operator sets and
+//! greps `LICENSE_BROKER_ORDS_BASE_URL`; and each domain here reads its own settings
+//! from the one table in `vars`, which the README table and `deploy/broker.toml` are
+//! rendered from. What is left to merge is a lookup in two maps.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

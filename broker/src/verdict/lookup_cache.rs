@@ -8,6 +8,12 @@
 //! Errors are never cached: the next request tries again. Neither is a lookup task
 //! that panicked or was cancelled: a guard in the task clears its `Loading` slot, so
 //! one bad lookup cannot leave a customer on 503 until a restart.
+//!
+//! Hand-written rather than `moka`: moka's single flight (`get_with`) runs the loader
+//! in the first caller's task and hands it to the next caller when that one is
+//! cancelled, so a disconnecting app would still cancel the ORDS call in flight, and
+//! the request log could not tell which caller's lookup reached ORDS. Wrapping it in a
+//! spawned task as here would leave moka only the expiry, which is a few lines.
 
 use std::collections::HashMap;
 use std::future::Future;
