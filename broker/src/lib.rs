@@ -18,6 +18,10 @@
 //! - `metrics`: the `/metrics` registry; [`telemetry`]: log set-up for the binary.
 //! - `check`: `license-broker check`, the preflight that proves the ORDS route.
 
+// Modules are private; what the binary and the test suites use is re-exported below,
+// and an item marked `pub` that nothing outside the crate can reach is a warning.
+#![warn(unreachable_pub)]
+
 mod check;
 pub mod config;
 mod guard;

@@ -153,7 +153,7 @@ impl Sources {
 }
 
 /// Settings whose value is a file path.
-pub fn is_path_setting(var: &str) -> bool {
+pub(super) fn is_path_setting(var: &str) -> bool {
     var.ends_with("_FILE")
 }
 
@@ -258,7 +258,7 @@ fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
 }
 
 /// Reads a private file (key or secret) and warns when others may read it too.
-pub fn read_private_file(path: &Path, origin: &str) -> Result<Vec<u8>, ConfigError> {
+pub(crate) fn read_private_file(path: &Path, origin: &str) -> Result<Vec<u8>, ConfigError> {
     let bytes = std::fs::read(path)
         .map_err(|e| ConfigError::new(origin, format!("cannot read {}: {e}", path.display())))?;
     warn_if_readable_by_others(path, origin);
@@ -267,7 +267,7 @@ pub fn read_private_file(path: &Path, origin: &str) -> Result<Vec<u8>, ConfigErr
 
 /// Secret files should be 0600 or tighter; wider is allowed (containers often mount
 /// secrets 0644) but said out loud.
-pub fn warn_if_readable_by_others(path: &Path, origin: &str) {
+pub(crate) fn warn_if_readable_by_others(path: &Path, origin: &str) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;

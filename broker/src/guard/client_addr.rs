@@ -20,7 +20,7 @@ use http::HeaderMap;
 use ipnet::IpNet;
 
 /// The header our proxies append to.
-pub const X_FORWARDED_FOR: &str = "x-forwarded-for";
+pub(super) const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
 /// The networks whose connections may speak for someone else via `X-Forwarded-For`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use super::rate_limit::{Quota, RateLimiter, RetryAfter, DEFAULT_MAX_KEYS};
 
 /// The default `NOT_FOUND` budget per address: 20 per hour, 10 at once.
-pub const NOT_FOUND_QUOTA: Quota = Quota {
+pub(crate) const NOT_FOUND_QUOTA: Quota = Quota {
     count: 20,
     period: Duration::from_secs(3600),
     burst: 10,
@@ -72,10 +72,10 @@ pub struct Limited {
 /// canonical spelling (`LicenseKey::encode`), never the text as sent: the parser
 /// accepts countless spellings of one key, and each would get its own budget.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct KeyId([u8; 16]);
+pub(crate) struct KeyId([u8; 16]);
 
 impl KeyId {
-    pub fn of(license_key: &str) -> Self {
+    pub(crate) fn of(license_key: &str) -> Self {
         let digest = Sha256::digest(license_key.as_bytes());
         let mut id = [0u8; 16];
         id.copy_from_slice(&digest[..16]);
@@ -84,7 +84,7 @@ impl KeyId {
 
     /// The key as logs show it: eight hex digits, the same as
     /// [`key_fingerprint`](crate::http::request_log::key_fingerprint) of the key, without hashing again.
-    pub fn fingerprint(&self) -> String {
+    pub(crate) fn fingerprint(&self) -> String {
         hex8(&self.0)
     }
 }
@@ -111,7 +111,7 @@ impl fmt::Debug for KeyId {
 }
 
 /// The address a limit is counted against (see the module docs).
-pub fn ip_bucket(ip: IpAddr) -> IpAddr {
+pub(crate) fn ip_bucket(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -126,7 +126,7 @@ pub fn ip_bucket(ip: IpAddr) -> IpAddr {
 
 /// All three limits. Share one behind an `Arc` (or in the app state).
 #[derive(Debug)]
-pub struct Limits {
+pub(crate) struct Limits {
     ip: RateLimiter<IpAddr>,
     key: RateLimiter<KeyId>,
     not_found: RateLimiter<IpAddr>,
@@ -135,7 +135,7 @@ pub struct Limits {
 
 impl Limits {
     /// Per-minute limits per address and per key (CONTRACT §2); `0` turns one off.
-    pub fn new(per_ip_per_minute: u32, per_key_per_minute: u32) -> Self {
+    pub(crate) fn new(per_ip_per_minute: u32, per_key_per_minute: u32) -> Self {
         let not_found = if per_ip_per_minute == 0 {
             Quota::per_hour(0)
         } else {
@@ -150,7 +150,7 @@ impl Limits {
 
     /// Any three quotas; a quota with `count == 0` is off. Activations are unlimited
     /// until [`Limits::with_activations_per_hour`].
-    pub fn with_quotas(per_ip: Quota, per_key: Quota, not_found: Quota) -> Self {
+    pub(crate) fn with_quotas(per_ip: Quota, per_key: Quota, not_found: Quota) -> Self {
         Self {
             ip: RateLimiter::with_quota(per_ip, DEFAULT_MAX_KEYS),
             key: RateLimiter::with_quota(per_key, DEFAULT_MAX_KEYS),
@@ -160,13 +160,13 @@ impl Limits {
     }
 
     /// Seat activations per hour per license key; `0` is off.
-    pub fn with_activations_per_hour(mut self, per_hour: u32) -> Self {
+    pub(crate) fn with_activations_per_hour(mut self, per_hour: u32) -> Self {
         self.activation = RateLimiter::with_quota(Quota::per_hour(per_hour), DEFAULT_MAX_KEYS);
         self
     }
 
     /// Before an activation: the key's activation budget. Takes one unit.
-    pub fn check_activation(&self, key: &KeyId) -> Result<(), Limited> {
+    pub(crate) fn check_activation(&self, key: &KeyId) -> Result<(), Limited> {
         self.activation.check(key).map_err(|retry_after| Limited {
             kind: LimitKind::Activation,
             retry_after,
@@ -174,7 +174,7 @@ impl Limits {
     }
 
     /// Before the body is read: the address's own budget. Takes one unit.
-    pub fn check_ip(&self, ip: IpAddr) -> Result<(), Limited> {
+    pub(crate) fn check_ip(&self, ip: IpAddr) -> Result<(), Limited> {
         self.ip
             .check(&ip_bucket(ip))
             .map_err(|retry_after| Limited {
@@ -186,7 +186,7 @@ impl Limits {
     /// Before answering a key whose MAC does not verify: whether the address has spent
     /// its `NOT_FOUND` budget. Only such keys are refused by it: neighbours behind the
     /// same NAT who hold real keys keep working while one of them probes.
-    pub fn check_not_found_budget(&self, ip: IpAddr) -> Result<(), Limited> {
+    pub(crate) fn check_not_found_budget(&self, ip: IpAddr) -> Result<(), Limited> {
         self.not_found
             .peek(&ip_bucket(ip))
             .map_err(|retry_after| Limited {
@@ -196,7 +196,7 @@ impl Limits {
     }
 
     /// After the body is read: the license key's budget. Takes one unit.
-    pub fn check_key(&self, key: &KeyId) -> Result<(), Limited> {
+    pub(crate) fn check_key(&self, key: &KeyId) -> Result<(), Limited> {
         self.key.check(key).map_err(|retry_after| Limited {
             kind: LimitKind::Key,
             retry_after,
@@ -212,7 +212,7 @@ impl Limits {
 
     /// After a `NOT_FOUND` answer went to `ip`. Spends one unit of its budget; once the
     /// budget is gone, [`Limits::check_ip`] refuses the address until it refills.
-    pub fn record_not_found(&self, ip: IpAddr) {
+    pub(crate) fn record_not_found(&self, ip: IpAddr) {
         // Refusals are ignored: answers already in flight when the budget ran out
         // must not push the address further into debt than the budget allows.
         let _ = self.not_found.check(&ip_bucket(ip));

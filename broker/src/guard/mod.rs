@@ -10,5 +10,5 @@ mod client_addr;
 pub(crate) mod limits;
 mod rate_limit;
 
-pub use client_addr::TrustedProxies;
+pub(crate) use client_addr::TrustedProxies;
 pub(crate) use limits::{ip_bucket, KeyId, LimitKind, Limited, Limits};

@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 /// How many keys one limiter tracks before it evicts (about 50 bytes each for an IP).
-pub const DEFAULT_MAX_KEYS: usize = 100_000;
+pub(super) const DEFAULT_MAX_KEYS: usize = 100_000;
 /// How often idle keys are swept even when the map is not full.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
@@ -40,7 +40,7 @@ impl RetryAfter {
 
 /// `count` events per `period`, of which `burst` may arrive at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota {
+pub(crate) struct Quota {
     pub count: u32,
     pub period: Duration,
     pub burst: u32,
@@ -49,7 +49,7 @@ pub struct Quota {
 impl Quota {
     /// `n` per minute with a burst of `n`: a full minute's allowance may arrive at
     /// once (a desktop fleet behind one NAT starting at 9:00), then it refills evenly.
-    pub fn per_minute(n: u32) -> Self {
+    pub(crate) fn per_minute(n: u32) -> Self {
         Self {
             count: n,
             period: Duration::from_secs(60),
@@ -58,7 +58,7 @@ impl Quota {
     }
 
     /// `n` per hour with a burst of `n`.
-    pub fn per_hour(n: u32) -> Self {
+    pub(crate) fn per_hour(n: u32) -> Self {
         Self {
             count: n,
             period: Duration::from_secs(3600),
@@ -76,7 +76,7 @@ impl Quota {
     }
 
     /// `0` per period turns the limit off.
-    pub fn is_off(&self) -> bool {
+    pub(crate) fn is_off(&self) -> bool {
         self.count == 0
     }
 
@@ -94,7 +94,7 @@ impl Quota {
 /// A GCRA limiter keyed by `K`. Cheap to share behind an `Arc`; one short mutex hold
 /// per check (a hash lookup), which is far below the cost of the request it guards.
 #[derive(Debug)]
-pub struct RateLimiter<K> {
+pub(super) struct RateLimiter<K> {
     quota: Quota,
     max_keys: usize,
     state: Mutex<State<K>>,
@@ -115,7 +115,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 
     /// Any quota, tracking at most `max_keys` keys (at least 1).
-    pub fn with_quota(quota: Quota, max_keys: usize) -> Self {
+    pub(super) fn with_quota(quota: Quota, max_keys: usize) -> Self {
         Self {
             quota: Quota {
                 burst: quota.burst.max(1),
@@ -130,17 +130,17 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 
     /// Takes one event for `key` now, or says how long to wait.
-    pub fn check(&self, key: &K) -> Result<(), RetryAfter> {
+    pub(super) fn check(&self, key: &K) -> Result<(), RetryAfter> {
         self.check_at(key, Instant::now())
     }
 
     /// Whether one event for `key` would be allowed now, without taking it.
-    pub fn peek(&self, key: &K) -> Result<(), RetryAfter> {
+    pub(super) fn peek(&self, key: &K) -> Result<(), RetryAfter> {
         self.peek_at(key, Instant::now())
     }
 
     /// [`RateLimiter::check`] at an explicit instant.
-    pub fn check_at(&self, key: &K, now: Instant) -> Result<(), RetryAfter> {
+    pub(super) fn check_at(&self, key: &K, now: Instant) -> Result<(), RetryAfter> {
         if self.quota.is_off() {
             return Ok(());
         }
@@ -156,7 +156,7 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
     }
 
     /// [`RateLimiter::peek`] at an explicit instant.
-    pub fn peek_at(&self, key: &K, now: Instant) -> Result<(), RetryAfter> {
+    pub(super) fn peek_at(&self, key: &K, now: Instant) -> Result<(), RetryAfter> {
         if self.quota.is_off() {
             return Ok(());
         }

@@ -14,7 +14,7 @@ use crate::config::{ConfigError, Sources};
 use crate::guard::TrustedProxies;
 
 /// The desktop client's total timeout per call (desktop-client `DEFAULT_TIMEOUT`).
-pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// How the broker faces the public.
 #[derive(Debug, Clone, PartialEq, Eq)]

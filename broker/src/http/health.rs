@@ -18,13 +18,13 @@ use crate::ords::UpstreamError;
 /// How long `/readyz` waits for a token before calling the broker not ready.
 const READY_DEADLINE: Duration = Duration::from_secs(2);
 /// The Prometheus text exposition format.
-pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+pub(super) const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-pub async fn healthz() -> Json<Value> {
+pub(super) async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     if state.draining().is_draining() {
         return Err(ApiError::Draining);
     }
@@ -35,7 +35,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiErr
     }
 }
 
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+pub(super) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let metrics = state.metrics();
     if let Some(status) = state.tokens().status() {
         let f = status.fetches;

@@ -45,7 +45,7 @@ use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 
 use request_log::log_and_measure;
 
-pub use edge_config::EdgeConfig;
+pub(crate) use edge_config::EdgeConfig;
 pub use error::ApiError;
 pub use serve::{serve, Broker};
 pub use shutdown::Signals;

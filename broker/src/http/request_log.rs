@@ -23,10 +23,10 @@ use tracing::Instrument as _;
 use crate::metrics::Metrics;
 
 /// The response header that carries the request id.
-pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The route label for requests no route matched.
-pub const UNMATCHED: &str = "unmatched";
+pub(crate) const UNMATCHED: &str = "unmatched";
 
 /// A short, non-reversible stand-in for a license key in logs: 8 hex digits of SHA-256.
 #[cfg(test)]
@@ -37,7 +37,7 @@ pub(crate) fn key_fingerprint(key: &str) -> String {
 
 /// What a handler knows that the log line should carry, set on its response.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RequestFacts {
+pub(crate) struct RequestFacts {
     /// [`key_fingerprint`] of the request's license key.
     pub key: Option<String>,
     /// The HTTP status ORDS answered this request's own lookup with.
@@ -45,13 +45,13 @@ pub struct RequestFacts {
 }
 
 /// A fresh random request id: 16 hex digits.
-pub fn new_request_id() -> String {
+pub(crate) fn new_request_id() -> String {
     format!("{:016x}", rand::random::<u64>())
 }
 
 /// The middleware: `axum::middleware::from_fn_with_state(metrics, log_and_measure)`,
 /// added with `Router::layer` so the matched route is known.
-pub async fn log_and_measure(
+pub(crate) async fn log_and_measure(
     State(metrics): State<Arc<Metrics>>,
     request: Request,
     next: Next,

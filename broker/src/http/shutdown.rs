@@ -29,7 +29,7 @@ pub enum Signal {
 
 /// Set once when the broker starts draining; cheap to clone and to read.
 #[derive(Debug, Clone)]
-pub struct Draining {
+pub(crate) struct Draining {
     tx: Arc<watch::Sender<bool>>,
 }
 
@@ -40,25 +40,25 @@ impl Default for Draining {
 }
 
 impl Draining {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             tx: Arc::new(watch::Sender::new(false)),
         }
     }
 
     /// Starts draining. Idempotent.
-    pub fn start(&self) {
+    pub(crate) fn start(&self) {
         self.tx.send_replace(true);
     }
 
     /// What `/readyz` asks before anything else.
-    pub fn is_draining(&self) -> bool {
+    pub(crate) fn is_draining(&self) -> bool {
         *self.tx.borrow()
     }
 
     /// Resolves once draining has started: the trigger to hand to
     /// `axum::serve(..).with_graceful_shutdown(..)`.
-    pub fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
+    pub(crate) fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
         let mut rx = self.tx.subscribe();
         async move {
             // The sender lives as long as any `Draining` clone; `rx` keeps none alive,
@@ -69,7 +69,7 @@ impl Draining {
 
     /// Runs `serve` to completion, unless it is still running `grace` after draining
     /// started; then gives up on it (returns `None`) so the process can exit anyway.
-    pub async fn run_with_grace<F: Future>(&self, serve: F, grace: Duration) -> Option<F::Output> {
+    pub(crate) async fn run_with_grace<F: Future>(&self, serve: F, grace: Duration) -> Option<F::Output> {
         let deadline = {
             let started = self.wait();
             async move {

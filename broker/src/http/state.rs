@@ -18,7 +18,7 @@ use crate::verdict::{UnixClock, Verdicts};
 
 /// Cheap to clone: one `Arc`.
 #[derive(Clone)]
-pub struct AppState {
+pub(super) struct AppState {
     inner: Arc<Inner>,
 }
 
@@ -69,37 +69,37 @@ impl AppState {
         })
     }
 
-    pub fn tokens(&self) -> &Arc<dyn TokenSource> {
+    pub(super) fn tokens(&self) -> &Arc<dyn TokenSource> {
         &self.inner.tokens
     }
 
-    pub fn verdicts(&self) -> &Verdicts {
+    pub(super) fn verdicts(&self) -> &Verdicts {
         &self.inner.verdicts
     }
 
-    pub fn license_keys(&self) -> &LicenseKeys {
+    pub(super) fn license_keys(&self) -> &LicenseKeys {
         &self.inner.license_keys
     }
 
     /// Deadlines, concurrency, trusted proxies and shutdown settings.
-    pub fn edge(&self) -> &EdgeConfig {
+    pub(super) fn edge(&self) -> &EdgeConfig {
         &self.inner.edge
     }
 
-    pub fn limits(&self) -> &Limits {
+    pub(super) fn limits(&self) -> &Limits {
         &self.inner.limits
     }
 
-    pub fn metrics(&self) -> &Arc<Metrics> {
+    pub(super) fn metrics(&self) -> &Arc<Metrics> {
         &self.inner.metrics
     }
 
-    pub fn trusted_proxies(&self) -> &TrustedProxies {
+    pub(super) fn trusted_proxies(&self) -> &TrustedProxies {
         &self.inner.edge.trusted_proxies
     }
 
     /// Set on SIGTERM/SIGINT; `/readyz` reads it first.
-    pub fn draining(&self) -> &Draining {
+    pub(super) fn draining(&self) -> &Draining {
         &self.inner.draining
     }
 }

@@ -30,19 +30,19 @@ use tokio_rustls::TlsAcceptor;
 use crate::guard::ip_bucket;
 
 /// How long a client has to complete the TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshakes in progress at once; beyond this, accepting pauses until one ends.
-pub const MAX_PENDING_HANDSHAKES: usize = 256;
+pub(crate) const MAX_PENDING_HANDSHAKES: usize = 256;
 /// Handshakes in progress at once from one address (IPv6: one /64). A browser opens a
 /// handful of connections; a desktop app one.
-pub const MAX_PENDING_PER_ADDRESS: usize = 16;
+pub(crate) const MAX_PENDING_PER_ADDRESS: usize = 16;
 
 /// A finished handshake: the stream and its peer.
 type Accepted = (TlsStream<TcpStream>, SocketAddr);
 
 /// Why TLS could not be set up; every message names the file involved.
 #[derive(Debug, thiserror::Error)]
-pub enum TlsError {
+pub(crate) enum TlsError {
     #[error("cannot read the TLS certificate chain {path}: {source}")]
     ReadCert { path: PathBuf, source: io::Error },
     #[error("the TLS certificate chain {path} is not PEM: {reason}")]
@@ -62,7 +62,7 @@ pub enum TlsError {
 }
 
 /// Reads `cert` (the chain, leaf first) and `key` and builds the server configuration.
-pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+pub(crate) fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
     let certs = read_certs(cert)?;
     let private_key = read_key(key)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -127,7 +127,7 @@ fn warn_if_readable_by_others(path: &Path) {
 fn warn_if_readable_by_others(_path: &Path) {}
 
 /// A TCP listener that hands out TLS streams once their handshake is done.
-pub struct TlsListener {
+pub(crate) struct TlsListener {
     tcp: TcpListener,
     acceptor: TlsAcceptor,
     handshakes: JoinSet<(IpAddr, Option<Accepted>)>,
@@ -135,7 +135,7 @@ pub struct TlsListener {
 }
 
 impl TlsListener {
-    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> Self {
+    pub(crate) fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> Self {
         Self {
             tcp,
             acceptor: TlsAcceptor::from(config),

@@ -29,7 +29,7 @@ use crate::ords::check_id_segment;
 use crate::verdict::{Echo, Operation, Signed};
 
 /// Largest request body accepted. A real request is a few hundred bytes.
-pub const BODY_LIMIT: usize = 16 * 1024;
+pub(super) const BODY_LIMIT: usize = 16 * 1024;
 
 /// Which endpoint was called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,19 +40,19 @@ enum Endpoint {
     Machines,
 }
 
-pub async fn validate(State(state): State<AppState>, request: Request) -> Response {
+pub(super) async fn validate(State(state): State<AppState>, request: Request) -> Response {
     handle(state, request, Endpoint::Validate).await
 }
 
-pub async fn activate(State(state): State<AppState>, request: Request) -> Response {
+pub(super) async fn activate(State(state): State<AppState>, request: Request) -> Response {
     handle(state, request, Endpoint::Activate).await
 }
 
-pub async fn deactivate(State(state): State<AppState>, request: Request) -> Response {
+pub(super) async fn deactivate(State(state): State<AppState>, request: Request) -> Response {
     handle(state, request, Endpoint::Deactivate).await
 }
 
-pub async fn machines(State(state): State<AppState>, request: Request) -> Response {
+pub(super) async fn machines(State(state): State<AppState>, request: Request) -> Response {
     handle(state, request, Endpoint::Machines).await
 }
 

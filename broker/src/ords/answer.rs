@@ -26,7 +26,7 @@ mod strict {
 
     use super::UpstreamError;
 
-    pub fn parse(body: &[u8]) -> Result<Value, UpstreamError> {
+    pub(super) fn parse(body: &[u8]) -> Result<Value, UpstreamError> {
         serde_json::from_slice::<Strict>(body)
             .map(|strict| strict.0)
             .map_err(|e| {
@@ -99,7 +99,7 @@ mod strict {
 
 /// What ORDS knows about one customer id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// No row: an empty collection, or (when the item reading is on) a `404` that is
     /// ORDS's own `NotFound` problem JSON; see [`classify_404`].
     NoRow,
@@ -109,7 +109,7 @@ pub enum Lookup {
 
 /// The columns a verdict depends on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LicenseRow {
+pub(crate) struct LicenseRow {
     pub status: LicenseStatus,
     /// Unix seconds; `None` is a NULL expiry (a perpetual license).
     pub expires_at: Option<i64>,
@@ -126,14 +126,14 @@ pub struct LicenseRow {
 
 /// The status column, mapped through the configured values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LicenseStatus {
+pub(crate) enum LicenseStatus {
     Active,
     Suspended,
     Revoked,
 }
 
 /// Reads the body of a `200` answer to the lookup of `id`.
-pub fn read(
+pub(super) fn read(
     body: &[u8],
     columns: &Columns,
     statuses: &StatusValues,
@@ -181,7 +181,7 @@ pub fn read(
 
 /// What a `404` from ORDS means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NotFoundKind {
+pub(crate) enum NotFoundKind {
     /// ORDS's own `NotFound` problem JSON: the handler ran and found no row (or the
     /// template under a mapped schema does not exist, which looks the same).
     NoRow,
@@ -206,7 +206,7 @@ const ORDS_NOT_FOUND_TYPE: &str = "tag:oracle.com,2020:error/NotFound";
 /// be mapped" one counts as "no row". Anything else, however much it looks like a
 /// problem body, is a proxy or another server, and a deny signed on it would replace
 /// every customer's cached lease.
-pub fn classify_404(body: &[u8]) -> NotFoundKind {
+pub(super) fn classify_404(body: &[u8]) -> NotFoundKind {
     let Ok(Value::Object(problem)) = serde_json::from_slice::<Value>(body) else {
         return NotFoundKind::NotOrds;
     };

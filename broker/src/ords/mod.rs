@@ -30,12 +30,12 @@ use url::Url;
 
 #[cfg(test)]
 pub(crate) use answer::LicenseRow;
-pub use answer::{LicenseStatus, Lookup, NotFoundKind};
-pub use error::UpstreamError;
+pub(crate) use answer::{LicenseStatus, Lookup, NotFoundKind};
+pub(crate) use error::UpstreamError;
 pub use outbound::OutboundLimits;
-pub use path::{check_id_segment, SegmentError, ValidationPath};
+pub(crate) use path::{check_id_segment, SegmentError, ValidationPath};
 use refusals::Refusals;
-pub use seats::{Outcome, SeatAnswer, SeatCall};
+pub(crate) use seats::{Outcome, SeatAnswer, SeatCall};
 
 use crate::config::{Columns, OrdsConfig, StatusValues};
 use crate::metrics::Metrics;
@@ -44,7 +44,7 @@ use outbound::{read_capped, retry_after, BodyError};
 
 /// Calls the validation endpoint. Cheap to clone (the reqwest client is shared).
 #[derive(Clone)]
-pub struct OrdsClient {
+pub(crate) struct OrdsClient {
     http: reqwest::Client,
     base_url: Url,
     path: ValidationPath,
@@ -69,21 +69,21 @@ struct Exchange {
 /// when ORDS gave none: a transport error, or an answer served from the cache), for
 /// the request log line.
 #[derive(Debug, Clone)]
-pub struct Answered<T> {
+pub(crate) struct Answered<T> {
     pub result: Result<T, UpstreamError>,
     pub upstream_status: Option<u16>,
 }
 
 impl<T> Answered<T> {
     /// An answer ORDS was not asked for.
-    pub fn unobserved(result: Result<T, UpstreamError>) -> Self {
+    pub(crate) fn unobserved(result: Result<T, UpstreamError>) -> Self {
         Self {
             result,
             upstream_status: None,
         }
     }
 
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Answered<U> {
+    pub(crate) fn map<U>(self, f: impl FnOnce(T) -> U) -> Answered<U> {
         Answered {
             result: self.result.map(f),
             upstream_status: self.upstream_status,
@@ -92,7 +92,7 @@ impl<T> Answered<T> {
 }
 
 impl OrdsClient {
-    pub fn new(config: &OrdsConfig, tokens: Arc<dyn TokenSource>) -> Result<Self, reqwest::Error> {
+    pub(crate) fn new(config: &OrdsConfig, tokens: Arc<dyn TokenSource>) -> Result<Self, reqwest::Error> {
         Ok(Self {
             http: outbound::client(&config.limits)?,
             base_url: config.base_url.clone(),
@@ -109,18 +109,18 @@ impl OrdsClient {
     }
 
     /// Records every ORDS call in `metrics` (`broker_upstream_*`).
-    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = Some(metrics);
         self
     }
 
     /// The URL for `id`; refused ids never reach the network.
-    pub fn url_for(&self, id: &str) -> Result<Url, SegmentError> {
+    pub(crate) fn url_for(&self, id: &str) -> Result<Url, SegmentError> {
         self.path.url(&self.base_url, id)
     }
 
     /// Looks one customer up, with at most one replay after a 401.
-    pub async fn lookup(&self, id: &CustomerId) -> Answered<Lookup> {
+    pub(crate) async fn lookup(&self, id: &CustomerId) -> Answered<Lookup> {
         let mut upstream_status = None;
         let result = self.lookup_noting(id, &mut upstream_status).await;
         Answered {

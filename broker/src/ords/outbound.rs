@@ -30,7 +30,7 @@ impl Default for OutboundLimits {
 }
 
 /// Builds the reqwest client every outbound call uses.
-pub fn client(limits: &OutboundLimits) -> reqwest::Result<reqwest::Client> {
+pub(crate) fn client(limits: &OutboundLimits) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(limits.connect_timeout)
@@ -41,7 +41,7 @@ pub fn client(limits: &OutboundLimits) -> reqwest::Result<reqwest::Client> {
 
 /// Why a body could not be read in full.
 #[derive(Debug, thiserror::Error)]
-pub enum BodyError {
+pub(crate) enum BodyError {
     #[error("response body is larger than {0} bytes")]
     TooLarge(usize),
     #[error("response body could not be read: {0}")]
@@ -49,7 +49,7 @@ pub enum BodyError {
 }
 
 /// Reads the body chunk by chunk and stops as soon as it passes `cap`.
-pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, BodyError> {
+pub(crate) async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, BodyError> {
     if response
         .content_length()
         .is_some_and(|len| len > cap as u64)
@@ -68,7 +68,7 @@ pub async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<
 
 /// `Retry-After` in its delta-seconds form; an HTTP date is ignored (ORDS sends none)
 /// and a huge value is capped so a misbehaving upstream cannot park the broker for days.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     const MAX: u64 = 3600;
     let seconds: u64 = headers
         .get(RETRY_AFTER)?

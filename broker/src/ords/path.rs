@@ -12,7 +12,7 @@ use url::Url;
 /// The placeholder in the template.
 const ID: &str = "{id}";
 /// Longest id segment accepted (the longest `CustomerId`).
-pub const MAX_ID_LEN: usize = license_shared::license_key::CUSTOMER_ID_MAX_LEN;
+pub(super) const MAX_ID_LEN: usize = license_shared::license_key::CUSTOMER_ID_MAX_LEN;
 
 /// A parsed `LICENSE_BROKER_VALIDATION_PATH`, such as `customers/validation/{id}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub enum SegmentError {
 
 /// Checks one id segment. Explicit refusals come first so each message is precise; the
 /// final alphabet check makes the list exhaustive rather than a deny-list.
-pub fn check_id_segment(id: &str) -> Result<&str, SegmentError> {
+pub(crate) fn check_id_segment(id: &str) -> Result<&str, SegmentError> {
     if id.is_empty() {
         return Err(SegmentError::Empty);
     }

@@ -21,7 +21,7 @@ use super::{Answered, Exchange, OrdsClient, UpstreamError};
 /// What the package did. The strings are the package's own (`license_seats`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Activate: this machine took a free seat.
     Activated,
     /// Activate or renew: this machine already held a live seat; its lease is renewed.
@@ -43,7 +43,7 @@ pub enum Outcome {
 /// One live seat as the package lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Seat {
+pub(crate) struct Seat {
     pub machine_hash: String,
     pub machine_name: Option<String>,
     #[serde(deserialize_with = "unix_seconds")]
@@ -55,7 +55,7 @@ pub struct Seat {
 /// The package's answer to every seat call.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SeatAnswer {
+pub(crate) struct SeatAnswer {
     pub outcome: Outcome,
     /// `None`: the license limits no machines.
     pub max_machines: Option<u32>,
@@ -68,7 +68,7 @@ pub struct SeatAnswer {
 /// The seat call to make, with the body the package reads from `:body_text`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
-pub enum SeatCall<'a> {
+pub(crate) enum SeatCall<'a> {
     Activate {
         machine_hash: &'a str,
         machine_name: Option<&'a str>,
@@ -108,7 +108,7 @@ impl SeatCall<'_> {
 
 impl OrdsClient {
     /// `POST <seats>/{id}/<action>` with the call's JSON body.
-    pub async fn seat(&self, id: &CustomerId, call: &SeatCall<'_>) -> Answered<SeatAnswer> {
+    pub(crate) async fn seat(&self, id: &CustomerId, call: &SeatCall<'_>) -> Answered<SeatAnswer> {
         let body = serde_json::to_vec(call).expect("seat calls serialise");
         let answered = self
             .seat_exchange(id, Some(call.action()), Some(body))
@@ -131,7 +131,7 @@ impl OrdsClient {
     }
 
     /// `GET <seats>/{id}`: the live seats.
-    pub async fn seats(&self, id: &CustomerId) -> Answered<SeatAnswer> {
+    pub(crate) async fn seats(&self, id: &CustomerId) -> Answered<SeatAnswer> {
         let answered = self.seat_exchange(id, None, None).await;
         let listed = |answer: SeatAnswer| match answer.outcome {
             Outcome::Listed => Ok(answer),
@@ -208,7 +208,7 @@ fn interpret_seat(exchange: Exchange) -> Result<SeatAnswer, UpstreamError> {
 }
 
 /// The package's JSON, strictly: every member, no unknown ones, no duplicates.
-pub fn read_seat_answer(body: &[u8]) -> Result<SeatAnswer, UpstreamError> {
+pub(super) fn read_seat_answer(body: &[u8]) -> Result<SeatAnswer, UpstreamError> {
     serde_json::from_slice(body).map_err(|e| {
         UpstreamError::BadResponse(format!(
             "the seats answer is not what the license_seats package writes: {e}"

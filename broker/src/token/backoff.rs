@@ -24,13 +24,13 @@ pub(crate) struct BackoffPolicy {
 
 impl BackoffPolicy {
     /// The ceiling of the jitter window after `failures` transient failures in a row.
-    pub fn ceiling(&self, failures: u32) -> Duration {
+    pub(super) fn ceiling(&self, failures: u32) -> Duration {
         let doublings = failures.saturating_sub(1).min(30);
         self.min.saturating_mul(1u32 << doublings).min(self.max)
     }
 
     /// The wait after a failure; `jitter` is uniform in `[0, 1)`.
-    pub fn delay(
+    pub(super) fn delay(
         &self,
         kind: FailureKind,
         failures: u32,

@@ -32,7 +32,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         self.stopping.store(true, SeqCst);
         self.wake.notify_one();
     }

@@ -65,7 +65,7 @@ pub(crate) struct LifetimePolicy {
 
 impl LifetimePolicy {
     /// The lifetime an `expires_in` stands for, or `TooShort` if it is unusable.
-    pub fn lifetime(&self, expires_in: ExpiresIn) -> Result<Duration, TooShort> {
+    pub(super) fn lifetime(&self, expires_in: ExpiresIn) -> Result<Duration, TooShort> {
         let lifetime = match expires_in {
             ExpiresIn::Missing => self.default_expires_in,
             ExpiresIn::Seconds(s) if s <= 0 => return Err(TooShort),
@@ -79,7 +79,7 @@ impl LifetimePolicy {
     }
 
     /// The schedule of a token whose request was sent at `sent_at`.
-    pub fn schedule(&self, sent_at: Instant, expires_in: ExpiresIn) -> Result<Schedule, TooShort> {
+    pub(super) fn schedule(&self, sent_at: Instant, expires_in: ExpiresIn) -> Result<Schedule, TooShort> {
         let lifetime = self.lifetime(expires_in)?;
         let usable_for = lifetime - self.hard_floor;
         let refresh_after = lifetime

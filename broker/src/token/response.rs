@@ -19,7 +19,7 @@ use super::lifetime::ExpiresIn;
 ///
 /// `oauth2` requires `Serialize`; never serialize this (it would write the token).
 #[derive(Debug, Deserialize, Serialize)]
-pub struct OrdsTokenResponse {
+pub(super) struct OrdsTokenResponse {
     access_token: AccessToken,
     /// Missing means bearer (ORDS only issues bearer tokens); any other value is kept
     /// so the fetcher can refuse it.
@@ -39,7 +39,7 @@ pub struct OrdsTokenResponse {
 
 impl OrdsTokenResponse {
     /// `expires_in` as sent (before the lifetime policy).
-    pub fn raw_expires_in(&self) -> ExpiresIn {
+    pub(super) fn raw_expires_in(&self) -> ExpiresIn {
         self.expires_in
     }
 }

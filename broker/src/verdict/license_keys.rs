@@ -21,7 +21,7 @@ const DOMAIN: &[u8] = b"license-key/v1\0";
 /// Domain separation for machine hashes: the same secret, a different meaning.
 const MACHINE_DOMAIN: &[u8] = b"seat-machine/v1\0";
 /// Fewest bytes a key secret may have: 256 bits, so the 128-bit MAC is the weak link.
-pub const MIN_SECRET_BYTES: usize = 32;
+pub(super) const MIN_SECRET_BYTES: usize = 32;
 
 /// Holds the key secret. `Debug` never shows it.
 #[derive(Clone)]

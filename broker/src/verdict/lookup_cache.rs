@@ -38,13 +38,13 @@ enum Slot {
 }
 
 /// Lookups by customer id.
-pub struct LookupCache {
+pub(crate) struct LookupCache {
     slots: Mutex<HashMap<CustomerId, Slot>>,
     config: CacheConfig,
 }
 
 impl LookupCache {
-    pub fn new(config: CacheConfig) -> Arc<Self> {
+    pub(crate) fn new(config: CacheConfig) -> Arc<Self> {
         Arc::new(Self {
             slots: Mutex::new(HashMap::new()),
             config,
@@ -54,7 +54,7 @@ impl LookupCache {
     /// The cached lookup for `id`, or the one in flight, or a new one made by `fetch`.
     /// Only the caller whose `fetch` ran learns ORDS's status; a cached or joined
     /// answer has none of its own.
-    pub async fn get_or_fetch<F, Fut>(
+    pub(crate) async fn get_or_fetch<F, Fut>(
         self: &Arc<Self>,
         id: &CustomerId,
         fetch: F,

@@ -32,21 +32,21 @@ mod sign;
 
 pub use license_keys::LicenseKeys;
 pub(crate) use lookup_cache::LookupCache;
-pub use seats::{Operation, Signed};
+pub(crate) use seats::{Operation, Signed};
 pub use sign::Signer;
 
 /// "Now" in unix seconds. A value, so tests can sign at a chosen time.
-pub type UnixClock = Arc<dyn Fn() -> i64 + Send + Sync>;
+pub(crate) type UnixClock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
 /// The wall clock.
-pub fn system_clock() -> UnixClock {
+pub(crate) fn system_clock() -> UnixClock {
     Arc::new(|| time::OffsetDateTime::now_utc().unix_timestamp())
 }
 
 /// The decision for a lookup at time `now`, for an app of `product` (`None`: the app
 /// names none). A license for another product is `WRONG_PRODUCT` before anything
 /// else; a license for no product in particular licenses any.
-pub fn decide(lookup: &Lookup, now: i64, product: Option<&str>) -> VerdictCode {
+pub(crate) fn decide(lookup: &Lookup, now: i64, product: Option<&str>) -> VerdictCode {
     match lookup {
         Lookup::NoRow => VerdictCode::NotFound,
         Lookup::Row(row) => match (row.product.as_deref(), product) {
@@ -65,7 +65,7 @@ pub fn decide(lookup: &Lookup, now: i64, product: Option<&str>) -> VerdictCode {
 
 /// What a verdict says about the license besides its code.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Facts {
+pub(crate) struct Facts {
     pub expires_at: Option<i64>,
     pub product: Option<String>,
     pub entitlements: Vec<String>,
@@ -74,7 +74,7 @@ pub struct Facts {
 
 impl Facts {
     /// A row's facts; none for no row (a forger learns nothing either).
-    pub fn of(lookup: &Lookup) -> Self {
+    pub(crate) fn of(lookup: &Lookup) -> Self {
         match lookup {
             Lookup::NoRow => Self::default(),
             Lookup::Row(row) => Self {
@@ -91,7 +91,7 @@ impl Facts {
 /// `MAINTAIN_ACCESS` strategy still licenses the builds released before its expiry
 /// (the app decides by its own build time), so that verdict is a lease like a
 /// `VALID` one, without the cap at an expiry that has already passed.
-pub fn policy(
+pub(crate) fn policy(
     code: VerdictCode,
     iat: i64,
     expires_at: Option<i64>,
@@ -122,7 +122,7 @@ pub fn policy(
 }
 
 /// The verdict service the HTTP layer calls.
-pub struct Verdicts {
+pub(crate) struct Verdicts {
     ords: OrdsClient,
     cache: Arc<LookupCache>,
     keys: LicenseKeys,
@@ -134,13 +134,13 @@ pub struct Verdicts {
 
 /// What the request asked to have echoed.
 #[derive(Debug, Clone)]
-pub struct Echo {
+pub(crate) struct Echo {
     pub nonce: String,
     pub fingerprint: Option<String>,
 }
 
 impl Verdicts {
-    pub fn new(
+    pub(crate) fn new(
         ords: OrdsClient,
         cache: Arc<LookupCache>,
         keys: LicenseKeys,
@@ -171,7 +171,7 @@ impl Verdicts {
 
     /// The answer for a key whose MAC does not verify: exactly what an unknown
     /// customer gets, so a forger learns nothing, and no ORDS call.
-    pub fn not_found(&self, id: &CustomerId, echo: Echo) -> Envelope {
+    pub(crate) fn not_found(&self, id: &CustomerId, echo: Echo) -> Envelope {
         let facts = Facts::default();
         self.sign(
             id,
@@ -225,7 +225,7 @@ impl Verdicts {
 pub(crate) mod tests_support {
     use super::*;
 
-    pub fn payload() -> VerdictPayload {
+    pub(crate) fn payload() -> VerdictPayload {
         VerdictPayload {
             typ: VERDICT_TYP.into(),
             iat: 1_700_000_000,

@@ -26,7 +26,7 @@ const SHORT_ID_HEX: usize = 12;
 
 /// What the app asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Operation {
+pub(crate) enum Operation {
     Validate,
     Activate { machine_name: Option<String> },
     Deactivate { machine_id: Option<String> },
@@ -35,7 +35,7 @@ pub enum Operation {
 
 /// A signed answer, or the one refusal that is not a verdict.
 #[derive(Debug)]
-pub enum Signed {
+pub(crate) enum Signed {
     Verdict(Envelope, VerdictCode),
     /// The license already freed its budget of other machines' seats in the window.
     ReleaseBudgetSpent {
@@ -49,7 +49,7 @@ pub enum Signed {
 impl Verdicts {
     /// Answers `operation` for the license `id` (whose key's MAC verified).
     /// `product` is the app's own product code, when it names one.
-    pub async fn answer(
+    pub(crate) async fn answer(
         &self,
         operation: &Operation,
         id: &CustomerId,

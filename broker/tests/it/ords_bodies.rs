@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 /// A status value, as this side reads the configured defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     Active,
     Suspended,
     Revoked,
@@ -18,7 +18,7 @@ pub enum Status {
 
 /// What a 200 body says: no row, or a row with a status and an expiry (unix seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reading {
+pub(crate) enum Reading {
     NoRow,
     Row {
         status: Status,
@@ -27,7 +27,7 @@ pub enum Reading {
 }
 
 /// This side's reading of a 200 body: `Some(lookup)` or `None` for "cannot be read".
-pub fn oracle(body: &[u8], id: &str) -> Option<Reading> {
+pub(crate) fn oracle(body: &[u8], id: &str) -> Option<Reading> {
     let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
         return None;
     };
@@ -139,7 +139,7 @@ fn row() -> impl Strategy<Value = Value> {
         })
 }
 
-pub fn body() -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         4 => row().prop_map(|r| serde_json::to_vec(&r).unwrap()),
         3 => (proptest::collection::vec(prop_oneof![4 => row(), 1 => any_json()], 0..3), proptest::option::of(any::<bool>()))

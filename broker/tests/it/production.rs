@@ -45,7 +45,10 @@ async fn a_load_balancers_html_page_on_the_token_endpoint_is_unavailable_not_ref
     });
     let response = app.validate(&app.key("1"), &nonce()).await;
     let body = error_body(response, 503, "upstream_unavailable").await;
-    assert!(!body["message"].as_str().unwrap().contains("credentials"), "{body}");
+    assert!(
+        !body["message"].as_str().unwrap().contains("credentials"),
+        "{body}"
+    );
     app.emulator().clear_faults();
     // The token manager backs off after the failure; the first answer after it heals
     // is a verdict again.
@@ -79,7 +82,13 @@ async fn dates_from_an_ords_jvm_not_on_utc_arrive_shifted_as_printed() {
     // The broker reads DATE values as ORDS prints them (UTC with a Z). An ORDS JVM on
     // CEST prints them two hours early; the README says to run ORDS with
     // -Duser.timezone=UTC or use TIMESTAMP WITH TIME ZONE columns.
-    let utc = spawn_app().await.verdict("1").await.license.expires_at.unwrap();
+    let utc = spawn_app()
+        .await
+        .verdict("1")
+        .await
+        .license
+        .expires_at
+        .unwrap();
     let cest = start(broker().emulator_options(EmulatorOptions {
         jvm_utc_offset_minutes: 120,
         ..EmulatorOptions::default()
@@ -88,7 +97,10 @@ async fn dates_from_an_ords_jvm_not_on_utc_arrive_shifted_as_printed() {
     let shifted = cest.verdict("1").await.license.expires_at.unwrap();
     // Both emulators seeded "+365d" from their own start, a moment apart.
     let delta = utc - shifted;
-    assert!((7200 - 5..=7200 + 5).contains(&delta), "shifted by {delta} s");
+    assert!(
+        (7200 - 5..=7200 + 5).contains(&delta),
+        "shifted by {delta} s"
+    );
 }
 
 #[tokio::test]
