@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark harness (issue 7), one command: `bench/run.sh`.
+# The benchmark harness, one command: `bench/run.sh`.
 #
 # Installs its tools when missing (oha from crates.io; hyperfine and valgrind from
 # Debian), builds the workspace in release mode, starts the real binaries on 127.0.0.1

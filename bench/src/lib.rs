@@ -1,4 +1,4 @@
-//! The benchmark harness behind `bench/run.sh` (issue 7). Figures, not tests: nothing
+//! The benchmark harness behind `bench/run.sh`. Figures, not tests: nothing
 //! here runs under `cargo test` except the parsers' own unit tests.
 //!
 //! # Layout

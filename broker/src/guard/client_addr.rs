@@ -77,7 +77,7 @@ impl TrustedProxies {
         if !self.contains(client) {
             return client;
         }
-        // Several header lines count as one list joined in order (RFC 9110 §5.3).
+        // Several header lines count as one list joined in order (RFC 9110 section 5.3, https://www.rfc-editor.org/rfc/rfc9110#section-5.3).
         let lines: Vec<&str> = headers
             .get_all(X_FORWARDED_FOR)
             .iter()

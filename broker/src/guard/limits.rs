@@ -134,7 +134,7 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
-    /// Per-minute limits per address and per key (CONTRACT §2); `0` turns one off.
+    /// Per-minute limits per address and per key (`LICENSE_BROKER_RATE_PER_IP`, `_PER_KEY`); `0` turns one off.
     pub(crate) fn new(per_ip_per_minute: u32, per_key_per_minute: u32) -> Self {
         let not_found = if per_ip_per_minute == 0 {
             Quota::per_hour(0)

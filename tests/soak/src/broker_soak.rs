@@ -622,7 +622,7 @@ fn expected(kind: Kind) -> (&'static [u16], Option<(&'static str, VerdictCode)>)
     }
 }
 
-const CONTRACT: [u16; 7] = [200, 400, 413, 415, 429, 503, 504];
+const DOCUMENTED_STATUSES: [u16; 7] = [200, 400, 413, 415, 429, 503, 504];
 
 async fn one(shared: &Shared, kind: Kind, rng: &mut StdRng) {
     let nonce = {
@@ -697,7 +697,7 @@ async fn one(shared: &Shared, kind: Kind, rng: &mut StdRng) {
         );
         return;
     };
-    if !CONTRACT.contains(&status) {
+    if !DOCUMENTED_STATUSES.contains(&status) {
         shared.violations.add(
             "status outside the contract",
             format!(
