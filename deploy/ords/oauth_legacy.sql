@@ -2,9 +2,21 @@
 -- Deprecated since ORDS 24.3 and desupported from ORDS 25.3: use ords_security.sql
 -- there. Run after schema.sql, as the same schema owner.
 
+set serveroutput on
 whenever sqlerror exit failure rollback
 
+-- Re-runnable: an existing client is kept (its secret stays readable below).
+DECLARE
+  l_existing NUMBER;
 BEGIN
+  SELECT COUNT(*) INTO l_existing
+    FROM user_ords_clients
+   WHERE name = 'license_backend_client';
+  IF l_existing > 0 THEN
+    DBMS_OUTPUT.PUT_LINE('client license_backend_client exists already (this script ran before); kept as it is.');
+    RETURN;
+  END IF;
+
   OAUTH.CREATE_CLIENT(
     p_name            => 'license_backend_client',
     p_grant_type      => 'client_credentials',

@@ -10,9 +10,22 @@
 set serveroutput on
 whenever sqlerror exit failure rollback
 
+-- Re-runnable: when the client exists already it is left alone (its secret cannot be
+-- shown again) and the script says how to get a new one; the role grant is repeated,
+-- which ORDS accepts for a role the client holds.
 DECLARE
   l_client ORDS_TYPES.T_CLIENT_CREDENTIALS;
+  l_existing NUMBER;
 BEGIN
+  SELECT COUNT(*) INTO l_existing
+    FROM user_ords_clients
+   WHERE name = 'license_backend_client';
+  IF l_existing > 0 THEN
+    DBMS_OUTPUT.PUT_LINE('client license_backend_client exists already (this script ran before); its secret is not shown again.');
+    DBMS_OUTPUT.PUT_LINE('For a new secret, rotate it with ORDS_SECURITY.ROTATE_CLIENT_SECRET; it is printed once, like here.');
+    RETURN;
+  END IF;
+
   l_client := ORDS_SECURITY.REGISTER_CLIENT(
     p_name            => 'license_backend_client',
     p_grant_type      => 'client_credentials',

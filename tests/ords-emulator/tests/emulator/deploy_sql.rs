@@ -334,7 +334,27 @@ fn both_client_scripts_create_the_seeded_client() {
         );
         assert_eq!(args(&sql, "p_role_name"), client.roles, "{file}");
         assert!(sql.contains("GRANT_CLIENT_ROLE("), "{file}");
+        // Re-runnable: the client is looked up by name before it is created.
+        let guard = format!("WHERE name = '{}'", client.name);
+        let looked_up = sql
+            .find(&guard)
+            .unwrap_or_else(|| panic!("{file}: {guard}"));
+        assert!(
+            looked_up < sql.find(create).unwrap(),
+            "{file} checks before creating"
+        );
     }
+    // ORDS_SECURITY.REGISTER_CLIENT registers no secret unless it is given one
+    // (p_client_secret defaults to ords_constants.oauth_client_secret_skip): every
+    // token request would then get 401. The script must pass a generated one.
+    let secret = args(&read("ords_security.sql"), "p_client_secret");
+    assert_eq!(secret.len(), 1, "{secret:?}");
+    assert!(
+        secret[0]
+            .to_ascii_uppercase()
+            .starts_with("ORDS_TYPES.OAUTH_CLIENT_SECRET("),
+        "{secret:?}"
+    );
 }
 
 /// The text of `FUNCTION name(` … `END name;` in the package body.
