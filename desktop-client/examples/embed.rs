@@ -6,7 +6,10 @@
 //! ```
 //!
 //! A shipping app compiles its keys in (`env!` at build time) instead of reading them
-//! at run time, so a user cannot swap in a key of their own.
+//! at run time, so a user cannot swap in a key of their own. It names its product, and
+//! its build time is compiled in too (`MYAPP_BUILD_TIME=$(date +%s) cargo build …`):
+//! an expired license with the `MAINTAIN_ACCESS` strategy keeps licensing the builds
+//! made before it expired.
 //!
 //! It needs only this crate, without the CLI:
 //! `license-client = { version = "…", default-features = false }`
@@ -14,7 +17,25 @@
 
 use std::process::ExitCode;
 
-use license_client::{Keyset, LicenseClient, Outcome};
+use license_client::{Keyset, LicenseClient, Outcome, Verdict};
+
+/// The product this app is; a key for another product is refused (`WRONG_PRODUCT`).
+const PRODUCT: &str = "desktop-pro";
+
+/// When this build was made, unix seconds, set by the build (never read from the
+/// user's files or clock at run time): `MYAPP_BUILD_TIME=$(date +%s) cargo build`.
+fn build_time() -> Option<i64> {
+    option_env!("MYAPP_BUILD_TIME").and_then(|text| text.parse().ok())
+}
+
+/// A feature the license must entitle: on only while licensed and entitled.
+fn export_menu(verdict: &Verdict) {
+    if verdict.has_entitlement("export") {
+        println!("export: enabled");
+    } else {
+        println!("export: not included in this license");
+    }
+}
 
 fn main() -> ExitCode {
     let broker_url =
@@ -29,13 +50,16 @@ fn main() -> ExitCode {
 
     // Defaults: the OS keyring, the platform's directories, the system clock and this
     // machine's id; 2 s to connect and 5 s in all.
-    let client = match LicenseClient::builder()
+    let mut builder = LicenseClient::builder()
         .broker_url(broker_url)
         .app_id("com.example.editor")
         .app_version(env!("CARGO_PKG_VERSION"))
-        .trusted_keys(keys)
-        .build()
-    {
+        .product(PRODUCT)
+        .trusted_keys(keys);
+    if let Some(built) = build_time() {
+        builder = builder.build_time(built);
+    }
+    let client = match builder.build() {
         Ok(client) => client,
         Err(e) => {
             eprintln!("license check unavailable: {e}");
@@ -47,7 +71,10 @@ fn main() -> ExitCode {
     let verdict = client.check_blocking();
     match verdict.outcome() {
         Outcome::Licensed => {
+            // VALID, OFFLINE_GRACE, or PERPETUAL_FALLBACK (an expired license that
+            // keeps this older build licensed: suggest a renewal for updates).
             println!("licensed ({}): {}", verdict.code.as_str(), verdict.message);
+            export_menu(&verdict);
             ExitCode::SUCCESS
         }
         Outcome::NotLicensed => {

@@ -8,10 +8,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use license_shared::Keyset;
+use license_shared::{is_product_code, Keyset};
 
 use crate::client::{Inner, LicenseClient};
 use crate::clock::{Clock, SystemClock};
+use crate::decide::ThisApp;
 use crate::fingerprint::{Fingerprint, FingerprintError};
 use crate::keystore::{KeyStore, OsKeyring};
 use crate::paths::{NoHomeDir, Paths};
@@ -24,6 +25,8 @@ pub enum BuildError {
     AppId,
     #[error("the app version must be 1 to 64 printable ASCII characters")]
     AppVersion,
+    #[error("the product {0:?} is not a product code: 1 to 64 characters of A-Z, a-z, 0-9, '.', '_' and '-'")]
+    Product(String),
     #[error("no trusted verdict-signing keys were given; the client never runs without them")]
     NoTrustedKeys,
     #[error("the broker URL {url:?} is not usable: {reason}")]
@@ -48,6 +51,8 @@ pub struct LicenseClientBuilder {
     broker_url: Option<String>,
     app_id: Option<String>,
     app_version: String,
+    product: Option<String>,
+    build_time: Option<i64>,
     trusted_keys: Option<Keyset>,
     connect_timeout: Duration,
     total_timeout: Duration,
@@ -68,6 +73,8 @@ impl Default for LicenseClientBuilder {
             broker_url: None,
             app_id: None,
             app_version: "unknown".into(),
+            product: None,
+            build_time: None,
             trusted_keys: None,
             connect_timeout: Duration::from_secs(2),
             total_timeout: Duration::from_secs(5),
@@ -98,6 +105,25 @@ impl LicenseClientBuilder {
     }
     pub fn app_version(mut self, version: impl Into<String>) -> Self {
         self.app_version = version.into();
+        self
+    }
+    /// The app's product code, e.g. `desktop-pro` (1 to 64 of `A-Z a-z 0-9 . _ -`).
+    /// The request then carries it, the broker answers a license for another product
+    /// with a signed `WRONG_PRODUCT`, and a verdict signed for another product
+    /// (online, or a lease copied from another app) licenses nothing. Without it the
+    /// request carries nothing new, which brokers from before products need.
+    pub fn product(mut self, product: impl Into<String>) -> Self {
+        self.product = Some(product.into());
+        self
+    }
+    /// When this build of the app was made, in unix seconds: a value compiled into the
+    /// app (e.g. `option_env!("MYAPP_BUILD_TIME")`, set by the build), never one read
+    /// from the user's files or clock, which the user controls. A license with the
+    /// `MAINTAIN_ACCESS` expiry strategy keeps licensing builds made before it expired
+    /// ([`Code::PerpetualFallback`](crate::Code::PerpetualFallback)); without a build
+    /// time an expired license licenses nothing.
+    pub fn build_time(mut self, unix_seconds: i64) -> Self {
+        self.build_time = Some(unix_seconds);
         self
     }
     /// The verdict-signing keys to trust. Required and non-empty.
@@ -182,6 +208,9 @@ impl LicenseClientBuilder {
         if !printable(&self.app_version) {
             return Err(BuildError::AppVersion);
         }
+        if let Some(product) = self.product.as_ref().filter(|p| !is_product_code(p)) {
+            return Err(BuildError::Product(product.clone()));
+        }
         let trusted_keys = self
             .trusted_keys
             .filter(|keys| !keys.is_empty())
@@ -232,6 +261,10 @@ impl LicenseClientBuilder {
         Ok(LicenseClient::from_inner(Inner {
             app_id,
             app_version: self.app_version,
+            app: ThisApp {
+                product: self.product,
+                build_time: self.build_time,
+            },
             trusted_keys,
             transport,
             skew_tolerance: seconds(self.clock_skew_tolerance),
@@ -336,5 +369,24 @@ mod tests {
         assert!(endpoint("ftp://b.example").is_err());
         assert!(endpoint("https://b.example/?x=1").is_err());
         assert!(endpoint("not a url").is_err());
+    }
+
+    #[test]
+    fn the_product_must_be_a_product_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key();
+        let builder = || {
+            LicenseClient::builder()
+                .app_id("com.example.editor")
+                .trusted_keys(Keyset::new().with_key(key))
+                .paths(Paths::in_dir(dir.path()))
+                .machine_id("m")
+                .key_store(Box::new(crate::MemoryKeyStore::new()))
+        };
+        assert!(builder().product("desktop-pro").build().is_ok());
+        for bad in ["", "desktop pro", "pro/../lite", &"p".repeat(65)] {
+            let error = builder().product(bad).build().unwrap_err();
+            assert!(matches!(error, BuildError::Product(_)), "{bad:?}: {error}");
+        }
     }
 }

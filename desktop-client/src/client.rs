@@ -36,6 +36,8 @@ use crate::verdict::{Code, Verdict};
 pub(crate) struct Inner {
     pub(crate) app_id: String,
     pub(crate) app_version: String,
+    /// The app's product and build time.
+    pub(crate) app: crate::decide::ThisApp,
     pub(crate) trusted_keys: Keyset,
     pub(crate) transport: Option<Transport>,
     pub(crate) skew_tolerance: i64,
@@ -57,6 +59,8 @@ impl fmt::Debug for LicenseClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LicenseClient")
             .field("app_id", &self.inner.app_id)
+            .field("product", &self.inner.app.product)
+            .field("build_time", &self.inner.app.build_time)
             .field("trusted_keys", &self.inner.trusted_keys)
             .field("key_store", &self.inner.key_store.describe())
             .field("paths", &self.inner.paths)

@@ -23,6 +23,39 @@ pub const ENV_TRUSTED_KEYS: &str = "LICENSE_CHECK_TRUSTED_KEYS";
 pub const ENV_KEYSTORE: &str = "LICENSE_CHECK_KEYSTORE";
 /// A machine id used instead of the OS one (containers, cloned VMs, tests).
 pub const ENV_MACHINE_ID: &str = "LICENSE_CHECK_MACHINE_ID";
+/// The product code the CLI checks the license for (`product` in the file otherwise).
+pub const ENV_PRODUCT: &str = "LICENSE_CHECK_PRODUCT";
+
+/// This build's time, unix seconds: `LICENSE_CHECK_BUILD_TIME` while compiling (the
+/// build sets it, e.g. to `$(date +%s)` or `SOURCE_DATE_EPOCH`), else none. Compiled
+/// in, so nothing the user controls at run time moves it; a value that is not a
+/// number of seconds fails the build.
+pub const BUILD_TIME: Option<i64> = match option_env!("LICENSE_CHECK_BUILD_TIME") {
+    Some(text) => Some(parse_unix_seconds(text)),
+    None => None,
+};
+
+/// `text` as unix seconds, at compile time: only ASCII digits (at most 18), else the
+/// build stops.
+pub const fn parse_unix_seconds(text: &str) -> i64 {
+    let bytes = text.as_bytes();
+    assert!(
+        !bytes.is_empty() && bytes.len() <= 18,
+        "LICENSE_CHECK_BUILD_TIME must be unix seconds"
+    );
+    let mut value: i64 = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let digit = bytes[i];
+        assert!(
+            digit.is_ascii_digit(),
+            "LICENSE_CHECK_BUILD_TIME must be unix seconds"
+        );
+        value = value * 10 + (digit - b'0') as i64;
+        i += 1;
+    }
+    value
+}
 
 /// The keys pinned at build time, if any: `LICENSE_CHECK_PINNED_KEYS` while compiling.
 pub const PINNED_KEYS: Option<&str> = option_env!("LICENSE_CHECK_PINNED_KEYS");
@@ -42,6 +75,9 @@ pub struct ConfigFile {
     pub total_timeout_ms: Option<u64>,
     /// The application id the fingerprint and the broker's logs use.
     pub app_id: Option<String>,
+    /// The product code to check the license for, e.g. `desktop-pro`
+    /// (`LICENSE_CHECK_PRODUCT` wins); none by default.
+    pub product: Option<String>,
 }
 
 /// Where the trusted keys came from.
@@ -221,6 +257,18 @@ mod tests {
     }
 
     #[test]
+    fn build_times_are_plain_seconds() {
+        assert_eq!(parse_unix_seconds("1767261600"), 1_767_261_600);
+        assert_eq!(parse_unix_seconds("0"), 0);
+        for bad in ["", "-1", "17e8", " 1", "1234567890123456789"] {
+            assert!(
+                std::panic::catch_unwind(|| parse_unix_seconds(bad)).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn kind_reads_the_variable() {
         assert_eq!(KeyStoreKind::parse(None), Ok(KeyStoreKind::Os));
         assert_eq!(KeyStoreKind::parse(Some("file")), Ok(KeyStoreKind::File));
@@ -242,6 +290,9 @@ mod tests {
         let config = ConfigFile::load(&path).unwrap();
         assert_eq!(config.broker_url.as_deref(), Some("https://b.example"));
         assert_eq!(config.total_timeout_ms, Some(3000));
+        std::fs::write(&path, "product = \"desktop-pro\"\n").unwrap();
+        let config = ConfigFile::load(&path).unwrap();
+        assert_eq!(config.product.as_deref(), Some("desktop-pro"));
         std::fs::write(&path, "brokr_url = 1").unwrap();
         let error = ConfigFile::load(&path).unwrap_err();
         assert!(error.to_string().contains("brokr_url"), "{error}");

@@ -12,13 +12,46 @@
 //!   users with skewed clocks being locked out is a known failure of license checks
 //!   (e.g. <https://github.com/cymian/mouseless/issues/292>). A skewed *deny*
 //!   still locks: the nonce proves it is fresh, and no clock makes a revocation untrue.
+//! - Perpetual fallback: an `EXPIRED` verdict of a `MAINTAIN_ACCESS` license licenses a
+//!   build released before the license's signed `expires_at` (the app's own build
+//!   time, compiled into it), as `PERPETUAL_FALLBACK`, and is then a lease like a
+//!   `VALID` one ([`grants`]). For any other build it is the deny it says.
 
-use license_shared::{Machines, VerdictCode, VerdictPayload};
+use license_shared::{ExpiryStrategy, Machines, VerdictCode, VerdictPayload};
 
 use crate::text::clean_text;
 use crate::transport::TransportError;
 use crate::verdict::{format_span, format_time, Code, Source, Verdict};
 use crate::verify::Untrusted;
+
+/// What the app itself says about itself that the decision needs: its product (the
+/// verifier's business, see `verify`) and its build time, compiled into it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ThisApp {
+    /// The app's product code, when it names one.
+    pub(crate) product: Option<String>,
+    /// When this build was made, unix seconds, when the app says.
+    pub(crate) build_time: Option<i64>,
+}
+
+/// True when the verified `payload` licenses this build: a `VALID` verdict, or an
+/// `EXPIRED` one of a `MAINTAIN_ACCESS` license for a build released before the
+/// signed expiry. Every rule that treats allows and denies differently (the lease,
+/// the monotonic `iat`, the clock skew) asks this, so a fallback lease is guarded
+/// exactly like a valid one.
+pub(crate) fn grants(payload: &VerdictPayload, app: &ThisApp) -> bool {
+    payload.result.valid || fallback_applies(payload, app)
+}
+
+/// The perpetual fallback holds for this build.
+fn fallback_applies(payload: &VerdictPayload, app: &ThisApp) -> bool {
+    payload.result.code == VerdictCode::Expired
+        && payload.license.expiry_strategy == ExpiryStrategy::MaintainAccess
+        && matches!(
+            (app.build_time, payload.license.expires_at),
+            (Some(built), Some(expiry)) if built < expiry
+        )
+}
 
 /// Below this much offline time left, the message urges going online.
 const WARN_BEFORE_OFFLINE_END: i64 = 48 * 3600;
@@ -26,11 +59,12 @@ const WARN_BEFORE_OFFLINE_END: i64 = 48 * 3600;
 /// The cached lease, after verification against the keys, this machine and the marks.
 #[derive(Debug, Clone)]
 pub(crate) enum Lease {
-    /// A verified `VALID` verdict still inside its signed limits.
+    /// A verified verdict that licenses this build ([`grants`]) still inside its
+    /// signed limits.
     Usable(VerdictPayload),
     /// A verified deny: it locks, online or not.
     Deny(VerdictPayload),
-    /// A verified `VALID` verdict whose offline time is over.
+    /// A verified verdict that licenses this build, whose offline time is over.
     Expired(VerdictPayload),
     /// Nothing usable; the reason, when there was a file but it failed.
     None(Option<String>),
@@ -54,15 +88,19 @@ pub(crate) fn recheck_after(payload: &VerdictPayload) -> i64 {
     payload.policy.recheck_after.min(offline_until(payload))
 }
 
-/// The end of a valid lease's offline use: the (capped) `offline_until`, and never
-/// past the license's own signed expiry.
+/// The end of a lease's offline use: the (capped) `offline_until`, and for a `VALID`
+/// one never past the license's own signed expiry (a perpetual fallback is a lease
+/// after that expiry, by definition).
 fn lease_end(payload: &VerdictPayload) -> i64 {
-    let expiry = payload.license.expires_at.unwrap_or(i64::MAX);
+    let expiry = match payload.result.code {
+        VerdictCode::Valid => payload.license.expires_at.unwrap_or(i64::MAX),
+        _ => i64::MAX,
+    };
     offline_until(payload).min(expiry)
 }
 
-pub(crate) fn classify_lease(payload: VerdictPayload, now: i64) -> Lease {
-    if !payload.result.valid {
+pub(crate) fn classify_lease(payload: VerdictPayload, now: i64, app: &ThisApp) -> Lease {
+    if !grants(&payload, app) {
         Lease::Deny(payload)
     } else if now < lease_end(&payload) {
         Lease::Usable(payload)
@@ -150,7 +188,24 @@ fn verdict(
         offline_until: Some(offline_until(payload)),
         message,
         machines: clean_machines(payload.license.machines.as_ref()),
+        product: payload.license.product.as_deref().map(clean_text),
+        entitlements: if licensed {
+            plain_names(&payload.license.entitlements)
+        } else {
+            Vec::new()
+        },
     }
+}
+
+/// The signed entitlement names an app compares with its own: a name holding a
+/// control or format character is dropped rather than cleaned, so no cleaning ever
+/// makes one name equal another.
+fn plain_names(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|name| !name.is_empty() && clean_text(name) == **name)
+        .cloned()
+        .collect()
 }
 
 /// The signed seats, with the machine ids and names (chosen by the server and by
@@ -165,11 +220,19 @@ pub(crate) fn clean_machines(machines: Option<&Machines>) -> Option<Machines> {
 }
 
 /// What a signed deny tells a person.
-fn deny_message(payload: &VerdictPayload) -> String {
+fn deny_message(payload: &VerdictPayload, app: &ThisApp) -> String {
     match payload.result.code {
-        VerdictCode::Expired => match payload.license.expires_at {
-            Some(at) => format!("The license expired on {}. Renew it with your vendor, then check again.", format_time(at)),
-            None => "The license has expired. Renew it with your vendor, then check again.".into(),
+        VerdictCode::Expired => match (payload.license.expires_at, payload.license.expiry_strategy) {
+            (Some(at), ExpiryStrategy::MaintainAccess) => {
+                let at = format_time(at);
+                let this_build = match app.build_time {
+                    Some(built) => format!("this build was released on {}, after that", format_time(built)),
+                    None => "this app does not say when it was built, so it cannot be one of them".into(),
+                };
+                format!("The license expired on {at}. Builds released before {at} stay licensed, but {this_build}. Renew the license with your vendor to use this build, or use a build released before {at}.")
+            }
+            (Some(at), _) => format!("The license expired on {}. Renew it with your vendor, then check again.", format_time(at)),
+            (None, _) => "The license has expired. Renew it with your vendor, then check again.".into(),
         },
         VerdictCode::Suspended => "The license is suspended (for example, an unpaid invoice). Contact your vendor to reinstate it, then check again.".into(),
         VerdictCode::Revoked => "The license was revoked. Contact your vendor for a new license key.".into(),
@@ -183,16 +246,53 @@ fn deny_message(payload: &VerdictPayload) -> String {
         }
         VerdictCode::NotActivated => "The license is not activated on this machine: it limits how many machines may use it, and this one holds no seat. Activate the license on this machine with your license key to claim one.".into(),
         VerdictCode::Deactivated => "This machine holds no seat of the license (it was deactivated). Activate the license on this machine with your license key to use it here again.".into(),
-        VerdictCode::WrongProduct => match &payload.license.product {
-            Some(product) => format!("This license key is for another product ({product}), not this app. Use the key you received for this app, or contact your vendor."),
-            None => "This license key is for another product, not this app. Use the key you received for this app, or contact your vendor.".into(),
-        },
+        VerdictCode::WrongProduct => {
+            let theirs = match &payload.license.product {
+                Some(product) => format!(" ({})", clean_text(product)),
+                None => String::new(),
+            };
+            let ours = match &app.product {
+                Some(product) => format!(" ({product})"),
+                None => String::new(),
+            };
+            format!("This license key is for another product{theirs}, not this app{ours}. Use the key you received for this app, or contact your vendor.")
+        }
         VerdictCode::Valid => "The license is valid.".into(),
     }
 }
 
+/// Why a perpetual fallback licenses this build, for a person.
+fn fallback_sentence(payload: &VerdictPayload, app: &ThisApp) -> String {
+    let expiry = payload
+        .license
+        .expires_at
+        .map(format_time)
+        .unwrap_or_default();
+    let built = app.build_time.map(format_time).unwrap_or_default();
+    format!("The license expired on {expiry}; this build was released on {built} before that, so it stays licensed; newer builds need a renewal")
+}
+
 /// A verified answer to this check's own request.
-pub(crate) fn from_answer(payload: &VerdictPayload, now: i64, skew_tolerance: i64) -> Verdict {
+pub(crate) fn from_answer(
+    payload: &VerdictPayload,
+    now: i64,
+    skew_tolerance: i64,
+    app: &ThisApp,
+) -> Verdict {
+    if fallback_applies(payload, app) {
+        let message = format!(
+            "{} (confirmed online). It can be used offline {}",
+            fallback_sentence(payload, app),
+            remaining(lease_end(payload), now)
+        );
+        return verdict(
+            payload,
+            true,
+            Code::PerpetualFallback,
+            Source::Online,
+            message,
+        );
+    }
     if payload.result.valid {
         let expiry = match payload.license.expires_at {
             Some(at) => format!(" It expires on {}.", format_time(at)),
@@ -204,7 +304,7 @@ pub(crate) fn from_answer(payload: &VerdictPayload, now: i64, skew_tolerance: i6
         );
         return verdict(payload, true, Code::Valid, Source::Online, message);
     }
-    let mut message = deny_message(payload);
+    let mut message = deny_message(payload, app);
     let offset = now.saturating_sub(payload.iat);
     if offset.saturating_abs() > skew_tolerance {
         message.push_str(&format!(
@@ -222,7 +322,23 @@ pub(crate) fn from_answer(payload: &VerdictPayload, now: i64, skew_tolerance: i6
 }
 
 /// A usable lease before its signed `recheck_after`: answered without the network.
-pub(crate) fn from_fresh_lease(payload: &VerdictPayload, now: i64) -> Verdict {
+pub(crate) fn from_fresh_lease(payload: &VerdictPayload, now: i64, app: &ThisApp) -> Verdict {
+    if fallback_applies(payload, app) {
+        let message = format!(
+            "{} (confirmed online at {}; next online check after {}). It can be used offline {}",
+            fallback_sentence(payload, app),
+            format_time(payload.iat),
+            format_time(recheck_after(payload)),
+            remaining(lease_end(payload), now)
+        );
+        return verdict(
+            payload,
+            true,
+            Code::PerpetualFallback,
+            Source::Cache,
+            message,
+        );
+    }
     let message = format!(
         "The license is valid (confirmed online at {}; next online check after {}). It can be used offline {}",
         format_time(payload.iat),
@@ -239,6 +355,7 @@ pub(crate) fn without_answer(
     failure: &Failure,
     rolled_back: Option<i64>,
     now: i64,
+    app: &ThisApp,
 ) -> Verdict {
     let reason = failure.reason();
     let remedy = failure.remedy();
@@ -256,7 +373,7 @@ pub(crate) fn without_answer(
         Lease::Deny(payload) => {
             let message = format!(
                 "{} (The saved answer of the license server. {reason}.)",
-                deny_message(payload)
+                deny_message(payload, app)
             );
             verdict(
                 payload,
@@ -268,12 +385,22 @@ pub(crate) fn without_answer(
         }
         Lease::Usable(payload) => {
             if matches!(failure, Failure::Offline) && now < recheck_after(payload) {
-                return from_fresh_lease(payload, now);
+                return from_fresh_lease(payload, now, app);
             }
-            let message = format!(
+            let mut message = format!(
                 "{reason}.{remedy} Using the saved license, which works offline {}",
                 remaining(lease_end(payload), now)
             );
+            if fallback_applies(payload, app) {
+                message.push_str(&format!(" {}.", fallback_sentence(payload, app)));
+                return verdict(
+                    payload,
+                    true,
+                    Code::PerpetualFallback,
+                    Source::Cache,
+                    message,
+                );
+            }
             verdict(payload, true, Code::OfflineGrace, Source::Cache, message)
         }
         Lease::Expired(payload) => {
@@ -325,7 +452,7 @@ mod tests {
                 machines: None,
                 product: None,
                 entitlements: Vec::new(),
-                expiry_strategy: license_shared::ExpiryStrategy::RevokeAccess,
+                expiry_strategy: ExpiryStrategy::RevokeAccess,
             },
             policy: Policy {
                 recheck_after: until,
@@ -339,17 +466,31 @@ mod tests {
     #[test]
     fn extreme_times_do_not_overflow() {
         let extremes = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
-        for code in [VerdictCode::Valid, VerdictCode::Revoked] {
+        let apps = [
+            ThisApp::default(),
+            ThisApp {
+                product: Some("desktop-pro".into()),
+                build_time: Some(i64::MIN),
+            },
+        ];
+        for code in [
+            VerdictCode::Valid,
+            VerdictCode::Revoked,
+            VerdictCode::Expired,
+        ] {
             for &iat in &extremes {
                 for &until in &extremes {
                     for &now in &extremes {
-                        let p = payload(code, iat, until, Some(until));
-                        let _ = from_answer(&p, now, 300);
-                        let _ = from_fresh_lease(&p, now);
-                        let lease = classify_lease(p, now);
-                        for failure in [Failure::Offline, Failure::Skew { offset: now }] {
-                            let _ = without_answer(&lease, &failure, Some(iat), now);
-                            let _ = without_answer(&lease, &failure, None, now);
+                        let mut p = payload(code, iat, until, Some(until));
+                        p.license.expiry_strategy = ExpiryStrategy::MaintainAccess;
+                        for app in &apps {
+                            let _ = from_answer(&p, now, 300, app);
+                            let _ = from_fresh_lease(&p, now, app);
+                            let lease = classify_lease(p.clone(), now, app);
+                            for failure in [Failure::Offline, Failure::Skew { offset: now }] {
+                                let _ = without_answer(&lease, &failure, Some(iat), now, app);
+                                let _ = without_answer(&lease, &failure, None, now, app);
+                            }
                         }
                     }
                 }

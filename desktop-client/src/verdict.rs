@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use license_shared::{Machines, VerdictCode};
 
-/// Why the app is or is not licensed. The first eight are the broker's signed codes;
+/// Why the app is or is not licensed. The first nine are the broker's signed codes;
 /// the rest are decided locally; the broker never sends them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -25,6 +25,11 @@ pub enum Code {
     Deactivated,
     /// The license is for another product than this app.
     WrongProduct,
+    /// Licensed: the license expired, but it keeps access for the builds released
+    /// before its expiry (`MAINTAIN_ACCESS`), and this build is one of them (its
+    /// build time, compiled in, is before the signed `expires_at`). Newer builds are
+    /// `EXPIRED`. Online, or from the saved lease within its offline grace.
+    PerpetualFallback,
     /// The broker could not be asked; a verified cached `VALID` verdict is still in grace.
     OfflineGrace,
     /// The broker could not be asked and the cached verdict's offline grace is over.
@@ -59,6 +64,7 @@ impl Code {
             Self::NotActivated => "NOT_ACTIVATED",
             Self::Deactivated => "DEACTIVATED",
             Self::WrongProduct => "WRONG_PRODUCT",
+            Self::PerpetualFallback => "PERPETUAL_FALLBACK",
             Self::OfflineGrace => "OFFLINE_GRACE",
             Self::OfflineExpired => "OFFLINE_EXPIRED",
             Self::ClockRollback => "CLOCK_ROLLBACK",
@@ -143,9 +149,38 @@ pub struct Verdict {
     /// and `max` always, and the machines holding them on a refused activation
     /// (`MACHINE_LIMIT`) and from [`LicenseClient::machines`](crate::LicenseClient::machines).
     pub machines: Option<Machines>,
+    /// The product the license is for (signed), see [`product`](Self::product).
+    pub(crate) product: Option<String>,
+    /// What the license lets the app do (signed), see [`entitlements`](Self::entitlements).
+    pub(crate) entitlements: Vec<String>,
 }
 
 impl Verdict {
+    /// The product the license is for, as the broker signed it (also on a deny: a
+    /// `WRONG_PRODUCT` names the product the key is for), or `None` for a license for
+    /// no product in particular, a verdict decided without one, and brokers from
+    /// before products.
+    pub fn product(&self) -> Option<&str> {
+        self.product.as_deref()
+    }
+
+    /// The names the license entitles this app to (signed, e.g. `export`), when this
+    /// verdict licenses the app; empty otherwise, and for a license with none.
+    pub fn entitlements(&self) -> &[String] {
+        if self.licensed {
+            &self.entitlements
+        } else {
+            &[]
+        }
+    }
+
+    /// Whether the license entitles the app to `name`: in the signed list and
+    /// licensed now. Always false when the verdict does not license the app, so a
+    /// feature gated by it is off whenever the app is not licensed.
+    pub fn has_entitlement(&self, name: &str) -> bool {
+        self.entitlements().iter().any(|held| held == name)
+    }
+
     pub fn outcome(&self) -> Outcome {
         if self.licensed {
             return Outcome::Licensed;
@@ -175,6 +210,8 @@ impl Verdict {
             offline_until: None,
             message: message.into(),
             machines: None,
+            product: None,
+            entitlements: Vec::new(),
         }
     }
 }
@@ -221,6 +258,22 @@ mod tests {
             "OFFLINE_GRACE"
         );
         assert_eq!(serde_json::to_value(Source::Cache).unwrap(), "cache");
+        assert_eq!(
+            serde_json::to_value(Code::PerpetualFallback).unwrap(),
+            Code::PerpetualFallback.as_str()
+        );
+    }
+
+    #[test]
+    fn entitlements_count_only_while_licensed() {
+        let mut v = Verdict::local(Code::Valid, "x");
+        v.entitlements = vec!["export".into()];
+        assert!(!v.has_entitlement("export"));
+        assert!(v.entitlements().is_empty());
+        v.licensed = true;
+        assert!(v.has_entitlement("export"));
+        assert!(!v.has_entitlement("sync"));
+        assert_eq!(v.entitlements(), ["export".to_owned()]);
     }
 
     #[test]

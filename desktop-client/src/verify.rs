@@ -7,11 +7,19 @@
 //! 7.   The license: `license.id` is the customer id the stored (or activated) key
 //!      carries. The cache file's `key_hash` is not signed, so without this a lease for
 //!      key A could be relabelled for key B.
+//! 7a.  The product, when the app names one: a signed `license.product` that is
+//!      another product's is refused, except in the `WRONG_PRODUCT` deny that says
+//!      so. Nothing else about the lease (its file name, its directory) is evidence;
+//!      a lease for `desktop-lite` copied into a `desktop-pro` app licenses nothing.
+//!      A license for no product (`null`, or a broker from before products) licenses
+//!      any.
 //! 8.   Cached only: not older than the newest envelope already accepted. An online
 //!      answer needs no such rule: its nonce proves it fresh, and broker replicas'
 //!      clocks may differ by seconds, so a fresh deny can carry an `iat` a little
 //!      before the cached allow's. A cached deny is exempt too: an old deny can only
-//!      lock, and the client pushes `newest_iat` past the allow a deny replaces.
+//!      lock, and the client pushes `newest_iat` past the allow a deny replaces. An
+//!      allow is whatever licenses this build (`decide::grants`), so an `EXPIRED`
+//!      perpetual-fallback lease is held to this rule like a `VALID` one.
 //!
 //! Clock skew is not a trust question: a skewed answer is still the broker's, so
 //! `decide` handles it. Every path into the client, online or cached, goes through one
@@ -24,8 +32,9 @@
 use rand::RngCore as _;
 use subtle::ConstantTimeEq as _;
 
-use license_shared::{Envelope, EnvelopeError, Keyset, VerdictPayload};
+use license_shared::{Envelope, EnvelopeError, Keyset, VerdictCode, VerdictPayload};
 
+use crate::decide::{grants, ThisApp};
 use crate::fingerprint::Fingerprint;
 
 /// Random bytes per request nonce.
@@ -54,6 +63,9 @@ pub enum Untrusted {
     Fingerprint,
     #[error("the verdict is about another license (its license id does not match the stored license key)")]
     License,
+    /// The signed `license.product` is another product's than the app's own.
+    #[error("the verdict is about a license for another product ({}), not this app's ({ours})", crate::text::clean_text(.theirs))]
+    Product { theirs: String, ours: String },
     #[error("the verdict was signed at {iat}, before a verdict already accepted (signed at {newest}); an old verdict is never accepted again")]
     Older { iat: i64, newest: i64 },
 }
@@ -65,13 +77,14 @@ pub(crate) fn verify_online(
     sent_nonce: &str,
     fingerprint: &Fingerprint,
     license_id: &str,
+    app: &ThisApp,
 ) -> Result<VerdictPayload, Untrusted> {
     let payload = envelope.open(trusted)?;
     let nonce_matches: bool = payload.nonce.as_bytes().ct_eq(sent_nonce.as_bytes()).into();
     if !nonce_matches {
         return Err(Untrusted::Nonce);
     }
-    check_binding(payload, fingerprint, license_id)
+    check_binding(payload, fingerprint, license_id, app)
 }
 
 /// Verifies a cached envelope. Its nonce answered an earlier request, so it proves
@@ -82,9 +95,10 @@ pub(crate) fn verify_cached(
     fingerprint: &Fingerprint,
     license_id: &str,
     newest_iat: i64,
+    app: &ThisApp,
 ) -> Result<VerdictPayload, Untrusted> {
-    let payload = check_binding(envelope.open(trusted)?, fingerprint, license_id)?;
-    if payload.result.valid && payload.iat < newest_iat {
+    let payload = check_binding(envelope.open(trusted)?, fingerprint, license_id, app)?;
+    if grants(&payload, app) && payload.iat < newest_iat {
         return Err(Untrusted::Older {
             iat: payload.iat,
             newest: newest_iat,
@@ -97,6 +111,7 @@ fn check_binding(
     payload: VerdictPayload,
     fingerprint: &Fingerprint,
     license_id: &str,
+    app: &ThisApp,
 ) -> Result<VerdictPayload, Untrusted> {
     let echoed = payload.fingerprint.as_deref().unwrap_or("");
     let matches: bool = echoed
@@ -108,6 +123,14 @@ fn check_binding(
     }
     if payload.license.id != license_id {
         return Err(Untrusted::License);
+    }
+    if let (Some(ours), Some(theirs)) = (&app.product, &payload.license.product) {
+        if ours != theirs && payload.result.code != VerdictCode::WrongProduct {
+            return Err(Untrusted::Product {
+                theirs: theirs.clone(),
+                ours: ours.clone(),
+            });
+        }
     }
     Ok(payload)
 }

@@ -46,6 +46,7 @@ pub(super) async fn activate(
         &nonce,
         &fingerprint,
         &license_id,
+        &inner.app,
     )
     .map_err(ActivateError::Untrusted)?;
     let inner = Arc::clone(inner);
@@ -54,7 +55,8 @@ pub(super) async fn activate(
         let offset = now.saturating_sub(payload.iat);
         let key_hash = cache::key_hash(&key);
         let mut after = marks;
-        if payload.result.valid && offset.saturating_abs() > inner.skew_tolerance {
+        let grants = crate::decide::grants(&payload, &inner.app);
+        if grants && offset.saturating_abs() > inner.skew_tolerance {
             let message = format!(
                 "{}. The license is valid, but it was not activated because its offline limits would be wrong. Fix the system clock (turn on automatic time), then activate again.",
                 crate::decide::skew_sentence(offset)
@@ -62,9 +64,9 @@ pub(super) async fn activate(
             return Ok(Verdict::local(Code::ClockSkew, message).with_source(crate::Source::Online));
         }
         after.high_water = payload.iat.max(now);
-        after.newest_iat = newest_after_storing(after.newest_iat, &payload);
-        let mut verdict = from_answer(&payload, now, inner.skew_tolerance);
-        let store = if payload.result.valid {
+        after.newest_iat = newest_after_storing(after.newest_iat, &payload, &inner.app);
+        let mut verdict = from_answer(&payload, now, inner.skew_tolerance, &inner.app);
+        let store = if grants {
             inner.key_store.set_key(&key).map_err(ActivateError::KeyStore)?;
             true
         } else if payload.result.code == VerdictCode::MachineLimit {

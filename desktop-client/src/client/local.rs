@@ -155,8 +155,9 @@ impl Inner {
                     fingerprint,
                     &local.license_id,
                     local.marks().newest_iat,
+                    &self.app,
                 ) {
-                    Ok(payload) => classify_lease(payload, now),
+                    Ok(payload) => classify_lease(payload, now, &self.app),
                     Err(untrusted) => Lease::None(Some(untrusted.to_string())),
                 }
             }
@@ -209,7 +210,7 @@ impl Inner {
                 // The lease answers only if the marks this start moves can be kept.
                 let (notes, unsaved) = self.save_marks(&local, marks);
                 if !unsaved {
-                    let mut verdict = from_fresh_lease(payload, now);
+                    let mut verdict = from_fresh_lease(payload, now, &self.app);
                     append_notes(&mut verdict, local.notes.iter().chain(&notes));
                     return Step::Done(verdict);
                 }
@@ -248,7 +249,7 @@ impl Inner {
             Lease::Usable(_) if unsaved => Lease::None(Some(MARKS_UNSAVED.into())),
             lease => lease,
         };
-        let mut verdict = without_answer(&lease, failure, rolled_back, now);
+        let mut verdict = without_answer(&lease, failure, rolled_back, now, &self.app);
         append_notes(&mut verdict, local.notes.iter().chain(&notes));
         verdict
     }

@@ -5,7 +5,7 @@ use license_shared::{AppInfo, ValidateRequest, VerdictPayload};
 
 use super::local::Pending;
 use super::Inner;
-use crate::decide::{from_answer, Failure};
+use crate::decide::{from_answer, grants, Failure, ThisApp};
 use crate::fingerprint::Fingerprint;
 use crate::keystore::LicenseKeyText;
 use crate::transport::{Call, Received, TransportError};
@@ -31,7 +31,7 @@ impl Inner {
             }),
             machine_name: None,
             machine_id: None,
-            product: None,
+            product: self.app.product.clone(),
         }
     }
 
@@ -85,6 +85,7 @@ impl Inner {
             &nonce,
             fingerprint,
             &local.license_id,
+            &self.app,
         ) {
             Ok(payload) => payload,
             Err(untrusted) => {
@@ -101,7 +102,8 @@ impl Inner {
         };
         let offset = now.saturating_sub(payload.iat);
         let skewed = offset.saturating_abs() > self.skew_tolerance;
-        if payload.result.valid && skewed {
+        let grants = grants(&payload, &self.app);
+        if grants && skewed {
             // Verified but our clock is wrong: keep the signed time, not our own. The
             // envelope is not stored, so `newest_iat` stays at the stored lease's `iat`:
             // raising it would make the next start refuse that lease as older.
@@ -120,11 +122,11 @@ impl Inner {
         // `newest_iat` (replicas' clocks differ). A deny always replaces the lease; an
         // allow older than the lease answers this check but keeps the newer lease,
         // which the next start would otherwise refuse as older.
-        let store = !payload.result.valid || payload.iat >= marks.newest_iat;
+        let store = !grants || payload.iat >= marks.newest_iat;
         if store {
-            marks.newest_iat = newest_after_storing(marks.newest_iat, &payload);
+            marks.newest_iat = newest_after_storing(marks.newest_iat, &payload, &self.app);
         }
-        let verdict = from_answer(&payload, now, self.skew_tolerance);
+        let verdict = from_answer(&payload, now, self.skew_tolerance, &self.app);
         self.conclude(verdict, &local, store.then_some(&received), marks)
     }
 }
@@ -132,9 +134,14 @@ impl Inner {
 /// `newest_iat` once the verified online answer `payload` is stored as the lease; it
 /// never goes down. A deny also moves it past every allow accepted so far: a replica
 /// whose clock is behind may sign a deny seconds "before" the allow it replaces, and
-/// that allow must never be accepted from a file again.
-pub(super) fn newest_after_storing(newest_iat: i64, payload: &VerdictPayload) -> i64 {
-    if !payload.result.valid && payload.iat <= newest_iat {
+/// that allow must never be accepted from a file again. Allow and deny as this build
+/// reads them (`decide::grants`), as the cached-lease check does.
+pub(super) fn newest_after_storing(
+    newest_iat: i64,
+    payload: &VerdictPayload,
+    app: &ThisApp,
+) -> i64 {
+    if !grants(payload, app) && payload.iat <= newest_iat {
         newest_iat.saturating_add(1)
     } else {
         newest_iat.max(payload.iat)

@@ -45,7 +45,12 @@ pub(super) async fn deactivate_machine(
 /// See [`LicenseClient::machines`](super::LicenseClient::machines).
 pub(super) async fn machines(inner: &Arc<Inner>) -> Result<Verdict, SeatError> {
     let payload = ask(inner, Call::Machines, None).await?;
-    let mut verdict = from_answer(&payload, inner.clock.now(), inner.skew_tolerance);
+    let mut verdict = from_answer(
+        &payload,
+        inner.clock.now(),
+        inner.skew_tolerance,
+        &inner.app,
+    );
     if payload.result.valid {
         verdict.message = match &payload.license.machines {
             Some(seats) => match seats.max {
@@ -104,6 +109,7 @@ async fn ask(
         &nonce,
         &fingerprint,
         &license_id,
+        &inner.app,
     )
     .map_err(SeatError::Untrusted)
 }
@@ -113,7 +119,7 @@ fn expect_deactivated(inner: &Inner, payload: &VerdictPayload) -> Result<(), Sea
     if payload.result.code == VerdictCode::Deactivated {
         return Ok(());
     }
-    let verdict = from_answer(payload, inner.clock.now(), inner.skew_tolerance);
+    let verdict = from_answer(payload, inner.clock.now(), inner.skew_tolerance, &inner.app);
     Err(SeatError::Refused(Box::new(verdict)))
 }
 
@@ -126,5 +132,7 @@ fn deactivated(payload: &VerdictPayload, message: String) -> Verdict {
         offline_until: None,
         message,
         machines: crate::decide::clean_machines(payload.license.machines.as_ref()),
+        product: payload.license.product.as_deref().map(crate::clean_text),
+        entitlements: Vec::new(),
     }
 }

@@ -14,8 +14,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use license_client::config::{
-    self, ConfigFile, KeyStoreKind, TrustSource, ENV_BROKER_URL, ENV_KEYSTORE, ENV_MACHINE_ID,
-    ENV_TRUSTED_KEYS, PINNED_KEYS,
+    self, ConfigFile, KeyStoreKind, TrustSource, BUILD_TIME, ENV_BROKER_URL, ENV_KEYSTORE,
+    ENV_MACHINE_ID, ENV_PRODUCT, ENV_TRUSTED_KEYS, PINNED_KEYS,
 };
 use license_client::{
     remove_activation, ActivateError, DeactivateError, FileKeyStore, Fingerprint, KeyStore,
@@ -40,6 +40,12 @@ Environment:
                               a build with pinned keys only when set explicitly)
   LICENSE_CHECK_MACHINE_ID    used instead of the OS machine id (containers, cloned
                               VMs); the fingerprint stays an HMAC of it over the app id
+  LICENSE_CHECK_PRODUCT       the product code to check the license for, e.g.
+                              desktop-pro (`product` in the config file); a key for
+                              another product is WRONG_PRODUCT. Unset: any product
+  LICENSE_CHECK_BUILD_TIME    (at build time only) this build's time in unix seconds;
+                              an expired MAINTAIN_ACCESS license keeps licensing builds
+                              made before its expiry (PERPETUAL_FALLBACK, exit 0)
 
 Exit codes:
   0   licensed, or done (activate: this machine holds a seat; deactivate: freed)
@@ -176,6 +182,18 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
             return Err(usage(format!("{ENV_MACHINE_ID} is not valid UTF-8")))
         }
     };
+    let product = match std::env::var(ENV_PRODUCT) {
+        Ok(product) if product.trim().is_empty() => {
+            return Err(usage(format!(
+                "{ENV_PRODUCT} is set but empty; unset it to check the license for any product"
+            )))
+        }
+        Ok(product) => Some(product),
+        Err(std::env::VarError::NotPresent) => config.product.clone(),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            return Err(usage(format!("{ENV_PRODUCT} is not valid UTF-8")))
+        }
+    };
     let paths = Paths {
         config_file: shared.config_file.clone(),
         ..Paths::for_app(&app_id).map_err(usage)?
@@ -275,6 +293,12 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     }
     if let Some(id) = machine_id {
         builder = builder.machine_id(id);
+    }
+    if let Some(product) = product {
+        builder = builder.product(product);
+    }
+    if let Some(built) = BUILD_TIME {
+        builder = builder.build_time(built);
     }
     if let Some(ms) = config.connect_timeout_ms {
         builder = builder.connect_timeout(Duration::from_millis(ms));

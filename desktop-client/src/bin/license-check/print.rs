@@ -26,6 +26,8 @@ fn verdict_json(verdict: &Verdict, shown: &Shown<'_>, exit_code: u8) -> anyhow::
         );
         object.insert("exit_code".into(), exit_code.into());
         object.insert("machines".into(), machines_json(verdict.machines.as_ref()));
+        object.insert("product".into(), verdict.product().into());
+        object.insert("entitlements".into(), verdict.entitlements().into());
     }
     Ok(value)
 }
@@ -62,6 +64,19 @@ pub(crate) fn print_verdict(
     };
     println!("{headline} ({}, {source}).", verdict.code);
     println!("{}", clean_text(&verdict.message));
+    if verdict.licensed {
+        if let Some(product) = verdict.product() {
+            println!("Product: {}", printable(product));
+        }
+        if !verdict.entitlements().is_empty() {
+            let names: Vec<String> = verdict
+                .entitlements()
+                .iter()
+                .map(|n| printable(n))
+                .collect();
+            println!("Entitlements: {}", names.join(", "));
+        }
+    }
     match verdict.code {
         Code::MachineLimit => {
             if let Some(machines) = verdict.machines.as_ref().filter(|m| !m.list.is_empty()) {
