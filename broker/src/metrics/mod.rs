@@ -1,256 +1,278 @@
-//! `/metrics`: a small hand-written registry rendered in the Prometheus text format.
-//!
-//! Why hand-written: the broker has a dozen fixed series; a few atomics and one
-//! mutex-guarded map per labelled family are less code and fewer dependencies than a
-//! client library, and the render is a single pass.
+//! `/metrics`: the broker's series in a `prometheus-client` registry, encoded in the
+//! Prometheus text format (version 0.0.4), the format `/metrics` has always answered
+//! in and that `promtool check metrics` and the tests read.
 //!
 //! Only numbers and our own label values are stored: routes are the router's
 //! templates (never the raw path), statuses, result and limit kinds, verdict codes.
-//! Nothing a caller sends and nothing secret can reach the output. Each labelled
-//! family also caps its series ([`MAX_SERIES`]) and folds any excess into `other`,
-//! so a wiring mistake (a raw path as the route) cannot grow memory without bound.
+//! Nothing a caller sends and nothing secret can reach the output. Each family with
+//! free-form labels also caps its series ([`MAX_SERIES`]) and folds any excess into
+//! `other`, so a wiring mistake (a raw path as the route) cannot grow memory without
+//! bound.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{
+    prometheus_text, DescriptorEncoder, EncodeMetric, MetricEncoder,
+};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::Registry;
 use tokio::time::Instant;
 
 use crate::guard::LimitKind;
 use crate::token::FetchResult;
 
 /// Most label combinations one family keeps before folding new ones into `other`.
-pub const MAX_SERIES: usize = 256;
+pub(crate) const MAX_SERIES: usize = 256;
 /// Histogram bucket bounds in seconds (the Prometheus client defaults).
 const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 /// The contract's verdict codes, shown at zero before the first answer.
 const VERDICT_CODES: [&str; 5] = ["VALID", "EXPIRED", "SUSPENDED", "REVOKED", "NOT_FOUND"];
-
-/// The `result` labels of `broker_token_fetch_total`, in the order they are stored.
+/// The `result` labels of `broker_token_fetch_total`.
 const FETCH_RESULTS: [FetchResult; 3] = [
     FetchResult::Ok,
     FetchResult::Transient,
     FetchResult::Permanent,
 ];
 
+/// A series of a family whose labels are all fixed words.
+type Fixed = [(&'static str, &'static str); 1];
+
 /// The broker's metrics. Share one behind an `Arc`.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    requests: Family<u64>,
-    request_duration: Family<Histogram>,
-    upstream: Family<u64>,
-    upstream_duration: Family<Histogram>,
-    token_fetch: [AtomicU64; 3],
+#[derive(Debug)]
+pub(crate) struct Metrics {
+    registry: Registry,
+    requests: Capped<Counter>,
+    request_duration: Capped<Histogram>,
+    upstream: Capped<Counter>,
+    upstream_duration: Capped<Histogram>,
+    token_fetch: Family<Fixed, Counter>,
     token_expires_at: Mutex<Option<Instant>>,
-    token_generation: AtomicU64,
-    ratelimited: [AtomicU64; LimitKind::ALL.len()],
-    inflight: AtomicI64,
-    verdicts: Family<u64>,
+    token_seconds_to_expiry: Gauge<f64, AtomicU64>,
+    token_generation: Gauge<u64, AtomicU64>,
+    ratelimited: Family<Fixed, Counter>,
+    inflight: Gauge,
+    verdicts: Capped<Counter>,
 }
 
 /// Keeps `broker_inflight` raised while alive.
 #[must_use = "the request counts as in flight only while the guard lives"]
 #[derive(Debug)]
-pub struct InflightGuard<'a>(&'a AtomicI64);
+pub(crate) struct InflightGuard<'a>(&'a Gauge);
 
 impl Drop for InflightGuard<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Relaxed);
+        self.0.dec();
     }
 }
 
 impl Metrics {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         start_time();
-        Self::default()
+        let m = Self {
+            registry: Registry::default(),
+            requests: Capped::new(Family::default()),
+            request_duration: Capped::new(Family::new_with_constructor(histogram)),
+            upstream: Capped::new(Family::default()),
+            upstream_duration: Capped::new(Family::new_with_constructor(histogram)),
+            token_fetch: Family::default(),
+            token_expires_at: Mutex::new(None),
+            token_seconds_to_expiry: Gauge::default(),
+            token_generation: Gauge::default(),
+            ratelimited: Family::default(),
+            inflight: Gauge::default(),
+            verdicts: Capped::new(Family::default()),
+        };
+        // The crate adds `_total` to counter names, `_info` to infos and `.` to help.
+        let mut r = Registry::default();
+        let help = "HTTP requests answered, by route and status";
+        r.register("broker_requests", help, m.requests.listed());
+        let help = "Time to answer a request, by route";
+        let duration = m.request_duration.listed();
+        r.register("broker_request_duration_seconds", help, duration);
+        let help = "Calls to ORDS, by HTTP status (or timeout/error)";
+        r.register("broker_upstream_requests", help, m.upstream.listed());
+        let help = "Duration of calls to ORDS, by status";
+        let duration = m.upstream_duration.listed();
+        r.register("broker_upstream_duration_seconds", help, duration);
+        let help = "Token requests to ORDS, by result";
+        r.register("broker_token_fetch", help, m.token_fetch.clone());
+        let help = "Seconds until the current token expires (0: no token)";
+        let expiry = m.token_seconds_to_expiry.clone();
+        r.register("broker_token_seconds_to_expiry", help, expiry);
+        let help = "How many tokens the broker has obtained";
+        r.register("broker_token_generation", help, m.token_generation.clone());
+        let help = "Requests refused with 429, by the limit that refused";
+        r.register("broker_ratelimited", help, m.ratelimited.clone());
+        let help = "Requests being answered right now";
+        r.register("broker_inflight", help, m.inflight.clone());
+        let help = "Signed verdicts, by result code";
+        r.register("broker_verdicts", help, m.verdicts.listed());
+        let help = "Always 1; the version label says which broker is running";
+        let version = Info::new([("version", env!("CARGO_PKG_VERSION"))]);
+        r.register("broker_build", help, version);
+        r.register_collector(Box::new(Process));
+        // Every fixed label value is shown at 0 before its first count.
+        for result in FETCH_RESULTS {
+            let _ = m.token_fetch.get_or_create(&[("result", result.as_str())]);
+        }
+        for kind in LimitKind::ALL {
+            let _ = m.ratelimited.get_or_create(&[("key_type", kind.as_str())]);
+        }
+        for code in VERDICT_CODES {
+            m.verdicts.with(&[("code", code)], |_| ());
+        }
+        Self { registry: r, ..m }
     }
 
     /// One answered request. `route` is the matched route template (axum's
     /// `MatchedPath`), or a fixed word such as `unmatched`; never the raw path.
-    pub fn observe_request(&self, route: &str, status: u16, elapsed: Duration) {
+    pub(crate) fn observe_request(&self, route: &str, status: u16, elapsed: Duration) {
         let status = status.to_string();
-        self.requests.update(&[route, &status], |n| *n += 1);
+        let labels = [("route", route), ("status", &status)];
+        self.requests.with(&labels, Counter::inc);
         self.request_duration
-            .update(&[route], |h| h.observe(elapsed));
+            .with(&[("route", route)], |h| h.observe(elapsed.as_secs_f64()));
     }
 
     /// One call to ORDS; `status` is the HTTP status, or `timeout` / `error` when
     /// there was none.
-    pub fn observe_upstream(&self, status: &str, elapsed: Duration) {
-        self.upstream.update(&[status], |n| *n += 1);
+    pub(crate) fn observe_upstream(&self, status: &str, elapsed: Duration) {
+        self.upstream.with(&[("status", status)], Counter::inc);
         self.upstream_duration
-            .update(&[status], |h| h.observe(elapsed));
+            .with(&[("status", status)], |h| h.observe(elapsed.as_secs_f64()));
     }
 
     /// The token manager's own fetch counters, read from its status at render time:
     /// the manager counts, so the registry never has to be told about each fetch.
-    pub fn set_token_fetches(&self, ok: u64, transient: u64, permanent: u64) {
-        for (slot, n) in self.token_fetch.iter().zip([ok, transient, permanent]) {
-            slot.store(n, Relaxed);
+    pub(crate) fn set_token_fetches(&self, ok: u64, transient: u64, permanent: u64) {
+        for (result, n) in FETCH_RESULTS.into_iter().zip([ok, transient, permanent]) {
+            let counter = self
+                .token_fetch
+                .get_or_create(&[("result", result.as_str())]);
+            counter.inner().store(n, Relaxed);
         }
     }
 
     /// The current token's expiry (`None`: no token). The gauge is computed at render
     /// time, so it counts down between fetches.
-    pub fn set_token_expiry(&self, expires_at: Option<Instant>) {
+    pub(crate) fn set_token_expiry(&self, expires_at: Option<Instant>) {
         *self
             .token_expires_at
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = expires_at;
     }
 
-    pub fn set_token_generation(&self, generation: u64) {
-        self.token_generation.store(generation, Relaxed);
+    pub(crate) fn set_token_generation(&self, generation: u64) {
+        self.token_generation.set(generation);
     }
 
-    pub fn rate_limited(&self, kind: LimitKind) {
-        self.ratelimited[kind as usize].fetch_add(1, Relaxed);
+    pub(crate) fn rate_limited(&self, kind: LimitKind) {
+        self.ratelimited
+            .get_or_create(&[("key_type", kind.as_str())])
+            .inc();
     }
 
     /// Counts a request as in flight until the guard is dropped.
-    pub fn inflight(&self) -> InflightGuard<'_> {
-        self.inflight.fetch_add(1, Relaxed);
+    pub(crate) fn inflight(&self) -> InflightGuard<'_> {
+        self.inflight.inc();
         InflightGuard(&self.inflight)
     }
 
     /// One signed verdict with `code` (`VALID`, `NOT_FOUND`, …).
-    pub fn verdict(&self, code: &str) {
-        self.verdicts.update(&[code], |n| *n += 1);
+    pub(crate) fn verdict(&self, code: &str) {
+        self.verdicts.with(&[("code", code)], Counter::inc);
     }
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).
-    pub fn render(&self) -> String {
-        let mut out = String::with_capacity(4096);
-        let requests = "broker_requests_total";
-        header(
-            &mut out,
-            requests,
-            "counter",
-            "HTTP requests answered, by route and status.",
-        );
-        self.requests
-            .render_counters(&mut out, requests, &["route", "status"], &[]);
-
-        let duration = "broker_request_duration_seconds";
-        header(
-            &mut out,
-            duration,
-            "histogram",
-            "Time to answer a request, by route.",
-        );
-        self.request_duration
-            .render_histograms(&mut out, duration, &["route"]);
-
-        let upstream = "broker_upstream_requests_total";
-        header(
-            &mut out,
-            upstream,
-            "counter",
-            "Calls to ORDS, by HTTP status (or timeout/error).",
-        );
-        self.upstream
-            .render_counters(&mut out, upstream, &["status"], &[]);
-
-        let upstream_duration = "broker_upstream_duration_seconds";
-        header(
-            &mut out,
-            upstream_duration,
-            "histogram",
-            "Duration of calls to ORDS, by status.",
-        );
-        self.upstream_duration
-            .render_histograms(&mut out, upstream_duration, &["status"]);
-
-        let fetch = "broker_token_fetch_total";
-        header(
-            &mut out,
-            fetch,
-            "counter",
-            "Token requests to ORDS, by result.",
-        );
-        for (result, n) in FETCH_RESULTS.iter().zip(&self.token_fetch) {
-            let n = n.load(Relaxed);
-            sample(&mut out, fetch, &[("result", result.as_str())], n as f64);
-        }
-
-        let expiry = "broker_token_seconds_to_expiry";
-        header(
-            &mut out,
-            expiry,
-            "gauge",
-            "Seconds until the current token expires (0: no token).",
-        );
+    pub(crate) fn render(&self) -> String {
         let expires_at = *self
             .token_expires_at
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        let left = expires_at.map_or(0.0, |at| signed_secs(at, Instant::now()));
-        sample(&mut out, expiry, &[], left);
-
-        let generation = "broker_token_generation";
-        header(
-            &mut out,
-            generation,
-            "gauge",
-            "How many tokens the broker has obtained.",
-        );
-        sample(
-            &mut out,
-            generation,
-            &[],
-            self.token_generation.load(Relaxed) as f64,
-        );
-
-        let limited = "broker_ratelimited_total";
-        header(
-            &mut out,
-            limited,
-            "counter",
-            "Requests refused with 429, by the limit that refused.",
-        );
-        for kind in LimitKind::ALL {
-            let n = self.ratelimited[kind as usize].load(Relaxed);
-            sample(&mut out, limited, &[("key_type", kind.as_str())], n as f64);
-        }
-
-        let inflight = "broker_inflight";
-        header(
-            &mut out,
-            inflight,
-            "gauge",
-            "Requests being answered right now.",
-        );
-        sample(&mut out, inflight, &[], self.inflight.load(Relaxed) as f64);
-
-        let verdicts = "broker_verdicts_total";
-        header(
-            &mut out,
-            verdicts,
-            "counter",
-            "Signed verdicts, by result code.",
-        );
-        self.verdicts
-            .render_counters(&mut out, verdicts, &["code"], &VERDICT_CODES);
-
-        let build = "broker_build_info";
-        header(
-            &mut out,
-            build,
-            "gauge",
-            "Always 1; the version label says which broker is running.",
-        );
-        sample(
-            &mut out,
-            build,
-            &[("version", env!("CARGO_PKG_VERSION"))],
-            1.0,
-        );
-        render_process(&mut out);
+        let now = Instant::now();
+        self.token_seconds_to_expiry
+            .set(expires_at.map_or(0.0, |at| {
+                at.checked_duration_since(now)
+                    .map_or_else(|| -(now - at).as_secs_f64(), |left| left.as_secs_f64())
+            }));
+        let mut out = String::with_capacity(4096);
+        prometheus_text::encode(&mut out, &self.registry).expect("a String takes any text");
         out
+    }
+}
+
+fn histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+/// Label name and value pairs of a family with free-form label values.
+type Labels = Vec<(&'static str, String)>;
+
+/// A family that folds label sets past the [`MAX_SERIES`]th into `other`. Hand-written
+/// because `prometheus-client`'s `Family` has no bound (and its `len` is test-only).
+#[derive(Debug)]
+struct Capped<M> {
+    family: Family<Labels, M, fn() -> M>,
+    /// How many label sets the family holds; also serialises their creation.
+    series: Mutex<usize>,
+}
+
+impl<M> Capped<M> {
+    fn new(family: Family<Labels, M, fn() -> M>) -> Self {
+        Self {
+            family,
+            series: Mutex::new(0),
+        }
+    }
+
+    /// The family to register.
+    fn listed(&self) -> Listed<M> {
+        Listed(self.family.clone())
+    }
+
+    fn with<R>(&self, labels: &[(&'static str, &str)], f: impl FnOnce(&M) -> R) -> R {
+        let labels: Labels = labels.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        if let Some(metric) = self.family.get(&labels) {
+            return f(&metric);
+        }
+        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        let labels = if self.family.get(&labels).is_some() {
+            labels
+        } else if *series < MAX_SERIES {
+            *series += 1;
+            labels
+        } else {
+            labels
+                .iter()
+                .map(|(k, _)| (*k, "other".to_owned()))
+                .collect()
+        };
+        f(&self.family.get_or_create(&labels))
+    }
+}
+
+/// A family shown even while empty: the crate leaves an empty family out, HELP and
+/// TYPE too, and `/metrics` names each of ours from the start.
+#[derive(Debug)]
+struct Listed<M>(Family<Labels, M, fn() -> M>);
+
+impl<M: EncodeMetric + TypedMetric> EncodeMetric for Listed<M> {
+    fn encode(&self, encoder: MetricEncoder<'_>) -> Result<(), std::fmt::Error> {
+        self.0.encode(encoder)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        self.0.metric_type()
     }
 }
 
@@ -265,37 +287,47 @@ fn start_time() -> f64 {
 }
 
 /// The standard `process_*` series (the names the Prometheus client libraries use,
-/// <https://prometheus.io/docs/instrumenting/writing_clientlibs/#process-metrics>).
+/// <https://prometheus.io/docs/instrumenting/writing_clientlibs/#process-metrics>),
+/// read at render time. Hand-written: `prometheus-client` has no process collector.
 /// Resident memory and open descriptors come from `/proc/self` and are left out
 /// where it does not exist.
-fn render_process(out: &mut String) {
-    let start = "process_start_time_seconds";
-    header(
-        out,
-        start,
-        "gauge",
-        "Start time of the process since unix epoch in seconds.",
-    );
-    sample(out, start, &[], start_time());
-    if let Some(bytes) = resident_memory_bytes() {
-        let rss = "process_resident_memory_bytes";
-        header(out, rss, "gauge", "Resident memory size in bytes.");
-        sample(out, rss, &[], bytes as f64);
-    }
-    if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
-        let fds = "process_open_fds";
-        header(out, fds, "gauge", "Number of open file descriptors.");
-        sample(out, fds, &[], entries.count() as f64);
-    }
-    if let Some(max) = max_fds() {
-        let name = "process_max_fds";
-        header(
-            out,
-            name,
-            "gauge",
-            "Maximum number of open file descriptors.",
-        );
-        sample(out, name, &[], max as f64);
+#[derive(Debug)]
+struct Process;
+
+impl Collector for Process {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let start = ConstGauge::new(start_time());
+        let help = "Start time of the process since unix epoch in seconds.";
+        let descriptor = encoder.encode_descriptor(
+            "process_start_time_seconds",
+            help,
+            None,
+            start.metric_type(),
+        )?;
+        start.encode(descriptor)?;
+        let open_fds = std::fs::read_dir("/proc/self/fd").ok().map(Iterator::count);
+        let series = [
+            (
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes.",
+                resident_memory_bytes(),
+            ),
+            (
+                "process_open_fds",
+                "Number of open file descriptors.",
+                open_fds.map(|n| n as u64),
+            ),
+            (
+                "process_max_fds",
+                "Maximum number of open file descriptors.",
+                max_fds(),
+            ),
+        ];
+        for (name, help, value) in series.into_iter().filter_map(|(n, h, v)| Some((n, h, v?))) {
+            let gauge = ConstGauge::new(value);
+            gauge.encode(encoder.encode_descriptor(name, help, None, gauge.metric_type())?)?;
+        }
+        Ok(())
     }
 }
 
@@ -317,146 +349,6 @@ fn max_fds() -> Option<u64> {
         .next()?
         .parse()
         .ok()
-}
-
-/// `at - now` in seconds, negative once `at` has passed.
-fn signed_secs(at: Instant, now: Instant) -> f64 {
-    if at >= now {
-        (at - now).as_secs_f64()
-    } else {
-        -(now - at).as_secs_f64()
-    }
-}
-
-/// A labelled family: label values → value, at most [`MAX_SERIES`] of them.
-#[derive(Debug, Default)]
-struct Family<V> {
-    series: Mutex<BTreeMap<Vec<String>, V>>,
-}
-
-impl<V: Default> Family<V> {
-    fn update(&self, labels: &[&str], f: impl FnOnce(&mut V)) {
-        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
-        let key: Vec<String> = labels.iter().map(|l| (*l).to_owned()).collect();
-        let key = if series.contains_key(&key) || series.len() < MAX_SERIES {
-            key
-        } else {
-            vec!["other".to_owned(); labels.len()]
-        };
-        f(series.entry(key).or_default());
-    }
-
-    fn snapshot(&self) -> BTreeMap<Vec<String>, V>
-    where
-        V: Clone,
-    {
-        self.series
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-}
-
-impl Family<u64> {
-    /// `zeros`: values of a one-label family to show at 0 before their first count.
-    fn render_counters(&self, out: &mut String, name: &str, names: &[&str], zeros: &[&str]) {
-        let mut series = self.snapshot();
-        for value in zeros {
-            series.entry(vec![(*value).to_owned()]).or_insert(0);
-        }
-        for (values, n) in series {
-            let labels: Vec<_> = names
-                .iter()
-                .copied()
-                .zip(values.iter().map(String::as_str))
-                .collect();
-            sample(out, name, &labels, n as f64);
-        }
-    }
-}
-
-impl Family<Histogram> {
-    fn render_histograms(&self, out: &mut String, name: &str, names: &[&str]) {
-        let bucket = format!("{name}_bucket");
-        for (values, h) in self.snapshot() {
-            let mut labels: Vec<_> = names
-                .iter()
-                .copied()
-                .zip(values.iter().map(String::as_str))
-                .collect();
-            let mut cumulative = 0;
-            for (bound, n) in BUCKETS.iter().zip(h.buckets) {
-                cumulative += n;
-                let le = bound.to_string();
-                let mut with_le = labels.clone();
-                with_le.push(("le", &le));
-                sample(out, &bucket, &with_le, cumulative as f64);
-            }
-            labels.push(("le", "+Inf"));
-            sample(out, &bucket, &labels, h.count as f64);
-            labels.pop();
-            sample(
-                out,
-                &format!("{name}_sum"),
-                &labels,
-                h.sum_nanos as f64 / 1e9,
-            );
-            sample(out, &format!("{name}_count"), &labels, h.count as f64);
-        }
-    }
-}
-
-/// Per-bucket (not cumulative) counts; cumulated at render time.
-#[derive(Debug, Default, Clone, Copy)]
-struct Histogram {
-    buckets: [u64; BUCKETS.len()],
-    count: u64,
-    sum_nanos: u64,
-}
-
-impl Histogram {
-    fn observe(&mut self, elapsed: Duration) {
-        let secs = elapsed.as_secs_f64();
-        if let Some(i) = BUCKETS.iter().position(|bound| secs <= *bound) {
-            self.buckets[i] += 1;
-        }
-        self.count += 1;
-        self.sum_nanos = self
-            .sum_nanos
-            .saturating_add(elapsed.as_nanos().try_into().unwrap_or(u64::MAX));
-    }
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(
-        out,
-        "# HELP {name} {}",
-        help.replace('\\', r"\\").replace('\n', r"\n")
-    );
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-fn sample(out: &mut String, name: &str, labels: &[(&str, &str)], value: f64) {
-    out.push_str(name);
-    if !labels.is_empty() {
-        out.push('{');
-        for (i, (label, value)) in labels.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            let _ = write!(out, "{label}=\"{}\"", escape_label(value));
-        }
-        out.push('}');
-    }
-    let _ = writeln!(out, " {value}");
-}
-
-/// Label values escape backslash, double quote and newline (the text format's rule).
-fn escape_label(value: &str) -> String {
-    value
-        .replace('\\', r"\\")
-        .replace('"', "\\\"")
-        .replace('\n', r"\n")
 }
 
 #[cfg(test)]
