@@ -4,7 +4,7 @@
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use crate::support::{license_key, trusted, Behaviour, StandIn};
+use crate::support::{license_key, trusted, Behaviour, LicenseFacts, StandIn};
 use license_client::SystemClock;
 
 pub(crate) struct Cli {
@@ -120,6 +120,18 @@ fn usage_errors_exit_64_with_a_reason() {
     }
     let run = cli.run(&["--help"]);
     assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.contains("LICENSE_CHECK_PRODUCT"),
+        "{}",
+        run.stdout
+    );
+    for bad in ["", "desktop pro"] {
+        let mut command = cli.command(&["status"]);
+        command.env("LICENSE_CHECK_PRODUCT", bad);
+        let run = Cli::finish(command.output().unwrap());
+        assert_eq!(run.code, 64, "{bad:?}: {}", run.stderr);
+        assert!(run.stderr.contains("product"), "{bad:?}: {}", run.stderr);
+    }
 }
 
 #[test]
@@ -140,6 +152,7 @@ fn without_activation_status_is_not_licensed_and_names_the_store() {
     insta::assert_json_snapshot!(json, @r#"
     {
       "code": "NO_LICENSE",
+      "entitlements": [],
       "exit_code": 1,
       "expires_at": null,
       "key_store": "[file store]",
@@ -147,6 +160,7 @@ fn without_activation_status_is_not_licensed_and_names_the_store() {
       "machines": null,
       "message": "No license key is stored on this machine. Activate the app with your license key.",
       "offline_until": null,
+      "product": null,
       "source": "cache",
       "trusted_keys_source": "LICENSE_CHECK_TRUSTED_KEYS"
     }
@@ -325,5 +339,90 @@ fn the_trust_source_is_named_for_a_config_file() {
         )),
         "{}",
         run.stderr
+    );
+}
+
+#[test]
+fn the_product_comes_from_the_environment_or_the_config_file() {
+    let cli = Cli::new();
+    cli.broker.license(LicenseFacts {
+        entitlements: vec!["export", "sync"],
+        ..LicenseFacts::for_product("desktop-pro")
+    });
+    let mut command = cli.command(&["activate", &license_key("1")]);
+    command.env("LICENSE_CHECK_PRODUCT", "desktop-pro");
+    let run = Cli::finish(command.output().unwrap());
+    assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("Product: desktop-pro\nEntitlements: export, sync\n"),
+        "{}",
+        run.stdout
+    );
+    let mut command = cli.command(&["status", "--json"]);
+    command.env("LICENSE_CHECK_PRODUCT", "desktop-pro");
+    let json = Cli::finish(command.output().unwrap()).json();
+    assert_eq!(
+        (&json["code"], &json["product"], &json["entitlements"]),
+        (
+            &"VALID".into(),
+            &"desktop-pro".into(),
+            &serde_json::json!(["export", "sync"])
+        ),
+        "{json}"
+    );
+    assert_eq!(cli.broker.calls()[0].1["product"], "desktop-pro");
+
+    // From the configuration file, the variable unset: the broker says the key is
+    // for another product, and the CLI exits 1 without entitlements.
+    let config_dir = cli.dir.path().join("config").join("license-check");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        "product = \"desktop-lite\"\n",
+    )
+    .unwrap();
+    let run = cli.run(&["status", "--refresh", "--json"]);
+    let json = run.json();
+    assert_eq!(run.code, 1, "{json}");
+    assert_eq!(json["code"], "WRONG_PRODUCT", "{json}");
+    assert_eq!(json["product"], "desktop-pro", "{json}");
+    assert_eq!(json["entitlements"], serde_json::json!([]), "{json}");
+    assert_eq!(
+        cli.broker.calls().last().unwrap().1["product"],
+        "desktop-lite"
+    );
+}
+
+#[test]
+fn without_a_compiled_in_build_time_an_expired_license_is_expired() {
+    let cli = Cli::new();
+    cli.broker.license(LicenseFacts {
+        expiry_strategy: "MAINTAIN_ACCESS",
+        ..LicenseFacts::for_product("desktop-pro")
+    });
+    cli.broker.set(Behaviour::Sign {
+        code: "EXPIRED",
+        offline: 7 * 86_400,
+        recheck: 86_400,
+    });
+    let run = cli.run(&["activate", &license_key("6"), "--json"]);
+    let json = run.json();
+    if option_env!("LICENSE_CHECK_BUILD_TIME").is_some() {
+        // A build with a build time: it is older than the stand-in's expiry (a day
+        // ago) unless it was built within the last day.
+        assert!(
+            ["PERPETUAL_FALLBACK", "EXPIRED"].contains(&json["code"].as_str().unwrap()),
+            "{json}"
+        );
+        return;
+    }
+    assert_eq!((run.code, &json["code"]), (1, &"EXPIRED".into()), "{json}");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not say when it was built"),
+        "{json}"
     );
 }

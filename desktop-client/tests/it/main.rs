@@ -6,6 +6,7 @@
 //! - `hardening`: regressions from an attack review (rollback marks, broker text,
 //!   timeouts); `cli_apps` (feature `cli`): several apps on one machine.
 //! - `seats`: machine seats (activate, deactivate, machines, custom machine ids).
+//! - `products`: the app's product, entitlements and the perpetual fallback.
 //! - `keyring`: the OS keyring for real (`LICENSE_CHECK_REQUIRE_OS_KEYRING=1` makes an
 //!   unusable keyring a failure instead of a skip).
 //! - `real_broker`: the client against the real broker and the ORDS emulator.
@@ -25,6 +26,7 @@ mod cli_seats;
 mod decisions;
 mod hardening;
 mod keyring;
+mod products;
 mod real_broker;
 mod seats;
 mod support;

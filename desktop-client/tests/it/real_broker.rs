@@ -1,6 +1,8 @@
 //! The client against the real broker and the ORDS emulator over HTTP: the article's
-//! seed (customer 1 valid, 2 expired, 3 suspended, anything else absent), the real
-//! token manager, the broker's own signing key pinned as the client's trusted key.
+//! seed (customer 1 valid, 2 expired, 3 suspended, 1–4 `desktop-pro` and customer 1
+//! entitled to `export` and `sync`, 5 a `desktop-lite` license, 6 a `desktop-pro` one
+//! expired 30 days ago with `MAINTAIN_ACCESS`, anything else absent), the real token
+//! manager, the broker's own signing key pinned as the client's trusted key.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +39,24 @@ impl Real {
     }
 
     fn client(&self) -> LicenseClient {
+        self.builder().build().unwrap()
+    }
+
+    /// This fixture's client, as the `desktop-pro` app built at `build_time`, with a
+    /// directory and a key store of its own (`name`).
+    fn pro_app(&self, name: &str, build_time: Option<i64>) -> LicenseClient {
+        let mut builder = self
+            .builder()
+            .product("desktop-pro")
+            .key_store(Box::new(MemoryKeyStore::new()))
+            .paths(Paths::in_dir(self.dir.path().join(name)));
+        if let Some(built) = build_time {
+            builder = builder.build_time(built);
+        }
+        builder.build().unwrap()
+    }
+
+    fn builder(&self) -> license_client::LicenseClientBuilder {
         self.stack
             .client()
             .app_id("com.example.editor")
@@ -49,8 +69,6 @@ impl Real {
                 "machine-a",
                 "com.example.editor",
             ))
-            .build()
-            .unwrap()
     }
 
     async fn stop_broker(&mut self) {
@@ -133,4 +151,82 @@ async fn a_broker_signing_with_another_key_is_not_trusted() {
         .unwrap();
     let error = client.activate(&real.key("1")).await.unwrap_err();
     assert!(matches!(error, ActivateError::Untrusted(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn customer_1_is_entitled_to_export_and_sync() {
+    let real = spawn().await;
+    let app = real.pro_app("pro", None);
+    let verdict = app.activate(&real.key("1")).await.unwrap();
+    assert_eq!(
+        (verdict.code, verdict.source, verdict.licensed),
+        (Code::Valid, Source::Online, true),
+        "{verdict:?}"
+    );
+    assert_eq!(verdict.product(), Some("desktop-pro"));
+    assert_eq!(verdict.entitlements(), ["export", "sync"]);
+    assert!(verdict.has_entitlement("export") && !verdict.has_entitlement("print"));
+    let cached = app.check_offline();
+    assert_eq!(cached.entitlements(), ["export", "sync"], "{cached:?}");
+}
+
+#[tokio::test]
+async fn a_desktop_lite_key_in_the_desktop_pro_app_is_a_signed_wrong_product() {
+    let real = spawn().await;
+    let key = real.key("5");
+    let verdict = real.pro_app("pro", None).activate(&key).await.unwrap();
+    assert_eq!(
+        (verdict.code, verdict.source, verdict.licensed),
+        (Code::WrongProduct, Source::Online, false),
+        "{verdict:?}"
+    );
+    assert_eq!(verdict.product(), Some("desktop-lite"));
+    assert!(
+        verdict.message.contains("another product (desktop-lite)"),
+        "{}",
+        verdict.message
+    );
+    // An app naming no product is licensed by it, as before products.
+    let verdict = real.client().activate(&key).await.unwrap();
+    assert_eq!(
+        (verdict.code, verdict.licensed),
+        (Code::Valid, true),
+        "{verdict:?}"
+    );
+}
+
+#[tokio::test]
+async fn customer_6_licenses_builds_from_before_its_expiry_only() {
+    let real = spawn().await;
+    let key = real.key("6");
+    let now = SystemClock.now();
+    let old = real.pro_app("old-build", Some(now - 60 * DAY));
+    let verdict = old.activate(&key).await.unwrap();
+    assert_eq!(
+        (verdict.code, verdict.source, verdict.licensed),
+        (Code::PerpetualFallback, Source::Online, true),
+        "{verdict:?}"
+    );
+    assert!(verdict.has_entitlement("export"));
+    assert!(verdict.offline_until.unwrap() > now, "{verdict:?}");
+    let offline = old.check_offline();
+    assert_eq!(
+        (offline.code, offline.licensed),
+        (Code::PerpetualFallback, true),
+        "{offline:?}"
+    );
+
+    for (name, built) in [("new-build", Some(now - DAY)), ("undated-build", None)] {
+        let verdict = real.pro_app(name, built).activate(&key).await.unwrap();
+        assert_eq!(
+            (verdict.code, verdict.licensed),
+            (Code::Expired, false),
+            "{name}: {verdict:?}"
+        );
+        assert!(
+            verdict.message.contains("stay licensed"),
+            "{name}: {}",
+            verdict.message
+        );
+    }
 }

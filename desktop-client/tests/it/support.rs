@@ -11,6 +11,12 @@
 //! without one, activate claims one or answers `MACHINE_LIMIT` with the list,
 //! deactivate frees one (`400` for an unknown id, `429` once the budget of freeing
 //! other machines' seats is spent), machines lists them.
+//!
+//! By default its verdicts carry no product members, as brokers from before products
+//! sign them. [`StandIn::license`] gives the license a product, entitlements, an
+//! expiry strategy and a fixed expiry; the stand-in then signs them into every
+//! verdict and, like the broker, answers `WRONG_PRODUCT` to an app naming another
+//! product (unless told to sign regardless, which no honest broker does).
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -51,6 +57,31 @@ pub fn trusted() -> Keyset {
 
 pub fn license_key(id: &str) -> String {
     LicenseKey::new(CustomerId::parse(id).unwrap(), [0x5A; MAC_LEN]).encode()
+}
+
+/// The license row's product members, signed into every verdict once set.
+#[derive(Debug, Clone, Default)]
+pub struct LicenseFacts {
+    /// `license.product`; `None` signs `null`.
+    pub product: Option<&'static str>,
+    pub entitlements: Vec<&'static str>,
+    /// `REVOKE_ACCESS` or `MAINTAIN_ACCESS`.
+    pub expiry_strategy: &'static str,
+    /// A fixed `license.expires_at` instead of one relative to `iat`.
+    pub expires_at: Option<i64>,
+    /// Sign the verdict the behaviour asks for even for an app naming another product
+    /// (a broker that does not compare them).
+    pub ignore_requested_product: bool,
+}
+
+impl LicenseFacts {
+    pub fn for_product(product: &'static str) -> Self {
+        Self {
+            product: Some(product),
+            expiry_strategy: "REVOKE_ACCESS",
+            ..Self::default()
+        }
+    }
 }
 
 /// What the stand-in does with the next request.
@@ -142,6 +173,8 @@ pub struct Shared {
     pub seats: Mutex<Seats>,
     /// Every request, with the endpoint it came to.
     pub calls: Mutex<Vec<(Endpoint, serde_json::Value)>>,
+    /// The license's product members; `None`: a broker from before products.
+    pub facts: Mutex<Option<LicenseFacts>>,
 }
 
 pub struct StandIn {
@@ -162,6 +195,7 @@ impl StandIn {
                 ..Seats::default()
             }),
             calls: Mutex::new(Vec::new()),
+            facts: Mutex::new(None),
         });
         let app = Router::new()
             .route(
@@ -241,6 +275,12 @@ impl StandIn {
         self.shared.seats.lock().unwrap().other_frees_left = n;
     }
 
+    /// Gives the license a product, entitlements, an expiry strategy (see
+    /// [`LicenseFacts`]), signed from the next verdict on.
+    pub fn license(&self, facts: LicenseFacts) {
+        *self.shared.facts.lock().unwrap() = Some(facts);
+    }
+
     /// Every request so far, with its endpoint.
     pub fn calls(&self) -> Vec<(Endpoint, serde_json::Value)> {
         self.shared.calls.lock().unwrap().clone()
@@ -275,7 +315,7 @@ fn payload(
     offline: i64,
     recheck: i64,
 ) -> Vec<u8> {
-    seat_payload(request, code, iat, offline, recheck, None)
+    seat_payload(request, code, iat, offline, recheck, None, None)
 }
 
 /// A payload that carries `license.machines` when the license limits machines.
@@ -286,16 +326,22 @@ fn seat_payload(
     offline: i64,
     recheck: i64,
     machines: Option<serde_json::Value>,
+    facts: Option<&LicenseFacts>,
 ) -> Vec<u8> {
     let valid = code == "VALID";
-    let expires_at = if code == "EXPIRED" {
-        iat - DAY
-    } else {
-        iat + 365 * DAY
+    let expires_at = match facts.and_then(|f| f.expires_at) {
+        Some(at) => at,
+        None if code == "EXPIRED" => iat - DAY,
+        None => iat + 365 * DAY,
     };
     let mut license = json!({"id": license_id(request), "expires_at": expires_at});
     if let Some(machines) = machines {
         license["machines"] = machines;
+    }
+    if let Some(facts) = facts {
+        license["product"] = facts.product.into();
+        license["entitlements"] = facts.entitlements.clone().into();
+        license["expiry_strategy"] = facts.expiry_strategy.into();
     }
     serde_json::to_vec(&json!({
         "typ": "license.validation",
@@ -421,8 +467,17 @@ async fn answer(shared: Arc<Shared>, body: Bytes, endpoint: Endpoint) -> Respons
         .lock()
         .unwrap()
         .push((endpoint, request.clone()));
-    let behaviour = shared.behaviour.lock().unwrap().clone();
+    let mut behaviour = shared.behaviour.lock().unwrap().clone();
+    let facts = shared.facts.lock().unwrap().clone();
     let iat = shared.clock.now();
+    if let Some(facts) = &facts {
+        let asked = request["product"].as_str();
+        let other = matches!((facts.product, asked), (Some(ours), Some(asked)) if ours != asked);
+        if other && !facts.ignore_requested_product && matches!(behaviour, Behaviour::Sign { .. }) {
+            behaviour = Behaviour::deny("WRONG_PRODUCT");
+        }
+    }
+    let facts = facts.as_ref();
     let body = match behaviour {
         Behaviour::Sign {
             code: "VALID",
@@ -442,7 +497,7 @@ async fn answer(shared: Arc<Shared>, body: Bytes, endpoint: Endpoint) -> Respons
             let envelope = Envelope::sign(
                 &key,
                 &kid_for(&key.verifying_key()),
-                &seat_payload(&request, code, iat, offline, recheck, machines),
+                &seat_payload(&request, code, iat, offline, recheck, machines, facts),
             );
             serde_json::to_string_pretty(&envelope).unwrap()
         }
@@ -455,7 +510,7 @@ async fn answer(shared: Arc<Shared>, body: Bytes, endpoint: Endpoint) -> Respons
             let envelope = Envelope::sign(
                 &key,
                 &kid_for(&key.verifying_key()),
-                &payload(&request, code, iat, offline, recheck),
+                &seat_payload(&request, code, iat, offline, recheck, None, facts),
             );
             serde_json::to_string_pretty(&envelope).unwrap()
         }
@@ -575,6 +630,15 @@ impl Fixture {
 
     pub fn client(&self) -> LicenseClient {
         self.client_on("machine-a")
+    }
+
+    /// [`client`](Self::client) (same app id, machine, store and paths) naming `product`.
+    pub fn client_for(&self, product: &str) -> LicenseClient {
+        self.builder()
+            .product(product)
+            .fingerprint(Fingerprint::from_machine_id("machine-a", APP_ID))
+            .build()
+            .unwrap()
     }
 
     /// The fingerprint [`client`](Self::client) sends.
