@@ -69,7 +69,11 @@ impl Draining {
 
     /// Runs `serve` to completion, unless it is still running `grace` after draining
     /// started; then gives up on it (returns `None`) so the process can exit anyway.
-    pub(crate) async fn run_with_grace<F: Future>(&self, serve: F, grace: Duration) -> Option<F::Output> {
+    pub(crate) async fn run_with_grace<F: Future>(
+        &self,
+        serve: F,
+        grace: Duration,
+    ) -> Option<F::Output> {
         let deadline = {
             let started = self.wait();
             async move {

@@ -92,7 +92,10 @@ impl<T> Answered<T> {
 }
 
 impl OrdsClient {
-    pub(crate) fn new(config: &OrdsConfig, tokens: Arc<dyn TokenSource>) -> Result<Self, reqwest::Error> {
+    pub(crate) fn new(
+        config: &OrdsConfig,
+        tokens: Arc<dyn TokenSource>,
+    ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             http: outbound::client(&config.limits)?,
             base_url: config.base_url.clone(),

@@ -49,7 +49,10 @@ pub(crate) enum BodyError {
 }
 
 /// Reads the body chunk by chunk and stops as soon as it passes `cap`.
-pub(crate) async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, BodyError> {
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Bytes, BodyError> {
     if response
         .content_length()
         .is_some_and(|len| len > cap as u64)

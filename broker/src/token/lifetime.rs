@@ -79,7 +79,11 @@ impl LifetimePolicy {
     }
 
     /// The schedule of a token whose request was sent at `sent_at`.
-    pub(super) fn schedule(&self, sent_at: Instant, expires_in: ExpiresIn) -> Result<Schedule, TooShort> {
+    pub(super) fn schedule(
+        &self,
+        sent_at: Instant,
+        expires_in: ExpiresIn,
+    ) -> Result<Schedule, TooShort> {
         let lifetime = self.lifetime(expires_in)?;
         let usable_for = lifetime - self.hard_floor;
         let refresh_after = lifetime

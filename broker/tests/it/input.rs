@@ -155,3 +155,30 @@ async fn healthz_is_always_up_and_readyz_follows_the_token_source() {
     error_body(ready, 503, "upstream_unavailable").await;
     assert_eq!(ords.calls(), 0);
 }
+
+#[tokio::test]
+async fn a_declared_body_over_the_limit_is_refused_at_once_not_awaited() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let ords = FakeOrds::answering(200, r#"{"license_status":"ACTIVE","expires_at":null}"#).await;
+    let app = spawn_app_with_fake(&ords, &FakeTokens::new()).await;
+    // Headers announcing 10 GB, then nothing: before, the broker waited for the body
+    // until its 4 s deadline and answered 504.
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /v1/license/validate HTTP/1.1\r\nHost: broker\r\nContent-Type: application/json\r\nContent-Length: 10000000000\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = vec![0u8; 4096];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut answer))
+        .await
+        .expect("an answer well before the request deadline")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..read]);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("payload_too_large"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(ords.calls(), 0);
+}
