@@ -27,8 +27,8 @@ pub use keyset::{kid_for, parse_public_key, Keyset, KeysetError};
 pub use license_key::{CustomerId, LicenseKey, LicenseKeyError, MAC_LEN};
 pub use request::{is_product_code, AppInfo, RequestError, ValidateRequest};
 pub use verdict::{
-    ExpiryStrategy, LicenseInfo, MachineEntry, Machines, Policy, VerdictCode, VerdictPayload, VerdictResult,
-    VERDICT_TYP,
+    ExpiryStrategy, LicenseInfo, MachineEntry, Machines, Policy, VerdictCode, VerdictPayload,
+    VerdictResult, VERDICT_TYP,
 };
 
 /// Base64url without padding, the encoding of every binary field on the wire.

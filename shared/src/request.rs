@@ -95,7 +95,9 @@ pub enum RequestError {
     MachineName,
     #[error("machine_id must be 1 to {MACHINE_ID_MAX_CHARS} lower-case hex digits, as a machine list shows it")]
     MachineId,
-    #[error("product must be 1 to {PRODUCT_MAX_CHARS} characters of A-Z, a-z, 0-9, '.', '_' and '-'")]
+    #[error(
+        "product must be 1 to {PRODUCT_MAX_CHARS} characters of A-Z, a-z, 0-9, '.', '_' and '-'"
+    )]
     Product,
 }
 
@@ -240,7 +242,10 @@ mod tests {
             assert_eq!(asking.check(), Err(RequestError::Product), "{bad:?}");
         }
         let json = serde_json::to_string(&request(16)).unwrap();
-        assert!(!json.contains("product"), "an app naming none sends nothing new: {json}");
+        assert!(
+            !json.contains("product"),
+            "an app naming none sends nothing new: {json}"
+        );
     }
 
     #[test]
