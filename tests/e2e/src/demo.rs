@@ -2,12 +2,15 @@
 //!
 //! Steps 1 to 4 talk to ORDS as the article's `curl` and Postman steps do; from step 5
 //! on, a desktop app (the real client library) talks only to the broker; step 9 shows
-//! a seat-limited license.
+//! a seat-limited license, step 10 products, entitlements and the perpetual fallback.
 
 use std::sync::Arc;
 
 use anyhow::{bail, ensure, Context as _};
-use license_client::{Code, FileKeyStore, Fingerprint, LicenseClient, Paths, Source, Verdict};
+use license_client::{
+    Clock as _, Code, FileKeyStore, Fingerprint, LicenseClient, LicenseClientBuilder, Paths,
+    Source, Verdict,
+};
 use license_shared::{base64url_decode, base64url_encode};
 use ords_emulator::{Faults, Seed};
 use serde_json::Value;
@@ -17,6 +20,9 @@ use license_testkit::Stack;
 
 const APP_ID: &str = "com.example.license-demo";
 const VALIDATION: &str = "customers/validation/1";
+/// The product the demo's app of step 10 is.
+const PRODUCT: &str = "desktop-pro";
+const DAY: i64 = 86_400;
 
 /// Runs every step; `Err` names the first claim that did not hold.
 pub async fn run(out: &mut Narrator) -> anyhow::Result<()> {
@@ -46,6 +52,7 @@ pub async fn run(out: &mut Narrator) -> anyhow::Result<()> {
     starts_offline_within_grace(out, &stack, &client).await?;
     tampered_verdict_is_refused(out, &client).await?;
     seats_are_enforced_in_the_database(out, &stack).await?;
+    products_and_entitlements(out, &stack).await?;
 
     out.banner(&format!(
         "\nAll {} steps behaved as promised.",
@@ -324,7 +331,10 @@ async fn tampered_verdict_is_refused(
 }
 
 /// Step 9: customer 4 may run on two machines; the database counts the seats.
-async fn seats_are_enforced_in_the_database(out: &mut Narrator, stack: &Stack) -> anyhow::Result<()> {
+async fn seats_are_enforced_in_the_database(
+    out: &mut Narrator,
+    stack: &Stack,
+) -> anyhow::Result<()> {
     out.step("One key, two seats: a third machine is refused until one is freed");
     let key = stack.issue_key("4")?;
     let laptop = desktop_client(stack, "seat-laptop")?;
@@ -335,7 +345,11 @@ async fn seats_are_enforced_in_the_database(out: &mut Narrator, stack: &Stack) -
             .activate_named(&key, Some(name))
             .await
             .with_context(|| format!("activating the {name}"))?;
-        show(out, &format!("customer 4 on the {name}, activate"), &verdict);
+        show(
+            out,
+            &format!("customer 4 on the {name}, activate"),
+            &verdict,
+        );
         ensure!(verdict.code == Code::Valid, "the {name}: {verdict:?}");
     }
     let refused = third
@@ -360,8 +374,15 @@ async fn seats_are_enforced_in_the_database(out: &mut Narrator, stack: &Stack) -
         refused.code == Code::MachineLimit && !refused.licensed && holders.len() == 2,
         "expected MACHINE_LIMIT listing two machines, got {refused:?}"
     );
-    let freed = laptop.deactivate().await.context("deactivating the laptop")?;
-    show(out, "the laptop, deactivate (frees its seat online)", &freed);
+    let freed = laptop
+        .deactivate()
+        .await
+        .context("deactivating the laptop")?;
+    show(
+        out,
+        "the laptop, deactivate (frees its seat online)",
+        &freed,
+    );
     ensure!(freed.code == Code::Deactivated, "deactivate: {freed:?}");
     let joined = third
         .activate_named(&key, Some("third"))
@@ -370,6 +391,81 @@ async fn seats_are_enforced_in_the_database(out: &mut Narrator, stack: &Stack) -
     show(out, "the third machine, activate again", &joined);
     ensure!(joined.code == Code::Valid, "the third machine: {joined:?}");
     out.proved("one transaction with a row lock in the vendor's database decides every seat; the broker counts nothing");
+    Ok(())
+}
+
+/// Step 10: the license's product and entitlements are signed into every verdict.
+async fn products_and_entitlements(out: &mut Narrator, stack: &Stack) -> anyhow::Result<()> {
+    out.step("Products and entitlements: a feature gated by an entitlement, a key for another product refused");
+    let pro = product_client(stack, "pro-app", None)?;
+    let verdict = pro
+        .activate(&stack.issue_key("1")?)
+        .await
+        .context("activating customer 1 in the desktop-pro app")?;
+    show(out, "customer 1 in the desktop-pro app, activate", &verdict);
+    out.detail(format!(
+        "signed product: {}, entitlements: [{}]",
+        verdict.product().unwrap_or("(any)"),
+        verdict.entitlements().join(", ")
+    ));
+    let export = verdict.has_entitlement("export");
+    out.detail(format!(
+        "export menu: {}   (verdict.has_entitlement(\"export\"))",
+        if export { "enabled" } else { "disabled" }
+    ));
+    ensure!(
+        verdict.code == Code::Valid && export,
+        "customer 1 in desktop-pro: {verdict:?}"
+    );
+
+    let lite = product_client(stack, "pro-app-lite-key", None)?;
+    let refused = activate_denied(&lite, &stack.issue_key("5")?).await?;
+    show(
+        out,
+        "customer 5 (a desktop-lite key) in the desktop-pro app, activate",
+        &refused,
+    );
+    ensure!(
+        refused.code == Code::WrongProduct && !refused.has_entitlement("export"),
+        "customer 5 in desktop-pro: {refused:?}"
+    );
+
+    let key = stack.issue_key("6")?;
+    let now = license_client::SystemClock.now();
+    let old_build = now - 60 * DAY;
+    let old = product_client(stack, "pro-build-old", Some(old_build))?;
+    let kept = old
+        .activate(&key)
+        .await
+        .context("activating customer 6 in an old build")?;
+    show(
+        out,
+        &format!(
+            "customer 6 (expired, MAINTAIN_ACCESS) in a build of {}, activate",
+            license_client::format_time(old_build)
+        ),
+        &kept,
+    );
+    ensure!(
+        kept.code == Code::PerpetualFallback && kept.licensed,
+        "customer 6 in an old build: {kept:?}"
+    );
+    let new_build = now - DAY;
+    let new = product_client(stack, "pro-build-new", Some(new_build))?;
+    let expired = activate_denied(&new, &key).await?;
+    show(
+        out,
+        &format!(
+            "customer 6 in a build of {}, activate",
+            license_client::format_time(new_build)
+        ),
+        &expired,
+    );
+    ensure!(
+        expired.code == Code::Expired,
+        "customer 6 in a new build: {expired:?}"
+    );
+    out.proved("product and entitlements are signed into every verdict: a feature follows the license, a key for another product licenses nothing, and an expired MAINTAIN_ACCESS license keeps only the builds released before its expiry");
     Ok(())
 }
 
@@ -395,9 +491,27 @@ async fn activate_denied(client: &LicenseClient, key: &str) -> anyhow::Result<Ve
 /// A desktop client with its own directory, a file key store (the demo leaves your OS
 /// keyring alone) and the broker's key pinned.
 fn desktop_client(stack: &Stack, machine: &str) -> anyhow::Result<LicenseClient> {
+    Ok(desktop_builder(stack, machine).build()?)
+}
+
+/// [`desktop_client`] as the `desktop-pro` app, built at `build_time` (a real app
+/// compiles it in; the demo picks one per build).
+fn product_client(
+    stack: &Stack,
+    machine: &str,
+    build_time: Option<i64>,
+) -> anyhow::Result<LicenseClient> {
+    let mut builder = desktop_builder(stack, machine).product(PRODUCT);
+    if let Some(built) = build_time {
+        builder = builder.build_time(built);
+    }
+    Ok(builder.build()?)
+}
+
+fn desktop_builder(stack: &Stack, machine: &str) -> LicenseClientBuilder {
     let paths = Paths::in_dir(stack.scratch(machine));
     let fingerprint = Fingerprint::from_machine_id(&format!("demo-{machine}"), APP_ID);
-    Ok(stack
+    stack
         .client()
         .app_id(APP_ID)
         .app_version(env!("CARGO_PKG_VERSION"))
@@ -405,7 +519,6 @@ fn desktop_client(stack: &Stack, machine: &str) -> anyhow::Result<LicenseClient>
         .paths(paths)
         .clock(Arc::new(license_client::SystemClock))
         .fingerprint(fingerprint)
-        .build()?)
 }
 
 fn show(out: &Narrator, what: &str, verdict: &Verdict) {
