@@ -99,25 +99,26 @@ impl Inner {
         (file_marks, store_marks, stored_hash)
     }
 
-    fn load_local(&self) -> Result<Local, Verdict> {
+    /// The verdict, when there is nothing to check (boxed: it is the rare, large side).
+    fn load_local(&self) -> Result<Local, Box<Verdict>> {
         let key = match self.key_store.get_key() {
             Ok(Some(key)) => key,
-            Ok(None) => return Err(Verdict::local(
+            Ok(None) => return Err(Box::new(Verdict::local(
                 Code::NoLicense,
                 "No license key is stored on this machine. Activate the app with your license key.",
-            )),
+            ))),
             Err(e) => {
-                return Err(Verdict::local(
+                return Err(Box::new(Verdict::local(
                     Code::KeyStoreUnavailable,
                     format!("The license key could not be read from the {e}."),
-                ))
+                )))
             }
         };
         let Ok(parsed) = LicenseKey::parse(key.expose()) else {
-            return Err(Verdict::local(
+            return Err(Box::new(Verdict::local(
                 Code::NoLicense,
                 "The stored license key is damaged. Activate the app again with your license key.",
-            ));
+            )));
         };
         let mut notes = Vec::new();
         let (file_marks, note) = state::read(&self.paths);
@@ -176,7 +177,7 @@ impl Inner {
         };
         let mut local = match self.load_local() {
             Ok(local) => local,
-            Err(verdict) => return Step::Done(verdict),
+            Err(verdict) => return Step::Done(*verdict),
         };
         let now = self.clock.now();
         let mut lease = self.lease(&local, fingerprint, now);
