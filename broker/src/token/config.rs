@@ -1,5 +1,6 @@
-//! The token manager's settings. `TokenConfig::new` gives the defaults the design
-//! document asks for; the broker's configuration may override any field.
+//! The token manager's settings. `TokenConfig::new` gives the defaults (refresh at
+//! 80 % of the lifetime, never hand out a token with under 30 s left, jittered
+//! back-off); the broker's configuration may override any field.
 
 use std::time::Duration;
 
