@@ -1,8 +1,7 @@
 //! What an `expires_in` value means, and when a token is refreshed and retired.
 //!
 //! OAuth client libraries disagree wildly on odd values (forever, 1 s, 1 h, `None`),
-//! so ours is
-//! written down here and pinned by a table test:
+//! so ours is written down here and pinned by a table test:
 //!
 //! | `expires_in`            | lifetime used                                      |
 //! |-------------------------|----------------------------------------------------|
