@@ -176,15 +176,21 @@ impl Verdicts {
             // seats as they are.
             _ => {
                 let listed = self.ords.seats(id).await;
-                let code = match (operation, code) {
-                    (Operation::Validate | Operation::Activate { .. }, VerdictCode::Valid) => {
-                        VerdictCode::NotActivated
-                    }
-                    (Operation::Deactivate { .. }, _) => VerdictCode::Deactivated,
-                    _ => code,
-                };
                 let list = matches!(operation, Operation::Machines);
-                return listed.map(|answer| sign(code, Some(machines(&answer, own, list)), echo));
+                return listed.map(|answer| {
+                    let seated = own.is_some_and(|own| {
+                        answer.machines.iter().any(|seat| seat.machine_hash == own)
+                    });
+                    let code = match (operation, code) {
+                        // A signed VALID is a lease: only a machine holding a seat
+                        // gets one, whichever endpoint it asked (a listing too).
+                        (Operation::Machines, VerdictCode::Valid) if seated => VerdictCode::Valid,
+                        (_, VerdictCode::Valid) => VerdictCode::NotActivated,
+                        (Operation::Deactivate { .. }, _) => VerdictCode::Deactivated,
+                        _ => code,
+                    };
+                    sign(code, Some(machines(&answer, own, list)), echo)
+                });
             }
         };
         let answered = self.ords.seat(id, &call).await;

@@ -165,3 +165,20 @@ async fn products_and_entitlements_are_signed_and_a_wrong_product_is_refused() {
     assert_eq!(refused.result.code, VerdictCode::WrongProduct);
     assert_eq!(refused.license.machines.unwrap().used, 0);
 }
+
+#[tokio::test]
+async fn a_machine_listing_is_a_lease_only_for_a_machine_that_holds_a_seat() {
+    // A signed VALID from /machines could be planted as a lease: a machine without a
+    // seat must not get one from there either.
+    let app = start(broker()).await;
+    let seated = signed(&app, "activate", body(&app, "4", "seated")).await;
+    assert_eq!(seated.result.code, VerdictCode::Valid);
+    let listed = signed(&app, "machines", body(&app, "4", "seated")).await;
+    assert_eq!(listed.result.code, VerdictCode::Valid);
+    let stranger = signed(&app, "machines", body(&app, "4", "no-seat")).await;
+    assert_eq!(stranger.result.code, VerdictCode::NotActivated);
+    assert!(!stranger.result.valid);
+    let machines = stranger.license.machines.unwrap();
+    assert_eq!((machines.used, machines.list.len()), (1, 1));
+    assert!(!machines.list[0].current);
+}
