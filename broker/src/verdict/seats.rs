@@ -15,7 +15,7 @@
 //! a cached answer can never turn a seat refusal into an allow, and a seat freed on one
 //! replica is gone for every replica at once.
 
-use license_shared::{CustomerId, Envelope, MachineEntry, Machines, VerdictCode};
+use license_shared::{CustomerId, Envelope, ExpiryStrategy, MachineEntry, Machines, VerdictCode};
 
 use super::{decide, Echo, Facts, Verdicts};
 use crate::ords::{Answered, Lookup, Outcome, SeatAnswer, SeatCall};
@@ -108,18 +108,21 @@ impl Verdicts {
             .map(|fingerprint| self.keys.machine_hash(id, fingerprint));
         let own = own.as_deref();
         let lease_seconds = self.seats.lease.as_secs();
-        let call = match (operation, code, own) {
-            (Operation::Validate, VerdictCode::Valid, Some(own)) => SeatCall::Renew {
+        // What licenses a machine needs a seat: a VALID license, and an expired one
+        // whose builds from before its expiry stay licensed (the verdict is a lease).
+        let licenses = code == VerdictCode::Valid
+            || (code == VerdictCode::Expired
+                && facts.expiry_strategy == ExpiryStrategy::MaintainAccess);
+        let call = match (operation, licenses, own) {
+            (Operation::Validate, true, Some(own)) => SeatCall::Renew {
                 machine_hash: own,
                 lease_seconds,
             },
-            (Operation::Activate { machine_name }, VerdictCode::Valid, Some(own)) => {
-                SeatCall::Activate {
-                    machine_hash: own,
-                    machine_name: machine_name.as_deref(),
-                    lease_seconds,
-                }
-            }
+            (Operation::Activate { machine_name }, true, Some(own)) => SeatCall::Activate {
+                machine_hash: own,
+                machine_name: machine_name.as_deref(),
+                lease_seconds,
+            },
             (Operation::Deactivate { machine_id }, _, Some(own)) => {
                 let target = match machine_id {
                     None => own.to_owned(),
@@ -181,12 +184,12 @@ impl Verdicts {
                     let seated = own.is_some_and(|own| {
                         answer.machines.iter().any(|seat| seat.machine_hash == own)
                     });
-                    let code = match (operation, code) {
-                        // A signed VALID is a lease: only a machine holding a seat
-                        // gets one, whichever endpoint it asked (a listing too).
-                        (Operation::Machines, VerdictCode::Valid) if seated => VerdictCode::Valid,
-                        (_, VerdictCode::Valid) => VerdictCode::NotActivated,
-                        (Operation::Deactivate { .. }, _) => VerdictCode::Deactivated,
+                    let code = match operation {
+                        Operation::Deactivate { .. } => VerdictCode::Deactivated,
+                        // A verdict that licenses is a lease: only a machine holding a
+                        // seat gets one, whichever endpoint it asked (a listing too).
+                        Operation::Machines if licenses && seated => code,
+                        _ if licenses => VerdictCode::NotActivated,
                         _ => code,
                     };
                     sign(code, Some(machines(&answer, own, list)), echo)
@@ -196,7 +199,7 @@ impl Verdicts {
         let answered = self.ords.seat(id, &call).await;
         answered.map(|answer| {
             let (code, list) = match answer.outcome {
-                Outcome::Activated | Outcome::Renewed => (VerdictCode::Valid, false),
+                Outcome::Activated | Outcome::Renewed => (code, false),
                 Outcome::MachineLimit => (VerdictCode::MachineLimit, true),
                 _ => (VerdictCode::NotActivated, false),
             };

@@ -182,3 +182,28 @@ async fn a_machine_listing_is_a_lease_only_for_a_machine_that_holds_a_seat() {
     assert_eq!((machines.used, machines.list.len()), (1, 1));
     assert!(!machines.list[0].current);
 }
+
+#[tokio::test]
+async fn a_seat_limited_perpetual_fallback_license_needs_a_seat_too() {
+    // Customer 6 expired with MAINTAIN_ACCESS: its EXPIRED verdict is a lease for old
+    // builds, so with a machine limit it is one only for a seated machine.
+    let app = start(broker()).await;
+    assert!(app.emulator().set_max_machines(6, Some(1)));
+    let unseated = signed(&app, "validate", body(&app, "6", "first")).await;
+    assert_eq!(unseated.result.code, VerdictCode::NotActivated);
+    assert_eq!(
+        unseated.policy.offline_until, unseated.iat,
+        "no lease without a seat"
+    );
+    let seated = signed(&app, "activate", body(&app, "6", "first")).await;
+    assert_eq!(seated.result.code, VerdictCode::Expired);
+    assert!(
+        seated.policy.offline_until > seated.iat,
+        "the fallback lease"
+    );
+    assert_eq!(seated.license.machines.as_ref().map(|m| m.used), Some(1));
+    let renewed = signed(&app, "validate", body(&app, "6", "first")).await;
+    assert_eq!(renewed.result.code, VerdictCode::Expired);
+    let second = signed(&app, "activate", body(&app, "6", "second")).await;
+    assert_eq!(second.result.code, VerdictCode::MachineLimit);
+}
