@@ -2,14 +2,22 @@
 //!
 //! Every response is signed afresh, so a nonce can never be answered with a signature
 //! that was made for another request.
+//!
+//! The seed is expanded (SHA-512 into the secret scalar and the nonce prefix) once,
+//! when the key is loaded, not on every signature as `SigningKey::sign` does; the
+//! signatures are byte for byte the same (Ed25519 is deterministic). The expanded key
+//! is zeroized when the last clone of the signer is dropped, like the seed.
 
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
+use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use license_shared::{base64url_encode, kid_for, Envelope, VerdictPayload};
+use sha2::Sha512;
 
 use crate::config::{read_private_file, ConfigError};
 
@@ -17,13 +25,23 @@ use crate::config::{read_private_file, ConfigError};
 #[derive(Clone)]
 pub struct Signer {
     key: SigningKey,
+    /// The seed expanded once; shared by clones (it is not `Clone` itself).
+    expanded: Arc<ExpandedSecretKey>,
+    verifying: VerifyingKey,
     kid: String,
 }
 
 impl Signer {
     pub fn new(key: SigningKey) -> Self {
-        let kid = kid_for(&key.verifying_key());
-        Self { key, kid }
+        let verifying = key.verifying_key();
+        let kid = kid_for(&verifying);
+        let expanded = Arc::new(ExpandedSecretKey::from(key.as_bytes()));
+        Self {
+            key,
+            expanded,
+            verifying,
+            kid,
+        }
     }
 
     /// A fresh random key (for `keygen` and tests).
@@ -62,7 +80,7 @@ impl Signer {
     }
 
     pub fn verifying_key(&self) -> VerifyingKey {
-        self.key.verifying_key()
+        self.verifying
     }
 
     /// Base64url of the raw 32-byte public key, the form clients pin.
@@ -70,9 +88,12 @@ impl Signer {
         base64url_encode(self.verifying_key().as_bytes())
     }
 
-    /// Signs one payload under this key's kid.
+    /// Signs one payload under this key's kid: serialized straight into the signed
+    /// buffer, signed with the expanded key.
     pub fn sign(&self, payload: &VerdictPayload) -> Envelope {
-        Envelope::sign_verdict(&self.key, &self.kid, payload)
+        Envelope::sign_verdict_with(&self.kid, payload, |message| {
+            raw_sign::<Sha512>(&self.expanded, message, &self.verifying).to_bytes()
+        })
     }
 }
 
@@ -113,5 +134,10 @@ mod tests {
         assert_eq!(envelope.kid, signer.kid());
         let keys = Keyset::new().with_key(signer.verifying_key());
         assert_eq!(envelope.open(&keys).unwrap(), payload);
+        // The expanded key signs exactly what the seed's `SigningKey::sign` would.
+        assert_eq!(
+            envelope,
+            Envelope::sign_verdict(&signer.key, signer.kid(), &payload)
+        );
     }
 }
