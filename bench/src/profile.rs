@@ -77,7 +77,7 @@ pub fn parse(text: &str, inclusive: bool) -> Listing {
 /// Categories of self cost, first match wins.
 pub const CATEGORIES: &[(&str, &[&str])] = &[
     (
-        "Ed25519 signature (curve25519-dalek, SHA-512)",
+        "Ed25519 signature (ed25519-compact or curve25519-dalek, SHA-512)",
         &["curve25519", "ed25519", "sha512", "subtle::"],
     ),
     (

@@ -489,18 +489,18 @@ fn render_profile(results: &Results<'_>, requests: &str, connections: &str, body
 const SIGNERS: &[(&str, &str, &str)] = &[
     (
         "broker",
-        "the broker's `Signer::sign`: payload serialized into the signed buffer, signed with the key expanded once (ed25519-dalek `hazmat::raw_sign`), base64url",
+        "the broker's `Signer::sign`: payload serialized into the signed buffer, signed by ed25519-compact, base64url",
         "what the broker runs: **S**",
     ),
     (
         "dalek_expanded",
         "ed25519-dalek 2.2 `hazmat::raw_sign`, secret scalar and nonce prefix expanded once",
-        "in the broker (feature `hazmat`, no new crate)",
+        "ed25519-dalek's feature `hazmat`, no new crate",
     ),
     (
         "dalek",
         "ed25519-dalek 2.2 `SigningKey::sign` (expands the seed with SHA-512 on every call)",
-        "in the broker",
+        "in the broker (keys, kid, PKCS#8)",
     ),
     (
         "envelope",
@@ -515,7 +515,7 @@ const SIGNERS: &[(&str, &str, &str)] = &[
     (
         "compact",
         "ed25519-compact 2.6 `SecretKey::sign` (pure Rust, fiat-crypto arithmetic)",
-        "test dependency only; one more crate in the broker",
+        "**the broker's signer**: one crate, no dependencies of its own (default features off)",
     ),
 ];
 

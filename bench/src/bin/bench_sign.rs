@@ -78,6 +78,9 @@ fn per_second(budget: Duration, f: &mut dyn FnMut()) -> f64 {
 
 const ROUNDS: usize = 3;
 
+/// One named loop body.
+type Loop<'a> = (&'static str, Box<dyn FnMut() + 'a>);
+
 fn main() {
     let seconds: f64 = std::env::args()
         .nth(1)
@@ -121,7 +124,7 @@ fn main() {
         payload
     );
 
-    let mut loops: Vec<(&str, Box<dyn FnMut() + '_>)> = vec![
+    let mut loops: Vec<Loop<'_>> = vec![
         (
             "broker",
             Box::new(|| {

@@ -3,21 +3,21 @@
 //! Every response is signed afresh, so a nonce can never be answered with a signature
 //! that was made for another request.
 //!
-//! The seed is expanded (SHA-512 into the secret scalar and the nonce prefix) once,
-//! when the key is loaded, not on every signature as `SigningKey::sign` does; the
-//! signatures are byte for byte the same (Ed25519 is deterministic). The expanded key
-//! is zeroized when the last clone of the signer is dropped, like the seed.
+//! The key is read and kept with ed25519-dalek (PKCS#8, the kid, the public key); the
+//! signatures are made by ed25519-compact, the fastest Ed25519 measured on this CPU
+//! (`bench-sign`, BENCHMARKS.md), from a key pair expanded once from the same seed.
+//! Ed25519 is deterministic, so the signatures are byte for byte the ones
+//! ed25519-dalek makes (a test holds them to it). ed25519-compact wipes its secret key
+//! when the last clone of the signer is dropped, as ed25519-dalek zeroizes the seed.
 
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
 
-use ed25519_dalek::hazmat::{raw_sign, ExpandedSecretKey};
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use license_shared::{base64url_encode, kid_for, Envelope, VerdictPayload};
-use sha2::Sha512;
 
 use crate::config::{read_private_file, ConfigError};
 
@@ -25,8 +25,8 @@ use crate::config::{read_private_file, ConfigError};
 #[derive(Clone)]
 pub struct Signer {
     key: SigningKey,
-    /// The seed expanded once; shared by clones (it is not `Clone` itself).
-    expanded: Arc<ExpandedSecretKey>,
+    /// The same key for ed25519-compact, expanded once; shared by clones.
+    fast: Arc<ed25519_compact::KeyPair>,
     verifying: VerifyingKey,
     kid: String,
 }
@@ -35,10 +35,12 @@ impl Signer {
     pub fn new(key: SigningKey) -> Self {
         let verifying = key.verifying_key();
         let kid = kid_for(&verifying);
-        let expanded = Arc::new(ExpandedSecretKey::from(key.as_bytes()));
+        let fast = Arc::new(ed25519_compact::KeyPair::from_seed(
+            ed25519_compact::Seed::new(*key.as_bytes()),
+        ));
         Self {
             key,
-            expanded,
+            fast,
             verifying,
             kid,
         }
@@ -89,10 +91,10 @@ impl Signer {
     }
 
     /// Signs one payload under this key's kid: serialized straight into the signed
-    /// buffer, signed with the expanded key.
+    /// buffer, signed by ed25519-compact (no per-signature noise: plain RFC 8032).
     pub fn sign(&self, payload: &VerdictPayload) -> Envelope {
         Envelope::sign_verdict_with(&self.kid, payload, |message| {
-            raw_sign::<Sha512>(&self.expanded, message, &self.verifying).to_bytes()
+            *self.fast.sk.sign(message, None)
         })
     }
 }
@@ -134,7 +136,7 @@ mod tests {
         assert_eq!(envelope.kid, signer.kid());
         let keys = Keyset::new().with_key(signer.verifying_key());
         assert_eq!(envelope.open(&keys).unwrap(), payload);
-        // The expanded key signs exactly what the seed's `SigningKey::sign` would.
+        // ed25519-compact signs exactly what ed25519-dalek's `SigningKey::sign` would.
         assert_eq!(
             envelope,
             Envelope::sign_verdict(&signer.key, signer.kid(), &payload)
