@@ -45,7 +45,7 @@ END;
 
 -- One row per seat ever taken. status: ACTIVE (held until lease_until), LAPSED (not
 -- renewed in time), RELEASED (freed; released_remotely = 'Y' when another machine
--- freed it, which counts against the license's remote release budget). Times are UTC.
+-- freed it; every release counts against the license's release budget). Times are UTC.
 -- VARCHAR2(64 CHAR): 64 characters, not 64 bytes, as the package checks.
 -- ORA-00955: name is already used by an existing object.
 DECLARE
@@ -114,8 +114,8 @@ CREATE OR REPLACE PACKAGE license_seats AUTHID DEFINER AS
   -- {"machine_hash", "lease_seconds"}: RENEWED | NOT_ACTIVATED.
   FUNCTION renew(p_customer_id IN NUMBER, p_body IN CLOB) RETURN PLS_INTEGER;
 
-  -- {"machine_hash", "by_machine_hash", "remote_release_budget",
-  --  "remote_release_window_seconds"}: RELEASED | NOT_HELD | RELEASE_LIMIT.
+  -- {"machine_hash", "by_machine_hash", "release_budget",
+  --  "release_window_seconds"}: RELEASED | NOT_HELD | RELEASE_LIMIT.
   FUNCTION release_seat(p_customer_id IN NUMBER, p_body IN CLOB) RETURN PLS_INTEGER;
 
   -- LISTED.
@@ -463,25 +463,24 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
     l_body := parse_body(p_body);
     l_machine_hash := text_member(l_body, 'machine_hash', TRUE);
     l_by_machine_hash := text_member(l_body, 'by_machine_hash', TRUE);
-    l_budget := int_member(l_body, 'remote_release_budget', 0, c_max_release_budget);
-    l_window_seconds := int_member(l_body, 'remote_release_window_seconds', 1, c_max_seconds);
+    l_budget := int_member(l_body, 'release_budget', 0, c_max_release_budget);
+    l_window_seconds := int_member(l_body, 'release_window_seconds', 1, c_max_seconds);
 
     l_max := lock_license(p_customer_id);
     l_now := now_utc();
     lapse(p_customer_id, l_now);
     l_remote := CASE WHEN l_machine_hash = l_by_machine_hash THEN 'N' ELSE 'Y' END;
-    IF l_remote = 'Y' THEN
-      -- Freeing other machines has a budget per window, so releasing and
-      -- re-activating cannot mint machines without end.
-      SELECT COUNT(*) INTO l_spent
-        FROM license_activations
-       WHERE customer_id = p_customer_id
-         AND released_remotely = 'Y'
-         AND released_at > l_now - NUMTODSINTERVAL(l_window_seconds, 'SECOND');
-    END IF;
+    -- Every release has a budget per window, a machine's own too: a freed machine
+    -- keeps the offline lease it was given, so releasing and re-activating could
+    -- otherwise mint machines without end.
+    SELECT COUNT(*) INTO l_spent
+      FROM license_activations
+     WHERE customer_id = p_customer_id
+       AND status = 'RELEASED'
+       AND released_at > l_now - NUMTODSINTERVAL(l_window_seconds, 'SECOND');
     IF NOT holds_seat(p_customer_id, l_machine_hash, l_now) THEN
       l_outcome := 'NOT_HELD';
-    ELSIF l_remote = 'Y' AND l_spent >= l_budget THEN
+    ELSIF l_spent >= l_budget THEN
       l_outcome := 'RELEASE_LIMIT';
     ELSE
       UPDATE license_activations

@@ -113,9 +113,9 @@ pub enum SeatError {
         "{0}; check the network connection and the proxy settings (HTTPS_PROXY), then try again"
     )]
     Unreachable(TransportError),
-    /// HTTP 429: this license has freed as many other machines' seats as it may for
-    /// now (or the server's rate limit). Carries the server's message.
-    #[error("the license server refused for now: {0}; try again later, or deactivate the license on that machine itself")]
+    /// HTTP 429: this license has freed as many seats as it may for now (or the
+    /// server's rate limit). Carries the server's message.
+    #[error("the license server refused for now: {0}; try again later")]
     RateLimited(String),
     /// HTTP 400 to a deactivation naming a seat id: no seat of the license has it.
     #[error("no machine of this license has the id {0}; list them to see their ids")]

@@ -156,9 +156,9 @@ impl Default for CacheConfig {
 pub struct SeatConfig {
     /// A seat not renewed by an online validation for this long lapses.
     pub lease: Duration,
-    /// Other machines' seats one license may free per `remote_release_window`.
-    pub remote_release_budget: u32,
-    pub remote_release_window: Duration,
+    /// Other machines' seats one license may free per `release_window`.
+    pub release_budget: u32,
+    pub release_window: Duration,
     /// Activations per hour per license key; `0` is off.
     pub activations_per_hour: u32,
 }
@@ -305,13 +305,9 @@ impl Config {
         }
         let seats = SeatConfig {
             lease,
-            remote_release_budget: src.parse_or(
-                var::REMOTE_RELEASE_BUDGET,
-                3,
-                "a whole number of machines",
-            )?,
-            remote_release_window: src.positive_secs_or(
-                var::REMOTE_RELEASE_WINDOW_SECS,
+            release_budget: src.parse_or(var::RELEASE_BUDGET, 5, "a whole number of machines")?,
+            release_window: src.positive_secs_or(
+                var::RELEASE_WINDOW_SECS,
                 Duration::from_secs(30 * 24 * 3600),
             )?,
             activations_per_hour: src.parse_or(

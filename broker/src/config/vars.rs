@@ -92,11 +92,12 @@ settings! {
     /// Seconds a seat stays held without an online validation from its machine; at least
     /// the offline grace, which is also the default.
     SEAT_LEASE_SECS = "LICENSE_BROKER_SEAT_LEASE_SECS", default "the offline grace";
-    /// How many *other* machines' seats one license may free per window (default 3), so
-    /// deactivate-and-reactivate cannot mint unlimited machines.
-    REMOTE_RELEASE_BUDGET = "LICENSE_BROKER_REMOTE_RELEASE_BUDGET", default "`3`";
-    /// The window of `LICENSE_BROKER_REMOTE_RELEASE_BUDGET`, in seconds (default 30 days).
-    REMOTE_RELEASE_WINDOW_SECS = "LICENSE_BROKER_REMOTE_RELEASE_WINDOW_SECS", default "`2592000` (30 days)";
+    /// How many seats one license may free per window, a machine's own or another's: a
+    /// freed machine keeps its offline lease, so deactivate-and-reactivate would otherwise
+    /// mint machines. A seat not renewed lapses by itself, outside the budget.
+    RELEASE_BUDGET = "LICENSE_BROKER_RELEASE_BUDGET", default "`5`";
+    /// The window of `LICENSE_BROKER_RELEASE_BUDGET`, in seconds (default 30 days).
+    RELEASE_WINDOW_SECS = "LICENSE_BROKER_RELEASE_WINDOW_SECS", default "`2592000` (30 days)";
     /// Activations per hour for one license key (default 10); `0` turns the limit off.
     ACTIVATIONS_PER_HOUR = "LICENSE_BROKER_ACTIVATIONS_PER_HOUR", default "`10`";
     /// Seconds allowed for one whole ORDS exchange; 3 by default, and it must stay shorter

@@ -48,7 +48,7 @@ pub enum ApiError {
     },
     /// 504.
     UpstreamTimeout,
-    /// 429 with `Retry-After`: the license freed its budget of other machines' seats.
+    /// 429 with `Retry-After`: the license freed its budget of seats for the window.
     ReleaseBudgetSpent { budget: u32, window_secs: u64 },
     /// 500. The detail goes to the log only.
     Internal(String),
@@ -146,7 +146,7 @@ impl IntoResponse for ApiError {
                 tracing::info!(budget, "remote seat release refused: budget spent");
                 let days = window_secs.div_ceil(24 * 3600);
                 let message = format!(
-                    "this license has already freed {budget} other machines' seats in the last {days} days; free the seat from that machine itself (license-check deactivate), or wait until an unused seat lapses"
+                    "this license has already freed {budget} seats in the last {days} days, as many as it may; a seat that is not used lapses by itself after its lease, or ask your vendor"
                 );
                 (
                     ErrorCode::RateLimited,

@@ -81,8 +81,8 @@ pub(crate) enum SeatCall<'a> {
     Release {
         machine_hash: &'a str,
         by_machine_hash: &'a str,
-        remote_release_budget: u32,
-        remote_release_window_seconds: u64,
+        release_budget: u32,
+        release_window_seconds: u64,
     },
 }
 

@@ -66,6 +66,9 @@ pub(crate) fn decide(lookup: &Lookup, now: i64, product: Option<&str>) -> Verdic
 /// What a verdict says about the license besides its code.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Facts {
+    /// When the asking machine's seat lapses (seat-limited licenses): a cap on the
+    /// offline lease.
+    pub seat_lease_until: Option<i64>,
     pub expires_at: Option<i64>,
     pub product: Option<String>,
     pub entitlements: Vec<String>,
@@ -78,6 +81,7 @@ impl Facts {
         match lookup {
             Lookup::NoRow => Self::default(),
             Lookup::Row(row) => Self {
+                seat_lease_until: None,
                 expires_at: row.expires_at,
                 product: row.product.clone(),
                 entitlements: row.entitlements.clone(),
@@ -117,6 +121,18 @@ pub(crate) fn policy(
     let recheck_after = iat.saturating_add(recheck).clamp(iat, offline_until);
     Policy {
         recheck_after,
+        offline_until,
+    }
+}
+
+/// `policy` capped at a seat's lapse, never before `iat`.
+fn within_seat(policy: Policy, iat: i64, seat_lease_until: Option<i64>) -> Policy {
+    let Some(until) = seat_lease_until else {
+        return policy;
+    };
+    let offline_until = policy.offline_until.min(until.max(iat));
+    Policy {
+        recheck_after: policy.recheck_after.min(offline_until),
         offline_until,
     }
 }
@@ -209,12 +225,16 @@ impl Verdicts {
                 entitlements: facts.entitlements.clone(),
                 expiry_strategy: facts.expiry_strategy,
             },
-            policy: policy(
-                code,
+            policy: within_seat(
+                policy(
+                    code,
+                    iat,
+                    facts.expires_at,
+                    facts.expiry_strategy,
+                    &self.policy,
+                ),
                 iat,
-                facts.expires_at,
-                facts.expiry_strategy,
-                &self.policy,
+                facts.seat_lease_until,
             ),
         };
         self.signer.sign(&payload)

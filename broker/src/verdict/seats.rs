@@ -90,6 +90,15 @@ impl Verdicts {
         let sign = |code, machines, echo| {
             Signed::Verdict(self.sign(id, code, &facts, machines, iat, echo), code)
         };
+        // A verdict for a seated machine never reaches past its seat's own lease: a
+        // listing (which renews nothing) must not outlive the seat it shows.
+        let sign_within = |code, machines, seat_lease_until: Option<i64>, echo| {
+            let facts = Facts {
+                seat_lease_until,
+                ..facts.clone()
+            };
+            Signed::Verdict(self.sign(id, code, &facts, machines, iat, echo), code)
+        };
         let Some(max) = max else {
             // Unlimited, or no such license: no seat exists to claim or free.
             let code = match operation {
@@ -123,18 +132,26 @@ impl Verdicts {
                 machine_name: machine_name.as_deref(),
                 lease_seconds,
             },
-            (Operation::Deactivate { machine_id }, _, Some(own)) => {
+            // A key for another product frees nothing; it gets its WRONG_PRODUCT below.
+            (Operation::Deactivate { machine_id }, _, Some(own))
+                if code != VerdictCode::WrongProduct =>
+            {
                 let target = match machine_id {
                     None => own.to_owned(),
                     Some(short) => {
                         let listed = self.ords.seats(id).await;
                         let status = listed.upstream_status;
+                        // The whole short id a list shows, matching one seat: a shorter
+                        // prefix could free a seat nobody meant.
                         let found = listed.result.map(|answer| {
-                            answer
-                                .machines
-                                .into_iter()
-                                .find(|seat| seat.machine_hash.starts_with(short.as_str()))
-                                .map(|seat| seat.machine_hash)
+                            let mut matching = answer.machines.into_iter().filter(|seat| {
+                                short.len() == SHORT_ID_HEX
+                                    && seat.machine_hash.get(..SHORT_ID_HEX) == Some(short.as_str())
+                            });
+                            match (matching.next(), matching.next()) {
+                                (Some(seat), None) => Some(seat.machine_hash),
+                                _ => None,
+                            }
                         });
                         match found {
                             Ok(Some(hash)) => hash,
@@ -156,12 +173,12 @@ impl Verdicts {
                 let call = SeatCall::Release {
                     machine_hash: &target,
                     by_machine_hash: own,
-                    remote_release_budget: self.seats.remote_release_budget,
-                    remote_release_window_seconds: self.seats.remote_release_window.as_secs(),
+                    release_budget: self.seats.release_budget,
+                    release_window_seconds: self.seats.release_window.as_secs(),
                 };
                 let answered = self.ords.seat(id, &call).await;
-                let budget = self.seats.remote_release_budget;
-                let window_secs = self.seats.remote_release_window.as_secs();
+                let budget = self.seats.release_budget;
+                let window_secs = self.seats.release_window.as_secs();
                 return answered.map(|answer| match answer.outcome {
                     Outcome::ReleaseLimit => Signed::ReleaseBudgetSpent {
                         budget,
@@ -185,6 +202,7 @@ impl Verdicts {
                         answer.machines.iter().any(|seat| seat.machine_hash == own)
                     });
                     let code = match operation {
+                        Operation::Deactivate { .. } if code == VerdictCode::WrongProduct => code,
                         Operation::Deactivate { .. } => VerdictCode::Deactivated,
                         // A verdict that licenses is a lease: only a machine holding a
                         // seat gets one, whichever endpoint it asked (a listing too).
@@ -192,7 +210,8 @@ impl Verdicts {
                         _ if licenses => VerdictCode::NotActivated,
                         _ => code,
                     };
-                    sign(code, Some(machines(&answer, own, list)), echo)
+                    let lease = seat_lease(&answer, own);
+                    sign_within(code, Some(machines(&answer, own, list)), lease, echo)
                 });
             }
         };
@@ -205,9 +224,20 @@ impl Verdicts {
             };
             let mut seats = machines(&answer, own, list);
             seats.max = seats.max.or(Some(max));
-            sign(code, Some(seats), echo)
+            let lease = seat_lease(&answer, own);
+            sign_within(code, Some(seats), lease, echo)
         })
     }
+}
+
+/// When this machine's live seat lapses, if it holds one.
+fn seat_lease(answer: &SeatAnswer, own: Option<&str>) -> Option<i64> {
+    let own = own?;
+    answer
+        .machines
+        .iter()
+        .find(|seat| seat.machine_hash == own)
+        .map(|seat| seat.lease_until)
 }
 
 /// The signed seat counts, with the machines listed when `list` is set.

@@ -92,23 +92,15 @@ async fn a_plsql_error_or_a_locked_row_in_the_seat_handlers_is_a_503_never_a_ver
 }
 
 #[tokio::test]
-async fn freeing_other_machines_has_a_budget_per_license() {
-    let app = start(broker().settings(&[(var::REMOTE_RELEASE_BUDGET, "1")])).await;
+async fn freeing_seats_has_a_budget_per_license_a_machines_own_too() {
+    // A freed machine keeps the offline lease it was given, so if freeing one's own
+    // seat were free, deactivate-and-reactivate would put one seat on any number of
+    // machines (before: a machine's own release was never counted).
+    let app = start(broker().settings(&[(var::RELEASE_BUDGET, "2")])).await;
     for machine in ["a", "b"] {
         let seated = signed(&app, "activate", body(&app, "4", machine)).await;
         assert_eq!(seated.result.code, VerdictCode::Valid);
     }
-    let listed = signed(&app, "machines", body(&app, "4", "a")).await;
-    let list = listed.license.machines.unwrap().list;
-    let other = list.iter().find(|m| !m.current).unwrap().id.clone();
-    let mut remote = body(&app, "4", "a");
-    remote["machine_id"] = json!(other);
-    let freed = signed(&app, "deactivate", remote.clone()).await;
-    assert_eq!(freed.result.code, VerdictCode::Deactivated);
-    assert_eq!(freed.license.machines.unwrap().used, 1);
-    // b comes back; freeing it again from a is over the budget of one.
-    let back = signed(&app, "activate", body(&app, "4", "b")).await;
-    assert_eq!(back.result.code, VerdictCode::Valid);
     let listed = signed(&app, "machines", body(&app, "4", "a")).await;
     let other = listed
         .license
@@ -117,19 +109,93 @@ async fn freeing_other_machines_has_a_budget_per_license() {
         .list
         .into_iter()
         .find(|m| !m.current)
-        .unwrap()
-        .id;
-    remote["machine_id"] = json!(other);
-    remote["nonce"] = json!(nonce());
-    let refused = post(&app, "deactivate", remote).await;
+        .unwrap();
+    assert_eq!(other.id.len(), 12);
+    // A prefix of the id is not an id: it could free a seat nobody meant.
+    let mut prefix = body(&app, "4", "a");
+    prefix["machine_id"] = json!(other.id[..4].to_owned());
+    error_body(
+        post(&app, "deactivate", prefix).await,
+        400,
+        "invalid_request",
+    )
+    .await;
+    // Freeing b from a, then a's own seat: the budget of two.
+    let mut remote = body(&app, "4", "a");
+    remote["machine_id"] = json!(other.id);
+    let freed = signed(&app, "deactivate", remote).await;
+    assert_eq!(freed.result.code, VerdictCode::Deactivated);
+    assert_eq!(freed.license.machines.unwrap().used, 1);
+    let own = signed(&app, "deactivate", body(&app, "4", "a")).await;
+    assert_eq!(own.result.code, VerdictCode::Deactivated);
+    // The churn: c and d activate; freeing d, even from d itself, is over the budget.
+    for machine in ["c", "d"] {
+        let seated = signed(&app, "activate", body(&app, "4", machine)).await;
+        assert_eq!(seated.result.code, VerdictCode::Valid, "{machine}");
+    }
+    let refused = post(&app, "deactivate", body(&app, "4", "d")).await;
     let body = error_body(refused, 429, "rate_limited").await;
     assert!(
-        body["message"].as_str().unwrap().contains("freed 1 other"),
+        body["message"].as_str().unwrap().contains("freed 2 seats"),
         "{body}"
     );
-    // A machine freeing its own seat is never limited.
-    let own = signed(&app, "deactivate", super::seats::body(&app, "4", "b")).await;
-    assert_eq!(own.result.code, VerdictCode::Deactivated);
+    // Nothing changed: d still holds its seat, and e finds none free.
+    let still = signed(&app, "validate", super::seats::body(&app, "4", "d")).await;
+    assert_eq!(still.result.code, VerdictCode::Valid);
+    let full = signed(&app, "activate", super::seats::body(&app, "4", "e")).await;
+    assert_eq!(full.result.code, VerdictCode::MachineLimit);
+}
+
+#[tokio::test]
+async fn a_verdict_for_a_seated_machine_never_outlives_its_seat() {
+    // The machine list renews nothing: its lease must end when the seat would lapse,
+    // or a machine could list itself just before its seat lapses and keep a lease for
+    // a whole grace after another machine took the seat.
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let signing_clock = Arc::clone(&clock);
+    let app = start(
+        broker()
+            .emulator_clock(clock.clone())
+            // The broker signs on the same clock the database's seats lapse by.
+            .broker_clock(move || ords_emulator::Clock::now(&*signing_clock).unix_timestamp())
+            .settings(&[
+                (var::OFFLINE_GRACE_SECS, "60"),
+                (var::SEAT_LEASE_SECS, "60"),
+            ]),
+    )
+    .await;
+    let seated = signed(&app, "activate", body(&app, "4", "laptop")).await;
+    let lapses = seated.iat + 60;
+    assert!(
+        seated.policy.offline_until <= lapses + 1,
+        "{:?}",
+        seated.policy
+    );
+    clock.advance(time::Duration::seconds(50));
+    let listed = signed(&app, "machines", body(&app, "4", "laptop")).await;
+    assert_eq!(listed.result.code, VerdictCode::Valid);
+    assert!(
+        listed.policy.offline_until <= lapses + 1,
+        "the listing's lease {} ends with the seat at {lapses}",
+        listed.policy.offline_until
+    );
+}
+
+#[tokio::test]
+async fn a_key_for_another_product_frees_no_seat() {
+    let app = start(broker()).await;
+    let seated = signed(&app, "activate", body(&app, "4", "pro-machine")).await;
+    assert_eq!(seated.result.code, VerdictCode::Valid);
+    let mut other = body(&app, "4", "pro-machine");
+    other["product"] = json!("desktop-lite");
+    let refused = signed(&app, "deactivate", other).await;
+    assert_eq!(refused.result.code, VerdictCode::WrongProduct);
+    let still = signed(&app, "validate", body(&app, "4", "pro-machine")).await;
+    assert_eq!(
+        still.result.code,
+        VerdictCode::Valid,
+        "the seat is still held"
+    );
 }
 
 #[tokio::test]

@@ -44,7 +44,7 @@ pub const MAX_SECONDS: i64 = 315_360_000;
 /// The most characters in `machine_hash`, `by_machine_hash` and `machine_name`
 /// (`VARCHAR2(64 CHAR)`).
 pub const MAX_TEXT_CHARS: usize = 64;
-/// The largest `remote_release_budget`.
+/// The largest `release_budget`.
 pub const MAX_RELEASE_BUDGET: i64 = 1_000_000;
 /// The database error behind a 555 from the `seats_status` fault, unless
 /// `seats_cause` names another.
@@ -112,8 +112,8 @@ impl Procedure {
             Procedure::Release => &[
                 "machine_hash",
                 "by_machine_hash",
-                "remote_release_budget",
-                "remote_release_window_seconds",
+                "release_budget",
+                "release_window_seconds",
             ],
             Procedure::List => &[],
         }
@@ -512,14 +512,15 @@ fn release(
     else {
         return Outcome::NotHeld;
     };
-    if remote {
-        let spent = seats
-            .iter()
-            .filter(|a| a.released_remotely && a.released_at.is_some_and(|t| t > window_start))
-            .count();
-        if spent as i64 >= budget {
-            return Outcome::ReleaseLimit;
-        }
+    // Every release counts, a machine's own too (seats.sql: release_seat).
+    let spent = seats
+        .iter()
+        .filter(|a| {
+            a.status == SeatStatus::Released && a.released_at.is_some_and(|t| t > window_start)
+        })
+        .count();
+    if spent as i64 >= budget {
+        return Outcome::ReleaseLimit;
     }
     let seat = &mut seats[index];
     seat.status = SeatStatus::Released;
@@ -576,8 +577,8 @@ impl Request {
             Procedure::Release => Request::Release {
                 machine_hash: required("machine_hash")?,
                 by_machine_hash: required("by_machine_hash")?,
-                budget: integer(&object, "remote_release_budget", 0, MAX_RELEASE_BUDGET)?,
-                window_seconds: integer(&object, "remote_release_window_seconds", 1, MAX_SECONDS)?,
+                budget: integer(&object, "release_budget", 0, MAX_RELEASE_BUDGET)?,
+                window_seconds: integer(&object, "release_window_seconds", 1, MAX_SECONDS)?,
             },
             Procedure::List => Request::List,
         })

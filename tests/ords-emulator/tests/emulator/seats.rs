@@ -33,7 +33,7 @@ fn activate_body(hash: &str, name: Option<&str>, lease: u32) -> String {
 
 fn release_body(hash: &str, by: &str, budget: u32, window: u32) -> String {
     format!(
-        r#"{{"machine_hash":"{hash}","by_machine_hash":"{by}","remote_release_budget":{budget},"remote_release_window_seconds":{window}}}"#
+        r#"{{"machine_hash":"{hash}","by_machine_hash":"{by}","release_budget":{budget},"release_window_seconds":{window}}}"#
     )
 }
 
@@ -144,7 +144,7 @@ async fn activate_renew_list_release_on_a_limited_license() {
         &env,
         "customers/seats/4/release",
         Some(&t),
-        &release_body("m2", "m2", 0, 86400),
+        &release_body("m2", "m2", 1, 86400),
     )
     .await;
     assert_eq!(
@@ -360,7 +360,7 @@ async fn a_seat_lapses_at_its_lease_end_by_the_emulator_clock() {
 }
 
 #[tokio::test]
-async fn freeing_other_machines_has_a_budget_per_window() {
+async fn freeing_seats_has_a_budget_per_window_a_machines_own_too() {
     let env = start().await;
     let t = env.token().await;
     let activate = |hash: &'static str| {
@@ -407,14 +407,20 @@ async fn freeing_other_machines_has_a_budget_per_window() {
             &[seat("a", None, now, day), seat("b", None, now, day)]
         )
     );
-    // A machine freeing its own seat spends nothing.
-    assert_eq!(release("b", "b").await.0, "RELEASED");
-    assert_eq!(activate("b").await, "ACTIVATED");
+    // A machine freeing its own seat spends the same budget: a freed machine keeps
+    // its offline lease, so free self-releases would mint machines.
+    assert_eq!(release("b", "b").await.0, "RELEASE_LIMIT");
     // Nobody holds "c": NOT_HELD, whatever the budget.
     assert_eq!(release("c", "a").await.0, "NOT_HELD");
     // The window moves on: the release at 00:00:00 is out of (now - 600 s, now].
     env.clock.advance(Duration::seconds(600));
-    assert_eq!(release("b", "a").await.0, "RELEASED");
+    assert_eq!(release("b", "b").await.0, "RELEASED");
+    assert_eq!(activate("b").await, "ACTIVATED");
+    assert_eq!(
+        release("b", "a").await.0,
+        "RELEASE_LIMIT",
+        "the budget of one is spent again"
+    );
 }
 
 #[tokio::test]
@@ -493,18 +499,18 @@ async fn no_license_bad_requests_busy_and_555() {
         ),
         (
             "release",
-            r#"{"machine_hash":"m","remote_release_budget":0,"remote_release_window_seconds":60}"#,
+            r#"{"machine_hash":"m","release_budget":0,"release_window_seconds":60}"#,
             "by_machine_hash: required",
         ),
         (
             "release",
-            r#"{"machine_hash":"m","by_machine_hash":"m","remote_release_budget":-1,"remote_release_window_seconds":60}"#,
-            "remote_release_budget: must be an integer from 0 to 1000000",
+            r#"{"machine_hash":"m","by_machine_hash":"m","release_budget":-1,"release_window_seconds":60}"#,
+            "release_budget: must be an integer from 0 to 1000000",
         ),
         (
             "release",
-            r#"{"machine_hash":"m","by_machine_hash":"m","remote_release_budget":0,"remote_release_window_seconds":0}"#,
-            "remote_release_window_seconds: must be an integer from 1 to 315360000",
+            r#"{"machine_hash":"m","by_machine_hash":"m","release_budget":0,"release_window_seconds":0}"#,
+            "release_window_seconds: must be an integer from 1 to 315360000",
         ),
     ] {
         let a = post(&env, &format!("customers/seats/4/{path}"), Some(&t), body).await;
