@@ -171,6 +171,9 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, Json(ErrorBody::new(code, message))).into_response();
+        response
+            .extensions_mut()
+            .insert(super::request_log::LoggedError(code.as_str()));
         let headers = response.headers_mut();
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(after) = retry_after {

@@ -1,7 +1,8 @@
 //! One structured log line and one set of metric updates per request.
 //!
 //! The line carries `request_id`, `route` (the route template, never the raw path),
-//! `status`, `upstream_status`, `key` and `latency_ms`. Handlers report what only they
+//! `status`, the verdict's `code` or the error's `error` code, the `client` address,
+//! `upstream_status`, `key` and `latency_ms`. Handlers report what only they
 //! know by putting [`RequestFacts`] into the *response* extensions; this layer takes
 //! them out again, so they never leave the process. A license key only ever appears
 //! as its fingerprint: eight hex digits of its SHA-256, enough to correlate lines,
@@ -42,7 +43,15 @@ pub(crate) struct RequestFacts {
     pub key: Option<String>,
     /// The HTTP status ORDS answered this request's own lookup with.
     pub upstream_status: Option<u16>,
+    /// The signed verdict's code, when the answer is one.
+    pub code: Option<&'static str>,
+    /// The client address the limits used (the TCP peer, or via trusted proxies).
+    pub client: Option<std::net::IpAddr>,
 }
+
+/// Set by [`ApiError`](super::ApiError)'s response: its error code, for the log line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LoggedError(pub &'static str);
 
 /// A fresh random request id: 16 hex digits.
 pub(crate) fn new_request_id() -> String {
@@ -76,18 +85,14 @@ pub(crate) async fn log_and_measure(
         .extensions_mut()
         .remove::<RequestFacts>()
         .unwrap_or_default();
+    let error = response
+        .extensions_mut()
+        .remove::<LoggedError>()
+        .map(|e| e.0);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     }
-    log_line(
-        &request_id,
-        &method,
-        &route,
-        status,
-        facts.upstream_status,
-        facts.key.as_deref(),
-        elapsed,
-    );
+    log_line(&request_id, &method, &route, status, &facts, error, elapsed);
     response
 }
 
@@ -96,10 +101,14 @@ fn log_line(
     method: &http::Method,
     route: &str,
     status: u16,
-    upstream_status: Option<u16>,
-    key: Option<&str>,
+    facts: &RequestFacts,
+    error: Option<&str>,
     elapsed: Duration,
 ) {
+    let upstream_status = facts.upstream_status;
+    let key = facts.key.as_deref();
+    let code = facts.code;
+    let client = facts.client.map(tracing::field::display);
     // Whole microseconds, shown in milliseconds: `0.285`, not `0.28477199999999997`.
     let latency_ms = (elapsed.as_secs_f64() * 1_000_000.0).round() / 1000.0;
     macro_rules! line {
@@ -110,6 +119,9 @@ fn log_line(
                 %method,
                 route,
                 status,
+                code,
+                error,
+                client,
                 upstream_status,
                 key,
                 latency_ms,

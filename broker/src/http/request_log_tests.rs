@@ -46,6 +46,8 @@ fn app(metrics: Arc<Metrics>) -> Router {
                 res.extensions_mut().insert(RequestFacts {
                     key: Some(key_fingerprint(RAW_KEY)),
                     upstream_status: Some(200),
+                    code: Some("VALID"),
+                    client: Some("192.0.2.7".parse().unwrap()),
                 });
                 res
             }),
@@ -99,6 +101,8 @@ async fn each_request_logs_one_line_with_the_promised_fields() {
     assert_eq!(line["method"], "POST");
     assert_eq!(line["status"], 200);
     assert_eq!(line["upstream_status"], 200);
+    assert_eq!(line["code"], "VALID");
+    assert_eq!(line["client"], "192.0.2.7");
     assert_eq!(line["key"], key_fingerprint(RAW_KEY).as_str());
     assert!(line["latency_ms"].as_f64().unwrap() >= 0.0);
     assert_eq!(lines[1]["route"], UNMATCHED);
@@ -133,4 +137,48 @@ fn request_ids_are_sixteen_hex_digits_and_differ() {
     assert_eq!(a.len(), 16);
     assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
     assert_ne!(a, new_request_id());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_error_answer_logs_its_error_code() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let metrics = Arc::new(Metrics::new());
+    let app = Router::new()
+        .route(
+            "/v1/license/validate",
+            post(|| async { crate::http::ApiError::InvalidRequest("nonce: too short".into()) }),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            log_and_measure,
+        ));
+    let request = Request::post("/v1/license/validate")
+        .body(Body::empty())
+        .unwrap();
+    let res = app.oneshot(request).await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(
+        res.extensions().get::<LoggedError>().is_none(),
+        "stays inside the process"
+    );
+    let lines: Vec<_> = captured
+        .lines()
+        .into_iter()
+        .filter(|l| l["msg"] == "request" || l["message"] == "request")
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["error"], "invalid_request");
+    assert_eq!(lines[0]["status"], 400);
+    assert!(
+        lines[0].get("code").is_none_or(|c| c.is_null()),
+        "{:?}",
+        lines[0]
+    );
 }

@@ -81,6 +81,7 @@ async fn answer(
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), |c| c.0);
     let ip = state.trusted_proxies().client_ip(peer, request.headers());
+    seen.client = Some(ip);
     state.limits().check_ip(ip).map_err(ApiError::RateLimited)?;
     if !is_json(request.headers()) {
         return Err(ApiError::UnsupportedMediaType);
@@ -172,6 +173,7 @@ async fn answer(
         (state.verdicts().not_found(id, echo), VerdictCode::NotFound)
     };
     state.metrics().verdict(code.as_str());
+    seen.code = Some(code.as_str());
     if code == VerdictCode::NotFound {
         state.limits().record_not_found(ip);
     }
