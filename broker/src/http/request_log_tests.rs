@@ -29,6 +29,19 @@ impl Write for Captured {
 }
 
 impl Captured {
+    /// Flat JSON log lines written here, for this thread only (the tests share a
+    /// process).
+    fn json_lines_on_this_thread() -> (Self, tracing::subscriber::DefaultGuard) {
+        let captured = Self::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+
     fn lines(&self) -> Vec<serde_json::Value> {
         let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
         text.lines()
@@ -60,14 +73,7 @@ fn app(metrics: Arc<Metrics>) -> Router {
 
 #[tokio::test(flavor = "current_thread")]
 async fn each_request_logs_one_line_with_the_promised_fields() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::json_lines_on_this_thread();
     let metrics = Arc::new(Metrics::new());
 
     let request = Request::post("/v1/license/validate")
@@ -141,14 +147,7 @@ fn request_ids_are_sixteen_hex_digits_and_differ() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn an_error_answer_logs_its_error_code() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::json_lines_on_this_thread();
     let metrics = Arc::new(Metrics::new());
     let app = Router::new()
         .route(
