@@ -9,6 +9,8 @@
 //!
 //! - `bench-ref`: the minimal axum JSON endpoint the broker is compared with.
 //! - `bench-sign`: the signatures per second one core can make (the warm-path ceiling).
+//! - `bench-spin`: a closed-loop generator that polls instead of sleeping, for the
+//!   pinned warm path (so the broker's core is not billed for waking it).
 //! - `bench-load`: a fixed-rate, open-loop generator for the cold path.
 //! - `bench-economy`: tokens and ORDS calls for N validations, against the naive flow.
 //! - `bench-report`: reads that directory with the parsers below ([`results`]) and

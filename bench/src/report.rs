@@ -545,9 +545,14 @@ fn render_pinned(
          core a warm validation costs at least one `/healthz`-sized HTTP round trip plus \
          one signature: with **H** the `/healthz` rate and **S** the signing rate of that \
          core, the floor is **1/(1/H + 1/S)** validations per second.\n\n\
-         The broker runs on core {} (`taskset -c {}`), oha on core {} (`taskset -c {}`, \
-         {} connections, {} s per run); `bench-sign` runs on the broker's core while the \
-         broker idles. {} interleaved rounds of validate, `/healthz` and `bench-sign`; \
+         The broker runs on core {} (`taskset -c {}`), the load generator on core {} \
+         (`taskset -c {}`, {} keep-alive connections, {} s per run); `bench-sign` runs on \
+         the broker's core while the broker idles. The load generator is `bench-spin`, \
+         which polls its sockets and never sleeps: this guest halts an idle vCPU at once, \
+         and oha, which sleeps in `epoll_wait` whenever the broker is slower than it, \
+         makes the broker's core pay a cross-vCPU wake-up for nearly every answer (oha's \
+         figures from the same rounds follow the table). {} interleaved rounds of \
+         validate and `/healthz` with each generator, then `bench-sign`; \
          each figure is its best round (another engineer's build on a shared core slows \
          a round, it never speeds one up). The broker is warm (token and license row \
          cached; every response signed afresh), logs at its default level (info: one \
@@ -676,6 +681,43 @@ fn render_pinned(
             );
         }
     }
+    // The same rounds with oha as the load generator: the figures this section used to
+    // report, kept to show what the generator's idleness costs the broker.
+    let oha_v = results
+        .oha("pinned_oha_validate.json")
+        .map(|o| o.ok_rps())
+        .filter(|r| *r > 0.0);
+    let oha_h = results
+        .oha("pinned_oha_healthz.json")
+        .map(|o| o.ok_rps())
+        .filter(|r| *r > 0.0);
+    let oha_floor = oha_h.zip(s_rate).map(|(h, s)| floor_of(h, s));
+    let oha_share = oha_v.zip(oha_floor).map(|(v, fl)| v / fl);
+    if let (Some(v), Some(h), Some(fl), Some(sh)) = (oha_v, oha_h, oha_floor, oha_share) {
+        let _ = writeln!(
+            body,
+            "\nWith **oha** as the load generator (same broker, same rounds; secondary):\n\n\
+             | | per second | µs each | user µs / req | kernel µs / req |\n\
+             | --- | ---: | ---: | ---: | ---: |\n\
+             | H: `GET /healthz` | {} | {} | {} | {} |\n\
+             | V: `POST /v1/license/validate` | {} | {} | {} | {} |\n\
+             | floor with the same S | {} | {} | | |\n\n\
+             With oha, validate reaches **{}** of the floor. The difference is kernel time on \
+             the broker's core: waking oha's sleeping thread on the other vCPU from inside \
+             the broker's `writev` (the reading below).",
+            f(h, 0),
+            us(h),
+            cpu_of("oha_healthz", "user_us"),
+            cpu_of("oha_healthz", "sys_us"),
+            f(v, 0),
+            us(v),
+            cpu_of("oha_validate", "user_us"),
+            cpu_of("oha_validate", "sys_us"),
+            f(fl, 0),
+            us(fl),
+            f(sh, 2),
+        );
+    }
     if let (Some(lines), Some(answered)) = (num(&log, "log_request_lines"), num(&log, "answered")) {
         let _ = writeln!(
             body,
@@ -731,12 +773,13 @@ fn render_pinned(
         what: "1. validate ÷ floor 1/(1/H + 1/S), pinned, log at info to a file".into(),
         figure: match (share, v_rate, floor, h_rate, s_rate) {
             (Some(sh), Some(v), Some(fl), Some(h), Some(s)) => format!(
-                "{} ({} of {} req/s; H {}, S {})",
+                "{} ({} of {} req/s; H {}, S {}; bench-spin){}",
                 f(sh, 2),
                 f(v, 0),
                 f(fl, 0),
                 f(h, 0),
-                f(s, 0)
+                f(s, 0),
+                oha_share.map_or(String::new(), |o| format!("; with oha {}", f(o, 2)))
             ),
             _ => "?".into(),
         },
