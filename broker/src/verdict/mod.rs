@@ -63,28 +63,29 @@ pub(crate) fn decide(lookup: &Lookup, now: i64, product: Option<&str>) -> Verdic
     }
 }
 
-/// What a verdict says about the license besides its code.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Facts {
+/// What a verdict says about the license besides its code, borrowed from the looked-up
+/// row: the payload copies what it signs once, and nothing else does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Facts<'a> {
     /// When the asking machine's seat lapses (seat-limited licenses): a cap on the
     /// offline lease.
     pub seat_lease_until: Option<i64>,
     pub expires_at: Option<i64>,
-    pub product: Option<String>,
-    pub entitlements: Vec<String>,
+    pub product: Option<&'a str>,
+    pub entitlements: &'a [String],
     pub expiry_strategy: ExpiryStrategy,
 }
 
-impl Facts {
+impl<'a> Facts<'a> {
     /// A row's facts; none for no row (a forger learns nothing either).
-    pub(crate) fn of(lookup: &Lookup) -> Self {
+    pub(crate) fn of(lookup: &'a Lookup) -> Self {
         match lookup {
             Lookup::NoRow => Self::default(),
             Lookup::Row(row) => Self {
                 seat_lease_until: None,
                 expires_at: row.expires_at,
-                product: row.product.clone(),
-                entitlements: row.entitlements.clone(),
+                product: row.product.as_deref(),
+                entitlements: &row.entitlements,
                 expiry_strategy: row.expiry_strategy,
             },
         }
@@ -178,11 +179,14 @@ impl Verdicts {
 
     /// The license row for `id` (cached, single flight).
     async fn lookup(&self, id: &CustomerId) -> Answered<Lookup> {
-        let ords = self.ords.clone();
-        let key = id.clone();
-        self.cache
-            .get_or_fetch(id, move || async move { ords.lookup(&key).await })
-            .await
+        // The client and the id are cloned for the fetch task only on a miss: a hit,
+        // the warm path, copies neither.
+        let fetch = || {
+            let ords = self.ords.clone();
+            let key = id.clone();
+            async move { ords.lookup(&key).await }
+        };
+        self.cache.get_or_fetch(id, fetch).await
     }
 
     /// The answer for a key whose MAC does not verify: exactly what an unknown
@@ -203,7 +207,7 @@ impl Verdicts {
         &self,
         id: &CustomerId,
         code: VerdictCode,
-        facts: &Facts,
+        facts: &Facts<'_>,
         machines: Option<Machines>,
         iat: i64,
         echo: Echo,
@@ -221,8 +225,8 @@ impl Verdicts {
                 id: id.as_str().to_owned(),
                 expires_at: facts.expires_at,
                 machines,
-                product: facts.product.clone(),
-                entitlements: facts.entitlements.clone(),
+                product: facts.product.map(str::to_owned),
+                entitlements: facts.entitlements.to_vec(),
                 expiry_strategy: facts.expiry_strategy,
             },
             policy: within_seat(
