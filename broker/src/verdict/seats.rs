@@ -72,6 +72,9 @@ impl Verdicts {
         }
     }
 
+    /// The seat calls to ORDS are boxed: inline, their state would make every
+    /// request's future several kilobytes, moved a few times per request even when no
+    /// seat is involved (an unlimited license, the common case, makes no seat call).
     async fn with_seats(
         &self,
         operation: &Operation,
@@ -95,7 +98,7 @@ impl Verdicts {
         let sign_within = |code, machines, seat_lease_until: Option<i64>, echo| {
             let facts = Facts {
                 seat_lease_until,
-                ..facts.clone()
+                ..facts
             };
             Signed::Verdict(self.sign(id, code, &facts, machines, iat, echo), code)
         };
@@ -139,7 +142,7 @@ impl Verdicts {
                 let target = match machine_id {
                     None => own.to_owned(),
                     Some(short) => {
-                        let listed = self.ords.seats(id).await;
+                        let listed = Box::pin(self.ords.seats(id)).await;
                         let status = listed.upstream_status;
                         // The whole short id a list shows, matching one seat: a shorter
                         // prefix could free a seat nobody meant.
@@ -176,7 +179,7 @@ impl Verdicts {
                     release_budget: self.seats.release_budget,
                     release_window_seconds: self.seats.release_window.as_secs(),
                 };
-                let answered = self.ords.seat(id, &call).await;
+                let answered = Box::pin(self.ords.seat(id, &call)).await;
                 let budget = self.seats.release_budget;
                 let window_secs = self.seats.release_window.as_secs();
                 return answered.map(|answer| match answer.outcome {
@@ -195,7 +198,7 @@ impl Verdicts {
             // fingerprint (which can hold no seat): the license decision, with the
             // seats as they are.
             _ => {
-                let listed = self.ords.seats(id).await;
+                let listed = Box::pin(self.ords.seats(id)).await;
                 let list = matches!(operation, Operation::Machines);
                 return listed.map(|answer| {
                     let seated = own.is_some_and(|own| {
@@ -215,7 +218,7 @@ impl Verdicts {
                 });
             }
         };
-        let answered = self.ords.seat(id, &call).await;
+        let answered = Box::pin(self.ords.seat(id, &call)).await;
         answered.map(|answer| {
             let (code, list) = match answer.outcome {
                 Outcome::Activated | Outcome::Renewed => (code, false),
