@@ -105,6 +105,12 @@ impl EdgeConfig {
         if max_concurrent == 0 {
             return Err(ConfigError::new(var::MAX_CONCURRENT, "must be at least 1"));
         }
+        if max_concurrent > tokio::sync::Semaphore::MAX_PERMITS {
+            return Err(ConfigError::new(
+                var::MAX_CONCURRENT,
+                format!("must be at most {}", tokio::sync::Semaphore::MAX_PERMITS),
+            ));
+        }
         let shutdown_grace =
             src.positive_secs_or(var::SHUTDOWN_GRACE_SECS, defaults.shutdown_grace)?;
         let drain_delay = src.secs_or(var::DRAIN_DELAY_SECS, defaults.drain_delay)?;

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use tokio::sync::Semaphore;
+
 use crate::config::Config;
 use crate::config::ConfigError;
 use crate::guard::{Limits, TrustedProxies};
@@ -28,6 +30,9 @@ struct Inner {
     license_keys: LicenseKeys,
     edge: EdgeConfig,
     limits: Arc<Limits>,
+    /// One slot per validation answered at once (`max_concurrent`), shared by the
+    /// four license routes: the limit is the broker's, not each route's.
+    capacity: Semaphore,
     metrics: Arc<Metrics>,
     draining: Draining,
 }
@@ -63,6 +68,7 @@ impl AppState {
                     Limits::new(config.rate.per_ip, config.rate.per_key)
                         .with_activations_per_hour(config.seats.activations_per_hour),
                 ),
+                capacity: Semaphore::new(config.edge.max_concurrent),
                 metrics,
                 draining: Draining::new(),
             }),
@@ -88,6 +94,11 @@ impl AppState {
 
     pub(super) fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// The license routes' concurrency slots.
+    pub(super) fn capacity(&self) -> &Semaphore {
+        &self.inner.capacity
     }
 
     pub(super) fn metrics(&self) -> &Arc<Metrics> {

@@ -57,7 +57,20 @@ pub(super) async fn machines(State(state): State<AppState>, request: Request) ->
 
 async fn handle(state: AppState, request: Request, endpoint: Endpoint) -> Response {
     let mut seen = RequestFacts::default();
-    let mut response = match answer(&state, request, endpoint, &mut seen).await {
+    // The edge's two guards, around everything the request does: a slot among the
+    // broker's `max_concurrent` (none free: a quick 503 with `Retry-After`, never a
+    // queue), and the broker's own deadline (a 504), which covers reading the body as
+    // well as ORDS. The slot is held until the answer is ready.
+    let answered = match state.capacity().try_acquire() {
+        Err(_) => Err(ApiError::Overloaded),
+        Ok(_slot) => {
+            let deadline = state.edge().request_timeout;
+            tokio::time::timeout(deadline, answer(&state, request, endpoint, &mut seen))
+                .await
+                .unwrap_or(Err(ApiError::DeadlineExceeded))
+        }
+    };
+    let mut response = match answered {
         Ok(response) => response,
         Err(err) => {
             if let ApiError::RateLimited(limited) = &err {
