@@ -11,4 +11,4 @@ pub(crate) mod limits;
 mod rate_limit;
 
 pub(crate) use client_addr::TrustedProxies;
-pub(crate) use limits::{ip_bucket, KeyId, LimitKind, Limited, Limits};
+pub(crate) use limits::{ip_bucket, Fingerprint, KeyId, LimitKind, Limited, Limits};

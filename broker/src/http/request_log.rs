@@ -21,6 +21,7 @@ use axum::response::Response;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
+use crate::guard::Fingerprint;
 use crate::metrics::Metrics;
 
 /// The response header that carries the request id.
@@ -33,14 +34,15 @@ pub(crate) const UNMATCHED: &str = "unmatched";
 #[cfg(test)]
 pub(crate) fn key_fingerprint(key: &str) -> String {
     use sha2::Digest as _;
-    crate::guard::limits::hex8(&sha2::Sha256::digest(key.as_bytes()))
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a handler knows that the log line should carry, set on its response.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct RequestFacts {
     /// [`key_fingerprint`] of the request's license key.
-    pub key: Option<String>,
+    pub key: Option<Fingerprint>,
     /// The HTTP status ORDS answered this request's own lookup with.
     pub upstream_status: Option<u16>,
     /// The signed verdict's code, when the answer is one.
@@ -109,7 +111,7 @@ fn log_line(
     // through `Debug`'s quoting and escaping, which costs more than the rest of them.
     use tracing::field::display;
     let upstream_status = facts.upstream_status;
-    let key = facts.key.as_deref().map(display);
+    let key = facts.key.map(display);
     let code = facts.code.map(display);
     let error = error.map(display);
     let client = facts.client.map(display);

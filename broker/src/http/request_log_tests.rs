@@ -57,7 +57,7 @@ fn app(metrics: Arc<Metrics>) -> Router {
             post(|| async {
                 let mut res = (StatusCode::OK, "signed").into_response();
                 res.extensions_mut().insert(RequestFacts {
-                    key: Some(key_fingerprint(RAW_KEY)),
+                    key: Some(crate::guard::KeyId::of(RAW_KEY).fingerprint()),
                     upstream_status: Some(200),
                     code: Some("VALID"),
                     client: Some("192.0.2.7".parse().unwrap()),
