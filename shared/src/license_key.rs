@@ -28,6 +28,10 @@ pub const CUSTOMER_ID_MAX_LEN: usize = 32;
 const CHECK_SYMBOLS: usize = 4;
 /// Symbols per group in the printed form.
 const GROUP: usize = 5;
+/// The longest data a key carries: version, id length, the longest id, the MAC.
+const MAX_DATA: usize = 2 + CUSTOMER_ID_MAX_LEN + MAC_LEN;
+/// The most symbols a key has: `MAX_DATA` in base32, then the check symbols.
+const MAX_SYMBOLS: usize = (MAX_DATA * 8).div_ceil(5) + CHECK_SYMBOLS;
 
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -122,26 +126,34 @@ impl LicenseKey {
     }
 
     /// Reads a key as a person may have typed it, catching typos by the check symbols.
+    /// Works on the stack (the broker parses a key on every request, before any limit
+    /// on that key applies); only the customer id is allocated.
     pub fn parse(text: &str) -> Result<Self, LicenseKeyError> {
-        let mut symbols = Vec::with_capacity(text.len());
+        let mut symbols = [0u8; MAX_SYMBOLS];
+        let mut count = 0;
         for ch in text.chars() {
             if ch == '-' || ch.is_whitespace() {
                 continue;
             }
-            symbols.push(symbol_value(ch).ok_or(LicenseKeyError::Character(ch))?);
+            let value = symbol_value(ch).ok_or(LicenseKeyError::Character(ch))?;
+            // Past the longest key, keep checking the characters but store nothing.
+            if let Some(slot) = symbols.get_mut(count) {
+                *slot = value;
+            }
+            count += 1;
         }
-        if symbols.is_empty() {
+        if count == 0 {
             return Err(LicenseKeyError::Empty);
         }
-        if symbols.len() <= CHECK_SYMBOLS {
+        if count <= CHECK_SYMBOLS || count > MAX_SYMBOLS {
             return Err(LicenseKeyError::Length);
         }
-        let (body, check) = symbols.split_at(symbols.len() - CHECK_SYMBOLS);
-        let data = base32_decode(body).ok_or(LicenseKeyError::Length)?;
-        let expected: Vec<u8> = check_symbols(&data)
-            .iter()
-            .map(|&c| symbol_value(c as char).expect("alphabet symbol"))
-            .collect();
+        let (body, check) = symbols[..count].split_at(count - CHECK_SYMBOLS);
+        let mut decoded = [0u8; MAX_DATA];
+        let len = base32_decode(body, &mut decoded).ok_or(LicenseKeyError::Length)?;
+        let data = &decoded[..len];
+        let expected =
+            check_symbols(data).map(|c| symbol_value(char::from(c)).expect("alphabet symbol"));
         if expected != check {
             return Err(LicenseKeyError::Checksum);
         }
@@ -176,17 +188,30 @@ fn check_symbols(data: &[u8]) -> [u8; CHECK_SYMBOLS] {
     std::array::from_fn(|i| ALPHABET[((bits >> (27 - 5 * i)) & 31) as usize])
 }
 
+/// Each ASCII character's symbol value, `NOT_A_SYMBOL` for the rest, with the slips a
+/// person makes typing a key folded in: either case, I and L for 1, O for 0.
+const SYMBOL_VALUES: [u8; 128] = {
+    let mut table = [NOT_A_SYMBOL; 128];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        let c = ALPHABET[i];
+        table[c as usize] = i as u8;
+        table[c.to_ascii_lowercase() as usize] = i as u8;
+        i += 1;
+    }
+    table[b'I' as usize] = 1;
+    table[b'i' as usize] = 1;
+    table[b'L' as usize] = 1;
+    table[b'l' as usize] = 1;
+    table[b'O' as usize] = 0;
+    table[b'o' as usize] = 0;
+    table
+};
+const NOT_A_SYMBOL: u8 = u8::MAX;
+
 fn symbol_value(ch: char) -> Option<u8> {
-    let upper = ch.to_ascii_uppercase();
-    let upper = match upper {
-        'I' | 'L' => '1',
-        'O' => '0',
-        other => other,
-    };
-    ALPHABET
-        .iter()
-        .position(|&a| char::from(a) == upper)
-        .map(|p| p as u8)
+    let value = *SYMBOL_VALUES.get(ch as usize)?;
+    (value != NOT_A_SYMBOL).then_some(value)
 }
 
 fn base32_encode(data: &[u8]) -> Vec<u8> {
@@ -206,21 +231,23 @@ fn base32_encode(data: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Decodes symbol values; refuses non-canonical input (leftover bits that are not zero,
-/// or a symbol count no byte string encodes to), so each key has exactly one spelling.
-fn base32_decode(symbols: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(symbols.len() * 5 / 8);
+/// Decodes symbol values into `out`, returning the length; refuses non-canonical input
+/// (leftover bits that are not zero, or a symbol count no byte string encodes to), so
+/// each key has exactly one spelling, and input that does not fit `out`.
+fn base32_decode(symbols: &[u8], out: &mut [u8]) -> Option<usize> {
+    let mut len = 0;
     let (mut buffer, mut bits) = (0u32, 0u32);
     for &value in symbols {
         buffer = ((buffer << 5) | u32::from(value)) & 0xFFFF;
         bits += 5;
         if bits >= 8 {
             bits -= 8;
-            out.push((buffer >> bits) as u8);
+            *out.get_mut(len)? = (buffer >> bits) as u8;
+            len += 1;
         }
     }
     let canonical = bits < 5 && buffer & ((1 << bits) - 1) == 0;
-    canonical.then_some(out)
+    canonical.then_some(len)
 }
 
 #[cfg(test)]
@@ -316,7 +343,9 @@ mod tests {
         #[test]
         fn base32_round_trips(data in proptest::collection::vec(any::<u8>(), 0..64)) {
             let symbols: Vec<u8> = base32_encode(&data).iter().map(|&c| symbol_value(c as char).unwrap()).collect();
-            prop_assert_eq!(base32_decode(&symbols).unwrap(), data);
+            let mut out = [0u8; 64];
+            let len = base32_decode(&symbols, &mut out).unwrap();
+            prop_assert_eq!(&out[..len], &data[..]);
         }
     }
 }
