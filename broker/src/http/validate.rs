@@ -11,6 +11,7 @@
 //! The response carries [`RequestFacts`] as an extension for the request log line
 //! (the logging layer takes it out again).
 
+use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use axum::body::Bytes;
@@ -39,20 +40,34 @@ enum Endpoint {
     Machines,
 }
 
-pub(super) async fn validate(State(state): State<AppState>, request: Request) -> Response {
-    handle(state, request, Endpoint::Validate).await
+// The handlers return `handle`'s future itself rather than an `async fn` around it:
+// one level of nesting less, so one move less of the request's future per request.
+pub(super) fn validate(
+    State(state): State<AppState>,
+    request: Request,
+) -> impl Future<Output = Response> {
+    handle(state, request, Endpoint::Validate)
 }
 
-pub(super) async fn activate(State(state): State<AppState>, request: Request) -> Response {
-    handle(state, request, Endpoint::Activate).await
+pub(super) fn activate(
+    State(state): State<AppState>,
+    request: Request,
+) -> impl Future<Output = Response> {
+    handle(state, request, Endpoint::Activate)
 }
 
-pub(super) async fn deactivate(State(state): State<AppState>, request: Request) -> Response {
-    handle(state, request, Endpoint::Deactivate).await
+pub(super) fn deactivate(
+    State(state): State<AppState>,
+    request: Request,
+) -> impl Future<Output = Response> {
+    handle(state, request, Endpoint::Deactivate)
 }
 
-pub(super) async fn machines(State(state): State<AppState>, request: Request) -> Response {
-    handle(state, request, Endpoint::Machines).await
+pub(super) fn machines(
+    State(state): State<AppState>,
+    request: Request,
+) -> impl Future<Output = Response> {
+    handle(state, request, Endpoint::Machines)
 }
 
 async fn handle(state: AppState, request: Request, endpoint: Endpoint) -> Response {
