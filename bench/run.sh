@@ -22,7 +22,7 @@
 #
 # Knobs (environment): QUICK (unset; set: build, the pinned warm path and the
 # profile only, report in the results directory, BENCHMARKS.md untouched),
-# BROKER_CPU (0), LOAD_CPU (1), PINNED_SECS (6; quick 4), PINNED_ROUNDS (3; quick 2),
+# BROKER_CPU (0), LOAD_CPU (1), PINNED_SECS (4; quick 3), PINNED_ROUNDS (5; quick 3),
 # PINNED_CONNECTIONS (50), SIGN_SECS (1.5 per library per round), WARM_SECS (6), WARM_CONNECTIONS (50),
 # COLD_RATE (500), COLD_SECS (10), COLD_LATENCY_MS (20), RSS_CONNECTIONS (1000),
 # RSS_SECS (10), PROFILE_REQUESTS (2000), SKIP_PROFILE (unset).
@@ -35,12 +35,15 @@ load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 QUICK=${QUICK:-}
 BROKER_CPU=${BROKER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
+# Rounds are short and many: this machine's speed varies for seconds at a time (other
+# guests on the host), and each figure is its best round, so more chances at a quiet
+# window help every figure alike.
 if [ -n "$QUICK" ]; then
-  PINNED_SECS=${PINNED_SECS:-4}
-  PINNED_ROUNDS=${PINNED_ROUNDS:-2}
-else
-  PINNED_SECS=${PINNED_SECS:-6}
+  PINNED_SECS=${PINNED_SECS:-3}
   PINNED_ROUNDS=${PINNED_ROUNDS:-3}
+else
+  PINNED_SECS=${PINNED_SECS:-4}
+  PINNED_ROUNDS=${PINNED_ROUNDS:-5}
 fi
 PINNED_CONNECTIONS=${PINNED_CONNECTIONS:-50}
 SIGN_SECS=${SIGN_SECS:-1.5}
