@@ -253,7 +253,7 @@ impl LicenseClientBuilder {
         };
         let key_store: Arc<dyn KeyStore> = match self.key_store {
             Some(store) => Arc::from(store),
-            None => Arc::new(OsKeyring::new(format!("license-check:{app_id}"))),
+            None => Arc::new(OsKeyring::for_app(&app_id)),
         };
         if key_store.is_file_store() && !self.allow_file_key_store {
             return Err(BuildError::FileKeyStoreNotAllowed);

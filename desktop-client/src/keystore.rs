@@ -200,21 +200,67 @@ impl KeyStore for FileKeyStore {
 #[derive(Debug, Clone)]
 pub struct OsKeyring {
     service: String,
+    /// Where an earlier `license-check` CLI kept this app's entries (the bare app id):
+    /// read once, moved to `service`, and deleted with the key.
+    legacy: Option<String>,
 }
 
 const KEY_USER: &str = "license-key";
 const MARKS_USER: &str = "high-water-mark";
 
 impl OsKeyring {
-    /// Entries are stored under `service`, one per application (e.g. its app id).
+    /// Entries are stored under `service` exactly; see [`OsKeyring::for_app`] for the
+    /// store an app and the `license-check` CLI share.
     pub fn new(service: impl Into<String>) -> Self {
         Self {
             service: service.into(),
+            legacy: None,
+        }
+    }
+
+    /// The store of the app `app_id`: service `license-check:<app id>`. The library's
+    /// builder and the `license-check` CLI both use it, so a key activated with the CLI
+    /// (an installer, a support session) is the app's key, and `license-check
+    /// deactivate` (an uninstaller) frees the app's seat. Entries that an earlier CLI
+    /// kept under the bare app id are moved here the first time they are read.
+    pub fn for_app(app_id: &str) -> Self {
+        Self {
+            service: format!("license-check:{app_id}"),
+            legacy: Some(app_id.to_owned()),
         }
     }
 
     fn entry(&self, user: &str) -> Result<keyring::Entry, KeyStoreError> {
-        keyring::Entry::new(&self.service, user).map_err(|e| self.error(e))
+        self.entry_in(&self.service, user)
+    }
+
+    fn entry_in(&self, service: &str, user: &str) -> Result<keyring::Entry, KeyStoreError> {
+        keyring::Entry::new(service, user).map_err(|e| self.error(e))
+    }
+
+    /// Reads `user` from the legacy service and, when it is there, moves it to ours.
+    fn adopt_legacy(&self, user: &str) -> Result<Option<String>, KeyStoreError> {
+        let Some(legacy) = &self.legacy else {
+            return Ok(None);
+        };
+        let entry = self.entry_in(legacy, user)?;
+        let value = match entry.get_password() {
+            Ok(value) => value,
+            Err(keyring::Error::NoEntry) => return Ok(None),
+            Err(e) => return Err(self.error(e)),
+        };
+        self.set(user, &value)?;
+        match entry.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(Some(value)),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    fn delete(&self, service: &str, user: &str) -> Result<(), KeyStoreError> {
+        match self.entry_in(service, user)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(self.error(e)),
+        }
     }
 
     fn error(&self, error: keyring::Error) -> KeyStoreError {
@@ -233,7 +279,7 @@ impl OsKeyring {
     fn get(&self, user: &str) -> Result<Option<String>, KeyStoreError> {
         match self.entry(user)?.get_password() {
             Ok(text) => Ok(Some(text)),
-            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(keyring::Error::NoEntry) => self.adopt_legacy(user),
             Err(e) => Err(self.error(e)),
         }
     }
@@ -263,10 +309,11 @@ impl KeyStore for OsKeyring {
         self.set(KEY_USER, key.expose())
     }
     fn delete_key(&self) -> Result<(), KeyStoreError> {
-        match self.entry(KEY_USER)?.delete_credential() {
-            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(self.error(e)),
+        // The legacy copy too: left behind, it would come back at the next read.
+        if let Some(legacy) = &self.legacy {
+            self.delete(legacy, KEY_USER)?;
         }
+        self.delete(&self.service, KEY_USER)
     }
     fn get_marks(&self) -> Result<Option<Marks>, KeyStoreError> {
         Ok(self

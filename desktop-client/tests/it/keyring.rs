@@ -63,6 +63,46 @@ fn os_keyring_stores_reads_and_deletes_the_key_and_marks() {
     );
 }
 
+#[test]
+fn an_apps_store_takes_over_what_an_earlier_cli_kept_under_the_bare_app_id() {
+    let app_id = service("legacy");
+    // What `license-check` wrote before the app and the CLI shared one service.
+    let Some(earlier) = reachable(OsKeyring::new(app_id.clone())) else {
+        return;
+    };
+    let marks = Marks {
+        high_water: 1_767_261_600,
+        newest_iat: 1_767_261_500,
+    };
+    earlier
+        .set_key(&LicenseKeyText::new("EEEEE-FFFFF"))
+        .unwrap();
+    earlier.set_marks(marks).unwrap();
+
+    let store = OsKeyring::for_app(&app_id);
+    assert_eq!(store.get_key().unwrap().unwrap().expose(), "EEEEE-FFFFF");
+    assert_eq!(store.get_marks().unwrap(), Some(marks));
+    assert!(earlier.get_key().unwrap().is_none(), "moved, not copied");
+    assert_eq!(
+        OsKeyring::new(format!("license-check:{app_id}"))
+            .get_key()
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "EEEEE-FFFFF",
+        "now under the shared service"
+    );
+
+    // A key left under the bare id (say, written again by an old CLI) is deleted
+    // with the app's key, so it cannot come back at the next read.
+    earlier
+        .set_key(&LicenseKeyText::new("GGGGG-HHHHH"))
+        .unwrap();
+    store.delete_key().unwrap();
+    assert!(store.get_key().unwrap().is_none());
+    assert!(earlier.get_key().unwrap().is_none());
+}
+
 /// Runs the `license-check` binary, so it needs the `cli` feature.
 #[cfg(feature = "cli")]
 #[test]
@@ -105,8 +145,11 @@ fn license_check_uses_the_os_keyring_by_default() {
     let (code, stdout, stderr) = run(&["activate", &license_key("1")]);
     assert_eq!(code, 0, "{stdout} {stderr}");
     assert!(stderr.contains("key store: OS keyring ("), "{stderr}");
-    let store = OsKeyring::new(app_id.clone());
+    // Under the service the library's builder opens for this app id (exactly: not
+    // found through the move from the bare app id), so the app sees this activation.
+    let store = OsKeyring::new(format!("license-check:{app_id}"));
     assert_eq!(store.get_key().unwrap().unwrap().expose(), license_key("1"));
+    assert!(OsKeyring::new(app_id.clone()).get_key().unwrap().is_none());
     assert!(
         !dir.path()
             .join("data")

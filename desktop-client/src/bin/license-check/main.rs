@@ -212,7 +212,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
     }
     let store: Box<dyn KeyStore> = match kind {
-        KeyStoreKind::Os => Box::new(OsKeyring::new(app_id.clone())),
+        KeyStoreKind::Os => Box::new(OsKeyring::for_app(&app_id)),
         KeyStoreKind::File => Box::new(FileKeyStore::new(&paths.data_dir)),
     };
     let store_name = store.describe();
