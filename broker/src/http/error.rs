@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use axum::http::header::{CACHE_CONTROL, RETRY_AFTER};
+use axum::http::header::{CACHE_CONTROL, CONNECTION, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -76,6 +76,7 @@ impl From<UpstreamError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let refused_unread = matches!(self, Self::PayloadTooLarge);
         let (code, message, retry_after) = match self {
             Self::InvalidRequest(message) => {
                 tracing::debug!(%message, "invalid request");
@@ -178,6 +179,12 @@ impl IntoResponse for ApiError {
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(after) = retry_after {
             headers.insert(RETRY_AFTER, HeaderValue::from(after.as_secs()));
+        }
+        if refused_unread {
+            // The body is refused unread, so the connection cannot carry another
+            // request: hyper closes it after this answer. Saying so keeps a pooling
+            // client from sending its next request on a connection that is closing.
+            headers.insert(CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

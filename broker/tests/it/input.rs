@@ -179,6 +179,13 @@ async fn a_declared_body_over_the_limit_is_refused_at_once_not_awaited() {
     let text = String::from_utf8_lossy(&answer[..read]);
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains("payload_too_large"), "{text}");
+    // The body stays unread, so the connection closes after the answer, and says so:
+    // a pooling client must not send its next request on it.
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("\r\nconnection: close\r\n"),
+        "{text}"
+    );
     assert!(started.elapsed() < std::time::Duration::from_secs(1));
     assert_eq!(ords.calls(), 0);
 }

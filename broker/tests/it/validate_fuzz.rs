@@ -147,11 +147,19 @@ proptest! {
     fn the_broker_answers_every_body_within_the_contract(body in body()) {
         let w = world();
         let panics_before = panics();
-        let (status, answer) = w.runtime.block_on(async {
-            let r = w.http.post(&w.url).header("content-type", "application/json").body(body.clone()).send().await.unwrap();
-            (r.status().as_u16(), r.bytes().await.unwrap())
+        let sent = w.runtime.block_on(async {
+            let r = w.http.post(&w.url).header("content-type", "application/json").body(body.clone()).send().await?;
+            Ok::<_, reqwest::Error>((r.status().as_u16(), r.bytes().await?))
         });
         prop_assert_eq!(panics(), panics_before, "the broker panicked");
+        let (status, answer) = match sent {
+            Ok(answered) => answered,
+            // A body over the limit is refused before it is read, and the connection
+            // closed after the 413: a client still writing it may see the connection
+            // reset before it reads the answer. Any other body must get an answer.
+            Err(e) if body.len() > 16 * 1024 && e.is_request() => return Ok(()),
+            Err(e) => return Err(TestCaseError::fail(format!("no answer for {} bytes: {e}", body.len()))),
+        };
         prop_assert!([200, 400, 413, 503, 504].contains(&status), "status {} for {:?}", status, String::from_utf8_lossy(&body));
         match expectation(&body) {
             Some(request) => {
