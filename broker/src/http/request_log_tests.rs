@@ -32,6 +32,7 @@ impl Captured {
     /// Flat JSON log lines written here, for this thread only (the tests share a
     /// process).
     fn json_lines_on_this_thread() -> (Self, tracing::subscriber::DefaultGuard) {
+        license_testkit::keep_tracing_callsites_interested();
         let captured = Self::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()

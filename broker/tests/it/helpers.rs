@@ -218,6 +218,7 @@ impl std::io::Write for Capture {
 impl Capture {
     /// Every line at `trace` level as plain text, until the guard drops.
     pub fn trace() -> (Self, tracing::subscriber::DefaultGuard) {
+        license_testkit::keep_tracing_callsites_interested();
         let capture = Self::default();
         let writer = capture.clone();
         let subscriber = tracing_subscriber::fmt()
@@ -231,6 +232,7 @@ impl Capture {
     /// Lines as the broker's JSON log writes them (fields flattened), until the guard
     /// drops.
     pub fn json() -> (Self, tracing::subscriber::DefaultGuard) {
+        license_testkit::keep_tracing_callsites_interested();
         let capture = Self::default();
         let writer = capture.clone();
         let subscriber = tracing_subscriber::fmt()

@@ -10,6 +10,7 @@
 //!   `license-broker` binary as a process or want a [`Config`] without serving it.
 //! - [`emulator`]: the emulator alone.
 //! - [`init_test_log`]: tests are silent unless `TEST_LOG` is set.
+//! - [`keep_tracing_callsites_interested`]: before a test captures log lines.
 //! - [`install_panic_counter`] / [`panics`]: a panic anywhere in the process, even in a
 //!   task Tokio caught, becomes visible to the test that caused it.
 
@@ -57,6 +58,24 @@ pub fn init_test_log() {
             .with_env_filter(filter)
             .with_test_writer()
             .try_init();
+    });
+}
+
+/// Call before a test installs its own thread-local subscriber (`set_default`) to
+/// capture log lines. `tracing` caches each callsite's interest for the whole process,
+/// computed by the first thread that reaches it; with only that one thread-local
+/// subscriber registered, another test's thread without one can reach a callsite first
+/// and cache "never", and the capturing test then sees none of that callsite's lines
+/// (tokio-rs/tracing#3611; it showed with 8 test threads). A global subscriber (the
+/// `TEST_LOG` one, else one that takes every event and keeps none) makes interest the
+/// union over both, so each test's own subscriber gets its own thread's lines.
+pub fn keep_tracing_callsites_interested() {
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    init_test_log();
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        // Fails only when a global subscriber is set already, which does the same.
+        let _ = tracing_subscriber::registry().try_init();
     });
 }
 
