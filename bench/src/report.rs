@@ -644,7 +644,8 @@ fn render_pinned(
             "\n**Validate reaches {} of the floor** ({} of {} req/s). What a validation costs \
              beyond one `/healthz` round trip and one signature: **{} µs** per request on \
              this core (the profile below and the reading after it say what that is).",
-            f(sh, 2),
+            // Three digits: a share just under the target must not print as the target.
+            f(sh, 3),
             f(v, 0),
             f(fl, 0),
             f(left, 2)
@@ -677,7 +678,7 @@ fn render_pinned(
                 cell(h, 0),
                 cell(s, 0),
                 cell(fl, 0),
-                cell(v.zip(fl).map(|(v, fl)| v / fl), 2)
+                cell(v.zip(fl).map(|(v, fl)| v / fl), 3)
             );
         }
     }
@@ -774,7 +775,7 @@ fn render_pinned(
         figure: match (share, v_rate, floor, h_rate, s_rate) {
             (Some(sh), Some(v), Some(fl), Some(h), Some(s)) => format!(
                 "{} ({} of {} req/s; H {}, S {}; bench-spin){}",
-                f(sh, 2),
+                f(sh, 3),
                 f(v, 0),
                 f(fl, 0),
                 f(h, 0),
