@@ -43,6 +43,18 @@ pub(crate) mod b64 {
     pub fn decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
         URL_SAFE_NO_PAD.decode(text)
     }
+
+    /// The decoded length of `text`, decoding into a buffer of `N` on the stack (the
+    /// broker checks a nonce on every request); a text longer than that is decoded
+    /// once more on the heap, only to say how long it is.
+    pub fn decoded_len<const N: usize>(text: &str) -> Result<usize, base64::DecodeError> {
+        let mut out = [0u8; N];
+        match URL_SAFE_NO_PAD.decode_slice(text, &mut out) {
+            Ok(len) => Ok(len),
+            Err(base64::DecodeSliceError::DecodeError(e)) => Err(e),
+            Err(base64::DecodeSliceError::OutputSliceTooSmall) => decode(text).map(|v| v.len()),
+        }
+    }
 }
 
 pub use b64::{decode as base64url_decode, encode as base64url_encode};

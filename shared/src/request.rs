@@ -107,9 +107,10 @@ impl ValidateRequest {
         if self.license_key.is_empty() || self.license_key.chars().count() > LICENSE_KEY_MAX_CHARS {
             return Err(RequestError::LicenseKeyLength);
         }
-        let nonce = b64::decode(&self.nonce).map_err(|_| RequestError::NonceEncoding)?;
-        if !(NONCE_MIN_BYTES..=NONCE_MAX_BYTES).contains(&nonce.len()) {
-            return Err(RequestError::NonceLength(nonce.len()));
+        let nonce_len = b64::decoded_len::<NONCE_MAX_BYTES>(&self.nonce)
+            .map_err(|_| RequestError::NonceEncoding)?;
+        if !(NONCE_MIN_BYTES..=NONCE_MAX_BYTES).contains(&nonce_len) {
+            return Err(RequestError::NonceLength(nonce_len));
         }
         if let Some(fingerprint) = &self.fingerprint {
             if !is_printable_ascii(fingerprint, FINGERPRINT_MAX_CHARS) {
