@@ -16,15 +16,16 @@
 //! 1. `SetSensitiveRequestHeadersLayer(Authorization, Cookie)`: marked before anything
 //!    could log them.
 //! 2. `log_and_measure`: the request id, one log line and the request metrics for
-//!    every answer, including the ones the layers below produce (429, 503, 504).
-//! 3. `DefaultBodyLimit` (16 KiB): the validate handler turns an excess into 413.
+//!    every answer, including the ones the handlers produce (429, 503, 504).
 //!
 //! The license handlers then take a concurrency slot (a quick 503 with `Retry-After`
 //! beyond `max_concurrent`, never a queue; one pool for the four license routes, so
 //! `/healthz`, `/readyz` and `/metrics` stay answerable under load) and run under the
-//! broker's own deadline (504, covering body reading as well as ORDS): see
-//! `validate::handle`. Two lines there rather than four tower layers, whose boxing
-//! and error mapping cost the warm path more than the checks themselves.
+//! broker's own deadline (504, covering body reading as well as ORDS), and read the
+//! body under its 16 KiB limit (413): see `validate::handle` and `validate::answer`.
+//! A few lines there rather than five layers (tower's HandleError, LoadShed,
+//! ConcurrencyLimit and Timeout, axum's DefaultBodyLimit), whose boxing and error
+//! mapping cost the warm path more than the checks themselves.
 
 mod edge_config;
 mod error;
@@ -36,7 +37,6 @@ mod state;
 pub(crate) mod tls;
 mod validate;
 
-use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::routing::{get, post};
 use axum::Router;
@@ -68,7 +68,6 @@ fn app(state: AppState, metrics: bool) -> Router {
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(validate::BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(
             std::sync::Arc::clone(state.metrics()),
             log_and_measure,

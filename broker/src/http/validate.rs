@@ -14,11 +14,11 @@
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use license_shared::{LicenseKey, ValidateRequest, VerdictCode};
 
 use super::error::ApiError;
@@ -124,15 +124,19 @@ async fn answer(
     if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
         return Err(ApiError::PayloadTooLarge);
     }
-    let body = Bytes::from_request(request, state)
+    // Collected under the limit here (not through axum's `Bytes` extractor, which boxes
+    // the body once more to apply the same limit from a request extension).
+    let body = Limited::new(request.into_body(), BODY_LIMIT)
+        .collect()
         .await
-        .map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        .map_err(|e| {
+            if e.is::<LengthLimitError>() {
                 ApiError::PayloadTooLarge
             } else {
                 ApiError::InvalidRequest("the request body could not be read".into())
             }
-        })?;
+        })?
+        .to_bytes();
     let request: ValidateRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::InvalidRequest(format!("request body: {e}")))?;
     request
