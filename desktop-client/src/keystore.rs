@@ -239,15 +239,17 @@ impl OsKeyring {
     }
 
     /// Reads `user` from the legacy service and, when it is there, moves it to ours.
+    /// A legacy entry that cannot be read counts as none: the app then behaves as it
+    /// did before the move existed, rather than failing over an entry it never used.
     fn adopt_legacy(&self, user: &str) -> Result<Option<String>, KeyStoreError> {
         let Some(legacy) = &self.legacy else {
             return Ok(None);
         };
-        let entry = self.entry_in(legacy, user)?;
-        let value = match entry.get_password() {
-            Ok(value) => value,
-            Err(keyring::Error::NoEntry) => return Ok(None),
-            Err(e) => return Err(self.error(e)),
+        let Ok(entry) = self.entry_in(legacy, user) else {
+            return Ok(None);
+        };
+        let Ok(value) = entry.get_password() else {
+            return Ok(None);
         };
         self.set(user, &value)?;
         match entry.delete_credential() {
@@ -309,11 +311,13 @@ impl KeyStore for OsKeyring {
         self.set(KEY_USER, key.expose())
     }
     fn delete_key(&self) -> Result<(), KeyStoreError> {
-        // The legacy copy too: left behind, it would come back at the next read.
-        if let Some(legacy) = &self.legacy {
-            self.delete(legacy, KEY_USER)?;
+        // The app's own key first, whatever happens to the legacy copy; then the legacy
+        // copy, which left behind would come back at the next read (an error says so).
+        self.delete(&self.service, KEY_USER)?;
+        match &self.legacy {
+            Some(legacy) => self.delete(legacy, KEY_USER),
+            None => Ok(()),
         }
-        self.delete(&self.service, KEY_USER)
     }
     fn get_marks(&self) -> Result<Option<Marks>, KeyStoreError> {
         Ok(self
