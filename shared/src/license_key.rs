@@ -145,8 +145,18 @@ impl LicenseKey {
         if count == 0 {
             return Err(LicenseKeyError::Empty);
         }
-        if count <= CHECK_SYMBOLS || count > MAX_SYMBOLS {
+        if count <= CHECK_SYMBOLS {
             return Err(LicenseKeyError::Length);
+        }
+        if count > MAX_SYMBOLS {
+            // Longer than any key of this version. The version byte is the first two
+            // symbols' top 8 of 10 bits: a later version's longer key says so.
+            let version = ((u16::from(symbols[0]) << 5 | u16::from(symbols[1])) >> 2) as u8;
+            return Err(if version == KEY_VERSION {
+                LicenseKeyError::Length
+            } else {
+                LicenseKeyError::Version
+            });
         }
         let (body, check) = symbols[..count].split_at(count - CHECK_SYMBOLS);
         let mut decoded = [0u8; MAX_DATA];
@@ -275,6 +285,28 @@ mod tests {
             text.to_lowercase().replace('-', " - ").replace('1', "l")
         );
         assert_eq!(LicenseKey::parse(&sloppy).unwrap(), k);
+    }
+
+    #[test]
+    fn a_longer_key_of_a_later_version_asks_for_an_update() {
+        let spell = |data: &[u8]| {
+            let mut symbols = base32_encode(data);
+            symbols.extend(check_symbols(data));
+            String::from_utf8(symbols).unwrap()
+        };
+        // Longer than any key of this version can be.
+        let mut data = vec![KEY_VERSION + 1, 60];
+        data.extend([b'a'; 60]);
+        data.extend([0u8; MAC_LEN]);
+        assert_eq!(
+            LicenseKey::parse(&spell(&data)),
+            Err(LicenseKeyError::Version)
+        );
+        data[0] = KEY_VERSION;
+        assert_eq!(
+            LicenseKey::parse(&spell(&data)),
+            Err(LicenseKeyError::Length)
+        );
     }
 
     #[test]
