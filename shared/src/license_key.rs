@@ -32,6 +32,8 @@ const GROUP: usize = 5;
 const MAX_DATA: usize = 2 + CUSTOMER_ID_MAX_LEN + MAC_LEN;
 /// The most symbols a key has: `MAX_DATA` in base32, then the check symbols.
 const MAX_SYMBOLS: usize = (MAX_DATA * 8).div_ceil(5) + CHECK_SYMBOLS;
+/// The longest printed key: `MAX_SYMBOLS` with a `-` between groups.
+const MAX_TEXT: usize = MAX_SYMBOLS + MAX_SYMBOLS / GROUP;
 
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -103,26 +105,40 @@ impl LicenseKey {
         &self.mac
     }
 
-    fn data(&self) -> Vec<u8> {
-        let id = self.customer_id.as_str().as_bytes();
-        let mut data = Vec::with_capacity(2 + id.len() + MAC_LEN);
-        data.push(KEY_VERSION);
-        data.push(id.len() as u8);
-        data.extend_from_slice(id);
-        data.extend_from_slice(&self.mac);
-        data
-    }
-
     /// The printed form, e.g. `0412C-…-7Q3MA`.
     pub fn encode(&self) -> String {
-        let data = self.data();
-        let mut symbols = base32_encode(&data);
-        symbols.extend(check_symbols(&data));
-        symbols
-            .chunks(GROUP)
-            .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
-            .collect::<Vec<_>>()
-            .join("-")
+        self.spelled().as_str().to_owned()
+    }
+
+    /// The printed form in a buffer of its own, without allocating: what [`encode`]
+    /// returns, for callers that only read it (the broker hashes it per request).
+    ///
+    /// [`encode`]: LicenseKey::encode
+    pub fn spelled(&self) -> Spelled {
+        let id = self.customer_id.as_str().as_bytes();
+        let mut data = [0u8; MAX_DATA];
+        let len = 2 + id.len() + MAC_LEN;
+        data[0] = KEY_VERSION;
+        data[1] = id.len() as u8;
+        data[2..2 + id.len()].copy_from_slice(id);
+        data[2 + id.len()..len].copy_from_slice(&self.mac);
+        let data = &data[..len];
+        let mut symbols = [0u8; MAX_SYMBOLS];
+        let n = base32_encode_into(data, &mut symbols);
+        symbols[n..n + CHECK_SYMBOLS].copy_from_slice(&check_symbols(data));
+        let mut spelled = Spelled {
+            text: [0; MAX_TEXT],
+            len: 0,
+        };
+        for (i, &symbol) in symbols[..n + CHECK_SYMBOLS].iter().enumerate() {
+            if i > 0 && i % GROUP == 0 {
+                spelled.text[spelled.len] = b'-';
+                spelled.len += 1;
+            }
+            spelled.text[spelled.len] = symbol;
+            spelled.len += 1;
+        }
+        spelled
     }
 
     /// Reads a key as a person may have typed it, catching typos by the check symbols.
@@ -192,6 +208,19 @@ impl fmt::Debug for LicenseKey {
     }
 }
 
+/// A key's printed form, held in place ([`LicenseKey::spelled`]).
+pub struct Spelled {
+    text: [u8; MAX_TEXT],
+    len: usize,
+}
+
+impl Spelled {
+    pub fn as_str(&self) -> &str {
+        // Only alphabet symbols and `-` are ever written.
+        std::str::from_utf8(&self.text[..self.len]).unwrap_or_default()
+    }
+}
+
 fn check_symbols(data: &[u8]) -> [u8; CHECK_SYMBOLS] {
     let digest = Sha256::digest(data);
     let bits = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
@@ -224,21 +253,25 @@ fn symbol_value(ch: char) -> Option<u8> {
     (value != NOT_A_SYMBOL).then_some(value)
 }
 
-fn base32_encode(data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(data.len() * 8 / 5 + 1);
+/// Writes `data` as symbols into `out`, returning how many; `out` holds at least
+/// `data.len() * 8 / 5 + 1`.
+fn base32_encode_into(data: &[u8], out: &mut [u8]) -> usize {
+    let mut n = 0;
     let (mut buffer, mut bits) = (0u32, 0u32);
     for &byte in data {
         buffer = (buffer << 8) | u32::from(byte);
         bits += 8;
         while bits >= 5 {
             bits -= 5;
-            out.push(ALPHABET[((buffer >> bits) & 31) as usize]);
+            out[n] = ALPHABET[((buffer >> bits) & 31) as usize];
+            n += 1;
         }
     }
     if bits > 0 {
-        out.push(ALPHABET[((buffer << (5 - bits)) & 31) as usize]);
+        out[n] = ALPHABET[((buffer << (5 - bits)) & 31) as usize];
+        n += 1;
     }
-    out
+    n
 }
 
 /// Decodes symbol values into `out`, returning the length; refuses non-canonical input
@@ -267,6 +300,14 @@ mod proptests;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Any length of data, for the tests that go past a real key's bounds.
+    fn base32_encode(data: &[u8]) -> Vec<u8> {
+        let mut out = vec![0; data.len() * 8 / 5 + 1];
+        let n = base32_encode_into(data, &mut out);
+        out.truncate(n);
+        out
+    }
     use proptest::prelude::*;
 
     fn key(id: &str) -> LicenseKey {

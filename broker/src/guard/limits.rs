@@ -21,7 +21,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
-use license_shared::{LicenseKey, MAC_LEN};
+use license_shared::LicenseKey;
 use sha2::{Digest, Sha256};
 
 use super::rate_limit::{Quota, RateLimiter, RetryAfter, DEFAULT_MAX_KEYS};
@@ -81,59 +81,11 @@ impl KeyId {
         Self::of_bytes(license_key.as_bytes())
     }
 
-    /// [`KeyId::of`] the key's canonical spelling, exactly as `LicenseKey::encode`
-    /// writes it, but spelled into a buffer on the stack: `encode` allocates about ten
-    /// times and recomputes the check symbols, which is most of what a key's identity
-    /// cost per request. One SHA-256 of the text, as before, so the fingerprint in
-    /// the logs stays the same for the same key.
+    /// [`KeyId::of`] the key's canonical spelling (`LicenseKey::spelled`, the text
+    /// `encode` returns, without its allocations). One SHA-256 of that text, so the
+    /// fingerprint in the logs stays the same for the same key.
     pub(crate) fn of_key(key: &LicenseKey) -> Self {
-        // The key format: version 1, the id's length, the id, the MAC, in Crockford-
-        // style base32, then four check symbols (20 bits of SHA-256 of those bytes),
-        // in groups of five joined by `-`. `of_key_is_of_encode` holds it to `encode`.
-        const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-        const MAX_DATA: usize = 2 + license_shared::license_key::CUSTOMER_ID_MAX_LEN + MAC_LEN;
-        const MAX_SYMBOLS: usize = (MAX_DATA * 8).div_ceil(5) + 4;
-        let id = key.customer_id().as_str().as_bytes();
-        let mut data = [0u8; MAX_DATA];
-        let len = 2 + id.len() + MAC_LEN;
-        data[0] = 1;
-        data[1] = id.len() as u8;
-        data[2..2 + id.len()].copy_from_slice(id);
-        data[2 + id.len()..len].copy_from_slice(key.mac());
-        let data = &data[..len];
-        let mut symbols = [0u8; MAX_SYMBOLS];
-        let mut n = 0;
-        let (mut buffer, mut bits) = (0u32, 0u32);
-        for &byte in data {
-            buffer = (buffer << 8) | u32::from(byte);
-            bits += 8;
-            while bits >= 5 {
-                bits -= 5;
-                symbols[n] = ALPHABET[((buffer >> bits) & 31) as usize];
-                n += 1;
-            }
-        }
-        if bits > 0 {
-            symbols[n] = ALPHABET[((buffer << (5 - bits)) & 31) as usize];
-            n += 1;
-        }
-        let digest = Sha256::digest(data);
-        let check = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
-        for i in 0..4 {
-            symbols[n] = ALPHABET[((check >> (27 - 5 * i)) & 31) as usize];
-            n += 1;
-        }
-        let mut text = [0u8; MAX_SYMBOLS * 6 / 5 + 1];
-        let mut t = 0;
-        for (i, &symbol) in symbols[..n].iter().enumerate() {
-            if i > 0 && i % 5 == 0 {
-                text[t] = b'-';
-                t += 1;
-            }
-            text[t] = symbol;
-            t += 1;
-        }
-        Self::of_bytes(&text[..t])
+        Self::of_bytes(key.spelled().as_str().as_bytes())
     }
 
     fn of_bytes(text: &[u8]) -> Self {
@@ -394,7 +346,7 @@ mod tests {
 
     #[test]
     fn of_key_is_of_encode() {
-        use license_shared::CustomerId;
+        use license_shared::{CustomerId, MAC_LEN};
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = || {
             state ^= state << 13;
