@@ -1,9 +1,6 @@
 //! Tests for `request_log`: one JSON line per request with the promised fields, the
 //! license key only as a fingerprint, and the metrics updated.
 
-use std::io::Write;
-use std::sync::Mutex;
-
 use axum::body::Body;
 use axum::response::IntoResponse;
 use axum::routing::post;
@@ -14,42 +11,6 @@ use tower::ServiceExt;
 use super::*;
 
 const RAW_KEY: &str = "LB1-SENTINEL_LICENSE_KEY-0123456789";
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// Flat JSON log lines written here, for this thread only (the tests share a
-    /// process).
-    fn json_lines_on_this_thread() -> (Self, tracing::subscriber::DefaultGuard) {
-        license_testkit::keep_tracing_callsites_interested();
-        let captured = Self::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_writer(move || writer.clone())
-            .finish();
-        (captured, tracing::subscriber::set_default(subscriber))
-    }
-
-    fn lines(&self) -> Vec<serde_json::Value> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
 
 fn app(metrics: Arc<Metrics>) -> Router {
     Router::new()
@@ -74,7 +35,7 @@ fn app(metrics: Arc<Metrics>) -> Router {
 
 #[tokio::test(flavor = "current_thread")]
 async fn each_request_logs_one_line_with_the_promised_fields() {
-    let (captured, _guard) = Captured::json_lines_on_this_thread();
+    let (captured, _guard) = license_testkit::LogCapture::json();
     let metrics = Arc::new(Metrics::new());
 
     let request = Request::post("/v1/license/validate")
@@ -100,7 +61,7 @@ async fn each_request_logs_one_line_with_the_promised_fields() {
         404
     );
 
-    let lines = captured.lines();
+    let lines = captured.json_lines();
     assert_eq!(lines.len(), 2, "{lines:?}");
     let line = &lines[0];
     assert_eq!(line["request_id"], request_id.as_str());
@@ -114,7 +75,7 @@ async fn each_request_logs_one_line_with_the_promised_fields() {
     assert!(line["latency_ms"].as_f64().unwrap() >= 0.0);
     assert_eq!(lines[1]["route"], UNMATCHED);
     assert_eq!(lines[1]["status"], 404);
-    let all = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let all = captured.text();
     assert!(!all.contains("SENTINEL"), "{all}");
     assert!(!all.contains("passwd"), "raw paths are not logged: {all}");
 
@@ -148,7 +109,7 @@ fn request_ids_are_sixteen_hex_digits_and_differ() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn an_error_answer_logs_its_error_code() {
-    let (captured, _guard) = Captured::json_lines_on_this_thread();
+    let (captured, _guard) = license_testkit::LogCapture::json();
     let metrics = Arc::new(Metrics::new());
     let app = Router::new()
         .route(
@@ -169,7 +130,7 @@ async fn an_error_answer_logs_its_error_code() {
         "stays inside the process"
     );
     let lines: Vec<_> = captured
-        .lines()
+        .json_lines()
         .into_iter()
         .filter(|l| l["msg"] == "request" || l["message"] == "request")
         .collect();

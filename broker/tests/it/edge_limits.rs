@@ -347,7 +347,7 @@ fn spellings(key: &str, n: usize) -> Vec<String> {
 /// runs on one thread with its own subscriber.
 #[tokio::test(flavor = "current_thread")]
 async fn one_key_in_many_spellings_is_one_key_to_the_limit_and_the_log() {
-    let (capture, _guard) = Capture::json();
+    let (capture, _guard) = LogCapture::json();
     let ords = FakeOrds::answering(200, ROW).await;
     let tokens = FakeTokens::new();
     let app = spawn_app_with_fake_env(&ords, &tokens, &[(var::RATE_PER_KEY, "20")]).await;

@@ -200,60 +200,7 @@ impl TestApp {
     }
 }
 
-/// Log lines written while a test runs, through a subscriber for the test's own thread
-/// (so a `current_thread` test sees the broker's lines and no other test's).
-#[derive(Clone, Default)]
-pub struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Capture {
-    /// Every line at `trace` level as plain text, until the guard drops.
-    pub fn trace() -> (Self, tracing::subscriber::DefaultGuard) {
-        license_testkit::keep_tracing_callsites_interested();
-        let capture = Self::default();
-        let writer = capture.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_ansi(false)
-            .with_writer(move || writer.clone())
-            .finish();
-        (capture, tracing::subscriber::set_default(subscriber))
-    }
-
-    /// Lines as the broker's JSON log writes them (fields flattened), until the guard
-    /// drops.
-    pub fn json() -> (Self, tracing::subscriber::DefaultGuard) {
-        license_testkit::keep_tracing_callsites_interested();
-        let capture = Self::default();
-        let writer = capture.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_writer(move || writer.clone())
-            .finish();
-        (capture, tracing::subscriber::set_default(subscriber))
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-
-    pub fn json_lines(&self) -> Vec<Value> {
-        self.text()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-}
+pub use license_testkit::LogCapture;
 
 /// A token source that hands out `SENTINEL_TOKEN_<generation>` and counts calls.
 #[derive(Default)]

@@ -41,7 +41,7 @@ fn ords(_: usize, path: &str, _: &axum::http::HeaderMap) -> Answer {
 
 #[tokio::test(flavor = "current_thread")]
 async fn secrets_and_tokens_never_leak_at_trace_level() {
-    let (capture, _guard) = Capture::trace();
+    let (capture, _guard) = LogCapture::trace();
 
     let fake = FakeOrds::start(ords).await;
     // The real token manager, held here too so its token can be shown below.

@@ -384,7 +384,7 @@ async fn sentinels_never_appear_in_logs_errors_or_debug() {
         r#"{"access_token":"SENTINEL_TOKEN_Xy7","token_type":"bearer","expires_in":3600}"#;
     const BAD: &str =
         r#"{"access_token":"SENTINEL_TOKEN_Xy7","token_type":"bearer","expires_in":"x"}"#;
-    let (capture, _guard) = super::helpers::Capture::trace();
+    let (capture, _guard) = super::helpers::LogCapture::trace();
     let mut shown = Vec::new();
 
     // Success, then a 401 for the token (invalidate), then a refresh.

@@ -10,6 +10,7 @@
 //!   `license-broker` binary as a process or want a [`Config`] without serving it.
 //! - [`emulator`]: the emulator alone.
 //! - [`init_test_log`]: tests are silent unless `TEST_LOG` is set.
+//! - [`LogCapture`]: a test's own log lines, as text or JSON.
 //! - [`keep_tracing_callsites_interested`]: before a test captures log lines.
 //! - [`install_panic_counter`] / [`panics`]: a panic anywhere in the process, even in a
 //!   task Tokio caught, becomes visible to the test that caused it.
@@ -77,6 +78,67 @@ pub fn keep_tracing_callsites_interested() {
         // Fails only when a global subscriber is set already, which does the same.
         let _ = tracing_subscriber::registry().try_init();
     });
+}
+
+/// Log lines written while a test runs, through a subscriber for the test's own thread
+/// (so a `current_thread` test sees the broker's lines and no other test's).
+#[derive(Clone, Default)]
+pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    /// Every line at `trace` level as plain text, until the guard drops.
+    pub fn trace() -> (Self, tracing::subscriber::DefaultGuard) {
+        keep_tracing_callsites_interested();
+        let capture = Self::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// Lines as the broker's JSON log writes them (fields flattened), until the guard
+    /// drops.
+    pub fn json() -> (Self, tracing::subscriber::DefaultGuard) {
+        keep_tracing_callsites_interested();
+        let capture = Self::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_writer(move || writer.clone())
+            .finish();
+        (capture, tracing::subscriber::set_default(subscriber))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.lock()).into_owned()
+    }
+
+    /// The lines of a [`LogCapture::json`] capture; a line that is not JSON fails the
+    /// test.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.text()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<u8>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 static PANICS: AtomicU64 = AtomicU64::new(0);
