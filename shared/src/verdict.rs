@@ -59,6 +59,35 @@ pub enum VerdictCode {
 }
 
 impl VerdictCode {
+    /// Every code, in declaration order ([`VerdictCode::index`] is the position here).
+    pub const ALL: [VerdictCode; 9] = [
+        Self::Valid,
+        Self::Expired,
+        Self::Suspended,
+        Self::Revoked,
+        Self::NotFound,
+        Self::MachineLimit,
+        Self::NotActivated,
+        Self::Deactivated,
+        Self::WrongProduct,
+    ];
+
+    /// This code's position in [`VerdictCode::ALL`]. (A new code fails to compile here
+    /// until it gets its place, a reminder to add it to `ALL` too.)
+    pub fn index(self) -> usize {
+        match self {
+            Self::Valid => 0,
+            Self::Expired => 1,
+            Self::Suspended => 2,
+            Self::Revoked => 3,
+            Self::NotFound => 4,
+            Self::MachineLimit => 5,
+            Self::NotActivated => 6,
+            Self::Deactivated => 7,
+            Self::WrongProduct => 8,
+        }
+    }
+
     /// The code as it appears on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -176,6 +205,16 @@ impl VerdictPayload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_at_its_index() {
+        for (i, code) in VerdictCode::ALL.into_iter().enumerate() {
+            assert_eq!(code.index(), i, "{code}");
+        }
+        let wire: std::collections::HashSet<_> =
+            VerdictCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(wire.len(), VerdictCode::ALL.len());
+    }
 
     #[test]
     fn payload_has_the_contract_shape() {

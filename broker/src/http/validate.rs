@@ -204,7 +204,7 @@ async fn answer(
         tracing::info!(customer_id = %id, "license key MAC does not verify; answering NOT_FOUND");
         (state.verdicts().not_found(id, echo), VerdictCode::NotFound)
     };
-    state.metrics().verdict(code.as_str());
+    state.metrics().verdict(code);
     seen.code = Some(code.as_str());
     if code == VerdictCode::NotFound {
         state.limits().record_not_found(ip);

@@ -26,6 +26,8 @@ use prometheus_client::metrics::{MetricType, TypedMetric};
 use prometheus_client::registry::Registry;
 use tokio::time::Instant;
 
+use license_shared::VerdictCode;
+
 use crate::guard::LimitKind;
 use crate::token::FetchResult;
 
@@ -35,8 +37,6 @@ pub(crate) const MAX_SERIES: usize = 256;
 const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-/// The contract's verdict codes, shown at zero before the first answer.
-const VERDICT_CODES: [&str; 5] = ["VALID", "EXPIRED", "SUSPENDED", "REVOKED", "NOT_FOUND"];
 /// The `result` labels of `broker_token_fetch_total`.
 const FETCH_RESULTS: [FetchResult; 3] = [
     FetchResult::Ok,
@@ -63,6 +63,10 @@ pub(crate) struct Metrics {
     inflight: Gauge,
     /// By code: a fixed set of static words, so no cap and no allocation per verdict.
     verdicts: Family<Fixed, Counter>,
+    /// `verdicts`' series, one per code in [`VerdictCode::ALL`]'s order: a counter
+    /// shares its value with its clone, so a verdict is one atomic add, not a lookup
+    /// of its label set under the family's lock.
+    verdict_counters: [Counter; VerdictCode::ALL.len()],
 }
 
 /// Keeps `broker_inflight` raised while alive.
@@ -92,6 +96,7 @@ impl Metrics {
             ratelimited: Family::default(),
             inflight: Gauge::default(),
             verdicts: Family::default(),
+            verdict_counters: Default::default(),
         };
         // The crate adds `_total` to counter names, `_info` to infos and `.` to help.
         let mut r = Registry::default();
@@ -129,10 +134,13 @@ impl Metrics {
         for kind in LimitKind::ALL {
             let _ = m.ratelimited.get_or_create(&[("key_type", kind.as_str())]);
         }
-        for code in VERDICT_CODES {
-            let _ = m.verdicts.get_or_create(&[("code", code)]);
+        let verdict_counters = VerdictCode::ALL
+            .map(|code| m.verdicts.get_or_create(&[("code", code.as_str())]).clone());
+        Self {
+            registry: r,
+            verdict_counters,
+            ..m
         }
-        Self { registry: r, ..m }
     }
 
     /// One answered request. `route` is the matched route template (axum's
@@ -189,9 +197,16 @@ impl Metrics {
         InflightGuard(&self.inflight)
     }
 
-    /// One signed verdict with `code` (`VALID`, `NOT_FOUND`, …).
-    pub(crate) fn verdict(&self, code: &'static str) {
-        self.verdicts.get_or_create(&[("code", code)]).inc();
+    /// One signed verdict with `code`.
+    pub(crate) fn verdict(&self, code: VerdictCode) {
+        match self.verdict_counters.get(code.index()) {
+            Some(counter) => counter.inc(),
+            // Only a code missing from `VerdictCode::ALL` gets here: still counted.
+            None => self
+                .verdicts
+                .get_or_create(&[("code", code.as_str())])
+                .inc(),
+        };
     }
 
     /// Everything, in the Prometheus text exposition format (version 0.0.4).

@@ -123,10 +123,17 @@ fn an_empty_registry_shows_every_named_family() {
         ),
         Some(0.0)
     );
-    assert_eq!(
-        value(&samples, "broker_verdicts_total", &[("code", "NOT_FOUND")]),
-        Some(0.0)
-    );
+    for code in license_shared::VerdictCode::ALL {
+        assert_eq!(
+            value(
+                &samples,
+                "broker_verdicts_total",
+                &[("code", code.as_str())]
+            ),
+            Some(0.0),
+            "{code}"
+        );
+    }
     assert_eq!(
         value(&samples, "broker_token_seconds_to_expiry", &[]),
         Some(0.0)
@@ -145,7 +152,9 @@ fn observations_show_up_with_cumulative_buckets() {
     m.set_token_fetches(1, 2, 0);
     m.set_token_generation(7);
     m.rate_limited(LimitKind::Ip);
-    m.verdict("VALID");
+    m.verdict(license_shared::VerdictCode::Valid);
+    m.verdict(license_shared::VerdictCode::WrongProduct);
+    m.verdict(license_shared::VerdictCode::WrongProduct);
     let guard = m.inflight();
     let samples = parse(&m.render());
     drop(guard);
@@ -195,6 +204,23 @@ fn observations_show_up_with_cumulative_buckets() {
     assert_eq!(
         value(&samples, "broker_verdicts_total", &[("code", "VALID")]),
         Some(1.0)
+    );
+    // Each code counts in its own series only.
+    assert_eq!(
+        value(
+            &samples,
+            "broker_verdicts_total",
+            &[("code", "WRONG_PRODUCT")]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(
+            &samples,
+            "broker_verdicts_total",
+            &[("code", "NOT_ACTIVATED")]
+        ),
+        Some(0.0)
     );
     assert_eq!(value(&samples, "broker_inflight", &[]), Some(1.0));
     assert_eq!(
