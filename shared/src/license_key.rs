@@ -72,6 +72,10 @@ impl fmt::Display for CustomerId {
 pub struct LicenseKey {
     customer_id: CustomerId,
     mac: [u8; MAC_LEN],
+    /// The key's check symbols (alphabet letters), a function of the two fields above:
+    /// kept from `parse`, which has them, so that [`LicenseKey::spelled`] does not hash
+    /// the key's data a second time.
+    check: [u8; CHECK_SYMBOLS],
 }
 
 /// Why a text is not a license key. Messages say what to do, since users see them.
@@ -93,7 +97,14 @@ pub enum LicenseKeyError {
 
 impl LicenseKey {
     pub fn new(customer_id: CustomerId, mac: [u8; MAC_LEN]) -> Self {
-        Self { customer_id, mac }
+        let mut data = [0u8; MAX_DATA];
+        let len = key_data(&customer_id, &mac, &mut data);
+        let check = check_symbols(&data[..len]);
+        Self {
+            customer_id,
+            mac,
+            check,
+        }
     }
 
     pub fn customer_id(&self) -> &CustomerId {
@@ -115,17 +126,11 @@ impl LicenseKey {
     ///
     /// [`encode`]: LicenseKey::encode
     pub fn spelled(&self) -> Spelled {
-        let id = self.customer_id.as_str().as_bytes();
         let mut data = [0u8; MAX_DATA];
-        let len = 2 + id.len() + MAC_LEN;
-        data[0] = KEY_VERSION;
-        data[1] = id.len() as u8;
-        data[2..2 + id.len()].copy_from_slice(id);
-        data[2 + id.len()..len].copy_from_slice(&self.mac);
-        let data = &data[..len];
+        let len = key_data(&self.customer_id, &self.mac, &mut data);
         let mut symbols = [0u8; MAX_SYMBOLS];
-        let n = base32_encode_into(data, &mut symbols);
-        symbols[n..n + CHECK_SYMBOLS].copy_from_slice(&check_symbols(data));
+        let n = base32_encode_into(&data[..len], &mut symbols);
+        symbols[n..n + CHECK_SYMBOLS].copy_from_slice(&self.check);
         let mut spelled = Spelled {
             text: [0; MAX_TEXT],
             len: 0,
@@ -178,9 +183,8 @@ impl LicenseKey {
         let mut decoded = [0u8; MAX_DATA];
         let len = base32_decode(body, &mut decoded).ok_or(LicenseKeyError::Length)?;
         let data = &decoded[..len];
-        let expected =
-            check_symbols(data).map(|c| symbol_value(char::from(c)).expect("alphabet symbol"));
-        if expected != check {
+        let expected = check_symbols(data);
+        if expected.map(|c| symbol_value(char::from(c)).expect("alphabet symbol")) != check {
             return Err(LicenseKeyError::Checksum);
         }
         let (&version, rest) = data.split_first().ok_or(LicenseKeyError::Length)?;
@@ -195,7 +199,11 @@ impl LicenseKey {
         let id = std::str::from_utf8(&rest[..id_len]).map_err(|_| LicenseKeyError::CustomerId)?;
         let customer_id = CustomerId::parse(id)?;
         let mac = rest[id_len..].try_into().expect("length checked above");
-        Ok(Self { customer_id, mac })
+        Ok(Self {
+            customer_id,
+            mac,
+            check: expected,
+        })
     }
 }
 
@@ -219,6 +227,18 @@ impl Spelled {
         // Only alphabet symbols and `-` are ever written.
         std::str::from_utf8(&self.text[..self.len]).unwrap_or_default()
     }
+}
+
+/// The bytes a key encodes: version, id length, id, MAC. Writes them into `out`
+/// (`MAX_DATA` long) and returns their length.
+fn key_data(customer_id: &CustomerId, mac: &[u8; MAC_LEN], out: &mut [u8; MAX_DATA]) -> usize {
+    let id = customer_id.as_str().as_bytes();
+    let len = 2 + id.len() + MAC_LEN;
+    out[0] = KEY_VERSION;
+    out[1] = id.len() as u8;
+    out[2..2 + id.len()].copy_from_slice(id);
+    out[2 + id.len()..len].copy_from_slice(mac);
+    len
 }
 
 fn check_symbols(data: &[u8]) -> [u8; CHECK_SYMBOLS] {
