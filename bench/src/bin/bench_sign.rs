@@ -21,6 +21,10 @@
 //!
 //! Every library must make the same signature (Ed25519 is deterministic); the program
 //! stops if one does not. Prints `key=value` lines.
+//!
+//! The verdict has the shape of the pinned validation's answer (a four-digit customer
+//! id, its product, a 32-byte nonce), and the program runs on the broker binary's
+//! allocator, so `S` is the broker's own signing of the same answer.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -34,21 +38,25 @@ use license_shared::{
 };
 use sha2::Sha512;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn payload() -> VerdictPayload {
     VerdictPayload {
         typ: VERDICT_TYP.to_owned(),
         iat: 1_767_261_600,
-        nonce: "q1w2e3r4t5y6u7i8o9p0a1s2d3f4g5h6".to_owned(),
+        // 32 random bytes in base64url, as the client and run.sh send.
+        nonce: "g7AL5h0-ySTSNp-8t17cjT8Wt4W4hpfjwQQH9pMCero".to_owned(),
         fingerprint: None,
         result: VerdictResult {
             valid: true,
             code: VerdictCode::Valid,
         },
         license: LicenseInfo {
-            id: "1".to_owned(),
+            id: "1001".to_owned(),
             expires_at: Some(1_798_797_600),
             machines: None,
-            product: None,
+            product: Some("desktop-pro".to_owned()),
             entitlements: Vec::new(),
             expiry_strategy: license_shared::ExpiryStrategy::RevokeAccess,
         },
