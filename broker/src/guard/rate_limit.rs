@@ -145,13 +145,16 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
             return Ok(());
         }
         let mut state = self.lock();
-        let tat = state.tat.get(key).copied().unwrap_or(now).max(now);
-        self.admit(tat, now)?;
-        let next = tat + self.quota.interval();
-        if !state.tat.contains_key(key) {
-            self.make_room(&mut state, now);
+        // A key seen before (every request but a key's first): one hash and lookup.
+        if let Some(tat) = state.tat.get_mut(key) {
+            let due = (*tat).max(now);
+            self.admit(due, now)?;
+            *tat = due + self.quota.interval();
+            return Ok(());
         }
-        state.tat.insert(key.clone(), next);
+        // A key not tracked has its whole burst: admitted, and tracked from now on.
+        self.make_room(&mut state, now);
+        state.tat.insert(key.clone(), now + self.quota.interval());
         Ok(())
     }
 
