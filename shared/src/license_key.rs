@@ -72,10 +72,9 @@ impl fmt::Display for CustomerId {
 pub struct LicenseKey {
     customer_id: CustomerId,
     mac: [u8; MAC_LEN],
-    /// The key's check symbols (alphabet letters), a function of the two fields above:
-    /// kept from `parse`, which has them, so that [`LicenseKey::spelled`] does not hash
-    /// the key's data a second time.
-    check: [u8; CHECK_SYMBOLS],
+    /// [`LicenseKey::digest`], a function of the two fields above: kept from `parse`,
+    /// which computes it for the check symbols, so nothing hashes the key again.
+    digest: [u8; 32],
 }
 
 /// Why a text is not a license key. Messages say what to do, since users see them.
@@ -99,11 +98,11 @@ impl LicenseKey {
     pub fn new(customer_id: CustomerId, mac: [u8; MAC_LEN]) -> Self {
         let mut data = [0u8; MAX_DATA];
         let len = key_data(&customer_id, &mac, &mut data);
-        let check = check_symbols(&data[..len]);
+        let digest = Sha256::digest(&data[..len]).into();
         Self {
             customer_id,
             mac,
-            check,
+            digest,
         }
     }
 
@@ -116,34 +115,30 @@ impl LicenseKey {
         &self.mac
     }
 
-    /// The printed form, e.g. `0412C-…-7Q3MA`.
-    pub fn encode(&self) -> String {
-        self.spelled().as_str().to_owned()
+    /// SHA-256 of the bytes the key encodes (version, id length, id, MAC): the same
+    /// for every spelling of the key. Its first 20 bits are the check symbols; the
+    /// broker takes the key's identity (rate limit, log fingerprint) from the bytes
+    /// after those, so a request hashes its key once. It is made from the whole key,
+    /// MAC included: what the broker logs of it is four bytes.
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.digest
     }
 
-    /// The printed form in a buffer of its own, without allocating: what [`encode`]
-    /// returns, for callers that only read it (the broker hashes it per request).
-    ///
-    /// [`encode`]: LicenseKey::encode
-    pub fn spelled(&self) -> Spelled {
+    /// The printed form, e.g. `0412C-…-7Q3MA`.
+    pub fn encode(&self) -> String {
         let mut data = [0u8; MAX_DATA];
         let len = key_data(&self.customer_id, &self.mac, &mut data);
         let mut symbols = [0u8; MAX_SYMBOLS];
         let n = base32_encode_into(&data[..len], &mut symbols);
-        symbols[n..n + CHECK_SYMBOLS].copy_from_slice(&self.check);
-        let mut spelled = Spelled {
-            text: [0; MAX_TEXT],
-            len: 0,
-        };
+        symbols[n..n + CHECK_SYMBOLS].copy_from_slice(&check_symbols(&self.digest));
+        let mut text = String::with_capacity(MAX_TEXT);
         for (i, &symbol) in symbols[..n + CHECK_SYMBOLS].iter().enumerate() {
             if i > 0 && i % GROUP == 0 {
-                spelled.text[spelled.len] = b'-';
-                spelled.len += 1;
+                text.push('-');
             }
-            spelled.text[spelled.len] = symbol;
-            spelled.len += 1;
+            text.push(char::from(symbol));
         }
-        spelled
+        text
     }
 
     /// Reads a key as a person may have typed it, catching typos by the check symbols.
@@ -183,7 +178,8 @@ impl LicenseKey {
         let mut decoded = [0u8; MAX_DATA];
         let len = base32_decode(body, &mut decoded).ok_or(LicenseKeyError::Length)?;
         let data = &decoded[..len];
-        let expected = check_symbols(data);
+        let digest: [u8; 32] = Sha256::digest(data).into();
+        let expected = check_symbols(&digest);
         if expected.map(|c| symbol_value(char::from(c)).expect("alphabet symbol")) != check {
             return Err(LicenseKeyError::Checksum);
         }
@@ -202,7 +198,7 @@ impl LicenseKey {
         Ok(Self {
             customer_id,
             mac,
-            check: expected,
+            digest,
         })
     }
 }
@@ -213,19 +209,6 @@ impl fmt::Debug for LicenseKey {
             .field("customer_id", &self.customer_id.as_str())
             .field("mac", &"<redacted>")
             .finish()
-    }
-}
-
-/// A key's printed form, held in place ([`LicenseKey::spelled`]).
-pub struct Spelled {
-    text: [u8; MAX_TEXT],
-    len: usize,
-}
-
-impl Spelled {
-    pub fn as_str(&self) -> &str {
-        // Only alphabet symbols and `-` are ever written.
-        std::str::from_utf8(&self.text[..self.len]).unwrap_or_default()
     }
 }
 
@@ -241,8 +224,8 @@ fn key_data(customer_id: &CustomerId, mac: &[u8; MAC_LEN], out: &mut [u8; MAX_DA
     len
 }
 
-fn check_symbols(data: &[u8]) -> [u8; CHECK_SYMBOLS] {
-    let digest = Sha256::digest(data);
+/// The check symbols: the first 20 bits of the key data's SHA-256, as 4 symbols.
+fn check_symbols(digest: &[u8; 32]) -> [u8; CHECK_SYMBOLS] {
     let bits = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
     std::array::from_fn(|i| ALPHABET[((bits >> (27 - 5 * i)) & 31) as usize])
 }
@@ -335,6 +318,20 @@ mod tests {
     }
 
     #[test]
+    fn the_digest_is_sha256_of_the_key_data_for_every_spelling() {
+        let k = LicenseKey::new(CustomerId::parse("c-42").unwrap(), [9; MAC_LEN]);
+        let mut data = vec![KEY_VERSION, 4];
+        data.extend_from_slice(b"c-42");
+        data.extend_from_slice(&[9; MAC_LEN]);
+        let expected: [u8; 32] = Sha256::digest(&data).into();
+        assert_eq!(k.digest(), &expected);
+        let sloppy = k.encode().to_lowercase().replace('-', " ");
+        assert_eq!(LicenseKey::parse(&sloppy).unwrap().digest(), &expected);
+        let other = LicenseKey::new(CustomerId::parse("c-42").unwrap(), [8; MAC_LEN]);
+        assert_ne!(other.digest(), k.digest(), "the MAC is part of it");
+    }
+
+    #[test]
     fn prints_grouped_and_reads_back_sloppy_input() {
         let k = key("1");
         let text = k.encode();
@@ -352,7 +349,7 @@ mod tests {
     fn a_longer_key_of_a_later_version_asks_for_an_update() {
         let spell = |data: &[u8]| {
             let mut symbols = base32_encode(data);
-            symbols.extend(check_symbols(data));
+            symbols.extend(check_symbols(&Sha256::digest(data).into()));
             String::from_utf8(symbols).unwrap()
         };
         // Longer than any key of this version can be.

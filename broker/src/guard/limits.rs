@@ -22,7 +22,6 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use license_shared::LicenseKey;
-use sha2::{Digest, Sha256};
 
 use super::rate_limit::{Quota, RateLimiter, RetryAfter, DEFAULT_MAX_KEYS};
 
@@ -68,30 +67,34 @@ pub struct Limited {
     pub retry_after: RetryAfter,
 }
 
-/// A license key as the limiter knows it: 16 bytes of its SHA-256. The limiter never
-/// holds a license key itself, and every entry has the same small size. Pass the
-/// canonical spelling (`LicenseKey::encode`), never the text as sent: the parser
-/// accepts countless spellings of one key, and each would get its own budget.
+/// A license key as the limiter and the logs know it: 16 bytes of its
+/// [`LicenseKey::digest`], the SHA-256 of the key's data, which `parse` has already
+/// computed for the check symbols, and which is the same for every spelling of the
+/// key (the parser accepts countless spellings of one key, and each would otherwise
+/// get its own budget). The limiter never holds a license key itself, and every entry
+/// has the same small size.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct KeyId([u8; 16]);
 
 impl KeyId {
+    /// The identity of a text that is no license key, for tests: the same bytes of the
+    /// text's SHA-256.
     #[cfg(test)]
-    pub(crate) fn of(license_key: &str) -> Self {
-        Self::of_bytes(license_key.as_bytes())
+    pub(crate) fn of(text: &str) -> Self {
+        use sha2::Digest as _;
+        Self::of_digest(&sha2::Sha256::digest(text.as_bytes()).into())
     }
 
-    /// [`KeyId::of`] the key's canonical spelling (`LicenseKey::spelled`, the text
-    /// `encode` returns, without its allocations). One SHA-256 of that text, so the
-    /// fingerprint in the logs stays the same for the same key.
     pub(crate) fn of_key(key: &LicenseKey) -> Self {
-        Self::of_bytes(key.spelled().as_str().as_bytes())
+        Self::of_digest(key.digest())
     }
 
-    fn of_bytes(text: &[u8]) -> Self {
-        let digest = Sha256::digest(text);
+    /// Bytes 4 to 19. Bytes 0 to 3 hold the check symbols that end the printed key; the
+    /// fingerprint (the first four bytes here) is kept apart from them, so a log line
+    /// shows no piece of the key's text.
+    fn of_digest(digest: &[u8; 32]) -> Self {
         let mut id = [0u8; 16];
-        id.copy_from_slice(&digest[..16]);
+        id.copy_from_slice(&digest[4..20]);
         Self(id)
     }
 
@@ -102,8 +105,8 @@ impl KeyId {
     }
 }
 
-/// A license key as the logs show it: the first four bytes of its SHA-256, shown as
-/// eight hex digits. A value, so the request line carries it without an allocation.
+/// A license key as the logs show it: bytes 4 to 7 of its digest, shown as eight hex
+/// digits. A value, so the request line carries it without an allocation.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Fingerprint([u8; 4]);
 
@@ -345,7 +348,7 @@ mod tests {
     }
 
     #[test]
-    fn of_key_is_of_encode() {
+    fn of_key_is_one_identity_per_key_whatever_its_spelling() {
         use license_shared::{CustomerId, MAC_LEN};
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = || {
@@ -355,6 +358,7 @@ mod tests {
             state
         };
         let alphabet = b"ABCxyz019_-";
+        let mut seen = std::collections::HashSet::new();
         for len in 1..=license_shared::license_key::CUSTOMER_ID_MAX_LEN {
             for _ in 0..20 {
                 let id: String = (0..len)
@@ -363,7 +367,11 @@ mod tests {
                 let mut mac = [0u8; MAC_LEN];
                 mac.iter_mut().for_each(|b| *b = next() as u8);
                 let key = LicenseKey::new(CustomerId::parse(&id).unwrap(), mac);
-                assert_eq!(KeyId::of_key(&key), KeyId::of(&key.encode()), "{id}");
+                assert!(seen.insert(KeyId::of_key(&key)), "{id}: two keys, one id");
+                assert_eq!(
+                    KeyId::of_key(&key).fingerprint().to_string(),
+                    crate::http::request_log::key_fingerprint(&key.encode())
+                );
                 // Any accepted spelling of the key is the same identity.
                 let sloppy = key.encode().to_ascii_lowercase().replace('-', " ");
                 assert_eq!(

@@ -5,7 +5,7 @@
 //! `upstream_status`, `key` and `latency_ms`. Handlers report what only they
 //! know by putting [`RequestFacts`] into the *response* extensions; this layer takes
 //! them out again, so they never leave the process. A license key only ever appears
-//! as its fingerprint: eight hex digits of its SHA-256, enough to correlate lines,
+//! as its fingerprint: eight hex digits of the SHA-256 of its data, enough to correlate lines,
 //! useless for recovering the key.
 //!
 //! The request id is ours, not the caller's (a caller-chosen id could forge
@@ -30,12 +30,17 @@ pub(crate) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-
 /// The route label for requests no route matched.
 pub(crate) const UNMATCHED: &str = "unmatched";
 
-/// A short, non-reversible stand-in for a license key in logs: 8 hex digits of SHA-256.
+/// A short, non-reversible stand-in for a license key in logs: 8 hex digits of the
+/// SHA-256 of its data (bytes 4 to 7, see `KeyId`); of any other text, the same bytes
+/// of the text's SHA-256 (for tests with a text that is no key).
 #[cfg(test)]
 pub(crate) fn key_fingerprint(key: &str) -> String {
     use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(key.as_bytes());
-    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+    let digest: [u8; 32] = match license_shared::LicenseKey::parse(key) {
+        Ok(key) => *key.digest(),
+        Err(_) => sha2::Sha256::digest(key.as_bytes()).into(),
+    };
+    digest[4..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a handler knows that the log line should carry, set on its response.

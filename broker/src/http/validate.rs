@@ -146,8 +146,9 @@ async fn answer(
     let key = LicenseKey::parse(&request.license_key)
         .map_err(|e| ApiError::InvalidRequest(format!("license_key: {e}")))?;
     // One key, one identity: the parser accepts any case, I/L for 1, O for 0 and
-    // dashes or spaces anywhere, so the limit and the log fingerprint use the
-    // canonical spelling, never the text as sent (hashed once for both).
+    // dashes or spaces anywhere, so the limit and the log fingerprint use the digest
+    // of the key's data that the parser made for the check symbols, never the text as
+    // sent (one hash of the key per request).
     let key_id = KeyId::of_key(&key);
     seen.key = Some(key_id.fingerprint());
     state
