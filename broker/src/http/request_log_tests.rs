@@ -143,3 +143,29 @@ async fn an_error_answer_logs_its_error_code() {
         lines[0]
     );
 }
+
+#[test]
+fn the_client_address_is_shown_as_the_standard_display_shows_it() {
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut addresses: Vec<std::net::IpAddr> = [
+        "0.0.0.0",
+        "255.255.255.255",
+        "10.0.0.1",
+        "192.0.2.7",
+        "100.64.9.99",
+        "2001:db8::1",
+        "::ffff:192.0.2.1",
+    ]
+    .iter()
+    .map(|a| a.parse().unwrap())
+    .collect();
+    for _ in 0..2000 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        addresses.push(std::net::Ipv4Addr::from(state as u32).into());
+    }
+    for ip in addresses {
+        assert_eq!(ClientAddr(ip).to_string(), ip.to_string());
+    }
+}
