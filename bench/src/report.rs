@@ -519,8 +519,6 @@ const SIGNERS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// Section 1 and its target: validate against the floor one `/healthz` round trip
-/// plus one signature sets, all on the broker's one core.
 /// The middle value (the mean of the two middle ones for an even count); `None` for
 /// none.
 fn median(values: &mut [f64]) -> Option<f64> {
@@ -533,6 +531,8 @@ fn median(values: &mut [f64]) -> Option<f64> {
     }
 }
 
+/// Section 1 and its target: validate against the floor one `/healthz` round trip
+/// plus one signature sets, all on the broker's one core.
 fn render_pinned(
     results: &Results<'_>,
     p: &dyn Fn(&str) -> String,

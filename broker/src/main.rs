@@ -12,7 +12,7 @@ use license_broker::telemetry::{self, LogFormat};
 use license_broker::{load_license_keys, Config, Signals, Signer, Sources};
 use license_shared::CustomerId;
 
-/// mimalloc rather than glibc's malloc: a warm validation makes some 65 small
+/// mimalloc rather than glibc's malloc: a warm validation makes some 60 small
 /// allocations (the request, its headers, the JSON, the envelope, the log line), and
 /// mimalloc's per-thread free lists serve them in fewer instructions, with no
 /// fastbin consolidation on the larger buffers (measured in BENCHMARKS.md).

@@ -5,8 +5,8 @@
 //! `upstream_status`, `key` and `latency_ms`. Handlers report what only they
 //! know by putting [`RequestFacts`] into the *response* extensions; this layer takes
 //! them out again, so they never leave the process. A license key only ever appears
-//! as its fingerprint: eight hex digits of the SHA-256 of its data, enough to correlate lines,
-//! useless for recovering the key.
+//! as its fingerprint: eight hex digits of the SHA-256 of its data, enough to correlate
+//! lines, useless for recovering the key.
 //!
 //! The request id is ours, not the caller's (a caller-chosen id could forge
 //! correlations); it is returned in `x-request-id` so a support ticket can quote it.
