@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::profile;
-use crate::results::{Results, Timing};
+use crate::results::{percentile, Results, Timing};
 
 /// One line of the summary table.
 struct Verdict {
@@ -519,18 +519,6 @@ const SIGNERS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The middle value (the mean of the two middle ones for an even count); `None` for
-/// none.
-fn median(values: &mut [f64]) -> Option<f64> {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    match n {
-        0 => None,
-        _ if n % 2 == 1 => Some(values[n / 2]),
-        _ => Some((values[n / 2 - 1] + values[n / 2]) / 2.0),
-    }
-}
-
 /// Section 1 and its target: validate against the floor one `/healthz` round trip
 /// plus one signature sets, all on the broker's one core.
 fn render_pinned(
@@ -696,7 +684,8 @@ fn render_pinned(
                 cell(share, 3)
             );
         }
-        if let Some(median) = median(&mut shares) {
+        shares.sort_by(f64::total_cmp);
+        if let Some(median) = percentile(&shares, 50.0) {
             let _ = writeln!(
                 body,
                 "\nThe median of the rounds' own shares, each round's V against the H and S \
@@ -811,20 +800,4 @@ fn render_pinned(
         target: "≥ 0.85".into(),
         pass: share.map(|sh| sh >= 0.85),
     });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::median;
-
-    #[test]
-    fn the_median_is_the_middle_round() {
-        assert_eq!(median(&mut []), None);
-        assert_eq!(median(&mut [0.8]), Some(0.8));
-        assert_eq!(
-            median(&mut [0.867, 0.815, 0.767, 0.830, 0.821]),
-            Some(0.821)
-        );
-        assert_eq!(median(&mut [0.9, 0.7, 0.8, 0.6]), Some(0.75));
-    }
 }

@@ -303,6 +303,7 @@ mod proptests;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     /// Any length of data, for the tests that go past a real key's bounds.
     fn base32_encode(data: &[u8]) -> Vec<u8> {
@@ -311,7 +312,6 @@ mod tests {
         out.truncate(n);
         out
     }
-    use proptest::prelude::*;
 
     fn key(id: &str) -> LicenseKey {
         LicenseKey::new(CustomerId::parse(id).unwrap(), [0xA5; MAC_LEN])
