@@ -489,7 +489,7 @@ fn render_profile(results: &Results<'_>, requests: &str, connections: &str, body
 const SIGNERS: &[(&str, &str, &str)] = &[
     (
         "broker",
-        "the broker's `Signer::sign`: payload serialized into the signed buffer, signed by ed25519-compact, base64url",
+        "the broker's `Signer::sign_json`: payload serialized into the signed buffer, signed by ed25519-compact, base64url into the JSON body",
         "what the broker runs: **S**",
     ),
     (
@@ -614,7 +614,7 @@ fn render_pinned(
         Some(s) => {
             let _ = writeln!(
                 body,
-                "| **S**: one verdict signature (`bench-sign`, the broker's `Signer::sign`) | {} | {} | | | 100 | {} | |",
+                "| **S**: one verdict signature (`bench-sign`, the broker's `Signer::sign_json`) | {} | {} | | | 100 | {} | |",
                 f(s, 0),
                 us(s),
                 us(s)

@@ -64,6 +64,28 @@ pub fn signed_message(payload: &[u8]) -> Vec<u8> {
 /// signed buffer does not grow it.
 const PAYLOAD_CAPACITY: usize = 512;
 
+/// The signed message ([`SIGNING_CONTEXT`] and the payload's JSON, serialized in place)
+/// and `sign`'s signature over it.
+fn sign_in_place(
+    payload: &VerdictPayload,
+    sign: impl FnOnce(&[u8]) -> [u8; 64],
+) -> (Vec<u8>, [u8; 64]) {
+    let mut message = Vec::with_capacity(SIGNING_CONTEXT.len() + PAYLOAD_CAPACITY);
+    message.extend_from_slice(SIGNING_CONTEXT);
+    serde_json::to_writer(&mut message, payload).expect("a verdict always serializes");
+    let signature = sign(&message);
+    (message, signature)
+}
+
+/// True when `text` is a JSON string's content as it stands: base64url and the
+/// characters of a kid, nothing that needs escaping. Checked without an early exit,
+/// so the compiler checks many bytes at a time.
+fn is_plain(text: &str) -> bool {
+    text.bytes().fold(true, |ok, b| {
+        ok & (b.is_ascii_alphanumeric() | (b == b'-') | (b == b'_') | (b == b'.') | (b == b':'))
+    })
+}
+
 impl Envelope {
     /// Signs `payload` (already-serialized JSON) with `key`, labelled `kid`.
     pub fn sign(key: &SigningKey, kid: &str, payload: &[u8]) -> Self {
@@ -85,11 +107,48 @@ impl Envelope {
         payload: &VerdictPayload,
         sign: impl FnOnce(&[u8]) -> [u8; 64],
     ) -> Self {
-        let mut message = Vec::with_capacity(SIGNING_CONTEXT.len() + PAYLOAD_CAPACITY);
-        message.extend_from_slice(SIGNING_CONTEXT);
-        serde_json::to_writer(&mut message, payload).expect("a verdict always serializes");
-        let signature = sign(&message);
+        let (message, signature) = sign_in_place(payload, sign);
         Self::assemble(kid, &message[SIGNING_CONTEXT.len()..], &signature)
+    }
+
+    /// [`Envelope::sign_verdict_with`], returned as the JSON the broker sends: the
+    /// same bytes `serde_json` makes of that envelope (same members, same order), with
+    /// the base64url of the payload and of the signature written straight into the
+    /// one buffer of the answer, so neither is held in a string of its own and then
+    /// copied. Only a `kid` that needs JSON escaping goes through `serde_json`.
+    pub fn sign_verdict_json_with(
+        kid: &str,
+        payload: &VerdictPayload,
+        sign: impl FnOnce(&[u8]) -> [u8; 64],
+    ) -> Vec<u8> {
+        let (message, signature) = sign_in_place(payload, sign);
+        let payload = &message[SIGNING_CONTEXT.len()..];
+        if !is_plain(kid) {
+            return serde_json::to_vec(&Self::assemble(kid, payload, &signature))
+                .expect("an envelope always serializes");
+        }
+        let mut out = Vec::with_capacity(
+            64 + kid.len() + b64::encoded_len(payload.len()) + b64::encoded_len(signature.len()),
+        );
+        out.extend_from_slice(b"{\"v\":");
+        let v = ENVELOPE_VERSION;
+        if v >= 100 {
+            out.push(b'0' + v / 100);
+        }
+        if v >= 10 {
+            out.push(b'0' + v / 10 % 10);
+        }
+        out.push(b'0' + v % 10);
+        out.extend_from_slice(b",\"kid\":\"");
+        out.extend_from_slice(kid.as_bytes());
+        out.extend_from_slice(b"\",\"alg\":\"");
+        out.extend_from_slice(ALG_ED25519.as_bytes());
+        out.extend_from_slice(b"\",\"payload\":\"");
+        b64::encode_into(payload, &mut out);
+        out.extend_from_slice(b"\",\"sig\":\"");
+        b64::encode_into(&signature, &mut out);
+        out.extend_from_slice(b"\"}");
+        out
     }
 
     fn assemble(kid: &str, payload: &[u8], signature: &[u8; 64]) -> Self {
@@ -100,55 +159,6 @@ impl Envelope {
             payload: b64::encode(payload),
             sig: b64::encode(signature),
         }
-    }
-
-    /// The envelope as the JSON the broker sends: the same object `serde_json` makes
-    /// of it (same members, same order), written into one buffer of the right size.
-    /// `payload` and `sig` are base64url and `alg` a constant, so only a `kid` or
-    /// field that needs escaping goes through `serde_json`'s string escaping.
-    pub fn to_json(&self) -> Vec<u8> {
-        // No early exit, so the compiler checks many bytes at a time.
-        fn plain(text: &str) -> bool {
-            text.bytes().fold(true, |ok, b| {
-                ok & (b.is_ascii_alphanumeric()
-                    | (b == b'-')
-                    | (b == b'_')
-                    | (b == b'.')
-                    | (b == b':'))
-            })
-        }
-        if ![&self.kid, &self.alg, &self.payload, &self.sig]
-            .iter()
-            .all(|text| plain(text))
-        {
-            return serde_json::to_vec(self).expect("an envelope always serializes");
-        }
-        let mut out = Vec::with_capacity(
-            64 + self.kid.len() + self.alg.len() + self.payload.len() + self.sig.len(),
-        );
-        out.extend_from_slice(b"{\"v\":");
-        let v = self.v;
-        if v >= 100 {
-            out.push(b'0' + v / 100);
-        }
-        if v >= 10 {
-            out.push(b'0' + v / 10 % 10);
-        }
-        out.push(b'0' + v % 10);
-        for (name, value) in [
-            ("kid", &self.kid),
-            ("alg", &self.alg),
-            ("payload", &self.payload),
-            ("sig", &self.sig),
-        ] {
-            out.extend_from_slice(b",\"");
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b"\":\"");
-            out.extend_from_slice(value.as_bytes());
-            out.push(b'"');
-        }
-        out.push(b'}');
-        out
     }
 
     /// Checks version, algorithm, a trusted kid and the signature, in that order, and
@@ -191,32 +201,34 @@ impl Envelope {
 mod tests {
     use super::*;
 
-    #[test]
-    fn to_json_is_what_serde_makes() {
-        let key = SigningKey::from_bytes(&[9; 32]);
-        let payload = br#"{"typ":"license.validation"}"#;
-        let envelope = Envelope::sign(&key, "k1d_-.", payload);
-        assert_eq!(envelope.to_json(), serde_json::to_vec(&envelope).unwrap());
-        // A kid that needs escaping takes serde's path, with the same result.
-        let odd = Envelope {
-            kid: "a\"b\\c\u{1}".into(),
-            ..envelope
-        };
-        assert_eq!(odd.to_json(), serde_json::to_vec(&odd).unwrap());
-        let back: Envelope = serde_json::from_slice(&odd.to_json()).unwrap();
-        assert_eq!(back, odd);
-    }
-
-    #[test]
-    fn signing_into_the_buffer_signs_the_signed_message() {
-        let key = SigningKey::from_bytes(&[3; 32]);
-        let payload: VerdictPayload = serde_json::from_str(
+    fn verdict() -> VerdictPayload {
+        serde_json::from_str(
             r#"{"typ":"license.validation","iat":1,"nonce":"bm9uY2Vub25jZW5vbmNlMQ","fingerprint":null,
                 "result":{"valid":true,"code":"VALID"},
                 "license":{"id":"1","expires_at":null,"product":null,"entitlements":[],"expiry_strategy":"REVOKE_ACCESS"},
                 "policy":{"recheck_after":2,"offline_until":3}}"#,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn the_wire_json_is_what_serde_makes_of_the_envelope() {
+        let key = SigningKey::from_bytes(&[9; 32]);
+        let payload = verdict();
+        let sign = |message: &[u8]| key.sign(message).to_bytes();
+        for kid in ["k1d_-.:", "a\"b\\c\u{1}", "kid with spaces", ""] {
+            let envelope = Envelope::sign_verdict_with(kid, &payload, sign);
+            let json = Envelope::sign_verdict_json_with(kid, &payload, sign);
+            assert_eq!(json, serde_json::to_vec(&envelope).unwrap(), "kid {kid:?}");
+            let back: Envelope = serde_json::from_slice(&json).unwrap();
+            assert_eq!(back, envelope);
+        }
+    }
+
+    #[test]
+    fn signing_into_the_buffer_signs_the_signed_message() {
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let payload = verdict();
         let bytes = serde_json::to_vec(&payload).unwrap();
         let mut seen = Vec::new();
         let envelope = Envelope::sign_verdict_with("kid", &payload, |message| {

@@ -40,6 +40,21 @@ pub(crate) mod b64 {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
+    /// Appends the encoding of `bytes` to `out`, with no string of its own.
+    pub fn encode_into(bytes: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        out.resize(start + encoded_len(bytes.len()), 0);
+        let written = URL_SAFE_NO_PAD
+            .encode_slice(bytes, &mut out[start..])
+            .expect("the buffer was sized by encoded_len");
+        out.truncate(start + written);
+    }
+
+    /// How many characters the encoding of `len` bytes takes.
+    pub fn encoded_len(len: usize) -> usize {
+        base64::encoded_len(len, false).expect("a length that fits in memory encodes")
+    }
+
     pub fn decode(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
         URL_SAFE_NO_PAD.decode(text)
     }

@@ -210,14 +210,14 @@ async fn answer(
     if code == VerdictCode::NotFound {
         state.limits().record_not_found(ip);
     }
-    // The envelope's JSON written straight into the body (the same bytes `Json` would
-    // make, without serde's pass over the base64 and a growing buffer).
+    // The envelope is signed as the JSON of the body (the same bytes `Json` would make
+    // of it, without serde's pass over the base64 and a growing buffer).
     Ok((
         [
             (CONTENT_TYPE, HeaderValue::from_static("application/json")),
             (CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
-        envelope.to_json(),
+        envelope,
     )
         .into_response())
 }

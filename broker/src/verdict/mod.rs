@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use license_shared::{
-    CustomerId, Envelope, ExpiryStrategy, LicenseInfo, Machines, Policy, VerdictCode,
+    CustomerId, ExpiryStrategy, LicenseInfo, Machines, Policy, VerdictCode,
     VerdictPayload, VerdictResult, VERDICT_TYP,
 };
 
@@ -191,7 +191,7 @@ impl Verdicts {
 
     /// The answer for a key whose MAC does not verify: exactly what an unknown
     /// customer gets, so a forger learns nothing, and no ORDS call.
-    pub(crate) fn not_found(&self, id: &CustomerId, echo: Echo) -> Envelope {
+    pub(crate) fn not_found(&self, id: &CustomerId, echo: Echo) -> Vec<u8> {
         let facts = Facts::default();
         self.sign(
             id,
@@ -211,7 +211,7 @@ impl Verdicts {
         machines: Option<Machines>,
         iat: i64,
         echo: Echo,
-    ) -> Envelope {
+    ) -> Vec<u8> {
         let payload = VerdictPayload {
             typ: VERDICT_TYP.to_owned(),
             iat,
@@ -241,7 +241,7 @@ impl Verdicts {
                 facts.seat_lease_until,
             ),
         };
-        self.signer.sign(&payload)
+        self.signer.sign_json(&payload)
     }
 }
 

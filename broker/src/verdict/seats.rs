@@ -15,7 +15,7 @@
 //! a cached answer can never turn a seat refusal into an allow, and a seat freed on one
 //! replica is gone for every replica at once.
 
-use license_shared::{CustomerId, Envelope, ExpiryStrategy, MachineEntry, Machines, VerdictCode};
+use license_shared::{CustomerId, ExpiryStrategy, MachineEntry, Machines, VerdictCode};
 
 use super::{decide, Echo, Facts, Verdicts};
 use crate::ords::{Answered, Lookup, Outcome, SeatAnswer, SeatCall};
@@ -36,7 +36,8 @@ pub(crate) enum Operation {
 /// A signed answer, or the one refusal that is not a verdict.
 #[derive(Debug)]
 pub(crate) enum Signed {
-    Verdict(Envelope, VerdictCode),
+    /// The signed envelope's JSON, the body of the answer, and the verdict it carries.
+    Verdict(Vec<u8>, VerdictCode),
     /// The license already freed its budget of other machines' seats in the window.
     ReleaseBudgetSpent {
         budget: u32,

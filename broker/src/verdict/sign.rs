@@ -93,9 +93,17 @@ impl Signer {
     /// Signs one payload under this key's kid: serialized straight into the signed
     /// buffer, signed by ed25519-compact (no per-signature noise: plain RFC 8032).
     pub fn sign(&self, payload: &VerdictPayload) -> Envelope {
-        Envelope::sign_verdict_with(&self.kid, payload, |message| {
-            *self.fast.sk.sign(message, None)
-        })
+        Envelope::sign_verdict_with(&self.kid, payload, |message| self.signature(message))
+    }
+
+    /// [`Signer::sign`] as the JSON body of the answer, the broker's whole work for
+    /// one signed response: the base64url goes straight into the body's buffer.
+    pub fn sign_json(&self, payload: &VerdictPayload) -> Vec<u8> {
+        Envelope::sign_verdict_json_with(&self.kid, payload, |message| self.signature(message))
+    }
+
+    fn signature(&self, message: &[u8]) -> [u8; 64] {
+        *self.fast.sk.sign(message, None)
     }
 }
 
@@ -141,5 +149,8 @@ mod tests {
             envelope,
             Envelope::sign_verdict(&signer.key, signer.kid(), &payload)
         );
+        // The body the broker sends is that same envelope.
+        let body: Envelope = serde_json::from_slice(&signer.sign_json(&payload)).unwrap();
+        assert_eq!(body, envelope);
     }
 }
