@@ -18,7 +18,9 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use axum::body::Body;
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt as _;
 use license_shared::{LicenseKey, ValidateRequest, VerdictCode};
 
 use super::error::ApiError;
@@ -124,19 +126,7 @@ async fn answer(
     if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
         return Err(ApiError::PayloadTooLarge);
     }
-    // Collected under the limit here (not through axum's `Bytes` extractor, which boxes
-    // the body once more to apply the same limit from a request extension).
-    let body = Limited::new(request.into_body(), BODY_LIMIT)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.is::<LengthLimitError>() {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::InvalidRequest("the request body could not be read".into())
-            }
-        })?
-        .to_bytes();
+    let body = read_body(request.into_body()).await?;
     let request: ValidateRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::InvalidRequest(format!("request body: {e}")))?;
     request
@@ -220,6 +210,37 @@ async fn answer(
         envelope,
     )
         .into_response())
+}
+
+/// The whole body, at most [`BODY_LIMIT`] bytes (a body sent without a length, or
+/// longer than it said, is cut off there too). Read here rather than through axum's
+/// `Bytes` extractor, which boxes the body once more to apply the same limit, or
+/// `http_body_util`'s `collect`, which queues every frame: a request's few hundred
+/// bytes arrive as one frame, which is kept as it is, uncopied.
+async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
+    let unreadable = || ApiError::InvalidRequest("the request body could not be read".into());
+    let mut whole = Bytes::new();
+    let mut joined: Option<BytesMut> = None;
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| unreadable())?.into_data() else {
+            continue; // trailers carry nothing a request needs
+        };
+        let len = joined.as_ref().map_or(whole.len(), BytesMut::len) + data.len();
+        if len > BODY_LIMIT {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        match &mut joined {
+            Some(joined) => joined.extend_from_slice(&data),
+            None if whole.is_empty() => whole = data,
+            None => {
+                let mut both = BytesMut::with_capacity(len);
+                both.extend_from_slice(&whole);
+                both.extend_from_slice(&data);
+                joined = Some(both);
+            }
+        }
+    }
+    Ok(joined.map_or(whole, BytesMut::freeze))
 }
 
 /// The operation an endpoint performs, refusing members that belong to another one

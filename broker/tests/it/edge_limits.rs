@@ -248,6 +248,46 @@ async fn oversized_and_form_bodies_are_refused_before_any_lookup_even_chunked() 
     );
 }
 
+#[tokio::test]
+async fn a_body_sent_in_pieces_is_read_whole() {
+    let ords = FakeOrds::answering(200, ROW).await;
+    let tokens = FakeTokens::new();
+    let app = spawn_app_with_fake(&ords, &tokens).await;
+    let body = format!(
+        r#"{{"license_key":"{}","nonce":"{}"}}"#,
+        app.key("1"),
+        nonce()
+    );
+    // Three chunks, written apart, so the broker sees three frames of one body.
+    let (a, rest) = body.split_at(10);
+    let (b, c) = rest.split_at(rest.len() / 2);
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = "POST /v1/license/validate HTTP/1.1\r\nHost: broker\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+    tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes())
+        .await
+        .unwrap();
+    for piece in [a, b, c] {
+        let chunk = format!("{:x}\r\n{piece}\r\n", piece.len());
+        tokio::io::AsyncWriteExt::write_all(&mut stream, chunk.as_bytes())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    tokio::io::AsyncWriteExt::write_all(&mut stream, b"0\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut answer)
+        .await
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let json = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    let envelope: license_shared::Envelope = serde_json::from_str(json).unwrap();
+    let payload = envelope.open(&app.trusted).unwrap();
+    assert_eq!(payload.result.code, license_shared::VerdictCode::Valid);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beyond_the_concurrency_limit_the_broker_sheds_quickly_with_503() {
     let ords = FakeOrds::start_with_delay(Duration::from_millis(1500), |_, _, _| (200, ROW)).await;
