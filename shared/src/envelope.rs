@@ -64,6 +64,11 @@ pub fn signed_message(payload: &[u8]) -> Vec<u8> {
 /// signed buffer does not grow it.
 const PAYLOAD_CAPACITY: usize = 512;
 
+/// The wire JSON of an envelope without its five values, in order: what
+/// [`Envelope::sign_verdict_json_with`] writes around them.
+const FRAME: &str = r#"{"v":1,"kid":"","alg":"","payload":"","sig":""}"#;
+const _: () = assert!(ENVELOPE_VERSION == 1, "FRAME spells the version");
+
 /// The signed message ([`SIGNING_CONTEXT`] and the payload's JSON, serialized in place)
 /// and `sign`'s signature over it.
 fn sign_in_place(
@@ -127,19 +132,15 @@ impl Envelope {
             return serde_json::to_vec(&Self::assemble(kid, payload, &signature))
                 .expect("an envelope always serializes");
         }
+        // Sized exactly, so the body becomes `Bytes` without a second allocation.
         let mut out = Vec::with_capacity(
-            64 + kid.len() + b64::encoded_len(payload.len()) + b64::encoded_len(signature.len()),
+            FRAME.len()
+                + kid.len()
+                + ALG_ED25519.len()
+                + b64::encoded_len(payload.len())
+                + b64::encoded_len(signature.len()),
         );
-        out.extend_from_slice(b"{\"v\":");
-        let v = ENVELOPE_VERSION;
-        if v >= 100 {
-            out.push(b'0' + v / 100);
-        }
-        if v >= 10 {
-            out.push(b'0' + v / 10 % 10);
-        }
-        out.push(b'0' + v % 10);
-        out.extend_from_slice(b",\"kid\":\"");
+        out.extend_from_slice(b"{\"v\":1,\"kid\":\"");
         out.extend_from_slice(kid.as_bytes());
         out.extend_from_slice(b"\",\"alg\":\"");
         out.extend_from_slice(ALG_ED25519.as_bytes());
@@ -148,6 +149,7 @@ impl Envelope {
         out.extend_from_slice(b"\",\"sig\":\"");
         b64::encode_into(&signature, &mut out);
         out.extend_from_slice(b"\"}");
+        debug_assert_eq!(out.len(), out.capacity());
         out
     }
 
