@@ -276,9 +276,14 @@ fn operation(endpoint: Endpoint, request: &ValidateRequest) -> Result<Operation,
 
 /// `application/json`, with or without parameters such as `charset=utf-8`.
 fn is_json(headers: &HeaderMap) -> bool {
-    headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+    let Some(value) = headers.get(CONTENT_TYPE) else {
+        return false;
+    };
+    // What every client sends, checked first: one comparison instead of the split.
+    value.as_bytes() == b"application/json"
+        || value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
 }
