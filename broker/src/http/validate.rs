@@ -212,8 +212,8 @@ async fn answer(
         .into_response())
 }
 
-/// The whole body, at most [`BODY_LIMIT`] bytes (a body sent without a length, or
-/// longer than it said, is cut off there too). Read here rather than through axum's
+/// The whole body, at most [`BODY_LIMIT`] bytes (a chunked body, which declares no
+/// length, is held to the limit as it streams). Read here rather than through axum's
 /// `Bytes` extractor, which boxes the body once more to apply the same limit, or
 /// `http_body_util`'s `collect`, which queues every frame: a request's few hundred
 /// bytes arrive as one frame, which is kept as it is, uncopied.
