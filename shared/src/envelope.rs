@@ -64,10 +64,26 @@ pub fn signed_message(payload: &[u8]) -> Vec<u8> {
 /// signed buffer does not grow it.
 const PAYLOAD_CAPACITY: usize = 512;
 
-/// The wire JSON of an envelope without its five values, in order: what
-/// [`Envelope::sign_verdict_json_with`] writes around them.
-const FRAME: &str = r#"{"v":1,"kid":"","alg":"","payload":"","sig":""}"#;
+/// The envelope's JSON around its four string values (`kid`, `alg`, `payload`, `sig`),
+/// in order, with `v` spelled in the first piece: what
+/// [`Envelope::sign_verdict_json_with`] writes, and what sizes its buffer.
+const FRAME: [&str; 5] = [
+    r#"{"v":1,"kid":""#,
+    r#"","alg":""#,
+    r#"","payload":""#,
+    r#"","sig":""#,
+    r#""}"#,
+];
 const _: () = assert!(ENVELOPE_VERSION == 1, "FRAME spells the version");
+const FRAME_LEN: usize = {
+    let mut len = 0;
+    let mut i = 0;
+    while i < FRAME.len() {
+        len += FRAME[i].len();
+        i += 1;
+    }
+    len
+};
 
 /// The signed message ([`SIGNING_CONTEXT`] and the payload's JSON, serialized in place)
 /// and `sign`'s signature over it.
@@ -134,21 +150,21 @@ impl Envelope {
         }
         // Sized exactly, so the body becomes `Bytes` without a second allocation.
         let mut out = Vec::with_capacity(
-            FRAME.len()
+            FRAME_LEN
                 + kid.len()
                 + ALG_ED25519.len()
                 + b64::encoded_len(payload.len())
                 + b64::encoded_len(signature.len()),
         );
-        out.extend_from_slice(b"{\"v\":1,\"kid\":\"");
+        out.extend_from_slice(FRAME[0].as_bytes());
         out.extend_from_slice(kid.as_bytes());
-        out.extend_from_slice(b"\",\"alg\":\"");
+        out.extend_from_slice(FRAME[1].as_bytes());
         out.extend_from_slice(ALG_ED25519.as_bytes());
-        out.extend_from_slice(b"\",\"payload\":\"");
+        out.extend_from_slice(FRAME[2].as_bytes());
         b64::encode_into(payload, &mut out);
-        out.extend_from_slice(b"\",\"sig\":\"");
+        out.extend_from_slice(FRAME[3].as_bytes());
         b64::encode_into(&signature, &mut out);
-        out.extend_from_slice(b"\"}");
+        out.extend_from_slice(FRAME[4].as_bytes());
         debug_assert_eq!(out.len(), out.capacity());
         out
     }
