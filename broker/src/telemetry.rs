@@ -342,10 +342,20 @@ mod tests {
                 latency_ms = 0.649,
                 "request"
             );
-            tracing::warn!(r#type = "raw", flag = true, n = -4i64, whole = 2.0, "two\nlines \u{1b}[2J \u{7}\u{8}\u{c}\u{7f} \u{85}é \"quoted\"");
+            tracing::warn!(
+                r#type = "raw",
+                flag = true,
+                n = -4i64,
+                whole = 2.0,
+                "two\nlines \u{1b}[2J \u{7}\u{8}\u{c}\u{7f} \u{85}é \"quoted\""
+            );
             tracing::info!(text = "a \"b\" \u{1b} \\ é", debug = ?vec![1, 2], "");
             tracing::info!(only = 1u64);
-            tracing::error!(error = &Outer(Inner) as &(dyn std::error::Error + 'static), after = 1u8, "failed");
+            tracing::error!(
+                error = &Outer(Inner) as &(dyn std::error::Error + 'static),
+                after = 1u8,
+                "failed"
+            );
             tracing::error!(error = &Inner as &(dyn std::error::Error + 'static));
         }
         let capture = |fields: bool, sanitize: bool| {

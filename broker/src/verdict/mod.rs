@@ -18,8 +18,8 @@
 use std::sync::Arc;
 
 use license_shared::{
-    CustomerId, ExpiryStrategy, LicenseInfo, Machines, Policy, VerdictCode,
-    VerdictPayload, VerdictResult, VERDICT_TYP,
+    CustomerId, ExpiryStrategy, LicenseInfo, Machines, Policy, VerdictCode, VerdictPayload,
+    VerdictResult, VERDICT_TYP,
 };
 
 use crate::config::{PolicyConfig, SeatConfig, MAX_OFFLINE_GRACE};

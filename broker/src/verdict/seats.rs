@@ -39,10 +39,7 @@ pub(crate) enum Signed {
     /// The signed envelope's JSON, the body of the answer, and the verdict it carries.
     Verdict(Vec<u8>, VerdictCode),
     /// The license already freed its budget of other machines' seats in the window.
-    ReleaseBudgetSpent {
-        budget: u32,
-        window_secs: u64,
-    },
+    ReleaseBudgetSpent { budget: u32, window_secs: u64 },
     /// `machine_id` names no machine holding a seat of this license.
     NoSuchMachine,
 }
