@@ -290,7 +290,7 @@ impl Visit for Fields {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
+    use license_testkit::LogCapture;
 
     use super::*;
 
@@ -302,19 +302,6 @@ mod tests {
         assert!(err.starts_with("RUST_LOG: "), "{err}");
         assert!(filter_from(Some("debug"), Some("info,[="), "info").is_ok());
         assert!(filter_from(Some(" "), None, "warn").is_ok());
-    }
-
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Buffer {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
     }
 
     /// The same events through `TextFields` and tracing-subscriber's `DefaultFields`.
@@ -359,7 +346,7 @@ mod tests {
             tracing::error!(error = &Inner as &(dyn std::error::Error + 'static));
         }
         let capture = |fields: bool, sanitize: bool| {
-            let buffer = Buffer::default();
+            let buffer = LogCapture::default();
             let writer = buffer.clone();
             let builder = tracing_subscriber::fmt()
                 .without_time()
@@ -371,8 +358,7 @@ mod tests {
             } else {
                 tracing::subscriber::with_default(builder.finish(), events);
             }
-            let bytes = buffer.0.lock().unwrap().clone();
-            String::from_utf8(bytes).unwrap()
+            buffer.text()
         };
         for sanitize in [true, false] {
             let ours = capture(true, sanitize);
@@ -386,7 +372,7 @@ mod tests {
 
     #[test]
     fn json_lines_are_flat_with_ts_level_msg_and_span_fields() {
-        let buffer = Buffer::default();
+        let buffer = LogCapture::default();
         let writer = buffer.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || writer.clone())
@@ -398,8 +384,7 @@ mod tests {
             let _entered = span.enter();
             tracing::warn!(status = 503u16, latency_ms = 1.25, route = "/x", "request");
         });
-        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-        let line: Value = serde_json::from_str(text.trim()).unwrap();
+        let line: Value = serde_json::from_str(buffer.text().trim()).unwrap();
         assert_eq!(line["level"], "WARN");
         assert_eq!(line["msg"], "request");
         assert_eq!(line["status"], 503);
