@@ -109,7 +109,8 @@ impl Transport {
     ) -> Result<Received, TransportError> {
         // reqwest's timeout covers connect, headers and body; this outer one is a
         // backstop so that no code path here can outlast the promise to the app.
-        let budget = self.total + Duration::from_millis(250);
+        // (Saturating: an app may pass `Duration::MAX` to mean no limit.)
+        let budget = self.total.saturating_add(Duration::from_millis(250));
         match tokio::time::timeout(budget, self.send(call, request)).await {
             Ok(result) => result,
             Err(_) => Err(TransportError::Timeout(self.total.as_millis())),

@@ -240,3 +240,27 @@ async fn a_connect_timeout_names_the_connect_limit() {
         verdict.message
     );
 }
+
+#[tokio::test]
+async fn no_total_limit_is_a_limit_too_large_to_reach() {
+    // An app may pass `Duration::MAX` to mean "no limit": the check still answers
+    // (the backstop above the total limit saturates instead of overflowing).
+    let fx = Fixture::new().await;
+    let client = fx
+        .builder()
+        .total_timeout(Duration::MAX)
+        .fingerprint(license_client::Fingerprint::from_machine_id(
+            "machine-a",
+            support::APP_ID,
+        ))
+        .build()
+        .unwrap();
+    let verdict = client.activate(&license_key("1")).await.unwrap();
+    assert_eq!((verdict.code, verdict.licensed), (Code::Valid, true));
+    let verdict = client.refresh().await;
+    assert_eq!(
+        (verdict.code, verdict.source),
+        (Code::Valid, license_client::Source::Online),
+        "{verdict:?}"
+    );
+}
