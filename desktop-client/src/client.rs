@@ -23,7 +23,7 @@ use std::sync::Arc;
 use license_shared::Keyset;
 
 use self::local::{Mode, Step};
-use self::online::newest_after_storing;
+use self::online::{high_water_after, newest_after_storing};
 use crate::builder::LicenseClientBuilder;
 use crate::cache;
 use crate::clock::Clock;
@@ -133,7 +133,8 @@ pub enum SeatError {
 /// Why deactivation did not remove everything.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DeactivateError {
-    /// The seat could not be freed online; nothing on this machine was changed.
+    /// The seat could not be freed online; the key stays on this machine (and the
+    /// lease, unless the answer was a verified deny of the license, which replaces it).
     #[error(transparent)]
     Seat(#[from] SeatError),
     #[error("the license key could not be removed from the {0}")]
@@ -238,7 +239,9 @@ impl LicenseClient {
     /// after a verified `DEACTIVATED` removes the stored key and the lease (the marks
     /// stay: forgetting them would let deactivate, restore an old lease and roll back
     /// the clock undo their protection). When the server cannot be reached, or answers
-    /// anything else, nothing on this machine changes ([`DeactivateError::Seat`]). To
+    /// anything else, the key and the seat stay ([`DeactivateError::Seat`]); a verified
+    /// deny of the license (such as `REVOKED`) still replaces the lease, as a check's
+    /// would. To
     /// remove the license locally without the server (an uninstaller), use
     /// [`remove_activation`]; the seat then lapses by itself after its lease period.
     pub async fn deactivate(&self) -> Result<Verdict, DeactivateError> {
@@ -253,7 +256,8 @@ impl LicenseClient {
     }
 
     /// Frees the seat of another machine (a dead or lost one) by its id from
-    /// [`machines`](Self::machines), keeping this machine's seat, key and lease.
+    /// [`machines`](Self::machines), keeping this machine's seat, key and lease (a
+    /// verified deny of the license replaces the lease, as a check's would).
     pub async fn deactivate_machine(&self, machine_id: &str) -> Result<Verdict, SeatError> {
         seats::deactivate_machine(&self.inner, machine_id).await
     }
@@ -270,7 +274,8 @@ impl LicenseClient {
 
     /// Lists the machines holding the stored license's seats, online, in
     /// [`Verdict::machines`] (the one asking is marked `current`); `None` there for a
-    /// license that does not limit machines. Changes nothing on this machine.
+    /// license that does not limit machines. Stores nothing, except that a verified
+    /// deny of the license (such as `REVOKED`) replaces the lease, as a check's would.
     pub async fn machines(&self) -> Result<Verdict, SeatError> {
         seats::machines(&self.inner).await
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use license_shared::{LicenseKey, VerdictCode};
 
 use super::persist::append_notes;
-use super::{blocking, newest_after_storing, ActivateError, Inner};
+use super::{blocking, high_water_after, newest_after_storing, ActivateError, Inner};
 use crate::cache;
 use crate::decide::from_answer;
 use crate::keystore::LicenseKeyText;
@@ -56,14 +56,15 @@ pub(super) async fn activate(
         let key_hash = cache::key_hash(&key);
         let mut after = marks;
         let grants = crate::decide::grants(&payload, &inner.app);
-        if grants && offset.saturating_abs() > inner.skew_tolerance {
+        let skewed = offset.saturating_abs() > inner.skew_tolerance;
+        if grants && skewed {
             let message = format!(
                 "{}. The license is valid, but it was not activated because its offline limits would be wrong. Fix the system clock (turn on automatic time), then activate again.",
                 crate::decide::skew_sentence(offset)
             );
             return Ok(Verdict::local(Code::ClockSkew, message).with_source(crate::Source::Online));
         }
-        after.high_water = payload.iat.max(now);
+        after.high_water = high_water_after(after.high_water, payload.iat, now, skewed);
         after.newest_iat = newest_after_storing(after.newest_iat, &payload, &inner.app);
         let mut verdict = from_answer(&payload, now, inner.skew_tolerance, &inner.app);
         let store = if grants {

@@ -107,17 +107,11 @@ impl Inner {
             // Verified but our clock is wrong: keep the signed time, not our own. The
             // envelope is not stored, so `newest_iat` stays at the stored lease's `iat`:
             // raising it would make the next start refuse that lease as older.
-            marks.high_water = marks.high_water.max(payload.iat);
+            marks.high_water = high_water_after(marks.high_water, payload.iat, now, true);
             let failure = Failure::Skew { offset };
             return self.answer_from_lease(&local, lease, &failure, rolled_back, now, marks);
         }
-        marks.high_water = if skewed {
-            marks.high_water.max(payload.iat)
-        } else {
-            // A fresh answer within the skew tolerance proves the clock right now, so
-            // it resets the mark (healing one pushed up by a clock that ran fast).
-            payload.iat.max(now)
-        };
+        marks.high_water = high_water_after(marks.high_water, payload.iat, now, skewed);
         // The nonce proves the answer fresh even when its `iat` is a little before
         // `newest_iat` (replicas' clocks differ). A deny always replaces the lease; an
         // allow older than the lease answers this check but keeps the newer lease,
@@ -128,6 +122,18 @@ impl Inner {
         }
         let verdict = from_answer(&payload, now, self.skew_tolerance, &self.app);
         self.conclude(verdict, &local, store.then_some(&received), marks)
+    }
+}
+
+/// The high-water mark after a verified online answer signed at `iat`. A fresh answer
+/// within the skew tolerance proves the clock right now, so it resets the mark (healing
+/// one pushed up by a clock that ran fast); from a skewed clock only the signed time
+/// counts, and it can only raise the mark.
+pub(super) fn high_water_after(high_water: i64, iat: i64, now: i64, skewed: bool) -> i64 {
+    if skewed {
+        high_water.max(iat)
+    } else {
+        iat.max(now)
     }
 }
 

@@ -1,24 +1,41 @@
 //! Seats: free this machine's seat (and then remove the key and the lease), free
 //! another machine's seat, list the machines. Each is one round trip with the validate
-//! body, verified like a check (signature, nonce, fingerprint, license id). None of
-//! them stores a lease, and nothing local changes unless the verified answer is the
-//! one asked for: a deactivation that cannot reach the server must not leave the seat
-//! held by a machine that no longer has the key to free it.
+//! body, verified like a check (signature, nonce, fingerprint, license id).
+//!
+//! None of them stores an allow: a seat call is not a check. But a verified deny of
+//! the license itself (`REVOKED`, `EXPIRED`, `NOT_FOUND`, …) replaces the lease and
+//! moves the marks exactly as a check's would, since a verified deny always replaces a
+//! cached allow: otherwise `machines` could say `REVOKED` and the next offline start
+//! still run on the old lease. Apart from that nothing local changes unless the
+//! verified answer is the one asked for: a deactivation that cannot reach the server
+//! must not leave the seat held by a machine that no longer has the key to free it.
 
 use std::sync::Arc;
 
 use license_shared::{LicenseKey, VerdictCode, VerdictPayload};
 
-use super::{blocking, remove_activation, DeactivateError, Inner, SeatError};
-use crate::decide::from_answer;
-use crate::transport::{Call, TransportError};
+use super::persist::append_notes;
+use super::{
+    blocking, high_water_after, newest_after_storing, remove_activation, DeactivateError, Inner,
+    SeatError,
+};
+use crate::cache;
+use crate::decide::{from_answer, grants};
+use crate::keystore::LicenseKeyText;
+use crate::transport::{Call, Received, TransportError};
 use crate::verdict::{Code, Source, Verdict};
 use crate::verify::{fresh_nonce, verify_online};
 
+/// A verified answer to a seat call, and the notes of anything it could not save.
+struct Answer {
+    payload: VerdictPayload,
+    notes: Vec<String>,
+}
+
 /// See [`LicenseClient::deactivate`](super::LicenseClient::deactivate).
 pub(super) async fn deactivate(inner: &Arc<Inner>) -> Result<Verdict, DeactivateError> {
-    let payload = ask(inner, Call::Deactivate, None).await?;
-    expect_deactivated(inner, &payload)?;
+    let Answer { payload, notes } = ask(inner, Call::Deactivate, None).await?;
+    expect_deactivated(inner, &payload, &notes)?;
     let remover = Arc::clone(inner);
     blocking(move || remove_activation(&*remover.key_store, &remover.paths))
         .await
@@ -34,8 +51,8 @@ pub(super) async fn deactivate_machine(
     inner: &Arc<Inner>,
     machine_id: &str,
 ) -> Result<Verdict, SeatError> {
-    let payload = ask(inner, Call::Deactivate, Some(machine_id)).await?;
-    expect_deactivated(inner, &payload)?;
+    let Answer { payload, notes } = ask(inner, Call::Deactivate, Some(machine_id)).await?;
+    expect_deactivated(inner, &payload, &notes)?;
     Ok(deactivated(
         &payload,
         format!("The seat of machine {machine_id} was freed. This machine keeps its own seat and license."),
@@ -44,7 +61,7 @@ pub(super) async fn deactivate_machine(
 
 /// See [`LicenseClient::machines`](super::LicenseClient::machines).
 pub(super) async fn machines(inner: &Arc<Inner>) -> Result<Verdict, SeatError> {
-    let payload = ask(inner, Call::Machines, None).await?;
+    let Answer { payload, notes } = ask(inner, Call::Machines, None).await?;
     let mut verdict = from_answer(
         &payload,
         inner.clock.now(),
@@ -62,15 +79,17 @@ pub(super) async fn machines(inner: &Arc<Inner>) -> Result<Verdict, SeatError> {
             }
         };
     }
+    append_notes(&mut verdict, &notes);
     Ok(verdict)
 }
 
-/// One verified answer to `call` about the stored license key.
+/// One verified answer to `call` about the stored license key; a verified deny of the
+/// license is kept as the lease (see the module's doc).
 async fn ask(
     inner: &Arc<Inner>,
     call: Call,
     machine_id: Option<&str>,
-) -> Result<VerdictPayload, SeatError> {
+) -> Result<Answer, SeatError> {
     let reader = Arc::clone(inner);
     let key = blocking(move || reader.key_store.get_key())
         .await?
@@ -103,7 +122,7 @@ async fn ask(
             }
             (e, _) => SeatError::Unreachable(e),
         })?;
-    verify_online(
+    let payload = verify_online(
         &received.envelope,
         &inner.trusted_keys,
         &nonce,
@@ -111,15 +130,68 @@ async fn ask(
         &license_id,
         &inner.app,
     )
-    .map_err(SeatError::Untrusted)
+    .map_err(SeatError::Untrusted)?;
+    if !denies_the_license(&payload, inner) {
+        return Ok(Answer {
+            payload,
+            notes: Vec::new(),
+        });
+    }
+    let keeper = Arc::clone(inner);
+    blocking(move || {
+        let notes = keeper.keep_deny(&received, &payload, &key);
+        Answer { payload, notes }
+    })
+    .await
+    .map_err(SeatError::from)
+}
+
+/// A verified answer that says the license itself licenses nothing here, as opposed
+/// to an answer about a seat (`MACHINE_LIMIT`, `NOT_ACTIVATED`, `DEACTIVATED`), which
+/// a seat call asks for or may get without the license changing.
+fn denies_the_license(payload: &VerdictPayload, inner: &Inner) -> bool {
+    let about_a_seat = matches!(
+        payload.result.code,
+        VerdictCode::MachineLimit | VerdictCode::NotActivated | VerdictCode::Deactivated
+    );
+    !about_a_seat && !grants(payload, &inner.app)
+}
+
+impl Inner {
+    /// Stores the verified deny `received` as the lease of `key` and moves the marks as
+    /// a check does; the notes say what could not be saved.
+    fn keep_deny(
+        &self,
+        received: &Received,
+        payload: &VerdictPayload,
+        key: &LicenseKeyText,
+    ) -> Vec<String> {
+        let (file_marks, store_marks, _) = self.load_marks();
+        let now = self.clock.now();
+        let skewed = now.saturating_sub(payload.iat).saturating_abs() > self.skew_tolerance;
+        let mut marks = file_marks.merge(store_marks);
+        marks.high_water = high_water_after(marks.high_water, payload.iat, now, skewed);
+        marks.newest_iat = newest_after_storing(marks.newest_iat, payload, &self.app);
+        self.persist(
+            Some(received),
+            &cache::key_hash(key),
+            (file_marks, store_marks),
+            marks,
+        )
+    }
 }
 
 /// Anything but a verified `DEACTIVATED` is a refusal, shown as the verdict it is.
-fn expect_deactivated(inner: &Inner, payload: &VerdictPayload) -> Result<(), SeatError> {
+fn expect_deactivated(
+    inner: &Inner,
+    payload: &VerdictPayload,
+    notes: &[String],
+) -> Result<(), SeatError> {
     if payload.result.code == VerdictCode::Deactivated {
         return Ok(());
     }
-    let verdict = from_answer(payload, inner.clock.now(), inner.skew_tolerance, &inner.app);
+    let mut verdict = from_answer(payload, inner.clock.now(), inner.skew_tolerance, &inner.app);
+    append_notes(&mut verdict, notes);
     Err(SeatError::Refused(Box::new(verdict)))
 }
 

@@ -3,7 +3,7 @@
 //! `LICENSE_CHECK_MACHINE_ID`. Every run here sets its own machine id.
 
 use crate::cli::{Cli, Run};
-use crate::support::{license_key, seat_id, Endpoint};
+use crate::support::{license_key, seat_id, Behaviour, Endpoint};
 use license_client::{format_time, Fingerprint};
 
 /// The app id `license-check` identifies as, which the fingerprint is keyed over.
@@ -123,6 +123,40 @@ fn machines_lists_the_seats_and_marks_this_machine() {
         (Some(true), Some(false))
     );
     assert_eq!(list[1]["last_seen"], SEEN);
+}
+
+#[test]
+fn a_revoked_license_heard_by_machines_exits_1_and_stays_locked() {
+    let cli = seated();
+    cli.broker.set(Behaviour::deny("REVOKED"));
+    let run = on(&cli, "box-a", &["machines"]);
+    assert_eq!(run.code, 1, "{} {}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .starts_with("Not licensed (REVOKED, checked online)."),
+        "{}",
+        run.stdout
+    );
+    let json = on(&cli, "box-a", &["machines", "--json"]);
+    assert_eq!(json.code, 1);
+    let json = json.json();
+    assert_eq!(
+        (json["code"].as_str(), json["exit_code"].as_u64()),
+        (Some("REVOKED"), Some(1))
+    );
+    // The deny replaced the lease: offline, the license stays locked.
+    let run = on(&cli, "box-a", &["status", "--offline", "--json"]);
+    assert_eq!(run.code, 1, "{} {}", run.stdout, run.stderr);
+    assert_eq!(run.json()["code"], "REVOKED");
+    // A deactivation the server refuses keeps the key, and says so.
+    let run = on(&cli, "box-a", &["deactivate"]);
+    assert_eq!(run.code, 1, "{} {}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("its key stays on this machine"),
+        "{}",
+        run.stderr
+    );
+    assert!(cli.data_dir().join("license-key").exists());
 }
 
 #[test]

@@ -149,6 +149,60 @@ async fn validate_not_activated_is_a_verified_deny_that_replaces_the_lease() {
 }
 
 #[tokio::test]
+async fn a_verified_deny_from_a_seat_call_replaces_the_cached_allow() {
+    // The license is revoked while this machine runs on a fresh VALID lease; whichever
+    // seat call hears it first, the next offline start is locked, and the key stays.
+    for call in ["machines", "deactivate", "deactivate --machine"] {
+        let fx = seated(2).await;
+        assert_eq!(fx.client().check_offline().code, Code::Valid);
+        fx.broker.set(Behaviour::deny("REVOKED"));
+        let heard = match call {
+            "machines" => fx.client().machines().await.unwrap(),
+            "deactivate" => match fx.client().deactivate().await.unwrap_err() {
+                DeactivateError::Seat(SeatError::Refused(verdict)) => *verdict,
+                other => panic!("{call}: {other:?}"),
+            },
+            _ => match fx.client().deactivate_machine(OTHER).await.unwrap_err() {
+                SeatError::Refused(verdict) => *verdict,
+                other => panic!("{call}: {other:?}"),
+            },
+        };
+        assert_eq!(
+            (heard.code, heard.licensed, heard.outcome()),
+            (Code::Revoked, false, Outcome::NotLicensed),
+            "{call}: {heard:?}"
+        );
+        let offline = fx.client().check_offline();
+        assert_eq!(
+            (offline.code, offline.licensed),
+            (Code::Revoked, false),
+            "{call}: {offline:?}"
+        );
+        assert!(fx.cache_text().contains("payload"), "{call}");
+        assert_eq!(
+            fx.store.get_key().unwrap().unwrap().expose(),
+            license_key("4"),
+            "{call}: the key stays"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_seat_answer_from_a_seat_call_is_not_a_deny_of_the_license() {
+    // DEACTIVATED of another machine's seat is the answer asked for; NOT_ACTIVATED and
+    // MACHINE_LIMIT are about seats: none of them touches this machine's lease.
+    for code in ["NOT_ACTIVATED", "MACHINE_LIMIT"] {
+        let fx = seated(2).await;
+        let lease = fx.cache_text();
+        fx.broker.set(Behaviour::deny(code));
+        let verdict = fx.client().machines().await.unwrap();
+        assert!(!verdict.licensed, "{code}: {verdict:?}");
+        assert_eq!(fx.cache_text(), lease, "{code}");
+        assert_eq!(fx.client().check_offline().code, Code::Valid, "{code}");
+    }
+}
+
+#[tokio::test]
 async fn deactivate_without_the_broker_changes_nothing() {
     let fx = seated(2).await;
     let lease = fx.cache_text();
@@ -163,7 +217,9 @@ async fn deactivate_without_the_broker_changes_nothing() {
             r#"{"error":"upstream_unavailable","message":"ORDS is down"}"#,
         ),
         Behaviour::ForeignKey,
-        Behaviour::deny("REVOKED"),
+        // Refused with an answer about a seat. (A verified deny of the license itself
+        // replaces the lease: see the test above.)
+        Behaviour::deny("NOT_ACTIVATED"),
     ] {
         fx.broker.set(behaviour.clone());
         let error = fx.client().deactivate().await.unwrap_err();

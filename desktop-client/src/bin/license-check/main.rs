@@ -364,6 +364,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                 Err(DeactivateError::Seat(e)) => {
                     let what = match &machine {
                         Some(id) => format!("the seat of machine {id} was not freed"),
+                        None if matches!(e, SeatError::Refused(_)) => {
+                            "the license was not deactivated; its key stays on this machine".into()
+                        }
                         None => {
                             "the license was not deactivated; nothing on this machine was changed"
                                 .into()
@@ -382,7 +385,8 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Machines { json } => match runtime()?.block_on(client.machines()) {
             Ok(verdict) => {
                 print_machines(&verdict, json, &shown)?;
-                Ok(0)
+                // A listing that came with a verified deny (`REVOKED`, …) is a deny.
+                Ok(verdict.outcome().exit_code())
             }
             Err(e) => seat_failure(e, json, "the machines could not be listed".into()),
         },

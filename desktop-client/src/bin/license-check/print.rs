@@ -116,7 +116,8 @@ pub(crate) fn print_machines(
     shown: &Shown<'_>,
 ) -> anyhow::Result<()> {
     if json {
-        println!("{}", verdict_json(verdict, shown, 0)?);
+        let exit_code = verdict.outcome().exit_code();
+        println!("{}", verdict_json(verdict, shown, exit_code)?);
         return Ok(());
     }
     if !verdict.licensed {
