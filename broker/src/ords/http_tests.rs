@@ -146,3 +146,24 @@ async fn when_ords_refuses_every_token_the_broker_backs_off_instead_of_minting_m
         "the first call and its one replay"
     );
 }
+
+#[tokio::test]
+async fn validations_refused_together_start_the_shortest_back_off() {
+    let (base, _) = stand_in(401, "application/problem+json", r#"{"code":"Unauthorized","message":"Unauthorized","type":"tag:oracle.com,2020:error/Unauthorized"}"#).await;
+    let ords = client(&base, Arc::new(CountingTokens::default()));
+    let id = CustomerId::parse("1").unwrap();
+    let looked = futures::future::join_all((0..8).map(|_| ords.lookup(&id))).await;
+    let looked_later = ords.lookup(&id).await;
+    for looked in looked.iter().chain([&looked_later]) {
+        match &looked.result {
+            Err(UpstreamError::Unavailable {
+                retry_after: Some(wait),
+                ..
+            }) => assert!(
+                *wait <= std::time::Duration::from_secs(5),
+                "each refusal in flight doubled the back-off: {wait:?}"
+            ),
+            other => panic!("not the refusal: {other:?}"),
+        }
+    }
+}

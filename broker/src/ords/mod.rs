@@ -148,8 +148,9 @@ impl OrdsClient {
     /// token's generation and replays once with a fresh token; a second 401 is an
     /// error, never a loop. When even a fresh token is refused (the client's role lost
     /// its privilege) that is remembered: calls with that token fail fast and one
-    /// probe goes out per back-off period (5 s doubling to 60 s), instead of every
-    /// validation minting a token and calling twice.
+    /// probe goes out per back-off period (5 s doubling to 60 s, however many calls
+    /// were refused together), instead of every validation minting a token and
+    /// calling twice.
     async fn call(
         &self,
         url: &Url,
@@ -157,15 +158,16 @@ impl OrdsClient {
         status: &mut Option<u16>,
     ) -> Result<Exchange, UpstreamError> {
         let token = self.tokens.token().await?;
-        self.refusals.check(token.generation())?;
+        let pass = self.refusals.check(token.generation())?;
         let first = self.send(url, &token, body, status).await?;
         if first.status != StatusCode::UNAUTHORIZED {
             self.refusals.clear();
             return Ok(first);
         }
         if self.refusals.holds(token.generation()) {
-            // The probe after a back-off: still refused, and a new token would be too.
-            return Err(self.refusals.refused(token.generation()));
+            // Already known to be refused (this is the probe, or it was in flight when
+            // the refusal landed): a new token would be refused too.
+            return Err(self.refusals.refused(token.generation(), pass));
         }
         tracing::info!(
             token_generation = token.generation(),
@@ -175,7 +177,7 @@ impl OrdsClient {
         let fresh = self.tokens.token().await?;
         let second = self.send(url, &fresh, body, status).await?;
         if second.status == StatusCode::UNAUTHORIZED {
-            return Err(self.refusals.refused(fresh.generation()));
+            return Err(self.refusals.refused(fresh.generation(), pass));
         }
         self.refusals.clear();
         Ok(second)
