@@ -5,13 +5,16 @@
 //! ALPN offers `http/1.1` (the broker's server speaks HTTP/1.1).
 //!
 //! [`TlsListener`] is an `axum::serve::Listener`. Handshakes run in their own tasks
-//! with a deadline and a cap on how many may be pending, so one slow or silent client
-//! cannot hold up accepting everyone else (a handshake-level slowloris). One address
-//! (an IPv6 /64) may have only [`MAX_PENDING_PER_ADDRESS`] of them: beyond that its new
-//! connections are closed at once, so a flood of idle connections from one place
-//! cannot fill the global cap and stop the handshakes of everyone else.
+//! with a deadline, so one slow or silent client cannot hold up accepting everyone else
+//! (a handshake-level slowloris). The listener never stops accepting: were it to pause
+//! while the pending handshakes are at their cap, idle connections from a few addresses
+//! would leave real clients in the kernel backlog until one of them timed out. Instead,
+//! at the cap a new connection evicts the oldest pending handshake, which under a flood
+//! is the one least likely to be a real client (a real hello arrives in one round trip).
+//! One address (an IPv6 /64) may have only [`MAX_PENDING_PER_ADDRESS`] of them: beyond
+//! that its new connections are closed at once, so it cannot evict anyone else's.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
@@ -23,16 +26,22 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, Id, JoinSet};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::guard::ip_bucket;
 
-/// How long a client has to complete the TLS handshake.
-pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshakes in progress at once; beyond this, accepting pauses until one ends.
-pub(crate) const MAX_PENDING_HANDSHAKES: usize = 256;
+/// How long a client has to complete the TLS handshake: one or two round trips after
+/// connecting, so this leaves room for a slow link and a lost packet's retransmission
+/// (about 1 s). Not longer, because a silent connection holds its slot this long (the
+/// eviction at the cap, not this deadline, is what protects against a flood), and the
+/// desktop client gives up after 5 s by default anyway.
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Handshakes in progress at once; beyond this, a new connection evicts the oldest. A
+/// pending handshake costs a socket and a few KB, so the cap can be high enough that a
+/// flood must be large and fast to evict a real client before its hello arrives.
+pub(crate) const MAX_PENDING_HANDSHAKES: usize = 1024;
 /// Handshakes in progress at once from one address (IPv6: one /64). A browser opens a
 /// handful of connections; a desktop app one.
 pub(crate) const MAX_PENDING_PER_ADDRESS: usize = 16;
@@ -126,12 +135,27 @@ fn warn_if_readable_by_others(path: &Path) {
 #[cfg(not(unix))]
 fn warn_if_readable_by_others(_path: &Path) {}
 
+/// A handshake still counted against the caps.
+struct Pending {
+    bucket: IpAddr,
+    /// Its place in [`TlsListener::by_age`].
+    started: u64,
+    abort: AbortHandle,
+}
+
 /// A TCP listener that hands out TLS streams once their handshake is done.
 pub(crate) struct TlsListener {
     tcp: TcpListener,
     acceptor: TlsAcceptor,
-    handshakes: JoinSet<(IpAddr, Option<Accepted>)>,
-    pending: HashMap<IpAddr, usize>,
+    handshakes: JoinSet<Option<Accepted>>,
+    /// Keyed by task id, which a cancelled or panicked task still reports, so no
+    /// ending can leak a slot.
+    pending: HashMap<Id, Pending>,
+    /// Pending handshakes in the order they started; the first is the one to evict.
+    by_age: BTreeMap<u64, Id>,
+    next_start: u64,
+    per_address: HashMap<IpAddr, usize>,
+    max_pending: usize,
 }
 
 impl TlsListener {
@@ -141,20 +165,41 @@ impl TlsListener {
             acceptor: TlsAcceptor::from(config),
             handshakes: JoinSet::new(),
             pending: HashMap::new(),
+            by_age: BTreeMap::new(),
+            next_start: 0,
+            per_address: HashMap::new(),
+            max_pending: MAX_PENDING_HANDSHAKES,
         }
+    }
+
+    /// A smaller global cap, so a test can fill it with a few connections.
+    #[cfg(test)]
+    pub(crate) fn with_max_pending(mut self, max_pending: usize) -> Self {
+        self.max_pending = max_pending.max(1);
+        self
     }
 
     fn start_handshake(&mut self, stream: TcpStream, peer: SocketAddr) {
         let bucket = ip_bucket(peer.ip());
-        let pending = self.pending.entry(bucket).or_default();
-        if *pending >= MAX_PENDING_PER_ADDRESS {
+        // Checked before evicting, so an address at its cap cannot push others out.
+        if self.per_address.get(&bucket).copied().unwrap_or(0) >= MAX_PENDING_PER_ADDRESS {
             tracing::debug!(%peer, "too many TLS handshakes pending from this address; closing");
             drop(stream);
             return;
         }
-        *pending += 1;
+        while self.pending.len() >= self.max_pending {
+            let Some((_, oldest)) = self.by_age.pop_first() else {
+                break;
+            };
+            if let Some(evicted) = self.forget(oldest) {
+                // Dropping the task's future closes its socket.
+                evicted.abort.abort();
+                tracing::debug!(%peer, "TLS handshakes at their cap; evicted the oldest");
+            }
+        }
+        *self.per_address.entry(bucket).or_default() += 1;
         let acceptor = self.acceptor.clone();
-        self.handshakes.spawn(async move {
+        let abort = self.handshakes.spawn(async move {
             let done = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
             {
                 Ok(Ok(tls)) => Some((tls, peer)),
@@ -167,17 +212,32 @@ impl TlsListener {
                     None
                 }
             };
-            (bucket, done)
+            done
         });
+        let started = self.next_start;
+        self.next_start += 1;
+        self.by_age.insert(started, abort.id());
+        self.pending.insert(
+            abort.id(),
+            Pending {
+                bucket,
+                started,
+                abort,
+            },
+        );
     }
 
-    fn finish_handshake(&mut self, bucket: IpAddr) {
-        if let Some(pending) = self.pending.get_mut(&bucket) {
-            *pending -= 1;
-            if *pending == 0 {
-                self.pending.remove(&bucket);
+    /// Stops counting a handshake against the caps; `None` if it was already evicted.
+    fn forget(&mut self, id: Id) -> Option<Pending> {
+        let pending = self.pending.remove(&id)?;
+        self.by_age.remove(&pending.started);
+        if let Some(count) = self.per_address.get_mut(&pending.bucket) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_address.remove(&pending.bucket);
             }
         }
+        Some(pending)
     }
 }
 
@@ -187,9 +247,8 @@ impl axum::serve::Listener for TlsListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            let room = self.handshakes.len() < MAX_PENDING_HANDSHAKES;
             tokio::select! {
-                accepted = self.tcp.accept(), if room => match accepted {
+                accepted = self.tcp.accept() => match accepted {
                     Ok((stream, peer)) => self.start_handshake(stream, peer),
                     Err(e) => {
                         // As axum does for plain TCP: out of file descriptors and the
@@ -198,13 +257,18 @@ impl axum::serve::Listener for TlsListener {
                         tokio::time::sleep(Duration::from_millis(100)).await;
                     }
                 },
-                Some(done) = self.handshakes.join_next() => {
-                    // A handshake task never panics; were it cancelled, its address
-                    // would keep one slot until the listener is dropped.
-                    if let Ok((bucket, done)) = done {
-                        self.finish_handshake(bucket);
-                        if let Some(ready) = done {
-                            return ready;
+                Some(done) = self.handshakes.join_next_with_id() => {
+                    match done {
+                        Ok((id, done)) => {
+                            // An evicted handshake may have finished before its abort
+                            // took effect; its slot is already free, so serve it.
+                            self.forget(id);
+                            if let Some(ready) = done {
+                                return ready;
+                            }
+                        }
+                        Err(e) => {
+                            self.forget(e.id());
                         }
                     }
                 }

@@ -41,6 +41,10 @@ impl Pki {
 
 /// Serves a router that echoes the peer address, the way the broker will be wired.
 async fn spawn_tls_server(pki: &Pki) -> SocketAddr {
+    spawn_tls_server_with_cap(pki, MAX_PENDING_HANDSHAKES).await
+}
+
+async fn spawn_tls_server_with_cap(pki: &Pki, max_pending: usize) -> SocketAddr {
     let config = server_config(&pki.cert(), &pki.key()).unwrap();
     let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = tcp.local_addr().unwrap();
@@ -49,7 +53,9 @@ async fn spawn_tls_server(pki: &Pki) -> SocketAddr {
         get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.ip().to_string() }),
     );
     // `tap_io` makes axum's `ConnectInfo<SocketAddr>` available for a custom listener.
-    let listener = TlsListener::new(tcp, config).tap_io(|_| ());
+    let listener = TlsListener::new(tcp, config)
+        .with_max_pending(max_pending)
+        .tap_io(|_| ());
     tokio::spawn(async move {
         axum::serve(
             listener,
@@ -129,8 +135,8 @@ async fn silent_and_plain_http_clients_do_not_block_others() {
 async fn an_idle_connection_flood_from_one_address_does_not_stop_others_handshakes() {
     let pki = Pki::new();
     let addr = spawn_tls_server(&pki).await;
-    // 300 connections that never send a byte, all from 127.0.0.2: before, they filled
-    // the 256 pending handshakes and every other client timed out behind them.
+    // 300 connections that never send a byte, all from 127.0.0.2: without a cap per
+    // address they would hold most of the pending handshakes.
     let mut flood = Vec::new();
     for _ in 0..300 {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
@@ -164,6 +170,64 @@ async fn an_idle_connection_flood_from_one_address_does_not_stop_others_handshak
         closed >= 300 - MAX_PENDING_PER_ADDRESS,
         "{closed} of 300 closed"
     );
+}
+
+#[tokio::test]
+async fn idle_connections_from_many_addresses_evict_the_oldest_instead_of_blocking() {
+    const CAP: usize = 32;
+    const ADDRESSES: usize = 2 * CAP / MAX_PENDING_PER_ADDRESS;
+    let pki = Pki::new();
+    let addr = spawn_tls_server_with_cap(&pki, CAP).await;
+    // Each address stays within its own cap, yet together they are twice the global
+    // one: a listener that paused at the cap would leave the next client in the kernel
+    // backlog until an idle handshake timed out.
+    let mut flood = Vec::new();
+    for host in 0..ADDRESSES {
+        let source = format!("127.0.0.{}:0", host + 2).parse().unwrap();
+        for _ in 0..MAX_PENDING_PER_ADDRESS {
+            let socket = tokio::net::TcpSocket::new_v4().unwrap();
+            socket.bind(source).unwrap();
+            flood.push(socket.connect(addr).await.unwrap());
+        }
+    }
+    let started = tokio::time::Instant::now();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(pki.cert_pem.as_bytes()).unwrap())
+        .resolve("localhost", addr)
+        .https_only(true)
+        .timeout(HANDSHAKE_TIMEOUT / 3)
+        .build()
+        .unwrap();
+    let res = client
+        .get(format!("https://localhost:{}/peer", addr.port()))
+        .send()
+        .await
+        .expect("a new client is accepted and handshakes at once despite the full cap");
+    assert_eq!(res.text().await.unwrap(), "127.0.0.1");
+    assert!(started.elapsed() < HANDSHAKE_TIMEOUT / 3);
+    // The oldest were evicted to make room; the newest are still pending, not refused.
+    let mut evicted = 0;
+    while evicted < flood.len() && is_closed(&flood[evicted]).await {
+        evicted += 1;
+    }
+    assert!(
+        evicted >= flood.len() - CAP,
+        "{evicted} of {} evicted",
+        flood.len()
+    );
+    assert!(
+        !is_closed(flood.last().unwrap()).await,
+        "the newest idle connection is still pending"
+    );
+}
+
+/// Whether the server closed `stream`; one that sends nothing and stays open times out.
+async fn is_closed(stream: &TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(Duration::from_millis(200), stream.peek(&mut byte)).await,
+        Ok(Ok(0))
+    )
 }
 
 #[test]
