@@ -203,6 +203,10 @@ pub struct OsKeyring {
     /// Where an earlier `license-check` CLI kept this app's entries (the bare app id):
     /// read once, moved to `service`, and deleted with the key.
     legacy: Option<String>,
+    /// What else the user can do when the keyring cannot be reached, added to that
+    /// error; none by default, since only the program can say (the CLI names its
+    /// `LICENSE_CHECK_KEYSTORE=file`, which an app embedding the library does not read).
+    unavailable_hint: Option<String>,
 }
 
 const KEY_USER: &str = "license-key";
@@ -215,6 +219,7 @@ impl OsKeyring {
         Self {
             service: service.into(),
             legacy: None,
+            unavailable_hint: None,
         }
     }
 
@@ -227,7 +232,15 @@ impl OsKeyring {
         Self {
             service: format!("license-check:{app_id}"),
             legacy: Some(app_id.to_owned()),
+            unavailable_hint: None,
         }
+    }
+
+    /// Adds `hint` (a sentence: what else the user can do) to the error of a keyring
+    /// that is not running or is locked.
+    pub fn with_unavailable_hint(mut self, hint: impl Into<String>) -> Self {
+        self.unavailable_hint = Some(hint.into());
+        self
     }
 
     fn entry(&self, user: &str) -> Result<keyring::Entry, KeyStoreError> {
@@ -268,9 +281,12 @@ impl OsKeyring {
     fn error(&self, error: keyring::Error) -> KeyStoreError {
         let hint = match error {
             keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_) => {
-                "; is the keyring running and unlocked? Set LICENSE_CHECK_KEYSTORE=file to keep the key in a private file instead"
+                match &self.unavailable_hint {
+                    Some(more) => format!("; is the keyring running and unlocked? {more}"),
+                    None => "; is the keyring running and unlocked?".to_owned(),
+                }
             }
-            _ => "",
+            _ => String::new(),
         };
         KeyStoreError {
             store: self.describe(),
@@ -338,6 +354,43 @@ mod tests {
     fn debug_redacts_the_key() {
         let key = LicenseKeyText::new("SECRET-KEY-123");
         assert!(!format!("{key:?}").contains("SECRET"));
+    }
+
+    #[test]
+    fn an_unreachable_keyring_names_only_the_remedy_the_program_offers() {
+        let unreachable = || keyring::Error::NoStorageAccess("no secret service".into());
+        let library = OsKeyring::for_app("com.example.app").error(unreachable());
+        assert!(
+            library
+                .reason
+                .ends_with("is the keyring running and unlocked?"),
+            "{}",
+            library.reason
+        );
+        assert!(
+            !library.reason.contains("LICENSE_CHECK"),
+            "{}",
+            library.reason
+        );
+        let cli = OsKeyring::for_app("com.example.app")
+            .with_unavailable_hint("Set LICENSE_CHECK_KEYSTORE=file instead")
+            .error(unreachable());
+        assert!(
+            cli.reason.ends_with(
+                "is the keyring running and unlocked? Set LICENSE_CHECK_KEYSTORE=file instead"
+            ),
+            "{}",
+            cli.reason
+        );
+        // Other failures are not about reaching the keyring: no hint.
+        let other = OsKeyring::for_app("a")
+            .with_unavailable_hint("X")
+            .error(keyring::Error::NoEntry);
+        assert!(
+            !other.reason.contains('?') && !other.reason.contains('X'),
+            "{}",
+            other.reason
+        );
     }
 
     #[test]

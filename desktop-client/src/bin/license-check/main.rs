@@ -212,7 +212,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
     }
     let store: Box<dyn KeyStore> = match kind {
-        KeyStoreKind::Os => Box::new(OsKeyring::for_app(&app_id)),
+        KeyStoreKind::Os => Box::new(OsKeyring::for_app(&app_id).with_unavailable_hint(
+            "Set LICENSE_CHECK_KEYSTORE=file to keep the key in a private file instead",
+        )),
         KeyStoreKind::File => Box::new(FileKeyStore::new(&paths.data_dir)),
     };
     let store_name = store.describe();
@@ -375,10 +377,14 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     seat_failure(e, json, what)
                 }
                 Err(e) => {
+                    let code = match &e {
+                        DeactivateError::Cache(_) => "CACHE_UNAVAILABLE",
+                        _ => "KEY_STORE_UNAVAILABLE",
+                    };
                     let error = anyhow::Error::new(e).context(
                         "this machine's seat was freed, but the license could not be removed from this machine",
                     );
-                    print_failure(json, "KEY_STORE_UNAVAILABLE", EXIT_UNDETERMINED, &error)
+                    print_failure(json, code, EXIT_UNDETERMINED, &error)
                 }
             }
         }
