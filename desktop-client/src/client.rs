@@ -155,7 +155,9 @@ impl LicenseClient {
 
     /// The start-up check. Answers from a verified lease until its signed
     /// `recheck_after` (unless disabled in the builder), otherwise asks the broker and
-    /// falls back to the lease on any failure. Takes at most the total timeout.
+    /// falls back to the lease on any failure. The network part takes at most the total
+    /// timeout; reading the OS keyring comes before it and is not bounded by it (a
+    /// locked keyring may wait for the user to unlock it).
     pub async fn check(&self) -> Verdict {
         self.run(Mode::Auto).await
     }

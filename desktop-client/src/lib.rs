@@ -74,7 +74,7 @@
 //!
 //! ```no_run
 //! # async fn app(client: license_client::LicenseClient) {
-//! let verdict = client.check().await; // at most the total timeout (5 s by default)
+//! let verdict = client.check().await; // network: at most the total timeout (5 s by default)
 //! if !verdict.licensed {
 //!     eprintln!("{}", verdict.message);
 //! }

@@ -196,6 +196,28 @@ fn deactivate_with_the_broker_down_changes_nothing_and_exits_2() {
 }
 
 #[test]
+fn a_saved_license_that_cannot_be_removed_is_named_as_such() {
+    let cli = seated();
+    // The seat is freed and the key removed, but the saved license cannot be (here: a
+    // directory where the file should be).
+    let lease = cli.data_dir().join("license.json");
+    std::fs::remove_file(&lease).unwrap();
+    std::fs::create_dir(&lease).unwrap();
+    let run = on(&cli, "box-a", &["deactivate", "--json"]);
+    assert_eq!(run.code, 2, "{} {}", run.stdout, run.stderr);
+    let json = run.json();
+    assert_eq!(json["code"], "CACHE_UNAVAILABLE", "{json}");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("the saved license could not be removed"),
+        "{json}"
+    );
+    assert!(cli.broker.held().is_empty(), "the seat was freed");
+}
+
+#[test]
 fn deactivate_machine_frees_that_seat_and_keeps_this_one() {
     let cli = seated();
     cli.broker.seat_other(OTHER, Some("dead laptop"), SEEN);
