@@ -18,11 +18,12 @@
 //! 2. `log_and_measure`: the request id, one log line and the request metrics for
 //!    every answer, including the ones the handlers produce (429, 503, 504).
 //!
-//! The license handlers then take a concurrency slot (a quick 503 with `Retry-After`
-//! beyond `max_concurrent`, never a queue; one pool for the four license routes, so
-//! `/healthz`, `/readyz` and `/metrics` stay answerable under load) and run under the
-//! broker's own deadline (504, covering body reading as well as ORDS), and read the
-//! body under its 16 KiB limit (413): see `validate::handle` and `validate::answer`.
+//! The license handlers then run under the broker's own deadline (504, covering body
+//! reading as well as ORDS), read the body under its 16 KiB limit (413), and then take
+//! a concurrency slot for the work (a quick 503 with `Retry-After` beyond
+//! `max_concurrent`, never a queue; one pool for the four license routes, so
+//! `/healthz`, `/readyz` and `/metrics` stay answerable under load): see
+//! `validate::handle` and `validate::answer`.
 //! A few lines there rather than five layers (tower's HandleError, LoadShed,
 //! ConcurrencyLimit and Timeout, axum's DefaultBodyLimit), whose boxing and error
 //! mapping cost the warm path more than the checks themselves.

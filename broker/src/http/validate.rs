@@ -2,8 +2,8 @@
 //! of checks, one verdict service; only the [`Operation`] differs.
 //!
 //! Order matters: the per-address limit (before the body is read, so a flood costs
-//! one map lookup each), content type, size, JSON shape, field bounds, key format, the
-//! per-key limit, then the MAC. Only a key the broker itself minted ever leads to a
+//! one map lookup each), content type, size, a concurrency slot (once the body is in),
+//! JSON shape, field bounds, key format, the per-key limit, then the MAC. Only a key the broker itself minted ever leads to a
 //! lookup; a forged one gets the same signed `NOT_FOUND` as an unknown customer,
 //! without touching ORDS, and spends the address's `NOT_FOUND` budget like one (once
 //! that is spent, the address's forged keys get a 429 and no signature).
@@ -74,19 +74,13 @@ pub(super) fn machines(
 
 async fn handle(state: AppState, request: Request, endpoint: Endpoint) -> Response {
     let mut seen = RequestFacts::default();
-    // The edge's two guards, around everything the request does: a slot among the
-    // broker's `max_concurrent` (none free: a quick 503 with `Retry-After`, never a
-    // queue), and the broker's own deadline (a 504), which covers reading the body as
-    // well as ORDS. The slot is held until the answer is ready.
-    let answered = match state.capacity().try_acquire() {
-        Err(_) => Err(ApiError::Overloaded),
-        Ok(_slot) => {
-            let deadline = state.edge().request_timeout;
-            tokio::time::timeout(deadline, answer(&state, request, endpoint, &mut seen))
-                .await
-                .unwrap_or(Err(ApiError::DeadlineExceeded))
-        }
-    };
+    // The broker's own deadline (a 504) covers everything the request does, reading the
+    // body as well as ORDS. (The other guard, a concurrency slot, is taken in `answer`
+    // once the body is in.)
+    let deadline = state.edge().request_timeout;
+    let answered = tokio::time::timeout(deadline, answer(&state, request, endpoint, &mut seen))
+        .await
+        .unwrap_or(Err(ApiError::DeadlineExceeded));
     let mut response = match answered {
         Ok(response) => response,
         Err(err) => {
@@ -127,6 +121,15 @@ async fn answer(
         return Err(ApiError::PayloadTooLarge);
     }
     let body = read_body(request.into_body()).await?;
+    // A slot among the broker's `max_concurrent` for the work (none free: a quick 503
+    // with `Retry-After`, never a queue), held until the answer is ready. Taken only
+    // now: a client that sends its body slowly, or never, must not hold one of them to
+    // the deadline, or a few hundred addresses sending bodies a byte at a time would
+    // keep every slot taken and every real validation refused.
+    let _slot = state
+        .capacity()
+        .try_acquire()
+        .map_err(|_| ApiError::Overloaded)?;
     let request: ValidateRequest = serde_json::from_slice(&body)
         .map_err(|e| ApiError::InvalidRequest(format!("request body: {e}")))?;
     request

@@ -248,6 +248,31 @@ async fn oversized_and_form_bodies_are_refused_before_any_lookup_even_chunked() 
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_that_never_arrive_hold_no_concurrency_slot() {
+    let ords = FakeOrds::answering(200, ROW).await;
+    let tokens = FakeTokens::new();
+    let app = spawn_app_with_fake_env(&ords, &tokens, &[(var::MAX_CONCURRENT, "2")]).await;
+    // Twice the limit in requests whose heads promise a body that never comes.
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        let head = "POST /v1/license/validate HTTP/1.1\r\nHost: broker\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n{\"license_key\":";
+        tokio::io::AsyncWriteExt::write_all(&mut stream, head.as_bytes())
+            .await
+            .unwrap();
+        stalled.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let response = app.validate(&app.key("1"), &nonce()).await;
+    assert_eq!(
+        response.status(),
+        200,
+        "a real validation is served while the stalled bodies wait for the deadline"
+    );
+    drop(stalled);
+}
+
 #[tokio::test]
 async fn a_body_sent_in_pieces_is_read_whole() {
     let ords = FakeOrds::answering(200, ROW).await;
