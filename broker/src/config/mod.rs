@@ -26,6 +26,17 @@ use vars as var;
 /// The longest offline grace ever signed, whatever the configuration says.
 pub const MAX_OFFLINE_GRACE: Duration = Duration::from_secs(30 * 24 * 3600);
 
+// The `license_seats` package's own checks (`c_min_lease_seconds`, `c_max_seconds` and
+// `c_max_release_budget` in deploy/ords/seats.sql). A value outside them is sent on
+// every seat call and refused there with a 400, so the broker would start and then
+// answer every seat-limited license with 503; refused at load instead.
+/// The shortest `lease_seconds` the package accepts.
+const MIN_SEAT_LEASE_SECS: u64 = 60;
+/// The longest `lease_seconds` and `release_window_seconds` the package accepts.
+const MAX_SEAT_SECS: u64 = 315_360_000;
+/// The largest `release_budget` the package accepts.
+const MAX_RELEASE_BUDGET: u32 = 1_000_000;
+
 /// Everything the broker needs to run. `Debug` is safe to log: secrets redact themselves.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -291,7 +302,14 @@ impl Config {
             per_ip: src.parse_or(var::RATE_PER_IP, 60, "a whole number per minute (0 = off)")?,
             per_key: src.parse_or(var::RATE_PER_KEY, 20, "a whole number per minute (0 = off)")?,
         };
-        let lease = src.positive_secs_or(var::SEAT_LEASE_SECS, policy.offline_grace)?;
+        // Unset, the lease is the offline grace, brought within what the seats package
+        // accepts (a short grace, as in a trial or a test, is no reason to refuse to
+        // start); only a lease set out of that range is an error.
+        let default_lease = policy.offline_grace.clamp(
+            Duration::from_secs(MIN_SEAT_LEASE_SECS),
+            Duration::from_secs(MAX_SEAT_SECS),
+        );
+        let lease = src.secs_or(var::SEAT_LEASE_SECS, default_lease)?;
         if lease < policy.offline_grace {
             return Err(ConfigError::new(
                 var::SEAT_LEASE_SECS,
@@ -303,13 +321,33 @@ impl Config {
                 ),
             ));
         }
+        seat_lease_accepted(src, lease)?;
+        let release_budget = src.parse_or(var::RELEASE_BUDGET, 5, "a whole number of machines")?;
+        if release_budget > MAX_RELEASE_BUDGET {
+            return Err(ConfigError::new(
+                origin(src, var::RELEASE_BUDGET),
+                format!(
+                    "({release_budget}) must be from 0 to {MAX_RELEASE_BUDGET}, the release_budget the license_seats package (deploy/ords/seats.sql) accepts; beyond it every deactivation is refused with HTTP 400. Lower it"
+                ),
+            ));
+        }
+        let release_window = src.positive_secs_or(
+            var::RELEASE_WINDOW_SECS,
+            Duration::from_secs(30 * 24 * 3600),
+        )?;
+        if release_window.as_secs() > MAX_SEAT_SECS {
+            return Err(ConfigError::new(
+                origin(src, var::RELEASE_WINDOW_SECS),
+                format!(
+                    "({} s) must be from 1 to {MAX_SEAT_SECS} seconds (10 years), the release_window_seconds the license_seats package (deploy/ords/seats.sql) accepts; beyond it every deactivation is refused with HTTP 400. Lower it",
+                    release_window.as_secs()
+                ),
+            ));
+        }
         let seats = SeatConfig {
             lease,
-            release_budget: src.parse_or(var::RELEASE_BUDGET, 5, "a whole number of machines")?,
-            release_window: src.positive_secs_or(
-                var::RELEASE_WINDOW_SECS,
-                Duration::from_secs(30 * 24 * 3600),
-            )?,
+            release_budget,
+            release_window,
             activations_per_hour: src.parse_or(
                 var::ACTIVATIONS_PER_HOUR,
                 10,
@@ -336,6 +374,26 @@ impl Config {
             edge,
         })
     }
+}
+
+/// Where `name` was set (the variable, or its key in the file), for errors about
+/// values that parsed but are out of range.
+fn origin(src: &Sources, name: &str) -> String {
+    src.get(name).map_or_else(|| name.to_owned(), |s| s.origin)
+}
+
+/// The seat lease within what the seats package accepts (the default always is).
+fn seat_lease_accepted(src: &Sources, lease: Duration) -> Result<(), ConfigError> {
+    let secs = lease.as_secs();
+    if (MIN_SEAT_LEASE_SECS..=MAX_SEAT_SECS).contains(&secs) {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        origin(src, var::SEAT_LEASE_SECS),
+        format!(
+            "({secs} s) must be from {MIN_SEAT_LEASE_SECS} to {MAX_SEAT_SECS} seconds (10 years), the lease_seconds the license_seats package (deploy/ords/seats.sql) accepts; outside it every activation and renewal is refused with HTTP 400. Set it within that range"
+        ),
+    ))
 }
 
 /// Only the key secret: what `issue-key` needs.

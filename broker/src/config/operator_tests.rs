@@ -205,3 +205,14 @@ impl TapMkdir for std::path::PathBuf {
         self
     }
 }
+
+#[test]
+fn a_seat_setting_the_seats_package_would_refuse_names_its_toml_key() {
+    let dir = tempfile::tempdir().unwrap();
+    write_keys(dir.path());
+    let file = dir.path().join("broker.toml");
+    std::fs::write(&file, "release_budget = 2000000\n").unwrap();
+    let err = load(Some(&file), &base_env(dir.path())).unwrap_err();
+    assert!(err.name.starts_with("release_budget in "), "{err}");
+    assert!(err.problem.contains("0 to 1000000"), "{err}");
+}

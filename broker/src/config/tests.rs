@@ -274,3 +274,111 @@ fn the_token_call_gets_the_same_outbound_limits_as_the_resource_call() {
     );
     assert_eq!(token.limits.max_body_bytes, 4096);
 }
+
+/// The load error for `settings`, which must be refused.
+fn refused(settings: &[(&str, &str)]) -> ConfigError {
+    let fixture = settings
+        .iter()
+        .fold(Fixture::new(), |fixture, (name, value)| {
+            fixture.set(name, value)
+        });
+    let err = fixture
+        .load()
+        .expect_err("the seats package would answer every seat call with HTTP 400");
+    assert!(!err.to_string().contains('\n'), "{err}");
+    assert!(err.problem.contains("deploy/ords/seats.sql"), "{err}");
+    err
+}
+
+#[test]
+fn a_seat_lease_below_the_packages_minimum_is_refused_naming_it() {
+    let err = refused(&[
+        (var::OFFLINE_GRACE_SECS, "30"),
+        (var::SEAT_LEASE_SECS, "59"),
+    ]);
+    assert_eq!(err.name, var::SEAT_LEASE_SECS, "{err}");
+    assert!(err.problem.contains("60 to 315360000"), "{err}");
+    let config = Fixture::new()
+        .set(var::OFFLINE_GRACE_SECS, "30")
+        .set(var::SEAT_LEASE_SECS, "60")
+        .load()
+        .unwrap();
+    assert_eq!(config.seats.lease, Duration::from_secs(60));
+}
+
+#[test]
+fn a_short_offline_grace_gives_the_shortest_seat_lease_the_package_accepts() {
+    // Unset, the lease is the grace, brought within the package's range rather than
+    // sent as a value every seat call would have refused.
+    for grace in ["30", "0", "59"] {
+        let config = Fixture::new()
+            .set(var::OFFLINE_GRACE_SECS, grace)
+            .load()
+            .unwrap();
+        assert_eq!(config.seats.lease, Duration::from_secs(60), "grace {grace}");
+    }
+    let config = Fixture::new()
+        .set(var::OFFLINE_GRACE_SECS, "61")
+        .load()
+        .unwrap();
+    assert_eq!(config.seats.lease, Duration::from_secs(61));
+}
+
+#[test]
+fn a_seat_lease_above_the_packages_maximum_is_refused_naming_it() {
+    let err = refused(&[(var::SEAT_LEASE_SECS, "315360001")]);
+    assert_eq!(err.name, var::SEAT_LEASE_SECS, "{err}");
+    assert!(err.problem.contains("60 to 315360000"), "{err}");
+    let config = Fixture::new()
+        .set(var::SEAT_LEASE_SECS, "315360000")
+        .load()
+        .unwrap();
+    assert_eq!(config.seats.lease, Duration::from_secs(315_360_000));
+}
+
+#[test]
+fn a_release_window_above_the_packages_maximum_is_refused_naming_it() {
+    let err = refused(&[(var::RELEASE_WINDOW_SECS, "315360001")]);
+    assert_eq!(err.name, var::RELEASE_WINDOW_SECS, "{err}");
+    assert!(err.problem.contains("1 to 315360000"), "{err}");
+    let config = Fixture::new()
+        .set(var::RELEASE_WINDOW_SECS, "315360000")
+        .load()
+        .unwrap();
+    assert_eq!(
+        config.seats.release_window,
+        Duration::from_secs(315_360_000)
+    );
+}
+
+#[test]
+fn a_release_budget_above_the_packages_maximum_is_refused_naming_it() {
+    let err = refused(&[(var::RELEASE_BUDGET, "1000001")]);
+    assert_eq!(err.name, var::RELEASE_BUDGET, "{err}");
+    assert!(err.problem.contains("0 to 1000000"), "{err}");
+    for edge in ["0", "1000000"] {
+        let config = Fixture::new()
+            .set(var::RELEASE_BUDGET, edge)
+            .load()
+            .unwrap();
+        assert_eq!(config.seats.release_budget.to_string(), edge);
+    }
+}
+
+#[test]
+fn the_seat_bounds_are_the_seats_packages_own() {
+    let sql = include_str!("../../../deploy/ords/seats.sql");
+    for line in [
+        format!("c_min_lease_seconds CONSTANT PLS_INTEGER := {MIN_SEAT_LEASE_SECS};"),
+        format!("c_max_seconds CONSTANT PLS_INTEGER := {MAX_SEAT_SECS};"),
+        format!("c_max_release_budget CONSTANT PLS_INTEGER := {MAX_RELEASE_BUDGET};"),
+        "int_member(l_body, 'lease_seconds', c_min_lease_seconds, c_max_seconds)".into(),
+        "int_member(l_body, 'release_budget', 0, c_max_release_budget)".into(),
+        "int_member(l_body, 'release_window_seconds', 1, c_max_seconds)".into(),
+    ] {
+        assert!(
+            sql.contains(&line),
+            "deploy/ords/seats.sql no longer has {line}"
+        );
+    }
+}

@@ -90,13 +90,16 @@ settings! {
     /// `/activate`, `/renew` and `/release` are appended. Default `customers/seats/{id}`.
     SEATS_PATH = "LICENSE_BROKER_SEATS_PATH", default "`customers/seats/{id}`";
     /// Seconds a seat stays held without an online validation from its machine; at least
-    /// the offline grace, which is also the default.
-    SEAT_LEASE_SECS = "LICENSE_BROKER_SEAT_LEASE_SECS", default "the offline grace";
+    /// the offline grace, which is also the default (but at least 60), and from 60 to
+    /// 315360000 (10 years), the range `deploy/ords/seats.sql` accepts.
+    SEAT_LEASE_SECS = "LICENSE_BROKER_SEAT_LEASE_SECS", default "the offline grace (at least 60)";
     /// How many seats one license may free per window, a machine's own or another's: a
     /// freed machine keeps its offline lease, so deactivate-and-reactivate would otherwise
-    /// mint machines. A seat not renewed lapses by itself, outside the budget.
+    /// mint machines. A seat not renewed lapses by itself, outside the budget. At most
+    /// 1000000.
     RELEASE_BUDGET = "LICENSE_BROKER_RELEASE_BUDGET", default "`5`";
-    /// The window of `LICENSE_BROKER_RELEASE_BUDGET`, in seconds (default 30 days).
+    /// The window of `LICENSE_BROKER_RELEASE_BUDGET`, in seconds (default 30 days, at most
+    /// 315360000).
     RELEASE_WINDOW_SECS = "LICENSE_BROKER_RELEASE_WINDOW_SECS", default "`2592000` (30 days)";
     /// Activations per hour for one license key (default 10); `0` turns the limit off.
     ACTIVATIONS_PER_HOUR = "LICENSE_BROKER_ACTIVATIONS_PER_HOUR", default "`10`";

@@ -225,6 +225,18 @@ pub(super) fn classify_404(body: &[u8]) -> NotFoundKind {
     }
 }
 
+/// Text from ORDS as a log line may carry it: quoted, with control and invisible
+/// characters escaped (a body cannot forge or break log lines), and cut to
+/// `max_chars`. It is database data, never a token: the bearer token is only ever
+/// sent, and no ORDS answer echoes it.
+pub(super) fn shown(text: &str, max_chars: usize) -> String {
+    let mut kept: String = text.chars().take(max_chars).collect();
+    if kept.len() < text.len() {
+        kept.push('…');
+    }
+    format!("{kept:?}")
+}
+
 fn read_row(
     row: &Map<String, Value>,
     columns: &Columns,
@@ -245,11 +257,10 @@ fn read_row(
     }
     let status = match row.get(&columns.status) {
         Some(Value::String(text)) => status(text, statuses).ok_or_else(|| {
-            // The value is ORDS data, not a secret, but keep it short for the log line.
-            let shown: String = text.chars().take(32).collect();
             UpstreamError::BadResponse(format!(
-                "column {} holds {shown:?}, which is none of the configured status values",
-                columns.status
+                "column {} holds {}, which is none of the configured status values",
+                columns.status,
+                shown(text, 32)
             ))
         })?,
         Some(_) => {

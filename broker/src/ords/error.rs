@@ -1,5 +1,6 @@
 //! What can go wrong between the broker and ORDS. None of these carries an ORDS body,
-//! header or token: the messages are the broker's own words, fit for a log line.
+//! header or token: the messages are the broker's own words, fit for a log line, at
+//! most quoting a short, escaped piece of what the database said (`answer::shown`).
 //! What a caller of the broker sees is decided once, in `api::error`.
 
 use std::time::Duration;

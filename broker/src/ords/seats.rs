@@ -6,7 +6,10 @@
 //! transaction that locks the license row, so however many broker replicas race for
 //! the last seat, exactly one gets it. The broker only reads the package's answer,
 //! and reads it strictly: an outcome it does not know, a missing member or a status
-//! other than 200 is an upstream error, never a verdict. ORDS answers an unhandled
+//! other than 200 is an upstream error, never a verdict. The one exception is the
+//! package's own 404 `{"outcome":"NO_LICENSE"}`: the license row is gone (deleted
+//! while the broker still had it cached), which is the verdict a missing row gets,
+//! while any other 404 means the URL reaches no seats handler. ORDS answers an unhandled
 //! PL/SQL error with HTTP 555 "User Defined Resource Error"
 //! (<https://www.thatjeffsmith.com/archive/2018/10/preventing-500-status-codes-with-oracle-rest-data-services/>);
 //! that, too, is unavailable, never a deny.
@@ -16,7 +19,12 @@ use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use super::answer::shown;
 use super::{Answered, Exchange, OrdsClient, UpstreamError};
+
+/// How much of the package's 400 `message` reaches the log; its own messages are
+/// shorter (`<member>: must be an integer from <min> to <max>`).
+const MESSAGE_SHOWN_CHARS: usize = 160;
 
 /// What the package did. The strings are the package's own (`license_seats`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -38,6 +46,10 @@ pub(crate) enum Outcome {
     ReleaseLimit,
     /// List.
     Listed,
+    /// Any call: there is no such license (its 404). Never read from a 200 body: only
+    /// [`interpret_seat`] makes it, with no seats.
+    #[serde(skip_deserializing)]
+    NoLicense,
 }
 
 /// One live seat as the package lists it.
@@ -114,7 +126,7 @@ impl OrdsClient {
             .seat_exchange(id, Some(call.action()), Some(body))
             .await;
         let allowed = |answer: SeatAnswer| {
-            if call.allows(answer.outcome) {
+            if answer.outcome == Outcome::NoLicense || call.allows(answer.outcome) {
                 Ok(answer)
             } else {
                 Err(UpstreamError::BadResponse(format!(
@@ -134,7 +146,7 @@ impl OrdsClient {
     pub(crate) async fn seats(&self, id: &CustomerId) -> Answered<SeatAnswer> {
         let answered = self.seat_exchange(id, None, None).await;
         let listed = |answer: SeatAnswer| match answer.outcome {
-            Outcome::Listed => Ok(answer),
+            Outcome::Listed | Outcome::NoLicense => Ok(answer),
             other => Err(UpstreamError::BadResponse(format!(
                 "the seats handler answered {other:?} to a listing"
             ))),
@@ -165,7 +177,14 @@ impl OrdsClient {
             let exchange = self
                 .call(&url, body.as_deref(), &mut upstream_status)
                 .await?;
-            interpret_seat(exchange)
+            let answer = interpret_seat(exchange)?;
+            if answer.outcome == Outcome::NoLicense {
+                tracing::info!(
+                    customer_id = %id,
+                    "the seats handler found no license row (deleted since its lookup was cached); answering NOT_FOUND"
+                );
+            }
+            Ok(answer)
         }
         .await;
         Answered {
@@ -175,7 +194,21 @@ impl OrdsClient {
     }
 }
 
-/// What a seats handler's answer means: `Ok` only for a readable 200.
+/// The body of the package's other answers (`fail` in deploy/ords/seats.sql).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Failure {
+    outcome: String,
+    message: Option<String>,
+}
+
+/// The package's failure JSON, if that is what the body is.
+fn failure(exchange: &Exchange) -> Option<Failure> {
+    serde_json::from_slice(exchange.body.as_deref().ok()?).ok()
+}
+
+/// What a seats handler's answer means: `Ok` for a readable 200, and for the
+/// package's own 404 (as [`Outcome::NoLicense`]).
 fn interpret_seat(exchange: Exchange) -> Result<SeatAnswer, UpstreamError> {
     match exchange.status.as_u16() {
         200 => match exchange.body {
@@ -191,9 +224,33 @@ fn interpret_seat(exchange: Exchange) -> Result<SeatAnswer, UpstreamError> {
         555 => Err(UpstreamError::unavailable(
             "the seats handler raised a PL/SQL error (ORDS 555 User Defined Resource Error); see the ORDS log",
         )),
-        404 => Err(UpstreamError::BadResponse(
-            "the seats handler answered 404: check LICENSE_BROKER_SEATS_PATH and that deploy/ords/seats.sql ran".into(),
-        )),
+        404 => match failure(&exchange) {
+            Some(Failure {
+                outcome,
+                message: None,
+            }) if outcome == "NO_LICENSE" => Ok(SeatAnswer {
+                outcome: Outcome::NoLicense,
+                max_machines: None,
+                used: 0,
+                machines: Vec::new(),
+            }),
+            _ => Err(UpstreamError::BadResponse(
+                "the seats handler answered 404: check LICENSE_BROKER_SEATS_PATH and that deploy/ords/seats.sql ran".into(),
+            )),
+        },
+        // The broker's settings are checked at load against the package's bounds, so
+        // a 400 most likely means the installed package differs from
+        // deploy/ords/seats.sql; its reason is what an operator needs to see.
+        400 => Err(UpstreamError::BadResponse(match failure(&exchange) {
+            Some(Failure {
+                outcome,
+                message: Some(message),
+            }) if outcome == "BAD_REQUEST" => format!(
+                "the seats handler refused the call (HTTP 400 BAD_REQUEST): {}; compare the installed license_seats package with deploy/ords/seats.sql",
+                shown(&message, MESSAGE_SHOWN_CHARS)
+            ),
+            _ => "the seats handler answered HTTP 400".into(),
+        })),
         408 | 429 | 500..=599 => Err(UpstreamError::Unavailable {
             retry_after: exchange.retry_after,
             cause: format!(
@@ -254,6 +311,83 @@ mod tests {
                 String::from_utf8_lossy(broken)
             );
         }
+    }
+
+    fn answered(status: u16, body: &str) -> Exchange {
+        Exchange {
+            status: reqwest::StatusCode::from_u16(status).unwrap(),
+            retry_after: None,
+            body: Ok(bytes::Bytes::from(body.to_owned())),
+        }
+    }
+
+    #[test]
+    fn a_bad_request_puts_the_packages_reason_in_the_logged_error() {
+        let reason = "lease_seconds: must be an integer from 60 to 315360000";
+        let err = interpret_seat(answered(
+            400,
+            &format!(r#"{{"outcome":"BAD_REQUEST","message":"{reason}"}}"#),
+        ))
+        .unwrap_err();
+        assert!(matches!(err, UpstreamError::BadResponse(_)), "{err:?}");
+        assert!(err.to_string().contains(reason), "{err}");
+        // The text is the database's: control characters are escaped and it is cut
+        // short, so it cannot forge or flood log lines.
+        let hostile = format!(
+            r#"{{"outcome":"BAD_REQUEST","message":"a\u001b[31mred\nforged {}"}}"#,
+            "x".repeat(5000)
+        );
+        let shown = interpret_seat(answered(400, &hostile))
+            .unwrap_err()
+            .to_string();
+        assert!(shown.contains("red"), "{shown}");
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\n'),
+            "{shown}"
+        );
+        let bidi = r#"{"outcome":"BAD_REQUEST","message":"x\u202eevil"}"#;
+        let shown = interpret_seat(answered(400, bidi)).unwrap_err().to_string();
+        assert!(!shown.contains('\u{202e}'), "{shown}");
+        assert!(shown.len() < 400, "{shown}");
+        // Not the package's JSON: only the status, never the body.
+        let shown = interpret_seat(answered(400, "<html>oops</html>"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            shown.contains("HTTP 400") && !shown.contains("oops"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn only_the_packages_no_license_404_is_no_such_license() {
+        let gone = interpret_seat(answered(404, r#"{"outcome":"NO_LICENSE"}"#)).unwrap();
+        assert_eq!(gone.outcome, Outcome::NoLicense);
+        assert!(gone.machines.is_empty() && gone.max_machines.is_none());
+        // Anything else is a URL that reaches no seats handler: a deny signed on it
+        // would lock every seat-limited customer out at once.
+        for other in [
+            r#"{"code":"NotFound","message":"Not Found","type":"tag:oracle.com,2020:error/NotFound"}"#,
+            r#"{"outcome":"NO_LICENSE","message":"x"}"#,
+            r#"{"outcome":"NO_LICENSE","extra":1}"#,
+            r#"{"outcome":"NO_LICENSE","outcome":"NO_LICENSE"}"#,
+            r#"{"outcome":"BUSY"}"#,
+            "<html>Not Found</html>",
+            "",
+        ] {
+            let err = interpret_seat(answered(404, other)).unwrap_err();
+            assert!(
+                err.to_string().contains("LICENSE_BROKER_SEATS_PATH"),
+                "{other}: {err}"
+            );
+        }
+        // Only the 404 says so: a 200 cannot.
+        let err = interpret_seat(answered(
+            200,
+            r#"{"outcome":"NO_LICENSE","max_machines":null,"used":0,"machines":[]}"#,
+        ))
+        .unwrap_err();
+        assert!(matches!(err, UpstreamError::BadResponse(_)), "{err}");
     }
 
     #[test]

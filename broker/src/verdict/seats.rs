@@ -82,12 +82,17 @@ impl Verdicts {
         echo: Echo,
     ) -> Answered<Signed> {
         let iat = (self.clock)();
-        let code = decide(lookup, iat, product);
-        let facts = Facts::of(lookup);
         let max = match lookup {
             Lookup::Row(row) => row.max_machines,
             Lookup::NoRow => None,
         };
+        let Some(max) = max else {
+            return Answered::unobserved(Ok(
+                self.without_seats(operation, id, product, lookup, iat, echo)
+            ));
+        };
+        let code = decide(lookup, iat, product);
+        let facts = Facts::of(lookup);
         let sign = |code, machines, echo| {
             Signed::Verdict(self.sign(id, code, &facts, machines, iat, echo), code)
         };
@@ -100,18 +105,10 @@ impl Verdicts {
             };
             Signed::Verdict(self.sign(id, code, &facts, machines, iat, echo), code)
         };
-        let Some(max) = max else {
-            // Unlimited, or no such license: no seat exists to claim or free.
-            let code = match operation {
-                Operation::Deactivate { .. }
-                    if !matches!(code, VerdictCode::NotFound | VerdictCode::WrongProduct) =>
-                {
-                    VerdictCode::Deactivated
-                }
-                _ => code,
-            };
-            return Answered::unobserved(Ok(sign(code, None, echo)));
-        };
+        // The seats package found no license row, though the cached lookup had one:
+        // the verdict is the one a lookup without a row gets.
+        let no_row = Lookup::NoRow;
+        let gone = |echo| self.without_seats(operation, id, product, &no_row, iat, echo);
         let own = echo
             .fingerprint
             .as_deref()
@@ -144,6 +141,14 @@ impl Verdicts {
                         let status = listed.upstream_status;
                         // The whole short id a list shows, matching one seat: a shorter
                         // prefix could free a seat nobody meant.
+                        if let Ok(answer) = &listed.result {
+                            if answer.outcome == Outcome::NoLicense {
+                                return Answered {
+                                    result: Ok(gone(echo)),
+                                    upstream_status: status,
+                                };
+                            }
+                        }
                         let found = listed.result.map(|answer| {
                             let mut matching = answer.machines.into_iter().filter(|seat| {
                                 short.len() == SHORT_ID_HEX
@@ -181,6 +186,7 @@ impl Verdicts {
                 let budget = self.seats.release_budget;
                 let window_secs = self.seats.release_window.as_secs();
                 return answered.map(|answer| match answer.outcome {
+                    Outcome::NoLicense => gone(echo),
                     Outcome::ReleaseLimit => Signed::ReleaseBudgetSpent {
                         budget,
                         window_secs,
@@ -199,6 +205,9 @@ impl Verdicts {
                 let listed = Box::pin(self.ords.seats(id)).await;
                 let list = matches!(operation, Operation::Machines);
                 return listed.map(|answer| {
+                    if answer.outcome == Outcome::NoLicense {
+                        return gone(echo);
+                    }
                     let seated = own.is_some_and(|own| {
                         answer.machines.iter().any(|seat| seat.machine_hash == own)
                     });
@@ -219,6 +228,7 @@ impl Verdicts {
         let answered = Box::pin(self.ords.seat(id, &call)).await;
         answered.map(|answer| {
             let (code, list) = match answer.outcome {
+                Outcome::NoLicense => return gone(echo),
                 Outcome::Activated | Outcome::Renewed => (code, false),
                 Outcome::MachineLimit => (VerdictCode::MachineLimit, true),
                 _ => (VerdictCode::NotActivated, false),
@@ -228,6 +238,31 @@ impl Verdicts {
             let lease = seat_lease(&answer, own);
             sign_within(code, Some(seats), lease, echo)
         })
+    }
+}
+
+impl Verdicts {
+    /// The answer when no seat exists to claim or free: an unlimited license, or no
+    /// such license.
+    fn without_seats(
+        &self,
+        operation: &Operation,
+        id: &CustomerId,
+        product: Option<&str>,
+        lookup: &Lookup,
+        iat: i64,
+        echo: Echo,
+    ) -> Signed {
+        let code = match (operation, decide(lookup, iat, product)) {
+            (
+                Operation::Deactivate { .. },
+                code @ (VerdictCode::NotFound | VerdictCode::WrongProduct),
+            ) => code,
+            (Operation::Deactivate { .. }, _) => VerdictCode::Deactivated,
+            (_, code) => code,
+        };
+        let facts = Facts::of(lookup);
+        Signed::Verdict(self.sign(id, code, &facts, None, iat, echo), code)
     }
 }
 

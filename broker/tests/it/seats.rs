@@ -273,3 +273,38 @@ async fn a_seat_limited_perpetual_fallback_license_needs_a_seat_too() {
     let second = signed(&app, "activate", body(&app, "6", "second")).await;
     assert_eq!(second.result.code, VerdictCode::MachineLimit);
 }
+
+#[tokio::test]
+async fn a_license_deleted_while_its_row_is_cached_is_not_found_not_a_503() {
+    // The row stays cached for LICENSE_BROKER_VERDICT_TTL_SECS, but the seats package
+    // reads the table and answers 404 NO_LICENSE: that is the missing row's verdict,
+    // not a misconfigured handler.
+    let app = start(broker()).await;
+    for machine in ["laptop", "desk"] {
+        let seated = signed(&app, "activate", body(&app, "4", machine)).await;
+        assert_eq!(seated.result.code, VerdictCode::Valid);
+    }
+    let listed = signed(&app, "machines", body(&app, "4", "laptop")).await;
+    let desk = listed.license.machines.unwrap().list;
+    let desk = desk.into_iter().find(|m| !m.current).unwrap().id;
+    assert!(app.emulator().delete_license(4));
+    let mut remote = body(&app, "4", "laptop");
+    remote["machine_id"] = json!(desk);
+    let asks = [
+        ("validate", body(&app, "4", "laptop")),
+        ("activate", body(&app, "4", "laptop")),
+        ("deactivate", body(&app, "4", "laptop")),
+        ("deactivate", remote),
+        ("machines", body(&app, "4", "laptop")),
+    ];
+    for (endpoint, asked) in asks {
+        let gone = signed(&app, endpoint, asked).await;
+        assert_eq!(gone.result.code, VerdictCode::NotFound, "{endpoint}");
+        assert!(!gone.result.valid);
+        assert_eq!(gone.policy.offline_until, gone.iat, "a deny is no lease");
+        // What a license that never existed is signed with: nothing about the row.
+        assert_eq!(gone.license.machines, None, "{endpoint}");
+        assert_eq!(gone.license.expires_at, None);
+        assert!(gone.license.entitlements.is_empty());
+    }
+}
