@@ -68,12 +68,17 @@ async fn spawn_tls_server_with_cap(pki: &Pki, max_pending: usize) -> SocketAddr 
 }
 
 fn client_trusting(pki: &Pki, addr: SocketAddr) -> reqwest::Client {
+    client_trusting_within(pki, addr, Duration::from_secs(10))
+}
+
+/// [`client_trusting`] that gives up after `timeout`.
+fn client_trusting_within(pki: &Pki, addr: SocketAddr, timeout: Duration) -> reqwest::Client {
     let root = reqwest::Certificate::from_pem(pki.cert_pem.as_bytes()).unwrap();
     reqwest::Client::builder()
         .add_root_certificate(root)
         .resolve("localhost", addr)
         .https_only(true)
-        .timeout(Duration::from_secs(10))
+        .timeout(timeout)
         .build()
         .unwrap()
 }
@@ -143,13 +148,7 @@ async fn an_idle_connection_flood_from_one_address_does_not_stop_others_handshak
         socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
         flood.push(socket.connect(addr).await.unwrap());
     }
-    let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(pki.cert_pem.as_bytes()).unwrap())
-        .resolve("localhost", addr)
-        .https_only(true)
-        .timeout(Duration::from_secs(3))
-        .build()
-        .unwrap();
+    let client = client_trusting_within(&pki, addr, Duration::from_secs(3));
     let res = client
         .get(format!("https://localhost:{}/peer", addr.port()))
         .send()
@@ -191,13 +190,7 @@ async fn idle_connections_from_many_addresses_evict_the_oldest_instead_of_blocki
         }
     }
     let started = tokio::time::Instant::now();
-    let client = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(pki.cert_pem.as_bytes()).unwrap())
-        .resolve("localhost", addr)
-        .https_only(true)
-        .timeout(HANDSHAKE_TIMEOUT / 3)
-        .build()
-        .unwrap();
+    let client = client_trusting_within(&pki, addr, HANDSHAKE_TIMEOUT / 3);
     let res = client
         .get(format!("https://localhost:{}/peer", addr.port()))
         .send()
