@@ -321,14 +321,23 @@ impl Config {
                 ),
             ));
         }
-        seat_lease_accepted(src, lease)?;
+        if !(MIN_SEAT_LEASE_SECS..=MAX_SEAT_SECS).contains(&lease.as_secs()) {
+            return Err(outside_seats_package(
+                src,
+                var::SEAT_LEASE_SECS,
+                format!("{} s", lease.as_secs()),
+                format!("{MIN_SEAT_LEASE_SECS} to {MAX_SEAT_SECS} seconds (10 years)"),
+                ("lease_seconds", "every activation and renewal"),
+            ));
+        }
         let release_budget = src.parse_or(var::RELEASE_BUDGET, 5, "a whole number of machines")?;
         if release_budget > MAX_RELEASE_BUDGET {
-            return Err(ConfigError::new(
-                origin(src, var::RELEASE_BUDGET),
-                format!(
-                    "({release_budget}) must be from 0 to {MAX_RELEASE_BUDGET}, the release_budget the license_seats package (deploy/ords/seats.sql) accepts; beyond it every deactivation is refused with HTTP 400. Lower it"
-                ),
+            return Err(outside_seats_package(
+                src,
+                var::RELEASE_BUDGET,
+                release_budget.to_string(),
+                format!("0 to {MAX_RELEASE_BUDGET}"),
+                ("release_budget", "every deactivation"),
             ));
         }
         let release_window = src.positive_secs_or(
@@ -336,12 +345,12 @@ impl Config {
             Duration::from_secs(30 * 24 * 3600),
         )?;
         if release_window.as_secs() > MAX_SEAT_SECS {
-            return Err(ConfigError::new(
-                origin(src, var::RELEASE_WINDOW_SECS),
-                format!(
-                    "({} s) must be from 1 to {MAX_SEAT_SECS} seconds (10 years), the release_window_seconds the license_seats package (deploy/ords/seats.sql) accepts; beyond it every deactivation is refused with HTTP 400. Lower it",
-                    release_window.as_secs()
-                ),
+            return Err(outside_seats_package(
+                src,
+                var::RELEASE_WINDOW_SECS,
+                format!("{} s", release_window.as_secs()),
+                format!("1 to {MAX_SEAT_SECS} seconds (10 years)"),
+                ("release_window_seconds", "every deactivation"),
             ));
         }
         let seats = SeatConfig {
@@ -376,24 +385,22 @@ impl Config {
     }
 }
 
-/// Where `name` was set (the variable, or its key in the file), for errors about
-/// values that parsed but are out of range.
-fn origin(src: &Sources, name: &str) -> String {
-    src.get(name).map_or_else(|| name.to_owned(), |s| s.origin)
-}
-
-/// The seat lease within what the seats package accepts (the default always is).
-fn seat_lease_accepted(src: &Sources, lease: Duration) -> Result<(), ConfigError> {
-    let secs = lease.as_secs();
-    if (MIN_SEAT_LEASE_SECS..=MAX_SEAT_SECS).contains(&secs) {
-        return Ok(());
-    }
-    Err(ConfigError::new(
-        origin(src, var::SEAT_LEASE_SECS),
+/// A seat setting (`var`, whose value reads `value`) outside `range`, what the
+/// `license_seats` package accepts as its `member`; outside it the package refuses
+/// `refused` (the calls that send it) with HTTP 400.
+fn outside_seats_package(
+    src: &Sources,
+    var: &str,
+    value: String,
+    range: String,
+    (member, refused): (&str, &str),
+) -> ConfigError {
+    ConfigError::new(
+        src.origin(var),
         format!(
-            "({secs} s) must be from {MIN_SEAT_LEASE_SECS} to {MAX_SEAT_SECS} seconds (10 years), the lease_seconds the license_seats package (deploy/ords/seats.sql) accepts; outside it every activation and renewal is refused with HTTP 400. Set it within that range"
+            "({value}) must be from {range}, the {member} the license_seats package (deploy/ords/seats.sql) accepts; outside it {refused} is refused with HTTP 400. Set it within that range"
         ),
-    ))
+    )
 }
 
 /// Only the key secret: what `issue-key` needs.
@@ -410,13 +417,18 @@ fn tls_files_usable(src: &Sources, edge: &EdgeConfig) -> Result<(), ConfigError>
     let Some(files) = &edge.tls else {
         return Ok(());
     };
-    let origin = |name: &str| src.get(name).map_or_else(|| name.to_owned(), |s| s.origin);
     match server_config(&files.cert, &files.key) {
         Ok(_) => Ok(()),
         Err(
             e @ (TlsError::ReadCert { .. } | TlsError::BadCert { .. } | TlsError::NoCert { .. }),
-        ) => Err(ConfigError::new(origin(var::TLS_CERT_FILE), e.to_string())),
-        Err(e) => Err(ConfigError::new(origin(var::TLS_KEY_FILE), e.to_string())),
+        ) => Err(ConfigError::new(
+            src.origin(var::TLS_CERT_FILE),
+            e.to_string(),
+        )),
+        Err(e) => Err(ConfigError::new(
+            src.origin(var::TLS_KEY_FILE),
+            e.to_string(),
+        )),
     }
 }
 

@@ -94,6 +94,12 @@ impl Sources {
         })
     }
 
+    /// Where `var` was set (the variable, or its key in the file), or the variable's name
+    /// when it is unset: what an error about its value names.
+    pub fn origin(&self, var: &str) -> String {
+        self.get(var).map_or_else(|| var.to_owned(), |s| s.origin)
+    }
+
     /// A relative `*_file` path in the TOML file is relative to the file's own
     /// directory, not to the working directory (which under systemd is `/`): the
     /// file and its keys can then move together. Paths from the environment are taken
