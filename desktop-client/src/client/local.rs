@@ -82,14 +82,10 @@ pub(super) struct Pending {
 }
 
 impl Inner {
+    /// The two copies of the marks (the file's, the key store's), and the hash of the
+    /// stored key.
     pub(super) fn load_marks(&self) -> (Marks, Marks, Option<String>) {
-        let (file_marks, _) = state::load(&self.paths);
-        let store_marks = self
-            .key_store
-            .get_marks()
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let (file_marks, store_marks) = self.marks_copies();
         let stored_hash = self
             .key_store
             .get_key()
@@ -97,6 +93,18 @@ impl Inner {
             .flatten()
             .map(|key| cache::key_hash(&key));
         (file_marks, store_marks, stored_hash)
+    }
+
+    /// The two copies of the marks, the file's and the key store's (unreadable: none).
+    pub(super) fn marks_copies(&self) -> (Marks, Marks) {
+        let (file_marks, _) = state::load(&self.paths);
+        let store_marks = self
+            .key_store
+            .get_marks()
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        (file_marks, store_marks)
     }
 
     /// The verdict, when there is nothing to check (boxed: it is the rare, large side).

@@ -166,7 +166,8 @@ impl Inner {
         payload: &VerdictPayload,
         key: &LicenseKeyText,
     ) -> Vec<String> {
-        let (file_marks, store_marks, _) = self.load_marks();
+        // The key is in hand: no second read of it from the key store.
+        let (file_marks, store_marks) = self.marks_copies();
         let now = self.clock.now();
         let skewed = now.saturating_sub(payload.iat).saturating_abs() > self.skew_tolerance;
         let mut marks = file_marks.merge(store_marks);

@@ -189,8 +189,8 @@ async fn a_verified_deny_from_a_seat_call_replaces_the_cached_allow() {
 
 #[tokio::test]
 async fn a_seat_answer_from_a_seat_call_is_not_a_deny_of_the_license() {
-    // DEACTIVATED of another machine's seat is the answer asked for; NOT_ACTIVATED and
-    // MACHINE_LIMIT are about seats: none of them touches this machine's lease.
+    // NOT_ACTIVATED and MACHINE_LIMIT are answers about seats, not about the license:
+    // neither touches this machine's lease.
     for code in ["NOT_ACTIVATED", "MACHINE_LIMIT"] {
         let fx = seated(2).await;
         let lease = fx.cache_text();
