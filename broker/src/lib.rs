@@ -2,38 +2,44 @@
 //!
 //! # Layout
 //!
-//! One folder per concept; each owns its own settings and errors, and only what the
+//! One folder per concept, each owning its settings type (built from [`Sources`]) and
+//! its errors; imports run one way, from `app` down to `config`, and only what the
 //! binary and the test suites need is re-exported below.
 //!
-//! - [`config`]: the table of every setting (name, default, doc), where values come
-//!   from (TOML and the environment), and [`Config`], read once and failing fast with
-//!   one line that names the variable.
+//! - `app`: the broker put together: [`Config`] (each domain's settings and the checks
+//!   across them), the parts built from it, [`Broker`] and [`serve`]; the preflight
+//!   ([`check_route`]), keygen and the binary's help texts.
 //! - `http`: the router, the validate and health handlers, [`ApiError`], the request
-//!   log, TLS, and [`serve`] with its drain on shutdown.
-//! - `guard`: the client address and the rate limits, applied before any work.
-//! - `verdict`: license keys, the lookup cache, the decision, the offline policy and
-//!   the Ed25519 signature.
-//! - `ords`: the one resource call, its outbound HTTP client, and reading ORDS answers.
-//! - [`token`]: the token manager (owner task, single flight, refresh, backoff).
+//!   log, TLS, the accept loop with its drain on shutdown, and the edge settings.
+//! - `verdict`: license keys, the lookup cache, the decision, the offline policy, the
+//!   seats and the Ed25519 signature, with their settings.
+//! - `ords`: everything said to ORDS: the resource and seat calls, the outbound HTTP
+//!   client, reading ORDS answers, their settings, and [`token`], the token manager
+//!   (owner task, single flight, refresh, backoff).
 //! - `metrics`: the `/metrics` registry; [`telemetry`]: log set-up for the binary.
-//! - `check`: `license-broker check`, the preflight that proves the ORDS route.
+//! - `guard`: the client address and the rate limits, applied before any work.
+//! - [`config`]: where settings come from and nothing else: the table of every
+//!   setting, TOML and the environment, [`ConfigError`], private files. It imports no
+//!   other module of the broker.
 
 // Modules are private; what the binary and the test suites use is re-exported below,
 // and an item marked `pub` that nothing outside the crate can reach is a warning.
 #![warn(unreachable_pub)]
 
-mod check;
+mod app;
 pub mod config;
 mod guard;
 mod http;
 mod metrics;
 mod ords;
 pub mod telemetry;
-pub mod token;
 mod verdict;
 
-pub use check::check_route;
-pub use config::{load_license_keys, vars, Config, ConfigError, Sources};
-pub use http::{serve, ApiError, Broker, Signals};
-pub use ords::OutboundLimits;
-pub use verdict::{LicenseKeys, Signer};
+pub use app::check::{check_route, summary as check_summary};
+pub use app::keygen::{key_line, keygen, KeygenError};
+pub use app::{cli_help, serve, serve_until_signalled, warn_about_unknown_variables};
+pub use app::{Broker, Config, ServeError};
+pub use config::{vars, ConfigError, Sources};
+pub use http::{ApiError, Signals};
+pub use ords::{token, OutboundLimits};
+pub use verdict::{load_license_keys, LicenseKeys, Signer};

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use crate::config::vars as var;
-use crate::config::{unknown_variables, Config, ConfigError, Sources};
+use crate::config::{unknown_variables, ConfigError, Sources};
 use crate::verdict::Signer;
+use crate::Config;
 
 fn write_keys(dir: &Path) {
     std::fs::write(

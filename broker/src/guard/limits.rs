@@ -24,6 +24,8 @@ use std::time::Duration;
 use license_shared::LicenseKey;
 
 use super::rate_limit::{Quota, RateLimiter, RetryAfter, DEFAULT_MAX_KEYS};
+use crate::config::vars as var;
+use crate::config::{ConfigError, Sources};
 
 /// The default `NOT_FOUND` budget per address: 20 per hour, 10 at once.
 pub(crate) const NOT_FOUND_QUOTA: Quota = Quota {
@@ -99,10 +101,23 @@ impl KeyId {
     }
 
     /// The key as logs show it: eight hex digits, the same as
-    /// [`key_fingerprint`](crate::http::request_log::key_fingerprint) of the key, without hashing again.
+    /// [`key_fingerprint`] of the key, without hashing again.
     pub(crate) fn fingerprint(&self) -> Fingerprint {
         Fingerprint([self.0[0], self.0[1], self.0[2], self.0[3]])
     }
+}
+
+/// A short, non-reversible stand-in for a license key in logs: 8 hex digits of the
+/// SHA-256 of its data (bytes 4 to 7, see `KeyId`); of any other text, the same bytes
+/// of the text's SHA-256 (for tests with a text that is no key).
+#[cfg(test)]
+pub(crate) fn key_fingerprint(key: &str) -> String {
+    use sha2::Digest as _;
+    let digest: [u8; 32] = match license_shared::LicenseKey::parse(key) {
+        Ok(key) => *key.digest(),
+        Err(_) => sha2::Sha256::digest(key.as_bytes()).into(),
+    };
+    digest[4..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A license key as the logs show it: bytes 4 to 7 of its digest, shown as eight hex
@@ -151,6 +166,22 @@ pub(crate) fn ip_bucket(ip: IpAddr) -> IpAddr {
                 IpAddr::V6(Ipv6Addr::from(prefix))
             }
         },
+    }
+}
+
+/// Rate limits per minute; `0` is off. Enforced by the rate-limiting layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateConfig {
+    pub per_ip: u32,
+    pub per_key: u32,
+}
+
+impl RateConfig {
+    pub(crate) fn from_sources(src: &Sources) -> Result<Self, ConfigError> {
+        Ok(Self {
+            per_ip: src.parse_or(var::RATE_PER_IP, 60, "a whole number per minute (0 = off)")?,
+            per_key: src.parse_or(var::RATE_PER_KEY, 20, "a whole number per minute (0 = off)")?,
+        })
     }
 }
 
@@ -341,7 +372,7 @@ mod tests {
         assert!(shown.len() < 24, "{shown}");
         assert_eq!(
             KeyId::of("abc").fingerprint().to_string(),
-            crate::http::request_log::key_fingerprint("abc")
+            key_fingerprint("abc")
         );
         assert_eq!(KeyId::of("a"), KeyId::of("a"));
         assert_ne!(KeyId::of("a"), KeyId::of("b"));
@@ -370,7 +401,7 @@ mod tests {
                 assert!(seen.insert(KeyId::of_key(&key)), "{id}: two keys, one id");
                 assert_eq!(
                     KeyId::of_key(&key).fingerprint().to_string(),
-                    crate::http::request_log::key_fingerprint(&key.encode())
+                    key_fingerprint(&key.encode())
                 );
                 // Any accepted spelling of the key is the same identity.
                 let sloppy = key.encode().to_ascii_lowercase().replace('-', " ");

@@ -11,4 +11,6 @@ pub(crate) mod limits;
 mod rate_limit;
 
 pub(crate) use client_addr::TrustedProxies;
-pub(crate) use limits::{ip_bucket, Fingerprint, KeyId, LimitKind, Limited, Limits};
+#[cfg(test)]
+pub(crate) use limits::key_fingerprint;
+pub(crate) use limits::{ip_bucket, Fingerprint, KeyId, LimitKind, Limited, Limits, RateConfig};

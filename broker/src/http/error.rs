@@ -28,8 +28,8 @@ const BAD_ANSWER_RETRY: Duration = Duration::from_secs(30);
 pub enum ApiError {
     /// 400; the message names the field.
     InvalidRequest(String),
-    /// 413.
-    PayloadTooLarge,
+    /// 413: the body is larger than the limit it carries (bytes).
+    PayloadTooLarge(usize),
     /// 415.
     UnsupportedMediaType,
     /// 429 with `Retry-After`: a rate limit refused the request.
@@ -76,18 +76,15 @@ impl From<UpstreamError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let refused_unread = matches!(self, Self::PayloadTooLarge);
+        let refused_unread = matches!(self, Self::PayloadTooLarge(_));
         let (code, message, retry_after) = match self {
             Self::InvalidRequest(message) => {
                 tracing::debug!(%message, "invalid request");
                 (ErrorCode::InvalidRequest, message, None)
             }
-            Self::PayloadTooLarge => {
+            Self::PayloadTooLarge(limit) => {
                 tracing::debug!("request body too large");
-                let message = format!(
-                    "the request body is larger than {} bytes",
-                    super::validate::BODY_LIMIT
-                );
+                let message = format!("the request body is larger than {limit} bytes");
                 (ErrorCode::PayloadTooLarge, message, None)
             }
             Self::UnsupportedMediaType => {

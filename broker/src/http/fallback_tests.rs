@@ -9,9 +9,10 @@ use axum::http::{Request, StatusCode};
 use tower::ServiceExt as _;
 
 use super::*;
+use crate::app::{build_state, Config};
 use crate::config::vars as var;
-use crate::config::{Config, Sources};
-use crate::token::{TokenError, TokenFuture, TokenSource};
+use crate::config::Sources;
+use crate::ords::token::{TokenError, TokenFuture, TokenSource};
 use crate::verdict::Signer;
 
 struct NoTokens;
@@ -44,7 +45,7 @@ fn state() -> (tempfile::TempDir, AppState) {
     .collect();
     let sources = Sources::new(None, move |name| env.get(name).cloned()).unwrap();
     let config = Config::from_sources(&sources).unwrap();
-    let state = AppState::new(&config, Arc::new(NoTokens), crate::verdict::system_clock()).unwrap();
+    let state = build_state(&config, Arc::new(NoTokens), crate::verdict::system_clock()).unwrap();
     (dir, state)
 }
 

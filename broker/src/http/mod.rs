@@ -1,6 +1,7 @@
-//! The broker's HTTP surface: the router, its handlers and middleware, and [`serve`].
+//! The broker's HTTP surface: the router, its handlers and middleware, and the accept
+//! loop.
 //!
-//! - [`serve`]: config to running broker, the accept loop, TLS and the drain.
+//! - [`serve`]: the accept loop, plain or TLS, and the drain on shutdown.
 //! - [`validate`]: `POST /v1/license/validate`.
 //! - [`health`]: `GET /healthz`, `GET /readyz` and `GET /metrics`.
 //! - [`error`]: [`ApiError`], the only error a handler returns.
@@ -47,9 +48,9 @@ use request_log::log_and_measure;
 
 pub(crate) use edge_config::EdgeConfig;
 pub use error::ApiError;
-pub use serve::{serve, Broker};
+pub(crate) use serve::serve;
 pub use shutdown::Signals;
-use state::AppState;
+pub(crate) use state::{AppState, Parts};
 
 /// The router, with the middleware above. `metrics`: whether `/metrics` is on this
 /// (public) router; it is not when a separate metrics listener is configured.
@@ -82,7 +83,7 @@ fn app(state: AppState, metrics: bool) -> Router {
 
 /// The router of the separate metrics listener (`LICENSE_BROKER_METRICS_LISTEN`):
 /// `/metrics` and nothing else, unlogged (a scrape every few seconds is not news).
-fn metrics_app(state: AppState) -> Router {
+pub(crate) fn metrics_app(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(health::metrics))
         .fallback(not_found)

@@ -30,23 +30,10 @@ pub(crate) static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-
 /// The route label for requests no route matched.
 pub(crate) const UNMATCHED: &str = "unmatched";
 
-/// A short, non-reversible stand-in for a license key in logs: 8 hex digits of the
-/// SHA-256 of its data (bytes 4 to 7, see `KeyId`); of any other text, the same bytes
-/// of the text's SHA-256 (for tests with a text that is no key).
-#[cfg(test)]
-pub(crate) fn key_fingerprint(key: &str) -> String {
-    use sha2::Digest as _;
-    let digest: [u8; 32] = match license_shared::LicenseKey::parse(key) {
-        Ok(key) => *key.digest(),
-        Err(_) => sha2::Sha256::digest(key.as_bytes()).into(),
-    };
-    digest[4..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// What a handler knows that the log line should carry, set on its response.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct RequestFacts {
-    /// [`key_fingerprint`] of the request's license key.
+    /// The fingerprint ([`KeyId::fingerprint`](crate::guard::KeyId)) of the request's license key.
     pub key: Option<Fingerprint>,
     /// The HTTP status ORDS answered this request's own lookup with.
     pub upstream_status: Option<u16>,

@@ -9,6 +9,7 @@ use http::StatusCode;
 use tower::ServiceExt;
 
 use super::*;
+use crate::guard::key_fingerprint;
 
 const RAW_KEY: &str = "LB1-SENTINEL_LICENSE_KEY-0123456789";
 

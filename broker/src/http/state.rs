@@ -1,26 +1,21 @@
 //! What every handler shares: the token source, the verdict service, the key checker
-//! and the edge (limits, metrics, trusted proxies, the draining flag), built once from
-//! the configuration.
+//! and the edge (limits, metrics, trusted proxies, the draining flag), built once by
+//! `app` from the configuration.
 
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use crate::config::Config;
-use crate::config::ConfigError;
 use crate::guard::{Limits, TrustedProxies};
 use crate::http::shutdown::Draining;
 use crate::http::EdgeConfig;
 use crate::metrics::Metrics;
-use crate::ords::OrdsClient;
-use crate::token::TokenSource;
-use crate::verdict::LicenseKeys;
-use crate::verdict::LookupCache;
-use crate::verdict::{UnixClock, Verdicts};
+use crate::ords::token::TokenSource;
+use crate::verdict::{LicenseKeys, Verdicts};
 
 /// Cheap to clone: one `Arc`.
 #[derive(Clone)]
-pub(super) struct AppState {
+pub(crate) struct AppState {
     inner: Arc<Inner>,
 }
 
@@ -37,42 +32,39 @@ struct Inner {
     draining: Draining,
 }
 
+/// The parts of the state, built by `app` from the configuration.
+pub(crate) struct Parts {
+    pub(crate) tokens: Arc<dyn TokenSource>,
+    pub(crate) verdicts: Verdicts,
+    pub(crate) license_keys: LicenseKeys,
+    pub(crate) edge: EdgeConfig,
+    pub(crate) limits: Limits,
+    pub(crate) metrics: Arc<Metrics>,
+}
+
 impl AppState {
-    /// The state for `config`, getting tokens from `tokens` and signing at the times
-    /// `clock` gives.
-    pub(super) fn new(
-        config: &Config,
-        tokens: Arc<dyn TokenSource>,
-        clock: UnixClock,
-    ) -> Result<Self, ConfigError> {
-        let metrics = Arc::new(Metrics::new());
-        let ords = OrdsClient::new(&config.ords, Arc::clone(&tokens))
-            .map_err(|e| ConfigError::new("outbound HTTP client", format!("cannot be built: {e}")))?
-            .with_metrics(Arc::clone(&metrics));
-        let verdicts = Verdicts::new(
-            ords,
-            LookupCache::new(config.cache),
-            config.license_keys.clone(),
-            config.signer.clone(),
-            config.policy,
-            config.seats,
-            clock,
-        );
-        Ok(Self {
+    /// The state of `parts`, with its own concurrency slots and draining flag.
+    pub(crate) fn new(parts: Parts) -> Self {
+        let Parts {
+            tokens,
+            verdicts,
+            license_keys,
+            edge,
+            limits,
+            metrics,
+        } = parts;
+        Self {
             inner: Arc::new(Inner {
                 tokens,
                 verdicts,
-                license_keys: config.license_keys.clone(),
-                edge: config.edge.clone(),
-                limits: Arc::new(
-                    Limits::new(config.rate.per_ip, config.rate.per_key)
-                        .with_activations_per_hour(config.seats.activations_per_hour),
-                ),
-                capacity: Semaphore::new(config.edge.max_concurrent),
+                license_keys,
+                capacity: Semaphore::new(edge.max_concurrent),
+                edge,
+                limits: Arc::new(limits),
                 metrics,
                 draining: Draining::new(),
             }),
-        })
+        }
     }
 
     pub(super) fn tokens(&self) -> &Arc<dyn TokenSource> {
@@ -88,7 +80,7 @@ impl AppState {
     }
 
     /// Deadlines, concurrency, trusted proxies and shutdown settings.
-    pub(super) fn edge(&self) -> &EdgeConfig {
+    pub(crate) fn edge(&self) -> &EdgeConfig {
         &self.inner.edge
     }
 
@@ -110,7 +102,7 @@ impl AppState {
     }
 
     /// Set on SIGTERM/SIGINT; `/readyz` reads it first.
-    pub(super) fn draining(&self) -> &Draining {
+    pub(crate) fn draining(&self) -> &Draining {
         &self.inner.draining
     }
 }

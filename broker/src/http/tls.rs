@@ -30,6 +30,8 @@ use tokio::task::{AbortHandle, Id, JoinSet};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use crate::config::files::warn_if_readable_by_others;
+use crate::config::vars as var;
 use crate::guard::ip_bucket;
 
 /// How long a client has to complete the TLS handshake: one or two round trips after
@@ -51,7 +53,7 @@ type Accepted = (TlsStream<TcpStream>, SocketAddr);
 
 /// Why TLS could not be set up; every message names the file involved.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum TlsError {
+pub enum TlsError {
     #[error("cannot read the TLS certificate chain {path}: {source}")]
     ReadCert { path: PathBuf, source: io::Error },
     #[error("the TLS certificate chain {path} is not PEM: {reason}")]
@@ -114,26 +116,12 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
         path: path.to_owned(),
         source,
     })?;
-    warn_if_readable_by_others(path);
+    warn_if_readable_by_others(path, var::TLS_KEY_FILE);
     // The parse error is not shown: it could quote a line of the key file.
     PrivateKeyDer::from_pem_slice(&pem).map_err(|_| TlsError::NoKey {
         path: path.to_owned(),
     })
 }
-
-#[cfg(unix)]
-fn warn_if_readable_by_others(path: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = fs::metadata(path) {
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), mode = format_args!("{mode:o}"), "TLS private key is readable by group or others; use 0600");
-        }
-    }
-}
-
-#[cfg(not(unix))]
-fn warn_if_readable_by_others(_path: &Path) {}
 
 /// A handshake still counted against the caps.
 struct Pending {

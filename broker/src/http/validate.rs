@@ -118,7 +118,7 @@ async fn answer(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
-        return Err(ApiError::PayloadTooLarge);
+        return Err(ApiError::PayloadTooLarge(BODY_LIMIT));
     }
     let body = read_body(request.into_body()).await?;
     // A slot among the broker's `max_concurrent` for the work (none free: a quick 503
@@ -230,7 +230,7 @@ async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
         };
         let len = joined.as_ref().map_or(whole.len(), BytesMut::len) + data.len();
         if len > BODY_LIMIT {
-            return Err(ApiError::PayloadTooLarge);
+            return Err(ApiError::PayloadTooLarge(BODY_LIMIT));
         }
         match &mut joined {
             Some(joined) => joined.extend_from_slice(&data),

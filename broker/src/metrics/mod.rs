@@ -29,7 +29,6 @@ use tokio::time::Instant;
 use license_shared::VerdictCode;
 
 use crate::guard::LimitKind;
-use crate::token::FetchResult;
 
 /// Most label combinations one family keeps before folding new ones into `other`.
 pub(crate) const MAX_SERIES: usize = 256;
@@ -37,12 +36,9 @@ pub(crate) const MAX_SERIES: usize = 256;
 const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
-/// The `result` labels of `broker_token_fetch_total`.
-const FETCH_RESULTS: [FetchResult; 3] = [
-    FetchResult::Ok,
-    FetchResult::Transient,
-    FetchResult::Permanent,
-];
+/// The `result` labels of `broker_token_fetch_total`, in the order
+/// [`Metrics::set_token_fetches`] takes its counts.
+const FETCH_RESULTS: [&str; 3] = ["ok", "transient", "permanent"];
 
 /// A series of a family whose labels are all fixed words.
 type Fixed = [(&'static str, &'static str); 1];
@@ -129,7 +125,7 @@ impl Metrics {
         r.register_collector(Box::new(Process));
         // Every fixed label value is shown at 0 before its first count.
         for result in FETCH_RESULTS {
-            let _ = m.token_fetch.get_or_create(&[("result", result.as_str())]);
+            let _ = m.token_fetch.get_or_create(&[("result", result)]);
         }
         for kind in LimitKind::ALL {
             let _ = m.ratelimited.get_or_create(&[("key_type", kind.as_str())]);
@@ -165,9 +161,7 @@ impl Metrics {
     /// the manager counts, so the registry never has to be told about each fetch.
     pub(crate) fn set_token_fetches(&self, ok: u64, transient: u64, permanent: u64) {
         for (result, n) in FETCH_RESULTS.into_iter().zip([ok, transient, permanent]) {
-            let counter = self
-                .token_fetch
-                .get_or_create(&[("result", result.as_str())]);
+            let counter = self.token_fetch.get_or_create(&[("result", result)]);
             counter.inner().store(n, Relaxed);
         }
     }

@@ -12,8 +12,8 @@ use time::OffsetDateTime;
 
 use license_shared::{CustomerId, ExpiryStrategy};
 
+use super::config::{Columns, StatusValues};
 use super::error::UpstreamError;
-use crate::config::{Columns, StatusValues};
 
 /// JSON read without guessing: a member named twice (`{"license_status":"REVOKED",
 /// "license_status":"ACTIVE"}`) is an error, where `serde_json::Value` would keep the

@@ -9,7 +9,7 @@
 use proptest::prelude::*;
 
 use super::{read, LicenseStatus, Lookup};
-use crate::config::{Columns, StatusValues};
+use crate::ords::{Columns, StatusValues};
 
 #[path = "../../tests/it/ords_bodies.rs"]
 mod bodies;

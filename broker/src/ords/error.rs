@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::token::TokenError;
+use super::token::TokenError;
 
 /// Why a lookup produced no answer the broker can sign.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -12,8 +12,8 @@ use license_shared::CustomerId;
 use secrecy::SecretString;
 
 use super::*;
-use crate::config::{Columns, OrdsConfig, StatusValues};
-use crate::token::{BearerToken, TokenError, TokenFuture, TokenSource};
+use crate::ords::token::{BearerToken, TokenError, TokenFuture, TokenSource};
+use crate::ords::{Columns, OrdsConfig, StatusValues};
 
 /// Hands out a new generation after each invalidation, counting both.
 #[derive(Default)]

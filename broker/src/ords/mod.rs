@@ -12,6 +12,7 @@
 //! links never leave this module.
 
 mod answer;
+mod config;
 mod error;
 #[cfg(test)]
 mod http_tests;
@@ -19,6 +20,7 @@ pub(crate) mod outbound;
 mod path;
 mod refusals;
 mod seats;
+pub mod token;
 
 use std::sync::Arc;
 
@@ -31,16 +33,16 @@ use url::Url;
 #[cfg(test)]
 pub(crate) use answer::LicenseRow;
 pub(crate) use answer::{LicenseStatus, Lookup, NotFoundKind};
+pub(crate) use config::{Columns, OrdsConfig, StatusValues};
 pub(crate) use error::UpstreamError;
 pub use outbound::OutboundLimits;
 pub(crate) use path::{check_id_segment, SegmentError, ValidationPath};
 use refusals::Refusals;
 pub(crate) use seats::{Outcome, SeatAnswer, SeatCall};
 
-use crate::config::{Columns, OrdsConfig, StatusValues};
 use crate::metrics::Metrics;
-use crate::token::{BearerToken, TokenSource};
 use outbound::{read_capped, retry_after, BodyError};
+use token::{BearerToken, TokenSource};
 
 /// Calls the validation endpoint. Cheap to clone (the reqwest client is shared).
 #[derive(Clone)]

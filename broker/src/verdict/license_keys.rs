@@ -14,7 +14,8 @@ use secrecy::{ExposeSecret, SecretSlice};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::config::{read_private_file, ConfigError};
+use crate::config::files::read_private_file;
+use crate::config::ConfigError;
 
 /// Domain separation, so this secret's MACs mean "license key" and nothing else.
 const DOMAIN: &[u8] = b"license-key/v1\0";

@@ -23,7 +23,7 @@ use futures::future::{BoxFuture, FutureExt as _, Shared};
 use license_shared::CustomerId;
 use tokio::time::Instant;
 
-use crate::config::CacheConfig;
+use super::CacheConfig;
 use crate::ords::{Answered, LicenseStatus, Lookup, UpstreamError};
 
 /// Above this many entries, expired ones are swept on the next miss. Only keys with a

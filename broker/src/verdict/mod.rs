@@ -22,14 +22,18 @@ use license_shared::{
     VerdictResult, VERDICT_TYP,
 };
 
-use crate::config::{PolicyConfig, SeatConfig, MAX_OFFLINE_GRACE};
 use crate::ords::{Answered, LicenseStatus, Lookup, OrdsClient};
 
+mod config;
 mod license_keys;
 mod lookup_cache;
 mod seats;
 mod sign;
 
+pub use config::load_license_keys;
+pub(crate) use config::{load_signer, CacheConfig, PolicyConfig, SeatConfig, MAX_OFFLINE_GRACE};
+#[cfg(test)]
+pub(crate) use config::{MAX_RELEASE_BUDGET, MAX_SEAT_SECS, MIN_SEAT_LEASE_SECS};
 pub use license_keys::LicenseKeys;
 pub(crate) use lookup_cache::LookupCache;
 pub(crate) use seats::{Operation, Signed};

@@ -19,7 +19,8 @@ use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use license_shared::{base64url_encode, kid_for, Envelope, VerdictPayload};
 
-use crate::config::{read_private_file, ConfigError};
+use crate::config::files::read_private_file;
+use crate::config::ConfigError;
 
 /// Signs verdicts. `Debug` shows the kid, never key material.
 #[derive(Clone)]

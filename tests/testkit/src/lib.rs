@@ -26,7 +26,7 @@ use anyhow::Context as _;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use license_broker::token::TokenSource;
-use license_broker::{vars as var, Broker, Config, LicenseKeys, Signer, Sources};
+use license_broker::{vars as var, Broker, Config, LicenseKeys, ServeError, Signer, Sources};
 use license_client::{LicenseClient, LicenseClientBuilder};
 use license_shared::{base64url_encode, CustomerId, Keyset};
 use ords_emulator::{EmulatorOptions, RunningEmulator, Seed, SystemClock, ARTICLE_CLIENT};
@@ -411,6 +411,9 @@ impl StackBuilder {
     }
 }
 
+/// The task a running broker is served on.
+type BrokerTask = JoinHandle<Result<(), ServeError>>;
+
 /// A running broker (and, unless a stand-in was named, the emulator behind it). The
 /// broker is asked to stop when this is dropped.
 pub struct Stack {
@@ -425,7 +428,7 @@ pub struct Stack {
     secret_slot: u8,
     tokens: Option<Arc<dyn TokenSource>>,
     broker_clock: Option<UnixClock>,
-    running: Option<(oneshot::Sender<()>, JoinHandle<anyhow::Result<()>>)>,
+    running: Option<(oneshot::Sender<()>, BrokerTask)>,
 }
 
 impl Stack {

@@ -72,7 +72,7 @@ pub trait TokenSource: Send + Sync + 'static {
     /// ORDS answered 401 to a token of this generation: drop it if it is still current.
     fn invalidate(&self, generation: u64);
     /// The manager's state for `/metrics`, when the source has one (stand-ins don't).
-    fn status(&self) -> Option<crate::token::TokenStatus> {
+    fn status(&self) -> Option<crate::ords::token::TokenStatus> {
         None
     }
 }

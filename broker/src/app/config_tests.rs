@@ -2,6 +2,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::*;
+use crate::config::vars as var;
+use crate::verdict::{MAX_OFFLINE_GRACE, MAX_RELEASE_BUDGET, MAX_SEAT_SECS, MIN_SEAT_LEASE_SECS};
+use std::time::Duration;
 
 /// A temp dir holding a signing key and a key secret, plus an env map naming them.
 struct Fixture {

@@ -6,7 +6,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 
 use super::*;
-use crate::token::SecretSource;
+use crate::ords::token::SecretSource;
 
 fn fetcher(url: &str) -> HttpFetcher {
     let config = TokenConfig::new(

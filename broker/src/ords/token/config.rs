@@ -4,10 +4,14 @@
 
 use std::time::Duration;
 
+use secrecy::SecretString;
 use url::Url;
 
+use crate::config::files::warn_if_readable_by_others;
+use crate::config::vars as var;
+use crate::config::{ConfigError, Sources};
 use crate::ords::outbound::OutboundLimits;
-use crate::token::SecretSource;
+use crate::ords::token::SecretSource;
 
 /// Everything the token manager needs. `Debug` is safe: [`SecretSource`] redacts itself.
 #[derive(Debug, Clone)]
@@ -76,5 +80,43 @@ impl TokenConfig {
     /// `permanent_retry`, never below 1 s.
     pub(crate) fn permanent_wait(&self) -> Duration {
         self.permanent_retry.max(Duration::from_secs(1))
+    }
+}
+
+/// Exactly one of the file or the value; both set is ambiguous and refused.
+pub(crate) fn secret_source(src: &Sources) -> Result<SecretSource, ConfigError> {
+    match (
+        src.get(var::CLIENT_SECRET_FILE),
+        src.get(var::CLIENT_SECRET),
+    ) {
+        (Some(file), None) => {
+            // Read now, so a missing or unreadable file stops `serve` (and `check`)
+            // before it listens, instead of a broker that answers 503 forever. It is
+            // read again at every refusal, so rotating it in place still works.
+            let path = std::path::PathBuf::from(file.value.trim());
+            let source = SecretSource::File(path.clone());
+            source
+                .read()
+                .map_err(|e| ConfigError::new(&file.origin, e.to_string()))?;
+            warn_if_readable_by_others(&path, &file.origin);
+            Ok(source)
+        }
+        (None, Some(value)) => Ok(SecretSource::Value(SecretString::from(
+            value.value.trim().to_owned(),
+        ))),
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            var::CLIENT_SECRET,
+            format!(
+                "is set together with {}; set only one of the two",
+                var::CLIENT_SECRET_FILE
+            ),
+        )),
+        (None, None) => Err(ConfigError::new(
+            var::CLIENT_SECRET_FILE,
+            format!(
+                "is required (or {}); the secret is never read from the command line",
+                var::CLIENT_SECRET
+            ),
+        )),
     }
 }

@@ -31,6 +31,7 @@ mod response;
 mod secret;
 mod source;
 
+pub(crate) use config::secret_source;
 pub use config::TokenConfig;
 pub use fetch::{Cause, FailureKind, Fetch, FetchError, Grant};
 pub use handle::{FetchCounters, FetchResult, TokenHandle, TokenStatus};

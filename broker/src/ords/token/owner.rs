@@ -25,8 +25,8 @@ use super::fetch::{Cause, FailureKind, Fetch, FetchError, Grant};
 use super::handle::{Failure, FetchResult, Issued, Shared, Snapshot, TokenHandle};
 use super::http::HttpFetcher;
 use super::lifetime::LifetimePolicy;
-use crate::token::BearerToken;
-use crate::token::SecretSource;
+use crate::ords::token::BearerToken;
+use crate::ords::token::SecretSource;
 
 /// Starts token managers. Each call spawns one owner task on the current tokio runtime
 /// and fetches the first token right away, so `/readyz` turns green without traffic.

@@ -14,9 +14,11 @@ use std::time::Duration;
 
 use license_shared::{CustomerId, VerdictCode};
 
-use crate::config::Config;
+use super::Config;
+use crate::ords::token::{
+    BearerToken, Fetch as _, HttpFetcher, TokenError, TokenFuture, TokenSource,
+};
 use crate::ords::OrdsClient;
-use crate::token::{BearerToken, Fetch as _, HttpFetcher, TokenError, TokenFuture, TokenSource};
 use crate::verdict::{decide, system_clock};
 
 /// How long `license-broker check` waits for its one token.
@@ -59,6 +61,20 @@ pub async fn check_route(
             CHECK_DEADLINE.as_secs()
         ))
     })
+}
+
+/// What `check` prints when the configuration is valid and ORDS issued a token.
+pub fn summary(config: &Config) -> String {
+    format!(
+        "ok: configuration valid and ORDS issued a token (listen {}, {}, signing kid {})",
+        config.listen,
+        if config.edge.tls.is_some() {
+            "HTTPS"
+        } else {
+            "plain HTTP"
+        },
+        config.signer.kid()
+    )
 }
 
 /// One token POST with the configured secret and limits; the error is the classified

@@ -16,7 +16,7 @@ use tokio::sync::{watch, Notify};
 use tokio::time::Instant;
 
 use super::fetch::FailureKind;
-use crate::token::{BearerToken, TokenError, TokenFuture, TokenSource};
+use crate::ords::token::{BearerToken, TokenError, TokenFuture, TokenSource};
 
 /// State shared between the handles and the owner, outside the published snapshot.
 #[derive(Default)]
