@@ -112,12 +112,7 @@ async fn answer(
     }
     // A declared length over the limit is refused before a byte is read: waiting for
     // a body that will be refused anyway would hold the connection to the deadline.
-    let declared = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|len| len > BODY_LIMIT as u64) {
+    if declared_length(request.headers()).is_some_and(|len| len > BODY_LIMIT as u64) {
         return Err(ApiError::PayloadTooLarge(BODY_LIMIT));
     }
     let body = read_body(request.into_body()).await?;
@@ -177,23 +172,7 @@ async fn answer(
             .answer(&operation, id, request.product.as_deref(), echo)
             .await;
         seen.upstream_status = answered.upstream_status;
-        match answered.result? {
-            Signed::Verdict(envelope, code) => (envelope, code),
-            Signed::ReleaseBudgetSpent {
-                budget,
-                window_secs,
-            } => {
-                return Err(ApiError::ReleaseBudgetSpent {
-                    budget,
-                    window_secs,
-                })
-            }
-            Signed::NoSuchMachine => {
-                return Err(ApiError::InvalidRequest(
-                    "machine_id names no machine holding a seat of this license; `license-check machines` lists them".into(),
-                ))
-            }
-        }
+        verdict(answered.result?)?
     } else {
         tracing::info!(customer_id = %id, "license key MAC does not verify; answering NOT_FOUND");
         (state.verdicts().not_found(id, echo), VerdictCode::NotFound)
@@ -213,6 +192,31 @@ async fn answer(
         envelope,
     )
         .into_response())
+}
+
+/// The `Content-Length` the request declares, if it is a number.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
+/// The signed envelope and its code, or the refusal that is no verdict.
+fn verdict(signed: Signed) -> Result<(Vec<u8>, VerdictCode), ApiError> {
+    match signed {
+        Signed::Verdict(envelope, code) => Ok((envelope, code)),
+        Signed::ReleaseBudgetSpent {
+            budget,
+            window_secs,
+        } => Err(ApiError::ReleaseBudgetSpent {
+            budget,
+            window_secs,
+        }),
+        Signed::NoSuchMachine => Err(ApiError::InvalidRequest(
+            "machine_id names no machine holding a seat of this license; `license-check machines` lists them".into(),
+        )),
+    }
 }
 
 /// The whole body, at most [`BODY_LIMIT`] bytes (a chunked body, which declares no

@@ -14,88 +14,7 @@ use license_shared::{CustomerId, ExpiryStrategy};
 
 use super::config::{Columns, StatusValues};
 use super::error::UpstreamError;
-
-/// JSON read without guessing: a member named twice (`{"license_status":"REVOKED",
-/// "license_status":"ACTIVE"}`) is an error, where `serde_json::Value` would keep the
-/// last one and a revoked license could be signed `VALID`.
-mod strict {
-    use std::fmt;
-
-    use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-    use serde_json::{Map, Number, Value};
-
-    use super::UpstreamError;
-
-    pub(super) fn parse(body: &[u8]) -> Result<Value, UpstreamError> {
-        serde_json::from_slice::<Strict>(body)
-            .map(|strict| strict.0)
-            .map_err(|e| {
-                if e.is_data() {
-                    UpstreamError::BadResponse(format!("the answer is ambiguous JSON: {e}"))
-                } else {
-                    UpstreamError::BadResponse("the answer is not JSON".into())
-                }
-            })
-    }
-
-    struct Strict(Value);
-
-    impl<'de> Deserialize<'de> for Strict {
-        fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
-            de.deserialize_any(StrictVisitor).map(Strict)
-        }
-    }
-
-    struct StrictVisitor;
-
-    impl<'de> Visitor<'de> for StrictVisitor {
-        type Value = Value;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("JSON without duplicate members")
-        }
-        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-            Ok(Value::Bool(v))
-        }
-        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-            Ok(Value::Number(v.into()))
-        }
-        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-            Ok(Value::Number(v.into()))
-        }
-        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
-            Number::from_f64(v)
-                .map(Value::Number)
-                .ok_or_else(|| E::custom("a number that is not finite"))
-        }
-        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-            Ok(Value::String(v.to_owned()))
-        }
-        fn visit_string<E>(self, v: String) -> Result<Value, E> {
-            Ok(Value::String(v))
-        }
-        fn visit_unit<E>(self) -> Result<Value, E> {
-            Ok(Value::Null)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-            let mut items = Vec::new();
-            while let Some(Strict(item)) = seq.next_element()? {
-                items.push(item);
-            }
-            Ok(Value::Array(items))
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-            let mut members = Map::new();
-            while let Some(key) = map.next_key::<String>()? {
-                let Strict(value) = map.next_value()?;
-                if members.insert(key.clone(), value).is_some() {
-                    return Err(de::Error::custom(format!("member {key:?} appears twice")));
-                }
-            }
-            Ok(Value::Object(members))
-        }
-    }
-}
+use super::strict_json;
 
 /// What ORDS knows about one customer id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,7 +58,7 @@ pub(super) fn read(
     statuses: &StatusValues,
     id: &CustomerId,
 ) -> Result<Lookup, UpstreamError> {
-    let value = strict::parse(body)?;
+    let value = strict_json::parse(body)?;
     let Value::Object(object) = value else {
         return Err(UpstreamError::BadResponse(
             "the answer is not a JSON object".into(),
@@ -237,127 +156,130 @@ pub(super) fn shown(text: &str, max_chars: usize) -> String {
     format!("{kept:?}")
 }
 
-fn read_row(
-    row: &Map<String, Value>,
-    columns: &Columns,
+/// One row, read column by column; any column that cannot be read with confidence
+/// makes the whole row an error.
+fn read_row<'a>(
+    row: &'a Map<String, Value>,
+    columns: &'a Columns,
     statuses: &StatusValues,
     id: &CustomerId,
 ) -> Result<LicenseRow, UpstreamError> {
-    // A row for another customer (a handler bound to the wrong parameter, a cache in
-    // front of ORDS keyed without the id) must never decide this customer's verdict.
-    match row.get(&columns.id) {
-        None => {}
-        Some(value) if is_same_id(value, id.as_str()) => {}
-        Some(_) => {
-            return Err(UpstreamError::BadResponse(format!(
-                "the row's {} is not the customer id that was looked up",
-                columns.id
-            )))
-        }
-    }
-    let status = match row.get(&columns.status) {
-        Some(Value::String(text)) => status(text, statuses).ok_or_else(|| {
-            UpstreamError::BadResponse(format!(
-                "column {} holds {}, which is none of the configured status values",
-                columns.status,
-                shown(text, 32)
-            ))
-        })?,
-        Some(_) => {
-            return Err(UpstreamError::BadResponse(format!(
-                "column {} is not a string",
-                columns.status
-            )))
-        }
-        None => {
-            return Err(UpstreamError::BadResponse(format!(
-                "the row has no column {}",
-                columns.status
-            )))
-        }
-    };
-    let expires_at = match row.get(&columns.expiry) {
-        Some(Value::Null) => None,
-        Some(Value::String(text)) => Some(parse_time(text).ok_or_else(|| {
-            UpstreamError::BadResponse(format!(
-                "column {} is not a DATE or TIMESTAMP in RFC 3339 form",
-                columns.expiry
-            ))
-        })?),
-        Some(_) => {
-            return Err(UpstreamError::BadResponse(format!(
-                "column {} is neither a date string nor null",
-                columns.expiry
-            )))
-        }
-        None => {
-            return Err(UpstreamError::BadResponse(format!(
-                "the row has no column {}",
-                columns.expiry
-            )))
-        }
-    };
-    let max_machines = match row.get(&columns.max_machines) {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => Some(n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(
-            || {
-                UpstreamError::BadResponse(format!(
-                    "column {} is not a whole number of machines",
-                    columns.max_machines
-                ))
-            },
-        )?),
-        Some(_) => {
-            return Err(UpstreamError::BadResponse(format!(
-                "column {} is neither a number nor null",
-                columns.max_machines
-            )))
-        }
-    };
-    let product = match row.get(&columns.product) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(text)) if license_shared::is_product_code(text) => Some(text.clone()),
-        Some(_) => {
-            return Err(UpstreamError::BadResponse(format!(
-                "column {} is not a product code (A-Z, a-z, 0-9, '.', '_', '-', at most 64)",
-                columns.product
-            )))
-        }
-    };
-    let entitlements = match row.get(&columns.entitlements) {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(text)) => entitlement_list(text).ok_or_else(|| {
-            UpstreamError::BadResponse(format!(
-                "column {} is not a comma-separated list of entitlement names",
-                columns.entitlements
-            ))
-        })?,
-        Some(_) => {
-            return Err(UpstreamError::BadResponse(format!(
-                "column {} is neither a string nor null",
-                columns.entitlements
-            )))
-        }
-    };
-    let expiry_strategy = match row.get(&columns.expiry_strategy) {
-        None | Some(Value::Null) => ExpiryStrategy::RevokeAccess,
-        Some(Value::String(text)) if text == "REVOKE_ACCESS" => ExpiryStrategy::RevokeAccess,
-        Some(Value::String(text)) if text == "MAINTAIN_ACCESS" => ExpiryStrategy::MaintainAccess,
-        Some(_) => {
-            return Err(UpstreamError::BadResponse(format!(
-                "column {} is neither REVOKE_ACCESS, MAINTAIN_ACCESS nor null",
-                columns.expiry_strategy
-            )))
-        }
-    };
+    check_id(row.get(&columns.id), &columns.id, id)?;
+    let column = |name: &'a String| -> Column<'a> { (row.get(name), name) };
     Ok(LicenseRow {
-        status,
-        expires_at,
-        max_machines,
-        product,
-        entitlements,
-        expiry_strategy,
+        status: read_status(column(&columns.status), statuses)?,
+        expires_at: read_expiry(column(&columns.expiry))?,
+        max_machines: read_max_machines(column(&columns.max_machines))?,
+        product: read_product(column(&columns.product))?,
+        entitlements: read_entitlements(column(&columns.entitlements))?,
+        expiry_strategy: read_expiry_strategy(column(&columns.expiry_strategy))?,
     })
+}
+
+/// A column's value in the row (`None`: the row has no such column) and its name.
+type Column<'a> = (Option<&'a Value>, &'a str);
+
+/// `column NAME PROBLEM`, the error of a column that holds what it should not.
+fn bad(name: &str, problem: &str) -> UpstreamError {
+    UpstreamError::BadResponse(format!("column {name} {problem}"))
+}
+
+fn missing(name: &str) -> UpstreamError {
+    UpstreamError::BadResponse(format!("the row has no column {name}"))
+}
+
+/// A row for another customer (a handler bound to the wrong parameter, a cache in
+/// front of ORDS keyed without the id) must never decide this customer's verdict.
+fn check_id(value: Option<&Value>, name: &str, id: &CustomerId) -> Result<(), UpstreamError> {
+    match value {
+        None => Ok(()),
+        Some(value) if is_same_id(value, id.as_str()) => Ok(()),
+        Some(_) => Err(UpstreamError::BadResponse(format!(
+            "the row's {name} is not the customer id that was looked up"
+        ))),
+    }
+}
+
+/// Required: one of the configured status values.
+fn read_status(
+    (value, name): Column<'_>,
+    statuses: &StatusValues,
+) -> Result<LicenseStatus, UpstreamError> {
+    match value {
+        Some(Value::String(text)) => status(text, statuses).ok_or_else(|| {
+            let problem = format!(
+                "holds {}, which is none of the configured status values",
+                shown(text, 32)
+            );
+            bad(name, &problem)
+        }),
+        Some(_) => Err(bad(name, "is not a string")),
+        None => Err(missing(name)),
+    }
+}
+
+/// Required, may be null (no expiry): a DATE or TIMESTAMP.
+fn read_expiry((value, name): Column<'_>) -> Result<Option<i64>, UpstreamError> {
+    match value {
+        Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => parse_time(text)
+            .map(Some)
+            .ok_or_else(|| bad(name, "is not a DATE or TIMESTAMP in RFC 3339 form")),
+        Some(_) => Err(bad(name, "is neither a date string nor null")),
+        None => Err(missing(name)),
+    }
+}
+
+/// Optional (absent or null: unlimited): a whole number of machines.
+fn read_max_machines((value, name): Column<'_>) -> Result<Option<u32>, UpstreamError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| bad(name, "is not a whole number of machines")),
+        Some(_) => Err(bad(name, "is neither a number nor null")),
+    }
+}
+
+/// Optional (absent or null: any product): a product code.
+fn read_product((value, name): Column<'_>) -> Result<Option<String>, UpstreamError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) if license_shared::is_product_code(text) => {
+            Ok(Some(text.clone()))
+        }
+        Some(_) => Err(bad(
+            name,
+            "is not a product code (A-Z, a-z, 0-9, '.', '_', '-', at most 64)",
+        )),
+    }
+}
+
+/// Optional (absent or null: none): a comma-separated list of entitlement names.
+fn read_entitlements((value, name): Column<'_>) -> Result<Vec<String>, UpstreamError> {
+    match value {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(text)) => entitlement_list(text)
+            .ok_or_else(|| bad(name, "is not a comma-separated list of entitlement names")),
+        Some(_) => Err(bad(name, "is neither a string nor null")),
+    }
+}
+
+/// Optional (absent or null: revoke access at expiry).
+fn read_expiry_strategy((value, name): Column<'_>) -> Result<ExpiryStrategy, UpstreamError> {
+    match value {
+        None | Some(Value::Null) => Ok(ExpiryStrategy::RevokeAccess),
+        Some(Value::String(text)) if text == "REVOKE_ACCESS" => Ok(ExpiryStrategy::RevokeAccess),
+        Some(Value::String(text)) if text == "MAINTAIN_ACCESS" => {
+            Ok(ExpiryStrategy::MaintainAccess)
+        }
+        Some(_) => Err(bad(
+            name,
+            "is neither REVOKE_ACCESS, MAINTAIN_ACCESS nor null",
+        )),
+    }
 }
 
 /// `export,sync` as names. Read with confidence: a name that is empty or holds

@@ -20,6 +20,7 @@ pub(crate) mod outbound;
 mod path;
 mod refusals;
 mod seats;
+mod strict_json;
 pub mod token;
 
 use std::sync::Arc;

@@ -93,150 +93,226 @@ impl Verdicts {
         };
         let code = decide(lookup, iat, product);
         let facts = Facts::of(lookup);
-        let sign = |code, machines, echo| {
-            Signed::Verdict(self.sign(id, code, &facts, machines, iat, echo), code)
-        };
-        // A verdict for a seated machine never reaches past its seat's own lease: a
-        // listing (which renews nothing) must not outlive the seat it shows.
-        let sign_within = |code, machines, seat_lease_until: Option<i64>, echo| {
-            let facts = Facts {
-                seat_lease_until,
-                ..facts
-            };
-            Signed::Verdict(self.sign(id, code, &facts, machines, iat, echo), code)
-        };
-        // The seats package found no license row, though the cached lookup had one:
-        // the verdict is the one a lookup without a row gets.
-        let no_row = Lookup::NoRow;
-        let gone = |echo| self.without_seats(operation, id, product, &no_row, iat, echo);
         let own = echo
             .fingerprint
             .as_deref()
             .map(|fingerprint| self.keys.machine_hash(id, fingerprint));
-        let own = own.as_deref();
+        let request = SeatRequest {
+            verdicts: self,
+            operation,
+            id,
+            product,
+            iat,
+            code,
+            // What licenses a machine needs a seat: a VALID license, and an expired one
+            // whose builds from before its expiry stay licensed (the verdict is a lease).
+            licenses: code == VerdictCode::Valid
+                || (code == VerdictCode::Expired
+                    && facts.expiry_strategy == ExpiryStrategy::MaintainAccess),
+            facts,
+            own: own.as_deref(),
+            max,
+        };
         let lease_seconds = self.seats.lease.as_secs();
-        // What licenses a machine needs a seat: a VALID license, and an expired one
-        // whose builds from before its expiry stay licensed (the verdict is a lease).
-        let licenses = code == VerdictCode::Valid
-            || (code == VerdictCode::Expired
-                && facts.expiry_strategy == ExpiryStrategy::MaintainAccess);
-        let call = match (operation, licenses, own) {
-            (Operation::Validate, true, Some(own)) => SeatCall::Renew {
-                machine_hash: own,
-                lease_seconds,
-            },
-            (Operation::Activate { machine_name }, true, Some(own)) => SeatCall::Activate {
-                machine_hash: own,
-                machine_name: machine_name.as_deref(),
-                lease_seconds,
-            },
+        match (operation, request.licenses, request.own) {
+            (Operation::Validate, true, Some(own)) => {
+                let call = SeatCall::Renew {
+                    machine_hash: own,
+                    lease_seconds,
+                };
+                request.claim(&call, echo).await
+            }
+            (Operation::Activate { machine_name }, true, Some(own)) => {
+                let call = SeatCall::Activate {
+                    machine_hash: own,
+                    machine_name: machine_name.as_deref(),
+                    lease_seconds,
+                };
+                request.claim(&call, echo).await
+            }
             // A key for another product frees nothing; it gets its WRONG_PRODUCT below.
             (Operation::Deactivate { machine_id }, _, Some(own))
                 if code != VerdictCode::WrongProduct =>
             {
-                let target = match machine_id {
-                    None => own.to_owned(),
-                    Some(short) => {
-                        let listed = Box::pin(self.ords.seats(id)).await;
-                        let status = listed.upstream_status;
-                        // The whole short id a list shows, matching one seat: a shorter
-                        // prefix could free a seat nobody meant.
-                        if let Ok(answer) = &listed.result {
-                            if answer.outcome == Outcome::NoLicense {
-                                return Answered {
-                                    result: Ok(gone(echo)),
-                                    upstream_status: status,
-                                };
-                            }
-                        }
-                        let found = listed.result.map(|answer| {
-                            let mut matching = answer.machines.into_iter().filter(|seat| {
-                                short.len() == SHORT_ID_HEX
-                                    && seat.machine_hash.get(..SHORT_ID_HEX) == Some(short.as_str())
-                            });
-                            match (matching.next(), matching.next()) {
-                                (Some(seat), None) => Some(seat.machine_hash),
-                                _ => None,
-                            }
-                        });
-                        match found {
-                            Ok(Some(hash)) => hash,
-                            Ok(None) => {
-                                return Answered {
-                                    result: Ok(Signed::NoSuchMachine),
-                                    upstream_status: status,
-                                }
-                            }
-                            Err(err) => {
-                                return Answered {
-                                    result: Err(err),
-                                    upstream_status: status,
-                                }
-                            }
-                        }
-                    }
-                };
-                let call = SeatCall::Release {
-                    machine_hash: &target,
-                    by_machine_hash: own,
-                    release_budget: self.seats.release_budget,
-                    release_window_seconds: self.seats.release_window.as_secs(),
-                };
-                let answered = Box::pin(self.ords.seat(id, &call)).await;
-                let budget = self.seats.release_budget;
-                let window_secs = self.seats.release_window.as_secs();
-                return answered.map(|answer| match answer.outcome {
-                    Outcome::NoLicense => gone(echo),
-                    Outcome::ReleaseLimit => Signed::ReleaseBudgetSpent {
-                        budget,
-                        window_secs,
-                    },
-                    _ => sign(
-                        VerdictCode::Deactivated,
-                        Some(machines(&answer, Some(own), false)),
-                        echo,
-                    ),
-                });
+                request.release(machine_id.as_deref(), own, echo).await
             }
             // A deny of the license itself, a listing, or a machine without a
             // fingerprint (which can hold no seat): the license decision, with the
             // seats as they are.
-            _ => {
-                let listed = Box::pin(self.ords.seats(id)).await;
-                let list = matches!(operation, Operation::Machines);
-                return listed.map(|answer| {
-                    if answer.outcome == Outcome::NoLicense {
-                        return gone(echo);
-                    }
-                    let seated = own.is_some_and(|own| {
-                        answer.machines.iter().any(|seat| seat.machine_hash == own)
-                    });
-                    let code = match operation {
-                        Operation::Deactivate { .. } if code == VerdictCode::WrongProduct => code,
-                        Operation::Deactivate { .. } => VerdictCode::Deactivated,
-                        // A verdict that licenses is a lease: only a machine holding a
-                        // seat gets one, whichever endpoint it asked (a listing too).
-                        Operation::Machines if licenses && seated => code,
-                        _ if licenses => VerdictCode::NotActivated,
-                        _ => code,
-                    };
-                    let lease = seat_lease(&answer, own);
-                    sign_within(code, Some(machines(&answer, own, list)), lease, echo)
-                });
-            }
+            _ => request.list(echo).await,
+        }
+    }
+}
+
+/// One request about a seat-limited license: what is known before any seat call.
+struct SeatRequest<'a> {
+    verdicts: &'a Verdicts,
+    operation: &'a Operation,
+    id: &'a CustomerId,
+    product: Option<&'a str>,
+    iat: i64,
+    /// The license decision.
+    code: VerdictCode,
+    /// Whether that decision licenses a machine, which then needs a seat.
+    licenses: bool,
+    facts: Facts<'a>,
+    /// This machine's hash, when the request names its fingerprint.
+    own: Option<&'a str>,
+    /// The row's machine limit.
+    max: u32,
+}
+
+/// The seat a `machine_id` names.
+enum Target {
+    Seat(String),
+    /// The seats package found no license row.
+    NoLicense,
+    /// No seat, or more than one, has that short id.
+    NoSuchMachine,
+}
+
+impl SeatRequest<'_> {
+    fn sign(&self, code: VerdictCode, machines: Option<Machines>, echo: Echo) -> Signed {
+        let Self { verdicts, id, .. } = self;
+        Signed::Verdict(
+            verdicts.sign(id, code, &self.facts, machines, self.iat, echo),
+            code,
+        )
+    }
+
+    /// A verdict for a seated machine never reaches past its seat's own lease: a
+    /// listing (which renews nothing) must not outlive the seat it shows.
+    fn sign_within(
+        &self,
+        code: VerdictCode,
+        machines: Option<Machines>,
+        seat_lease_until: Option<i64>,
+        echo: Echo,
+    ) -> Signed {
+        let facts = Facts {
+            seat_lease_until,
+            ..self.facts
         };
-        let answered = Box::pin(self.ords.seat(id, &call)).await;
+        let Self { verdicts, id, .. } = self;
+        Signed::Verdict(
+            verdicts.sign(id, code, &facts, machines, self.iat, echo),
+            code,
+        )
+    }
+
+    /// The seats package found no license row, though the cached lookup had one: the
+    /// verdict is the one a lookup without a row gets.
+    fn gone(&self, echo: Echo) -> Signed {
+        let Self {
+            verdicts,
+            operation,
+            id,
+            product,
+            iat,
+            ..
+        } = *self;
+        verdicts.without_seats(operation, id, product, &Lookup::NoRow, iat, echo)
+    }
+
+    /// Validate (renew) or activate: the seat call, and the verdict it allows.
+    async fn claim(&self, call: &SeatCall<'_>, echo: Echo) -> Answered<Signed> {
+        let answered = Box::pin(self.verdicts.ords.seat(self.id, call)).await;
         answered.map(|answer| {
             let (code, list) = match answer.outcome {
-                Outcome::NoLicense => return gone(echo),
-                Outcome::Activated | Outcome::Renewed => (code, false),
+                Outcome::NoLicense => return self.gone(echo),
+                Outcome::Activated | Outcome::Renewed => (self.code, false),
                 Outcome::MachineLimit => (VerdictCode::MachineLimit, true),
                 _ => (VerdictCode::NotActivated, false),
             };
-            let mut seats = machines(&answer, own, list);
-            seats.max = seats.max.or(Some(max));
+            let mut seats = machines(&answer, self.own, list);
+            seats.max = seats.max.or(Some(self.max));
+            let lease = seat_lease(&answer, self.own);
+            self.sign_within(code, Some(seats), lease, echo)
+        })
+    }
+
+    /// Deactivate: frees this machine's seat, or the one `machine_id` names.
+    async fn release(&self, machine_id: Option<&str>, own: &str, echo: Echo) -> Answered<Signed> {
+        let target = match machine_id {
+            None => own.to_owned(),
+            Some(short) => {
+                let found = self.target(short).await;
+                let upstream_status = found.upstream_status;
+                let answer = |result| Answered {
+                    result,
+                    upstream_status,
+                };
+                match found.result {
+                    Ok(Target::Seat(hash)) => hash,
+                    Ok(Target::NoLicense) => return answer(Ok(self.gone(echo))),
+                    Ok(Target::NoSuchMachine) => return answer(Ok(Signed::NoSuchMachine)),
+                    Err(err) => return answer(Err(err)),
+                }
+            }
+        };
+        let seats = self.verdicts.seats;
+        let call = SeatCall::Release {
+            machine_hash: &target,
+            by_machine_hash: own,
+            release_budget: seats.release_budget,
+            release_window_seconds: seats.release_window.as_secs(),
+        };
+        let answered = Box::pin(self.verdicts.ords.seat(self.id, &call)).await;
+        answered.map(|answer| match answer.outcome {
+            Outcome::NoLicense => self.gone(echo),
+            Outcome::ReleaseLimit => Signed::ReleaseBudgetSpent {
+                budget: seats.release_budget,
+                window_secs: seats.release_window.as_secs(),
+            },
+            _ => self.sign(
+                VerdictCode::Deactivated,
+                Some(machines(&answer, Some(own), false)),
+                echo,
+            ),
+        })
+    }
+
+    /// The seat whose whole short id (as a list shows it) is `short`, matching one
+    /// seat: a shorter prefix could free a seat nobody meant.
+    async fn target(&self, short: &str) -> Answered<Target> {
+        let listed = Box::pin(self.verdicts.ords.seats(self.id)).await;
+        listed.map(|answer| {
+            if answer.outcome == Outcome::NoLicense {
+                return Target::NoLicense;
+            }
+            let mut matching = answer.machines.into_iter().filter(|seat| {
+                short.len() == SHORT_ID_HEX && seat.machine_hash.get(..SHORT_ID_HEX) == Some(short)
+            });
+            match (matching.next(), matching.next()) {
+                (Some(seat), None) => Target::Seat(seat.machine_hash),
+                _ => Target::NoSuchMachine,
+            }
+        })
+    }
+
+    /// The license decision with the seats as they are: a deny of the license itself,
+    /// a listing, or a machine without a fingerprint (which can hold no seat).
+    async fn list(&self, echo: Echo) -> Answered<Signed> {
+        let listed = Box::pin(self.verdicts.ords.seats(self.id)).await;
+        let list = matches!(self.operation, Operation::Machines);
+        let (code, licenses, own) = (self.code, self.licenses, self.own);
+        listed.map(|answer| {
+            if answer.outcome == Outcome::NoLicense {
+                return self.gone(echo);
+            }
+            let seated =
+                own.is_some_and(|own| answer.machines.iter().any(|seat| seat.machine_hash == own));
+            let code = match self.operation {
+                Operation::Deactivate { .. } if code == VerdictCode::WrongProduct => code,
+                Operation::Deactivate { .. } => VerdictCode::Deactivated,
+                // A verdict that licenses is a lease: only a machine holding a
+                // seat gets one, whichever endpoint it asked (a listing too).
+                Operation::Machines if licenses && seated => code,
+                _ if licenses => VerdictCode::NotActivated,
+                _ => code,
+            };
             let lease = seat_lease(&answer, own);
-            sign_within(code, Some(seats), lease, echo)
+            self.sign_within(code, Some(machines(&answer, own, list)), lease, echo)
         })
     }
 }
