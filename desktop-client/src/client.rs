@@ -27,10 +27,11 @@ use self::online::{high_water_after, newest_after_storing};
 use crate::builder::LicenseClientBuilder;
 use crate::cache;
 use crate::clock::Clock;
+use crate::error::Error;
 use crate::fingerprint::{Fingerprint, FingerprintError};
 use crate::keystore::KeyStore;
 use crate::paths::Paths;
-use crate::transport::{Transport, TransportError};
+use crate::transport::Transport;
 use crate::verdict::{Code, Verdict};
 
 pub(crate) struct Inner {
@@ -68,80 +69,6 @@ impl fmt::Debug for LicenseClient {
     }
 }
 
-/// Why activation did not reach a verified answer. Never contains the key.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum ActivateError {
-    #[error("{0}")]
-    InvalidKey(license_shared::LicenseKeyError),
-    #[error(transparent)]
-    MachineId(FingerprintError),
-    #[error("{0}")]
-    InvalidRequest(license_shared::RequestError),
-    #[error("no license server URL is configured")]
-    NoBrokerUrl,
-    #[error(
-        "{0}; check the network connection and the proxy settings (HTTPS_PROXY), then try again"
-    )]
-    Unreachable(TransportError),
-    #[error("the license server's answer could not be verified: {0}; check the proxy settings and the license server URL")]
-    Untrusted(crate::verify::Untrusted),
-    #[error("the license key could not be stored in the {0}")]
-    KeyStore(crate::keystore::KeyStoreError),
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-/// Why a seat operation ([`LicenseClient::deactivate`],
-/// [`LicenseClient::deactivate_machine`], [`LicenseClient::machines`]) did not reach a
-/// verified answer it could act on. Nothing on this machine was changed. Never
-/// contains the key.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum SeatError {
-    #[error("no license key is stored on this machine; activate the license first")]
-    NoLicense,
-    #[error("the stored license key is damaged; activate the license again")]
-    DamagedKey,
-    #[error("the license key could not be read from the {0}")]
-    KeyStore(crate::keystore::KeyStoreError),
-    #[error(transparent)]
-    MachineId(FingerprintError),
-    #[error("{0}")]
-    InvalidRequest(license_shared::RequestError),
-    #[error("no license server URL is configured")]
-    NoBrokerUrl,
-    #[error(
-        "{0}; check the network connection and the proxy settings (HTTPS_PROXY), then try again"
-    )]
-    Unreachable(TransportError),
-    /// HTTP 429: this license has freed as many seats as it may for now (or the
-    /// server's rate limit). Carries the server's message.
-    #[error("the license server refused for now: {0}; try again later")]
-    RateLimited(String),
-    /// HTTP 400 to a deactivation naming a seat id: no seat of the license has it.
-    #[error("no machine of this license has the id {0}; list them to see their ids")]
-    UnknownMachine(String),
-    #[error("the license server's answer could not be verified: {0}; check the proxy settings and the license server URL")]
-    Untrusted(crate::verify::Untrusted),
-    /// A verified answer other than the one asked for (for a deactivation, anything
-    /// but `DEACTIVATED`, such as `REVOKED` or `NOT_FOUND`).
-    #[error("the license server answered {}: {}", .0.code, .0.message)]
-    Refused(Box<Verdict>),
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-/// Why deactivation did not remove everything.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum DeactivateError {
-    /// The seat could not be freed online; the key stays on this machine (and the
-    /// lease, unless the answer was a verified deny of the license, which replaces it).
-    #[error(transparent)]
-    Seat(#[from] SeatError),
-    #[error("the license key could not be removed from the {0}")]
-    KeyStore(crate::keystore::KeyStoreError),
-    #[error("the saved license could not be removed: {0}")]
-    Cache(String),
-}
 impl LicenseClient {
     pub fn builder() -> LicenseClientBuilder {
         LicenseClientBuilder::default()
@@ -167,6 +94,12 @@ impl LicenseClient {
         self.run(Mode::Online).await
     }
 
+    /// [`refresh`](Self::refresh) for synchronous code, like
+    /// [`check_blocking`](Self::check_blocking).
+    pub fn refresh_blocking(&self) -> Verdict {
+        on_own_runtime(|| self.refresh()).unwrap_or_else(blocking_verdict)
+    }
+
     /// Decides from local state only; never touches the network. Blocking (the key
     /// store may be the OS keyring), so call it off an async executor's threads.
     pub fn check_offline(&self) -> Verdict {
@@ -184,16 +117,7 @@ impl LicenseClient {
     /// on a separate thread and blocks the caller until done, so from async code
     /// prefer `check().await`.
     pub fn check_blocking(&self) -> Verdict {
-        on_own_runtime(|| self.check()).unwrap_or_else(|failure| match failure {
-            Blocking::Start(e) => Verdict::local(
-                Code::BrokerUnreachable,
-                format!("The check could not start: {e}."),
-            ),
-            Blocking::Panicked => Verdict::local(
-                Code::BrokerUnreachable,
-                "The check failed unexpectedly; try again.",
-            ),
-        })
+        on_own_runtime(|| self.check()).unwrap_or_else(blocking_verdict)
     }
 
     /// Activates the license on this machine: claims a seat online (for a license
@@ -202,7 +126,7 @@ impl LicenseClient {
     /// `MACHINE_LIMIT` stores nothing and carries the machines holding the seats in
     /// [`Verdict::machines`]. Another verified deny stores nothing, except that a deny
     /// for the key already stored replaces its lease (a deny always beats an allow).
-    pub async fn activate(&self, key: &str) -> Result<Verdict, ActivateError> {
+    pub async fn activate(&self, key: &str) -> Result<Verdict, Error> {
         activation::activate(&self.inner, key, None).await
     }
 
@@ -212,14 +136,14 @@ impl LicenseClient {
         &self,
         key: &str,
         machine_name: Option<&str>,
-    ) -> Result<Verdict, ActivateError> {
+    ) -> Result<Verdict, Error> {
         activation::activate(&self.inner, key, machine_name).await
     }
 
     /// [`activate`](Self::activate) for synchronous code, on a runtime of its own like
     /// [`check_blocking`](Self::check_blocking) (and, like it, safe to call from inside
     /// a Tokio runtime, though async code should prefer `activate(key).await`).
-    pub fn activate_blocking(&self, key: &str) -> Result<Verdict, ActivateError> {
+    pub fn activate_blocking(&self, key: &str) -> Result<Verdict, Error> {
         self.activate_named_blocking(key, None)
     }
 
@@ -228,49 +152,44 @@ impl LicenseClient {
         &self,
         key: &str,
         machine_name: Option<&str>,
-    ) -> Result<Verdict, ActivateError> {
-        on_own_runtime(|| self.activate_named(key, machine_name)).unwrap_or_else(|failure| {
-            Err(ActivateError::Internal(blocking_failure(
-                "activation",
-                failure,
-            )))
-        })
+    ) -> Result<Verdict, Error> {
+        on_own_runtime(|| self.activate_named(key, machine_name))
+            .unwrap_or_else(|failure| Err(Error::internal(blocking_failure("activation", failure))))
     }
 
     /// Deactivates the license on this machine: frees its seat online first, and only
     /// after a verified `DEACTIVATED` removes the stored key and the lease (the marks
     /// stay: forgetting them would let deactivate, restore an old lease and roll back
     /// the clock undo their protection). When the server cannot be reached, or answers
-    /// anything else, the key and the seat stay ([`DeactivateError::Seat`]); a verified
+    /// anything else, the key and the seat stay (an [`Error`] without a `DEACTIVATED`
+    /// [`Error::verdict`], which only a failed local removal after a freed seat has); a
+    /// verified
     /// deny of the license (such as `REVOKED`) still replaces the lease, as a check's
     /// would. To
     /// remove the license locally without the server (an uninstaller), use
     /// [`remove_activation`]; the seat then lapses by itself after its lease period.
-    pub async fn deactivate(&self) -> Result<Verdict, DeactivateError> {
+    pub async fn deactivate(&self) -> Result<Verdict, Error> {
         seats::deactivate(&self.inner).await
     }
 
     /// [`deactivate`](Self::deactivate) for synchronous code.
-    pub fn deactivate_blocking(&self) -> Result<Verdict, DeactivateError> {
+    pub fn deactivate_blocking(&self) -> Result<Verdict, Error> {
         on_own_runtime(|| self.deactivate()).unwrap_or_else(|failure| {
-            Err(SeatError::Internal(blocking_failure("deactivation", failure)).into())
+            Err(Error::internal(blocking_failure("deactivation", failure)))
         })
     }
 
     /// Frees the seat of another machine (a dead or lost one) by its id from
     /// [`machines`](Self::machines), keeping this machine's seat, key and lease (a
     /// verified deny of the license replaces the lease, as a check's would).
-    pub async fn deactivate_machine(&self, machine_id: &str) -> Result<Verdict, SeatError> {
+    pub async fn deactivate_machine(&self, machine_id: &str) -> Result<Verdict, Error> {
         seats::deactivate_machine(&self.inner, machine_id).await
     }
 
     /// [`deactivate_machine`](Self::deactivate_machine) for synchronous code.
-    pub fn deactivate_machine_blocking(&self, machine_id: &str) -> Result<Verdict, SeatError> {
+    pub fn deactivate_machine_blocking(&self, machine_id: &str) -> Result<Verdict, Error> {
         on_own_runtime(|| self.deactivate_machine(machine_id)).unwrap_or_else(|failure| {
-            Err(SeatError::Internal(blocking_failure(
-                "deactivation",
-                failure,
-            )))
+            Err(Error::internal(blocking_failure("deactivation", failure)))
         })
     }
 
@@ -278,14 +197,14 @@ impl LicenseClient {
     /// [`Verdict::machines`] (the one asking is marked `current`); `None` there for a
     /// license that does not limit machines. Stores nothing, except that a verified
     /// deny of the license (such as `REVOKED`) replaces the lease, as a check's would.
-    pub async fn machines(&self) -> Result<Verdict, SeatError> {
+    pub async fn machines(&self) -> Result<Verdict, Error> {
         seats::machines(&self.inner).await
     }
 
     /// [`machines`](Self::machines) for synchronous code.
-    pub fn machines_blocking(&self) -> Result<Verdict, SeatError> {
+    pub fn machines_blocking(&self) -> Result<Verdict, Error> {
         on_own_runtime(|| self.machines()).unwrap_or_else(|failure| {
-            Err(SeatError::Internal(blocking_failure(
+            Err(Error::internal(blocking_failure(
                 "machine listing",
                 failure,
             )))
@@ -321,9 +240,11 @@ impl LicenseClient {
 /// license server, and without a client: for uninstallers and tools that have no
 /// trusted keys configured. The seat, if the license limits machines, stays held until
 /// it lapses by itself; [`LicenseClient::deactivate`] frees it first.
-pub fn remove_activation(store: &dyn KeyStore, paths: &Paths) -> Result<(), DeactivateError> {
-    let key = store.delete_key().map_err(DeactivateError::KeyStore);
-    let lease = cache::remove(paths).map_err(|e| DeactivateError::Cache(e.to_string()));
+pub fn remove_activation(store: &dyn KeyStore, paths: &Paths) -> Result<(), Error> {
+    let key = store
+        .delete_key()
+        .map_err(|e| Error::key_store("removed from", e));
+    let lease = cache::remove(paths).map_err(Error::cache);
     key.and(lease)
 }
 
@@ -365,15 +286,23 @@ impl fmt::Display for BackgroundFailed {
     }
 }
 
-impl From<BackgroundFailed> for ActivateError {
+impl From<BackgroundFailed> for Error {
     fn from(failed: BackgroundFailed) -> Self {
-        Self::Internal(failed.to_string())
+        Self::internal(failed)
     }
 }
 
-impl From<BackgroundFailed> for SeatError {
-    fn from(failed: BackgroundFailed) -> Self {
-        Self::Internal(failed.to_string())
+/// What a blocking check answers when its runtime did not run the check to the end.
+fn blocking_verdict(failure: Blocking) -> Verdict {
+    match failure {
+        Blocking::Start(e) => Verdict::local(
+            Code::BrokerUnreachable,
+            format!("The check could not start: {e}."),
+        ),
+        Blocking::Panicked => Verdict::local(
+            Code::BrokerUnreachable,
+            "The check failed unexpectedly; try again.",
+        ),
     }
 }
 

@@ -88,6 +88,7 @@ mod clock;
 #[cfg(feature = "cli")]
 pub mod config;
 mod decide;
+mod error;
 mod fingerprint;
 mod keystore;
 mod paths;
@@ -98,8 +99,9 @@ mod verdict;
 mod verify;
 
 pub use builder::{BuildError, LicenseClientBuilder};
-pub use client::{remove_activation, ActivateError, DeactivateError, LicenseClient, SeatError};
+pub use client::{remove_activation, LicenseClient};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, ErrorKind};
 pub use fingerprint::{Fingerprint, FingerprintError};
 pub use keystore::{
     FileKeyStore, KeyStore, KeyStoreError, LicenseKeyText, MemoryKeyStore, OsKeyring,

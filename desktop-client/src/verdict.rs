@@ -9,6 +9,7 @@ use license_shared::{Machines, VerdictCode};
 /// the rest are decided locally; the broker never sends them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum Code {
     /// The license is valid (online now, or a cached verdict still before its recheck time).
     Valid,
@@ -195,6 +196,30 @@ impl Verdict {
         }
     }
 
+    /// The verdict as the one JSON object that `license-check --json` prints and every
+    /// language package reads: `licensed`, `code`, `source`, `expires_at`,
+    /// `offline_until`, `message`, `machines` (`{used, max, list}`, or null for a
+    /// license that does not limit machines), `product`, `entitlements` (only while
+    /// licensed) and `exit_code` (the [`Outcome`]'s).
+    pub fn to_json(&self) -> serde_json::Value {
+        let machines = match &self.machines {
+            Some(m) => serde_json::json!({"used": m.used, "max": m.max, "list": m.list}),
+            None => serde_json::Value::Null,
+        };
+        serde_json::json!({
+            "licensed": self.licensed,
+            "code": self.code,
+            "source": self.source,
+            "expires_at": self.expires_at,
+            "offline_until": self.offline_until,
+            "message": self.message,
+            "machines": machines,
+            "product": self.product(),
+            "entitlements": self.entitlements(),
+            "exit_code": self.outcome().exit_code(),
+        })
+    }
+
     pub(crate) fn with_source(mut self, source: Source) -> Self {
         self.source = source;
         self
@@ -274,6 +299,52 @@ mod tests {
         assert!(v.has_entitlement("export"));
         assert!(!v.has_entitlement("sync"));
         assert_eq!(v.entitlements(), ["export".to_owned()]);
+    }
+
+    #[test]
+    fn the_json_shape_has_every_member_and_hides_entitlements_unless_licensed() {
+        let mut v = Verdict::local(Code::NotFound, "no such license");
+        v.entitlements = vec!["export".into()];
+        v.product = Some("desktop-pro".into());
+        let json = v.to_json();
+        let members: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        for member in [
+            "licensed",
+            "code",
+            "source",
+            "expires_at",
+            "offline_until",
+            "message",
+            "machines",
+            "product",
+            "entitlements",
+            "exit_code",
+        ] {
+            assert!(members.contains(&member), "{member} missing from {json}");
+        }
+        assert_eq!(json["code"], "NOT_FOUND");
+        assert_eq!(json["exit_code"], 1);
+        assert_eq!(json["machines"], serde_json::Value::Null);
+        assert_eq!(json["entitlements"], serde_json::json!([]));
+        v.licensed = true;
+        v.code = Code::Valid;
+        v.machines = Some(Machines {
+            used: 1,
+            max: Some(2),
+            list: Vec::new(),
+        });
+        let json = v.to_json();
+        assert_eq!(json["entitlements"], serde_json::json!(["export"]));
+        assert_eq!(
+            json["machines"],
+            serde_json::json!({"used": 1, "max": 2, "list": []})
+        );
+        assert_eq!(json["exit_code"], 0);
     }
 
     #[test]

@@ -7,9 +7,10 @@ use std::sync::Arc;
 use license_shared::{LicenseKey, VerdictCode};
 
 use super::persist::append_notes;
-use super::{blocking, high_water_after, newest_after_storing, ActivateError, Inner};
+use super::{blocking, high_water_after, newest_after_storing, Inner};
 use crate::cache;
 use crate::decide::from_answer;
+use crate::error::Error;
 use crate::keystore::LicenseKeyText;
 use crate::transport::Call;
 use crate::verdict::{Code, Verdict};
@@ -20,25 +21,22 @@ pub(super) async fn activate(
     inner: &Arc<Inner>,
     key: &str,
     machine_name: Option<&str>,
-) -> Result<Verdict, ActivateError> {
-    let parsed = LicenseKey::parse(key).map_err(ActivateError::InvalidKey)?;
+) -> Result<Verdict, Error> {
+    let parsed = LicenseKey::parse(key).map_err(Error::invalid_key)?;
     let key = LicenseKeyText::new(parsed.encode());
     let license_id = parsed.customer_id().as_str().to_owned();
-    let fingerprint = inner
-        .fingerprint
-        .clone()
-        .map_err(ActivateError::MachineId)?;
+    let fingerprint = inner.fingerprint.clone().map_err(Error::machine_id)?;
     let nonce = fresh_nonce();
     let mut request = inner.request(&key, &nonce, &fingerprint);
     request.machine_name = machine_name.map(str::to_owned);
-    request.check().map_err(ActivateError::InvalidRequest)?;
-    let transport = inner.transport.as_ref().ok_or(ActivateError::NoBrokerUrl)?;
+    request.check().map_err(Error::invalid_argument)?;
+    let transport = inner.transport.as_ref().ok_or_else(Error::no_broker_url)?;
     let reader = Arc::clone(inner);
     let (file_marks, store_marks, stored_hash) = blocking(move || reader.load_marks()).await?;
     let received = transport
         .post(Call::Activate, &request)
         .await
-        .map_err(ActivateError::Unreachable)?;
+        .map_err(|e| Error::transport(e, None))?;
     let marks = file_marks.merge(store_marks);
     let payload = verify_online(
         &received.envelope,
@@ -48,7 +46,7 @@ pub(super) async fn activate(
         &license_id,
         &inner.app,
     )
-    .map_err(ActivateError::Untrusted)?;
+    .map_err(Error::untrusted_answer)?;
     let inner = Arc::clone(inner);
     blocking(move || {
         let now = inner.clock.now();
@@ -68,7 +66,7 @@ pub(super) async fn activate(
         after.newest_iat = newest_after_storing(after.newest_iat, &payload, &inner.app);
         let mut verdict = from_answer(&payload, now, inner.skew_tolerance, &inner.app);
         let store = if grants {
-            inner.key_store.set_key(&key).map_err(ActivateError::KeyStore)?;
+            inner.key_store.set_key(&key).map_err(|e| Error::key_store("stored in", e))?;
             true
         } else if payload.result.code == VerdictCode::MachineLimit {
             // Not a verdict on the license but on this one attempt: a seat may be

@@ -15,14 +15,12 @@ use std::sync::Arc;
 use license_shared::{LicenseKey, VerdictCode, VerdictPayload};
 
 use super::persist::append_notes;
-use super::{
-    blocking, high_water_after, newest_after_storing, remove_activation, DeactivateError, Inner,
-    SeatError,
-};
+use super::{blocking, high_water_after, newest_after_storing, remove_activation, Inner};
 use crate::cache;
 use crate::decide::{from_answer, grants};
+use crate::error::Error;
 use crate::keystore::LicenseKeyText;
-use crate::transport::{Call, Received, TransportError};
+use crate::transport::{Call, Received};
 use crate::verdict::{Code, Source, Verdict};
 use crate::verify::{fresh_nonce, verify_online};
 
@@ -33,24 +31,27 @@ struct Answer {
 }
 
 /// See [`LicenseClient::deactivate`](super::LicenseClient::deactivate).
-pub(super) async fn deactivate(inner: &Arc<Inner>) -> Result<Verdict, DeactivateError> {
+pub(super) async fn deactivate(inner: &Arc<Inner>) -> Result<Verdict, Error> {
     let Answer { payload, notes } = ask(inner, Call::Deactivate, None).await?;
     expect_deactivated(inner, &payload, &notes)?;
     let remover = Arc::clone(inner);
-    blocking(move || remove_activation(&*remover.key_store, &remover.paths))
-        .await
-        .map_err(SeatError::from)??;
-    Ok(deactivated(
+    let removed = blocking(move || remove_activation(&*remover.key_store, &remover.paths)).await?;
+    let freed = deactivated(
         &payload,
         "This machine's seat was freed, and the license key and the saved license were removed from this machine.".into(),
-    ))
+    );
+    match removed {
+        Ok(()) => Ok(freed),
+        // The seat is gone either way: the error carries the answer that says so.
+        Err(e) => Err(e.with_verdict(freed)),
+    }
 }
 
 /// See [`LicenseClient::deactivate_machine`](super::LicenseClient::deactivate_machine).
 pub(super) async fn deactivate_machine(
     inner: &Arc<Inner>,
     machine_id: &str,
-) -> Result<Verdict, SeatError> {
+) -> Result<Verdict, Error> {
     let Answer { payload, notes } = ask(inner, Call::Deactivate, Some(machine_id)).await?;
     expect_deactivated(inner, &payload, &notes)?;
     Ok(deactivated(
@@ -60,7 +61,7 @@ pub(super) async fn deactivate_machine(
 }
 
 /// See [`LicenseClient::machines`](super::LicenseClient::machines).
-pub(super) async fn machines(inner: &Arc<Inner>) -> Result<Verdict, SeatError> {
+pub(super) async fn machines(inner: &Arc<Inner>) -> Result<Verdict, Error> {
     let Answer { payload, notes } = ask(inner, Call::Machines, None).await?;
     let mut verdict = from_answer(
         &payload,
@@ -85,43 +86,27 @@ pub(super) async fn machines(inner: &Arc<Inner>) -> Result<Verdict, SeatError> {
 
 /// One verified answer to `call` about the stored license key; a verified deny of the
 /// license is kept as the lease (see the module's doc).
-async fn ask(
-    inner: &Arc<Inner>,
-    call: Call,
-    machine_id: Option<&str>,
-) -> Result<Answer, SeatError> {
+async fn ask(inner: &Arc<Inner>, call: Call, machine_id: Option<&str>) -> Result<Answer, Error> {
     let reader = Arc::clone(inner);
     let key = blocking(move || reader.key_store.get_key())
         .await?
-        .map_err(SeatError::KeyStore)?
-        .ok_or(SeatError::NoLicense)?;
+        .map_err(|e| Error::key_store("read from", e))?
+        .ok_or_else(Error::no_license)?;
     let license_id = LicenseKey::parse(key.expose())
-        .map_err(|_| SeatError::DamagedKey)?
+        .map_err(|_| Error::damaged_key())?
         .customer_id()
         .as_str()
         .to_owned();
-    let fingerprint = inner.fingerprint.clone().map_err(SeatError::MachineId)?;
+    let fingerprint = inner.fingerprint.clone().map_err(Error::machine_id)?;
     let nonce = fresh_nonce();
     let mut request = inner.request(&key, &nonce, &fingerprint);
     request.machine_id = machine_id.map(str::to_owned);
-    request.check().map_err(SeatError::InvalidRequest)?;
-    let transport = inner.transport.as_ref().ok_or(SeatError::NoBrokerUrl)?;
+    request.check().map_err(Error::invalid_argument)?;
+    let transport = inner.transport.as_ref().ok_or_else(Error::no_broker_url)?;
     let received = transport
         .post(call, &request)
         .await
-        .map_err(|e| match (e, machine_id) {
-            (
-                TransportError::Status {
-                    status: 429,
-                    message,
-                },
-                _,
-            ) => SeatError::RateLimited(message),
-            (TransportError::Status { status: 400, .. }, Some(id)) => {
-                SeatError::UnknownMachine(id.to_owned())
-            }
-            (e, _) => SeatError::Unreachable(e),
-        })?;
+        .map_err(|e| Error::transport(e, machine_id))?;
     let payload = verify_online(
         &received.envelope,
         &inner.trusted_keys,
@@ -130,7 +115,7 @@ async fn ask(
         &license_id,
         &inner.app,
     )
-    .map_err(SeatError::Untrusted)?;
+    .map_err(Error::untrusted_answer)?;
     if !denies_the_license(&payload, inner) {
         return Ok(Answer {
             payload,
@@ -143,7 +128,7 @@ async fn ask(
         Answer { payload, notes }
     })
     .await
-    .map_err(SeatError::from)
+    .map_err(Error::from)
 }
 
 /// A verified answer that says the license itself licenses nothing here, as opposed
@@ -187,13 +172,13 @@ fn expect_deactivated(
     inner: &Inner,
     payload: &VerdictPayload,
     notes: &[String],
-) -> Result<(), SeatError> {
+) -> Result<(), Error> {
     if payload.result.code == VerdictCode::Deactivated {
         return Ok(());
     }
     let mut verdict = from_answer(payload, inner.clock.now(), inner.skew_tolerance, &inner.app);
     append_notes(&mut verdict, notes);
-    Err(SeatError::Refused(Box::new(verdict)))
+    Err(Error::refused(verdict))
 }
 
 fn deactivated(payload: &VerdictPayload, message: String) -> Verdict {

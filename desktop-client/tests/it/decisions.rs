@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use crate::support::{self, license_key, Behaviour, Fixture, DAY};
-use license_client::{ActivateError, Clock, Code, KeyStore, Outcome, Source, Untrusted};
+use license_client::{Clock, Code, ErrorKind, KeyStore, Outcome, Source, Untrusted};
 use license_shared::EnvelopeError;
 
 async fn activated() -> Fixture {
@@ -112,7 +112,7 @@ async fn a_typo_in_the_key_is_caught_before_any_network_call() {
     let mut key = license_key("1");
     key.replace_range(0..1, if key.starts_with('0') { "1" } else { "0" });
     let error = fx.client().activate(&key).await.unwrap_err();
-    assert!(matches!(error, ActivateError::InvalidKey(_)), "{error:?}");
+    assert_eq!(error.kind(), ErrorKind::InvalidKey, "{error:?}");
     assert!(error.to_string().contains("typo"), "{error}");
     assert!(!error.to_string().contains(&key));
     assert_eq!(fx.broker.requests(), 0);
@@ -217,7 +217,7 @@ async fn a_replayed_envelope_is_untrusted_and_cannot_undo_a_deny() {
     fx.broker.set(Behaviour::Replay(recorded_valid.clone()));
     let error = fx.client().activate(&license_key("1")).await.unwrap_err();
     assert!(
-        matches!(error, ActivateError::Untrusted(Untrusted::Nonce)),
+        matches!(error.untrusted(), Some(Untrusted::Nonce)),
         "{error:?}"
     );
 
@@ -248,8 +248,8 @@ async fn an_envelope_signed_by_an_unknown_key_is_refused() {
     let error = fx.client().activate(&license_key("1")).await.unwrap_err();
     assert!(
         matches!(
-            error,
-            ActivateError::Untrusted(Untrusted::Envelope(EnvelopeError::UnknownKid(_)))
+            error.untrusted(),
+            Some(Untrusted::Envelope(EnvelopeError::UnknownKid(_)))
         ),
         "{error:?}"
     );
@@ -277,8 +277,8 @@ async fn a_tampered_payload_is_refused_and_does_not_extend_the_lease() {
     let error = fx.client().activate(&license_key("1")).await.unwrap_err();
     assert!(
         matches!(
-            error,
-            ActivateError::Untrusted(Untrusted::Envelope(EnvelopeError::BadSignature))
+            error.untrusted(),
+            Some(Untrusted::Envelope(EnvelopeError::BadSignature))
         ),
         "{error:?}"
     );
@@ -469,10 +469,8 @@ async fn deactivate_removes_key_and_lease_but_not_the_marks() {
     // Nothing left to free a seat with: a second deactivation says so.
     let again = fx.client().deactivate().await.unwrap_err();
     assert!(
-        matches!(
-            again,
-            license_client::DeactivateError::Seat(license_client::SeatError::NoLicense)
-        ),
+        again.kind() == ErrorKind::NoLicense
+            && again.to_string().starts_with("no license key is stored"),
         "{again:?}"
     );
     assert!(fx.store.get_key().unwrap().is_none());
@@ -511,7 +509,7 @@ fn activate_blocking_outside_a_runtime() {
     let mut typo = license_key("1");
     typo.replace_range(0..1, if typo.starts_with('0') { "1" } else { "0" });
     let error = fx.client().activate_blocking(&typo).unwrap_err();
-    assert!(matches!(error, ActivateError::InvalidKey(_)), "{error:?}");
+    assert_eq!(error.kind(), ErrorKind::InvalidKey, "{error:?}");
     assert_eq!(fx.broker.requests(), 0, "a typo never reaches the network");
 
     let verdict = fx.client().activate_blocking(&license_key("1")).unwrap();
@@ -698,7 +696,7 @@ async fn an_answer_about_another_license_is_untrusted() {
     );
     let error = fx.client().activate(&license_key("1")).await.unwrap_err();
     assert!(
-        matches!(error, ActivateError::Untrusted(Untrusted::License)),
+        matches!(error.untrusted(), Some(Untrusted::License)),
         "{error:?}"
     );
     assert_eq!(fx.cache_text(), lease, "the lease is unchanged");

@@ -3,8 +3,8 @@
 //! `MAINTAIN_ACCESS` license for builds released before its expiry.
 
 use license_client::{
-    format_time, ActivateError, BuildError, Code, Fingerprint, KeyStore, LicenseClient, Outcome,
-    Paths, Source, Untrusted,
+    format_time, BuildError, Code, Fingerprint, KeyStore, LicenseClient, Outcome, Paths, Source,
+    Untrusted,
 };
 
 use crate::support::{license_key, trusted, Behaviour, Fixture, LicenseFacts, APP_ID, DAY, T0};
@@ -217,7 +217,7 @@ async fn an_allow_signed_for_another_product_is_not_believed() {
     let app = pro_app(&fx, None);
     let error = app.activate(&license_key("5")).await.unwrap_err();
     assert!(
-        matches!(error, ActivateError::Untrusted(Untrusted::Product { .. })),
+        matches!(error.untrusted(), Some(Untrusted::Product { .. })),
         "{error:?}"
     );
     assert!(fx.store.get_key().unwrap().is_none());

@@ -18,8 +18,8 @@ use license_client::config::{
     ENV_MACHINE_ID, ENV_PRODUCT, ENV_TRUSTED_KEYS, PINNED_KEYS,
 };
 use license_client::{
-    remove_activation, ActivateError, DeactivateError, FileKeyStore, Fingerprint, KeyStore,
-    LicenseClient, OsKeyring, Paths, SeatError,
+    remove_activation, Code, Error, ErrorKind, FileKeyStore, Fingerprint, KeyStore, LicenseClient,
+    OsKeyring, Paths,
 };
 
 use print::{print_failure, print_machines, print_verdict, Shown};
@@ -333,19 +333,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     print_verdict(&verdict, json, &shown)?;
                     Ok(verdict.outcome().exit_code())
                 }
-                Err(
-                    e @ (ActivateError::InvalidKey(_)
-                    | ActivateError::InvalidRequest(_)
-                    | ActivateError::NoBrokerUrl),
-                ) => Err(usage(e)),
+                Err(e) if e.kind().is_usage() => Err(usage(e)),
                 Err(e) => {
-                    let code = match &e {
-                        ActivateError::Unreachable(_) => "BROKER_UNREACHABLE",
-                        ActivateError::Untrusted(_) => "RESPONSE_UNTRUSTED",
-                        ActivateError::MachineId(_) => "MACHINE_ID_UNAVAILABLE",
-                        ActivateError::KeyStore(_) => "KEY_STORE_UNAVAILABLE",
-                        _ => "INTERNAL_ERROR",
-                    };
+                    let code = e.kind().as_str();
                     let error = anyhow::Error::new(e).context("the license could not be activated");
                     print_failure(json, code, EXIT_UNDETERMINED, &error)
                 }
@@ -353,9 +343,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Deactivate { machine, json, .. } => {
             let done = match &machine {
-                Some(id) => runtime()?
-                    .block_on(client.deactivate_machine(id))
-                    .map_err(DeactivateError::Seat),
+                Some(id) => runtime()?.block_on(client.deactivate_machine(id)),
                 None => runtime()?.block_on(client.deactivate()),
             };
             match done {
@@ -363,10 +351,17 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                     print::print_deactivated(&verdict, machine.as_deref(), json, &shown)?;
                     Ok(0)
                 }
-                Err(DeactivateError::Seat(e)) => {
+                Err(e) if e.verdict().is_some_and(|v| v.code == Code::Deactivated) => {
+                    let code = e.kind().as_str();
+                    let error = anyhow::Error::new(e).context(
+                        "this machine's seat was freed, but the license could not be removed from this machine",
+                    );
+                    print_failure(json, code, EXIT_UNDETERMINED, &error)
+                }
+                Err(e) => {
                     let what = match &machine {
                         Some(id) => format!("the seat of machine {id} was not freed"),
-                        None if matches!(e, SeatError::Refused(_)) => {
+                        None if e.kind() == ErrorKind::Refused => {
                             "the license was not deactivated; its key stays on this machine".into()
                         }
                         None => {
@@ -375,16 +370,6 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
                         }
                     };
                     seat_failure(e, json, what)
-                }
-                Err(e) => {
-                    let code = match &e {
-                        DeactivateError::Cache(_) => "CACHE_UNAVAILABLE",
-                        _ => "KEY_STORE_UNAVAILABLE",
-                    };
-                    let error = anyhow::Error::new(e).context(
-                        "this machine's seat was freed, but the license could not be removed from this machine",
-                    );
-                    print_failure(json, code, EXIT_UNDETERMINED, &error)
                 }
             }
         }
@@ -400,18 +385,16 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 }
 
 /// A seat operation that did not happen: usage errors exit 64, refusals 1, the rest 2.
-fn seat_failure(error: SeatError, json: bool, what: String) -> anyhow::Result<u8> {
-    let (code, exit) = match &error {
-        SeatError::InvalidRequest(_) | SeatError::NoBrokerUrl => return Err(usage(error)),
-        SeatError::NoLicense | SeatError::DamagedKey => ("NO_LICENSE", EXIT_NOT_LICENSED),
-        SeatError::UnknownMachine(_) => ("UNKNOWN_MACHINE", EXIT_NOT_LICENSED),
-        SeatError::Refused(verdict) => (verdict.code.as_str(), EXIT_NOT_LICENSED),
-        SeatError::KeyStore(_) => ("KEY_STORE_UNAVAILABLE", EXIT_UNDETERMINED),
-        SeatError::MachineId(_) => ("MACHINE_ID_UNAVAILABLE", EXIT_UNDETERMINED),
-        SeatError::Unreachable(_) => ("BROKER_UNREACHABLE", EXIT_UNDETERMINED),
-        SeatError::RateLimited(_) => ("RATE_LIMITED", EXIT_UNDETERMINED),
-        SeatError::Untrusted(_) => ("RESPONSE_UNTRUSTED", EXIT_UNDETERMINED),
-        _ => ("INTERNAL_ERROR", EXIT_UNDETERMINED),
+fn seat_failure(error: Error, json: bool, what: String) -> anyhow::Result<u8> {
+    if error.kind().is_usage() {
+        return Err(usage(error));
+    }
+    let (code, exit) = match (error.kind(), error.verdict()) {
+        (ErrorKind::Refused, Some(verdict)) => (verdict.code.as_str(), EXIT_NOT_LICENSED),
+        (ErrorKind::NoLicense | ErrorKind::UnknownMachine, _) => {
+            (error.kind().as_str(), EXIT_NOT_LICENSED)
+        }
+        (kind, _) => (kind.as_str(), EXIT_UNDETERMINED),
     };
     print_failure(json, code, exit, &anyhow::Error::new(error).context(what))
 }

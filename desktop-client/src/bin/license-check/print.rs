@@ -5,9 +5,7 @@
 use anyhow::Context as _;
 use serde_json::{json, Value};
 
-use license_client::{
-    clean_text, format_time, Code, MachineEntry, Machines, Outcome, Source, Verdict,
-};
+use license_client::{clean_text, format_time, Code, MachineEntry, Outcome, Source, Verdict};
 
 /// Where the key and the trust came from, shown with each verdict.
 pub(crate) struct Shown<'a> {
@@ -17,27 +15,15 @@ pub(crate) struct Shown<'a> {
 
 /// The verdict as JSON with the run's context and exit code added.
 fn verdict_json(verdict: &Verdict, shown: &Shown<'_>, exit_code: u8) -> anyhow::Result<Value> {
-    let mut value = serde_json::to_value(verdict).context("cannot encode the verdict")?;
-    if let Some(object) = value.as_object_mut() {
-        object.insert("key_store".into(), shown.key_store.into());
-        object.insert(
-            "trusted_keys_source".into(),
-            shown.trusted_keys_source.into(),
-        );
-        object.insert("exit_code".into(), exit_code.into());
-        object.insert("machines".into(), machines_json(verdict.machines.as_ref()));
-        object.insert("product".into(), verdict.product().into());
-        object.insert("entitlements".into(), verdict.entitlements().into());
-    }
+    let mut value = verdict.to_json();
+    let object = value.as_object_mut().context("cannot encode the verdict")?;
+    object.insert("key_store".into(), shown.key_store.into());
+    object.insert(
+        "trusted_keys_source".into(),
+        shown.trusted_keys_source.into(),
+    );
+    object.insert("exit_code".into(), exit_code.into());
     Ok(value)
-}
-
-/// `{used, max, list}` with `list` always present, or null for an unlimited license.
-fn machines_json(machines: Option<&Machines>) -> Value {
-    match machines {
-        Some(m) => json!({"used": m.used, "max": m.max, "list": m.list}),
-        None => Value::Null,
-    }
 }
 
 pub(crate) fn print_verdict(
