@@ -12,6 +12,9 @@
 //!   over license keys against the key secret.
 //! - `token_clock`, `token_http`, `token_emulator`: the token manager on a paused clock,
 //!   against a literal-JSON token endpoint, and against the emulator.
+//! - `layers`: the shape of `broker/src`, read from its text: `config` imports no other
+//!   broker module, the top-level modules import each other without a cycle, and no
+//!   function is over 120 lines.
 //!
 //! The tests share this process, so none of them changes process-wide state; the two
 //! that read the broker's logs install their subscriber for their own thread only.
@@ -24,6 +27,7 @@ mod edge_shutdown;
 mod emulator;
 mod helpers;
 mod input;
+mod layers;
 mod license_key_fuzz;
 mod ords_answers;
 mod ords_bodies;
