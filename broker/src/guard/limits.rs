@@ -101,7 +101,7 @@ impl KeyId {
     }
 
     /// The key as logs show it: eight hex digits, the same as
-    /// [`key_fingerprint`] of the key, without hashing again.
+    /// `key_fingerprint` (the tests' reference) of the key, without hashing again.
     pub(crate) fn fingerprint(&self) -> Fingerprint {
         Fingerprint([self.0[0], self.0[1], self.0[2], self.0[3]])
     }

@@ -1,11 +1,17 @@
-//! The resource call: `GET <schema root>/<validation path with one id>` with a bearer
-//! token, read into a [`Lookup`].
+//! Everything said to ORDS. The resource call: `GET <schema root>/<validation path
+//! with one id>` with a bearer token, read into a [`Lookup`]; the seat calls; and the
+//! token endpoint.
 //!
+//! - [`config`]: [`OrdsConfig`], with the column names, status values and URL rules.
 //! - [`path`]: the URL template and the id-segment checks.
-//! - [`answer`]: reading `json/item` and `json/collection` bodies, or refusing to.
+//! - [`answer`]: reading `json/item` and `json/collection` bodies, or refusing to;
+//!   [`strict_json`]: JSON in which a member named twice is an error.
+//! - [`seats`]: the calls to the `license_seats` package.
+//! - [`refusals`]: backing off when ORDS refuses fresh tokens.
 //! - [`error`]: [`UpstreamError`], the only error this module returns.
 //! - [`outbound`]: the HTTP client every ORDS call uses (the token endpoint's too): no
 //!   redirects, timeouts, capped bodies.
+//! - [`token`]: the token manager, which gets and refreshes the bearer tokens.
 //!
 //! A 401 is answered by invalidating that token's generation and replaying once with a
 //! fresh token; a second 401 is an error, never a loop. The ORDS body, headers and

@@ -4,6 +4,8 @@
 //! - [`license_keys`]: minting license keys and checking their MAC in constant time.
 //! - [`lookup_cache`]: per-license ORDS lookups with single flight and short lifetimes.
 //! - [`sign`]: the Ed25519 verdict-signing key and its kid.
+//! - [`seats`]: the four operations and how seats change each.
+//! - [`config`]: the policy, cache and seat settings, and loading the key material.
 //! - this file: [`decide`] (lookup to code), the offline policy, and [`Verdicts`],
 //!   which ties them together for a request.
 //!
