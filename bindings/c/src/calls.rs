@@ -1,0 +1,185 @@
+//! What each entry point asks of the client, and where it runs: a blocking call on the
+//! caller's thread, or the async form on a thread of its own that calls back.
+//!
+//! Each handle owns one Tokio runtime (one worker thread, plus the blocking pool the
+//! key store's reads use), built once in `lc_client_new`, so a call does not pay for a
+//! runtime and no runtime is shared between handles.
+
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+
+use client::{Error, ErrorKind, LicenseClient, Verdict};
+use tokio::runtime::Runtime;
+
+use crate::boundary::{self, c_string_lossy, Failure};
+use crate::status::lc_status;
+
+/// How `lc_check` decides: one of the `LC_CHECK_*` values.
+#[allow(non_camel_case_types)]
+pub type lc_check_mode = u32;
+/// From a verified lease until its signed recheck time, else online (falling back to
+/// the lease).
+pub const LC_CHECK_AUTO: lc_check_mode = 0;
+/// Online first, falling back to the lease.
+pub const LC_CHECK_REFRESH: lc_check_mode = 1;
+/// From the lease only; never touches the network.
+pub const LC_CHECK_OFFLINE: lc_check_mode = 2;
+
+/// Called once when an async call ends: `verdict_json` on `LC_OK`, else `error`; both
+/// valid only during the call.
+#[allow(non_camel_case_types)]
+pub type lc_verdict_callback = Option<
+    unsafe extern "C" fn(
+        userdata: *mut c_void,
+        status: lc_status,
+        verdict_json: *const c_char,
+        error: *const c_char,
+    ),
+>;
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Mode {
+    Auto,
+    Refresh,
+    Offline,
+}
+
+pub(crate) fn mode(mode: lc_check_mode) -> Result<Mode, Failure> {
+    match mode {
+        LC_CHECK_AUTO => Ok(Mode::Auto),
+        LC_CHECK_REFRESH => Ok(Mode::Refresh),
+        LC_CHECK_OFFLINE => Ok(Mode::Offline),
+        other => Err(Failure::invalid(format!(
+            "mode {other} is not a check mode: use LC_CHECK_AUTO (0), LC_CHECK_REFRESH (1) or LC_CHECK_OFFLINE (2)"
+        ))),
+    }
+}
+
+/// One call on the client.
+#[derive(Debug)]
+pub(crate) enum Call {
+    Check(Mode),
+    Activate { key: String, name: Option<String> },
+    Deactivate,
+    DeactivateMachine(String),
+    Machines,
+}
+
+impl Call {
+    /// Runs the call to its end on this thread.
+    fn execute(self, client: &LicenseClient, runtime: &Runtime) -> Result<Verdict, Error> {
+        match self {
+            // Local reads only: no runtime needed.
+            Self::Check(Mode::Offline) => Ok(client.check_offline()),
+            online => runtime.block_on(online.run(client)),
+        }
+    }
+
+    async fn run(self, client: &LicenseClient) -> Result<Verdict, Error> {
+        match self {
+            Self::Check(Mode::Auto) => Ok(client.check().await),
+            Self::Check(Mode::Refresh) => Ok(client.refresh().await),
+            Self::Check(Mode::Offline) => Ok(client.check_offline()),
+            Self::Activate { key, name } => client.activate_named(&key, name.as_deref()).await,
+            Self::Deactivate => client.deactivate().await,
+            Self::DeactivateMachine(id) => client.deactivate_machine(&id).await,
+            Self::Machines => client.machines().await,
+        }
+    }
+}
+
+/// A verified refusal is a verdict like any other, and crosses as one: the app reads
+/// its code. Every other failure is a status and a message.
+fn verdict_json(result: Result<Verdict, Error>) -> Result<String, Failure> {
+    match result {
+        Ok(verdict) => Ok(verdict.to_json().to_string()),
+        Err(e) if e.kind() == ErrorKind::Refused && e.verdict().is_some() => Ok(e
+            .verdict()
+            .map(Verdict::to_json)
+            .unwrap_or_default()
+            .to_string()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A client and the runtime its calls run on.
+pub(crate) struct Handle {
+    client: LicenseClient,
+    runtime: Arc<Runtime>,
+}
+
+impl Handle {
+    pub(crate) fn new(client: LicenseClient) -> Result<Self, Failure> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("license-client")
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Failure::new(
+                    lc_status::LC_INTERNAL,
+                    format!("the async runtime could not start: {e}"),
+                )
+            })?;
+        Ok(Self {
+            client,
+            runtime: Arc::new(runtime),
+        })
+    }
+
+    /// Runs `call` on the caller's thread: the verdict's JSON.
+    pub(crate) fn run(&self, call: Call) -> Result<String, Failure> {
+        verdict_json(call.execute(&self.client, &self.runtime))
+    }
+
+    /// Runs `call` on a new thread and hands the result to `callback`. The thread
+    /// holds its own clones of the client and the runtime, so freeing the handle
+    /// meanwhile is fine.
+    pub(crate) fn spawn(
+        &self,
+        call: Call,
+        callback: Callback,
+        userdata: *mut c_void,
+    ) -> Result<(), Failure> {
+        let client = self.client.clone();
+        let runtime = Arc::clone(&self.runtime);
+        let userdata = UserData(userdata);
+        std::thread::Builder::new()
+            .name("license-client-call".into())
+            .spawn(move || {
+                let result = boundary::run(|| verdict_json(call.execute(&client, &runtime)));
+                drop(runtime);
+                deliver(callback, userdata, result);
+            })
+            .map(drop)
+            .map_err(|e| {
+                Failure::new(
+                    lc_status::LC_INTERNAL,
+                    format!("the check could not start a thread: {e}"),
+                )
+            })
+    }
+}
+
+/// The caller's `userdata`, carried to the thread that calls back.
+struct UserData(*mut c_void);
+
+// SAFETY: the pointer is never dereferenced here, only handed back to the caller's
+// callback, and lc_check_async's contract says the callback may be called with it from
+// another thread.
+unsafe impl Send for UserData {}
+
+/// A callback known not to be NULL.
+pub(crate) type Callback =
+    unsafe extern "C" fn(*mut c_void, lc_status, *const c_char, *const c_char);
+
+fn deliver(callback: Callback, userdata: UserData, result: Result<String, Failure>) {
+    let (status, json, error) = match result {
+        Ok(json) => (lc_status::LC_OK, Some(c_string_lossy(&json)), None),
+        Err(failure) => (failure.status, None, Some(c_string_lossy(&failure.message))),
+    };
+    let ptr = |s: &Option<std::ffi::CString>| s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr());
+    // SAFETY: `callback` may be called from this thread with `userdata`
+    // (lc_check_async's contract); the strings live until after it returns.
+    unsafe { callback(userdata.0, status, ptr(&json), ptr(&error)) };
+}

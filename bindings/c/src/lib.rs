@@ -1,0 +1,326 @@
+//! The C ABI of `license-client`: the start-up license check for an app written in C,
+//! C++, C#, Python, Node/Electron or anything else that can call C.
+//!
+//! # Shape
+//!
+//! Opaque handles with `_new`/`_free`; every call returns an [`lc_status`] and writes
+//! its out-parameter only on `LC_OK`; the message of a failure is in
+//! [`lc_last_error`], per thread; strings in are UTF-8, strings out are freed with
+//! [`lc_string_free`]. A verdict crosses as the JSON object that `license-check --json`
+//! prints, so every language reads the same members. Every entry point is behind a
+//! panic boundary (a panic is `LC_INTERNAL`, never an unwind into the host), checks
+//! its pointers for NULL, and is safe to call from any thread on a shared handle. The
+//! library keeps no global state: a handle owns its client and its async runtime, and
+//! the last error is the calling thread's. This follows rustls-ffi's conventions
+//! (result enum, out-parameters, `void *userdata` on callbacks).
+//!
+//! - `status`: `lc_status`, numbered as the client's error kinds.
+//! - `boundary`: the panic boundary and the thread's last error.
+//! - `config`: the `config_json` of `lc_client_new`.
+//! - `strings`: C strings in and out.
+//! - `calls`: what each call does with the client, and the async form's thread.
+
+mod boundary;
+mod calls;
+mod config;
+mod status;
+mod strings;
+
+use std::ffi::{c_char, c_void};
+
+use crate::boundary::{call, Failure};
+pub use crate::calls::{lc_check_mode, lc_verdict_callback};
+use crate::calls::{Call, Handle};
+pub use crate::status::lc_status;
+use crate::strings::{optional_str, required_str, write_out};
+
+/// A license client. Create it with [`lc_client_new`], free it with [`lc_client_free`];
+/// share it between threads freely.
+#[allow(non_camel_case_types)]
+pub struct lc_client {
+    handle: Handle,
+}
+
+/// Creates a client from `config_json`, a JSON object with the members `broker_url`,
+/// `app_id` and `trusted_keys` (`kid:base64url[,…]`), and optionally `app_version`,
+/// `product`, `build_time` (unix seconds), `data_dir`, `key_store` (`"os"`, `"file"` or
+/// `"memory"`), `machine_id` and `timeout_ms`. An unknown member is
+/// `LC_INVALID_ARGUMENT`. On `LC_OK`, `*out` is a client to free with `lc_client_free`.
+///
+/// # Safety
+/// `config_json` is NULL or a NUL-terminated string; `out` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_client_new(
+    config_json: *const c_char,
+    out: *mut *mut lc_client,
+) -> lc_status {
+    call(|| {
+        // SAFETY: the caller passes NULL or a NUL-terminated string (this function's contract).
+        let json = unsafe { required_str(config_json, "config_json") }?;
+        let out = non_null(out, "out")?;
+        let handle = Handle::new(config::client_from_json(json)?)?;
+        let client = Box::into_raw(Box::new(lc_client { handle }));
+        // SAFETY: `out` is non-null and writable (this function's contract).
+        unsafe { out.write(client) };
+        Ok(())
+    })
+}
+
+/// Frees a client from `lc_client_new`. NULL is ignored. Using the client afterwards,
+/// or freeing it twice, is the caller's bug. Async calls already started finish and
+/// call back first: they hold the client until then.
+///
+/// # Safety
+/// `client` is NULL or a client from `lc_client_new` not yet freed, and no other thread
+/// is inside a blocking call on it.
+#[no_mangle]
+pub unsafe extern "C" fn lc_client_free(client: *mut lc_client) {
+    // The status is dropped: freeing has nothing to report, and a panic in a
+    // destructor must still not unwind into the host.
+    let _ = call(|| {
+        if !client.is_null() {
+            // SAFETY: a non-null `client` came from Box::into_raw in lc_client_new and
+            // is freed once (this function's contract).
+            drop(unsafe { Box::from_raw(client) });
+        }
+        Ok(())
+    });
+}
+
+/// The start-up check. `LC_CHECK_AUTO` answers from a verified lease until its signed
+/// recheck time and asks the broker otherwise (falling back to the lease); `REFRESH`
+/// always asks the broker first; `OFFLINE` never touches the network. On `LC_OK`,
+/// `*verdict_json` is the verdict (licensed or not): free it with `lc_string_free`.
+/// Blocks for at most the configured timeout on the network (reading the OS keyring
+/// comes first and may wait for the user to unlock it); from a UI thread, use
+/// `lc_check_async`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `verdict_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_check(
+    client: *mut lc_client,
+    mode: lc_check_mode,
+    verdict_json: *mut *mut c_char,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        let out = non_null(verdict_json, "verdict_json")?;
+        let json = handle.run(Call::Check(calls::mode(mode)?))?;
+        // SAFETY: `out` is non-null and writable (this function's contract).
+        unsafe { write_out(out, &json) };
+        Ok(())
+    })
+}
+
+/// Activates the license `license_key` on this machine (claims a seat where the license
+/// limits machines), naming the machine `machine_name` in machine lists (NULL: no
+/// name). `LC_OK` with a verdict: `VALID` stored the key and the lease; a deny such as
+/// `MACHINE_LIMIT` (its `machines` member lists the seats) stored nothing.
+///
+/// # Safety
+/// `client` is NULL or a live client; the strings are NULL or NUL-terminated;
+/// `verdict_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_activate(
+    client: *mut lc_client,
+    license_key: *const c_char,
+    machine_name: *const c_char,
+    verdict_json: *mut *mut c_char,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        // SAFETY: the strings are NULL or NUL-terminated (this function's contract).
+        let key = unsafe { required_str(license_key, "license_key") }?;
+        // SAFETY: as above.
+        let name = unsafe { optional_str(machine_name, "machine_name") }?;
+        let out = non_null(verdict_json, "verdict_json")?;
+        let json = handle.run(Call::Activate {
+            key: key.to_owned(),
+            name: name.map(str::to_owned),
+        })?;
+        // SAFETY: `out` is non-null and writable (this function's contract).
+        unsafe { write_out(out, &json) };
+        Ok(())
+    })
+}
+
+/// Frees this machine's seat online, then removes the stored key and the lease. `LC_OK`
+/// with the verdict: `DEACTIVATED` when done; another verified answer (such as
+/// `REVOKED`) changed nothing but the lease. When the broker cannot be reached nothing
+/// changes and the status says why.
+///
+/// # Safety
+/// `client` is NULL or a live client; `verdict_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_deactivate(
+    client: *mut lc_client,
+    verdict_json: *mut *mut c_char,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        let out = non_null(verdict_json, "verdict_json")?;
+        let json = handle.run(Call::Deactivate)?;
+        // SAFETY: `out` is non-null and writable (this function's contract).
+        unsafe { write_out(out, &json) };
+        Ok(())
+    })
+}
+
+/// Frees the seat of another machine (a dead laptop) by the 12-digit id that
+/// `MACHINE_LIMIT` and `lc_machines` show; this machine keeps its own seat.
+///
+/// # Safety
+/// `client` is NULL or a live client; `machine_id` is NULL or NUL-terminated;
+/// `verdict_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_deactivate_machine(
+    client: *mut lc_client,
+    machine_id: *const c_char,
+    verdict_json: *mut *mut c_char,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        // SAFETY: `machine_id` is NULL or NUL-terminated (this function's contract).
+        let id = unsafe { required_str(machine_id, "machine_id") }?;
+        let out = non_null(verdict_json, "verdict_json")?;
+        let json = handle.run(Call::DeactivateMachine(id.to_owned()))?;
+        // SAFETY: `out` is non-null and writable (this function's contract).
+        unsafe { write_out(out, &json) };
+        Ok(())
+    })
+}
+
+/// Lists the machines holding the stored license's seats (the verdict's `machines`
+/// member, the asking one marked `current`; null for a license without a limit).
+///
+/// # Safety
+/// `client` is NULL or a live client; `verdict_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_machines(
+    client: *mut lc_client,
+    verdict_json: *mut *mut c_char,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        let out = non_null(verdict_json, "verdict_json")?;
+        let json = handle.run(Call::Machines)?;
+        // SAFETY: `out` is non-null and writable (this function's contract).
+        unsafe { write_out(out, &json) };
+        Ok(())
+    })
+}
+
+/// [`lc_check`] without blocking the caller: returns at once (`LC_OK` when the check
+/// started) and later calls `callback(userdata, status, verdict_json, error)` once, on a
+/// thread of the library's. `verdict_json` (on `LC_OK`) and `error` (otherwise) are
+/// valid only during the callback: copy what you keep. The callback must not unwind
+/// (no C++ exception may leave it).
+///
+/// # Safety
+/// `client` is NULL or a live client; `callback` is NULL or a function that may be
+/// called from another thread with `userdata`.
+#[no_mangle]
+pub unsafe extern "C" fn lc_check_async(
+    client: *mut lc_client,
+    mode: lc_check_mode,
+    callback: lc_verdict_callback,
+    userdata: *mut c_void,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
+        handle.spawn(Call::Check(calls::mode(mode)?), callback, userdata)
+    })
+}
+
+/// Frees a string this library returned. NULL is ignored.
+///
+/// # Safety
+/// `s` is NULL or a string from this library, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn lc_string_free(s: *mut c_char) {
+    let _ = call(|| {
+        // SAFETY: `s` is NULL or came from write_out's CString::into_raw (this
+        // function's contract).
+        unsafe { strings::free(s) };
+        Ok(())
+    });
+}
+
+/// This thread's last error message, or NULL when the last call succeeded. Valid until
+/// the next call into this library on this thread; do not free it.
+#[no_mangle]
+pub extern "C" fn lc_last_error() -> *const c_char {
+    boundary::last_error()
+}
+
+/// The name of `status`, e.g. `"LC_RATE_LIMITED"`, or `"LC_UNKNOWN_STATUS"` for a number
+/// that is none. A static string; do not free it.
+#[no_mangle]
+pub extern "C" fn lc_status_name(status: u32) -> *const c_char {
+    lc_status::from_number(status)
+        .map_or(c"LC_UNKNOWN_STATUS", lc_status::name)
+        .as_ptr()
+}
+
+/// The library's version, e.g. `"0.1.0"`. A static string; do not free it.
+#[no_mangle]
+pub extern "C" fn lc_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The client behind `client`, or `LC_INVALID_ARGUMENT` for NULL.
+///
+/// # Safety
+/// `client` is NULL or points at a live `lc_client`.
+unsafe fn handle<'a>(client: *mut lc_client) -> Result<&'a Handle, Failure> {
+    // SAFETY: a non-null `client` points at a live lc_client (this function's
+    // contract); it is only read through a shared reference.
+    unsafe { client.as_ref() }
+        .map(|c| &c.handle)
+        .ok_or_else(|| Failure::invalid("client is NULL"))
+}
+
+fn non_null<T>(ptr: *mut T, name: &str) -> Result<*mut T, Failure> {
+    if ptr.is_null() {
+        Err(Failure::invalid(format!("{name} is NULL")))
+    } else {
+        Ok(ptr)
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use std::path::Path;
+
+    /// The committed header is what the pinned cbindgen writes from this source today.
+    #[test]
+    fn the_committed_header_is_fresh() {
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).unwrap();
+        let mut generated = Vec::new();
+        cbindgen::Builder::new()
+            .with_crate(crate_dir)
+            .with_config(config)
+            .generate()
+            .expect("cbindgen reads the crate")
+            .write(&mut generated);
+        let path = crate_dir.join("include/license_client.h");
+        if std::env::var_os("LC_UPDATE_HEADER").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is stale: regenerate it with `LC_UPDATE_HEADER=1 cargo test -p license-client-ffi header` and commit it",
+            path.display()
+        );
+    }
+}
