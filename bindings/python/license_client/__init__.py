@@ -1,0 +1,174 @@
+"""The start-up license check for Python apps.
+
+    from license_client import Client
+    client = Client(broker_url=..., app_id=..., trusted_keys=...)
+    verdict = client.check()           # or check(mode="refresh"), check(mode="offline")
+    if not verdict.licensed:
+        raise SystemExit(verdict.message)
+
+A thin layer over the library's C ABI (liblicense_client, inside this package): the
+same verification, lease and seat rules as every other language. Calls block the
+calling thread (the GIL is released meanwhile); the *_async forms run them on the
+event loop's executor.
+"""
+
+import asyncio
+import ctypes
+import json
+import threading
+from typing import Any, Dict, Optional
+
+from . import _native
+from ._errors import (
+    BY_STATUS,
+    BrokerUnreachableError,
+    CacheUnavailableError,
+    InternalError,
+    InvalidArgumentError,
+    InvalidKeyError,
+    KeyStoreUnavailableError,
+    LicenseClientError,
+    MachineIdUnavailableError,
+    NoBrokerUrlError,
+    NoLicenseError,
+    RateLimitedError,
+    RefusedError,
+    ResponseUntrustedError,
+    UnknownMachineError,
+)
+from ._verdict import Machine, Machines, Verdict
+
+__all__ = [
+    "Client", "Verdict", "Machines", "Machine", "LicenseClientError", "InvalidKeyError",
+    "InvalidArgumentError", "NoBrokerUrlError", "NoLicenseError", "MachineIdUnavailableError",
+    "KeyStoreUnavailableError", "CacheUnavailableError", "BrokerUnreachableError",
+    "RateLimitedError", "UnknownMachineError", "ResponseUntrustedError", "RefusedError",
+    "InternalError", "library_version",
+]
+
+_lib = _native.load()
+_MODES = {"auto": 0, "refresh": 1, "offline": 2}
+_KEY_STORES = ("os", "file", "memory")
+
+
+def library_version() -> str:
+    """The version of the native library inside this package."""
+    return _lib.lc_version().decode()
+
+
+def _raise_for(status: int) -> None:
+    message = (_lib.lc_last_error() or b"").decode("utf-8", "replace")
+    kind = _lib.lc_status_name(status).decode().removeprefix("LC_")
+    raise BY_STATUS.get(status, LicenseClientError)(kind, status, message)
+
+
+def _text(value: Optional[str], name: str) -> Optional[bytes]:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    return value.encode("utf-8")
+
+
+class Client:
+    """One app's license client. Thread-safe; close it (or use `with`) when done."""
+
+    def __init__(
+        self,
+        broker_url: str,
+        app_id: str,
+        trusted_keys: str,
+        product: Optional[str] = None,
+        build_time: Optional[int] = None,
+        data_dir: Optional[str] = None,
+        key_store: str = "os",
+        machine_id: Optional[str] = None,
+        timeout_ms: Optional[int] = None,
+        app_version: Optional[str] = None,
+    ) -> None:
+        if key_store not in _KEY_STORES:
+            raise InvalidArgumentError(
+                "INVALID_ARGUMENT", 2, f"key_store {key_store!r} is none of {', '.join(_KEY_STORES)}"
+            )
+        config: Dict[str, Any] = {
+            "broker_url": broker_url,
+            "app_id": app_id,
+            "trusted_keys": trusted_keys,
+            "key_store": key_store,
+        }
+        optional = {
+            "product": product,
+            "build_time": build_time,
+            "data_dir": None if data_dir is None else str(data_dir),
+            "machine_id": machine_id,
+            "timeout_ms": timeout_ms,
+            "app_version": app_version,
+        }
+        config.update({k: v for k, v in optional.items() if v is not None})
+        handle = _native.Handle()
+        status = _lib.lc_client_new(json.dumps(config).encode("utf-8"), ctypes.byref(handle))
+        if status != 0:
+            _raise_for(status)
+        self._handle: Optional[int] = handle.value
+        self._lock = threading.Lock()
+
+    def check(self, mode: str = "auto") -> Verdict:
+        """The start-up check: "auto" (from a fresh lease, else online), "refresh"
+        (online first) or "offline" (never touches the network)."""
+        if mode not in _MODES:
+            raise ValueError(f"mode {mode!r} is none of {', '.join(_MODES)}")
+        return self._verdict(lambda h, out: _lib.lc_check(h, _MODES[mode], out))
+
+    def activate(self, key: str, machine_name: Optional[str] = None) -> Verdict:
+        """Claims a seat for this machine and stores the key; a `MACHINE_LIMIT` verdict
+        stores nothing and lists the seats in `machines`."""
+        key_bytes, name = _text(key, "key"), _text(machine_name, "machine_name")
+        return self._verdict(lambda h, out: _lib.lc_activate(h, key_bytes, name, out))
+
+    def deactivate(self) -> Verdict:
+        """Frees this machine's seat, then removes the key and the lease."""
+        return self._verdict(lambda h, out: _lib.lc_deactivate(h, out))
+
+    def deactivate_machine(self, machine_id: str) -> Verdict:
+        """Frees another machine's seat by its id (from `machines`)."""
+        seat = _text(machine_id, "machine_id")
+        return self._verdict(lambda h, out: _lib.lc_deactivate_machine(h, seat, out))
+
+    def machines(self) -> Verdict:
+        """Lists the machines holding the license's seats, in `verdict.machines`."""
+        return self._verdict(lambda h, out: _lib.lc_machines(h, out))
+
+    async def check_async(self, mode: str = "auto") -> Verdict:
+        """`check` on the running loop's default executor."""
+        return await asyncio.get_running_loop().run_in_executor(None, self.check, mode)
+
+    def close(self) -> None:
+        """Frees the native client; calls after this raise."""
+        with self._lock:
+            handle, self._handle = self._handle, None
+        if handle is not None:
+            _lib.lc_client_free(handle)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            self.close()
+
+    def _verdict(self, call: Any) -> Verdict:
+        handle = self._handle
+        if handle is None:
+            raise InvalidArgumentError("INVALID_ARGUMENT", 2, "this Client is closed")
+        out = ctypes.c_void_p()
+        status = call(handle, ctypes.byref(out))
+        if status != 0:
+            _raise_for(status)
+        try:
+            text = ctypes.string_at(out.value).decode("utf-8")
+        finally:
+            _lib.lc_string_free(out)
+        return Verdict.from_dict(json.loads(text))

@@ -1,0 +1,118 @@
+"""The Python package against a real broker and the ORDS emulator (license-stack),
+started by bindings/run-tests.sh, which exports LC_TEST_BROKER_URL,
+LC_TEST_TRUSTED_KEYS, LC_TEST_KEY (customer 1: valid, entitlements export and sync)
+and LC_TEST_FORGED_KEY."""
+
+import asyncio
+import os
+import uuid
+
+import pytest
+
+import license_client
+from license_client import (
+    Client,
+    InvalidArgumentError,
+    InvalidKeyError,
+    LicenseClientError,
+    NoLicenseError,
+    Verdict,
+)
+
+URL = os.environ["LC_TEST_BROKER_URL"]
+KEYS = os.environ["LC_TEST_TRUSTED_KEYS"]
+KEY = os.environ["LC_TEST_KEY"]
+FORGED = os.environ["LC_TEST_FORGED_KEY"]
+
+
+@pytest.fixture
+def client(tmp_path):
+    with Client(
+        broker_url=URL,
+        app_id="com.example.python",
+        trusted_keys=KEYS,
+        product="desktop-pro",
+        data_dir=str(tmp_path),
+        key_store="file",
+        machine_id=f"python-{uuid.uuid4()}",
+        timeout_ms=5000,
+    ) as c:
+        yield c
+
+
+def test_the_whole_lifecycle(client):
+    assert client.check(mode="offline").code == "NO_LICENSE"
+    activated = client.activate(KEY, machine_name="Python test")
+    assert (activated.licensed, activated.code, activated.source) == (True, "VALID", "online")
+    online = client.check(mode="refresh")
+    assert (online.code, online.source) == ("VALID", "online")
+    offline = client.check(mode="offline")
+    assert offline.licensed and offline.source == "cache"
+    assert offline.has_entitlement("export") and not offline.has_entitlement("print")
+    assert offline.entitlements == ("export", "sync")
+    assert offline.product == "desktop-pro"
+    assert offline.expires_at and offline.offline_until and offline.exit_code == 0
+    deactivated = client.deactivate()
+    assert deactivated.code == "DEACTIVATED" and not deactivated.licensed
+    assert client.check(mode="offline").code == "NO_LICENSE"
+    with pytest.raises(NoLicenseError) as raised:
+        client.deactivate()
+    assert raised.value.kind == "NO_LICENSE" and raised.value.status == 4
+    assert "activate" in str(raised.value)
+
+
+def test_the_verdict_keeps_every_member_of_the_json(client):
+    verdict = client.check(mode="offline")
+    assert set(verdict.to_dict()) >= {
+        "licensed", "code", "source", "expires_at", "offline_until", "message",
+        "machines", "product", "entitlements", "exit_code",
+    }
+    assert Verdict.from_dict(verdict.to_dict()) == verdict
+
+
+def test_a_forged_key_is_a_verified_not_found(client):
+    verdict = client.activate(FORGED)
+    assert (verdict.licensed, verdict.code) == (False, "NOT_FOUND")
+    assert verdict.exit_code == 1
+
+
+def test_bad_input_raises_typed_errors_naming_the_problem(tmp_path):
+    with pytest.raises(InvalidArgumentError) as raised:
+        Client(broker_url=URL, app_id="a", trusted_keys="k1:not-a-key", data_dir=str(tmp_path))
+    assert "trusted_keys" in str(raised.value) and raised.value.kind == "INVALID_ARGUMENT"
+    with pytest.raises(InvalidArgumentError, match="ftp://"):
+        Client(broker_url="ftp://example.com", app_id="a", trusted_keys=KEYS)
+    with pytest.raises(InvalidArgumentError, match="key_store"):
+        Client(broker_url=URL, app_id="a", trusted_keys=KEYS, key_store="cloud")
+    with Client(broker_url=URL, app_id="a", trusted_keys=KEYS, key_store="memory",
+                data_dir=str(tmp_path), machine_id="m") as c:
+        with pytest.raises(InvalidKeyError) as raised:
+            c.activate("not-a-key")
+        assert isinstance(raised.value, LicenseClientError) and raised.value.status == 1
+        with pytest.raises(ValueError, match="mode"):
+            c.check(mode="sometimes")
+        with pytest.raises(TypeError):
+            c.activate(42)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match="closed"):
+        c.check()
+
+
+def test_the_async_form_answers_off_the_loop(client):
+    async def main():
+        return await client.check_async(mode="refresh")
+
+    verdict = asyncio.run(main())
+    assert verdict.code == "NO_LICENSE"
+
+
+def test_an_unreachable_broker_falls_back_and_says_so(tmp_path):
+    with Client(broker_url="http://127.0.0.1:9", app_id="a", trusted_keys=KEYS,
+                data_dir=str(tmp_path), key_store="memory", machine_id="m", timeout_ms=2000) as c:
+        assert c.check(mode="refresh").code == "NO_LICENSE"
+        with pytest.raises(license_client.BrokerUnreachableError) as raised:
+            c.activate(KEY)
+        assert raised.value.kind == "BROKER_UNREACHABLE"
+
+
+def test_the_library_version_is_the_crate_version():
+    assert license_client.library_version() == "0.1.0"
