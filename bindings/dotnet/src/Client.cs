@@ -1,0 +1,169 @@
+using System;
+using System.Collections.Generic;
+using System.Threading.Tasks;
+
+namespace LicenseClient
+{
+    /// <summary>What a Client is made from: the members of the C ABI's config_json.
+    /// BrokerUrl, AppId and TrustedKeys are required.</summary>
+    public sealed class ClientOptions
+    {
+        public string BrokerUrl { get; set; }
+        public string AppId { get; set; }
+        /// <summary>The pinned verdict-signing keys, "kid:base64url[,…]".</summary>
+        public string TrustedKeys { get; set; }
+        public string AppVersion { get; set; }
+        public string Product { get; set; }
+        /// <summary>Unix seconds: when this build was made (for perpetual-fallback licenses).</summary>
+        public long? BuildTime { get; set; }
+        public string DataDir { get; set; }
+        /// <summary>"os" (default), "file" or "memory".</summary>
+        public string KeyStore { get; set; }
+        public string MachineId { get; set; }
+        public long? TimeoutMs { get; set; }
+
+        internal string ToJson()
+        {
+            var members = new List<string>();
+            Add(members, "broker_url", BrokerUrl);
+            Add(members, "app_id", AppId);
+            Add(members, "trusted_keys", TrustedKeys);
+            Add(members, "app_version", AppVersion);
+            Add(members, "product", Product);
+            if (BuildTime.HasValue) members.Add("\"build_time\":" + BuildTime.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Add(members, "data_dir", DataDir);
+            Add(members, "key_store", KeyStore);
+            Add(members, "machine_id", MachineId);
+            if (TimeoutMs.HasValue) members.Add("\"timeout_ms\":" + TimeoutMs.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            return "{" + string.Join(",", members) + "}";
+        }
+
+        private static void Add(List<string> members, string name, string value)
+        {
+            if (value != null) members.Add(Json.Quote(name) + ":" + Json.Quote(value));
+        }
+    }
+
+    /// <summary>One app's license client over liblicense_client. Thread-safe; dispose it when
+    /// done. The blocking calls wait for the network (at most the timeout); from a UI
+    /// thread, await the Async forms.</summary>
+    public sealed class Client : IDisposable
+    {
+        private readonly ClientHandle handle;
+
+        static Client()
+        {
+            Native.PreloadFromEnvironment();
+        }
+
+        public Client(ClientOptions options)
+        {
+            if (options == null) throw new ArgumentNullException("options");
+            ClientHandle created;
+            Status status;
+            try
+            {
+                status = Native.lc_client_new(Native.Utf8(options.ToJson()), out created);
+            }
+            catch (DllNotFoundException e)
+            {
+                throw new DllNotFoundException(NotFound, e);
+            }
+            if (status != Status.Ok)
+            {
+                created.Dispose();
+                throw Failure(status);
+            }
+            handle = created;
+        }
+
+        private const string NotFound =
+            "the native license_client library was not found: looked for liblicense_client.so " +
+            "(license_client.dll on Windows, liblicense_client.dylib on macOS) beside the app, in " +
+            "runtimes/<rid>/native/ and on the system's library path; ship it there, or set " +
+            "LICENSE_CLIENT_LIBRARY to its path";
+
+        /// <summary>The version of the native library.</summary>
+        public static string LibraryVersion
+        {
+            get { return Native.FromUtf8(Native.lc_version()); }
+        }
+
+        /// <summary>The start-up check.</summary>
+        public Verdict Check(CheckMode mode = CheckMode.Auto)
+        {
+            IntPtr json;
+            return Finish(Native.lc_check(Live(), (uint)mode, out json), json);
+        }
+
+        /// <summary>Claims a seat for this machine and stores the key; a MACHINE_LIMIT
+        /// verdict stores nothing and lists the seats.</summary>
+        public Verdict Activate(string licenseKey, string machineName = null)
+        {
+            if (licenseKey == null) throw new ArgumentNullException("licenseKey");
+            IntPtr json;
+            var status = Native.lc_activate(Live(), Native.Utf8(licenseKey), Native.Utf8(machineName), out json);
+            return Finish(status, json);
+        }
+
+        /// <summary>Frees this machine's seat, then removes the key and the lease.</summary>
+        public Verdict Deactivate()
+        {
+            IntPtr json;
+            return Finish(Native.lc_deactivate(Live(), out json), json);
+        }
+
+        /// <summary>Frees another machine's seat by its id (from Machines).</summary>
+        public Verdict DeactivateMachine(string machineId)
+        {
+            if (machineId == null) throw new ArgumentNullException("machineId");
+            IntPtr json;
+            return Finish(Native.lc_deactivate_machine(Live(), Native.Utf8(machineId), out json), json);
+        }
+
+        /// <summary>Lists the machines holding the license's seats.</summary>
+        public Verdict ListMachines()
+        {
+            IntPtr json;
+            return Finish(Native.lc_machines(Live(), out json), json);
+        }
+
+        public Task<Verdict> CheckAsync(CheckMode mode = CheckMode.Auto)
+        {
+            return Task.Run(() => Check(mode));
+        }
+
+        public Task<Verdict> ActivateAsync(string licenseKey, string machineName = null)
+        {
+            return Task.Run(() => Activate(licenseKey, machineName));
+        }
+
+        public Task<Verdict> DeactivateAsync()
+        {
+            return Task.Run(() => Deactivate());
+        }
+
+        public void Dispose()
+        {
+            handle.Dispose();
+        }
+
+        private ClientHandle Live()
+        {
+            if (handle.IsClosed) throw new ObjectDisposedException("Client");
+            return handle;
+        }
+
+        private static Verdict Finish(Status status, IntPtr json)
+        {
+            if (status != Status.Ok) throw Failure(status);
+            return Verdict.Parse(Native.Take(json));
+        }
+
+        private static LicenseClientException Failure(Status status)
+        {
+            // Read on the thread that made the call: the message is per thread.
+            return LicenseClientException.For(status, Native.FromUtf8(Native.lc_last_error()) ?? status.ToString());
+        }
+    }
+}

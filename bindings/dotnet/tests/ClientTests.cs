@@ -1,0 +1,155 @@
+// The C# package against a real broker and the ORDS emulator (license-stack), run by
+// bindings/dotnet/test.sh under Mono. Prints "N passed, N failed"; exits 1 on a failure.
+using System;
+using System.Collections.Generic;
+using System.IO;
+using LicenseClient;
+
+internal static class ClientTests
+{
+    private static readonly string Url = Env("LC_TEST_BROKER_URL");
+    private static readonly string Keys = Env("LC_TEST_TRUSTED_KEYS");
+    private static readonly string Key = Env("LC_TEST_KEY");
+    private static readonly string Forged = Env("LC_TEST_FORGED_KEY");
+    private static int passed, failed;
+
+    private static int Main()
+    {
+        Run("the whole lifecycle", TheWholeLifecycle);
+        Run("a forged key is a verified NOT_FOUND", AForgedKeyIsNotFound);
+        Run("bad input throws by kind, naming the problem", BadInputThrowsByKind);
+        Run("the async form answers", TheAsyncFormAnswers);
+        Run("a disposed client refuses calls", ADisposedClientRefusesCalls);
+        Console.WriteLine("{0} passed, {1} failed", passed, failed);
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static void TheWholeLifecycle()
+    {
+        using (var c = NewClient())
+        {
+            Equal("NO_LICENSE", c.Check(CheckMode.Offline).Code);
+            var activated = c.Activate(Key, "C# test");
+            True(activated.Licensed && activated.Code == "VALID" && activated.Source == "online", activated.Json);
+            var online = c.Check(CheckMode.Refresh);
+            True(online.Code == "VALID" && online.Source == "online", online.Json);
+            var offline = c.Check(CheckMode.Offline);
+            True(offline.Licensed && offline.Source == "cache", offline.Json);
+            True(offline.HasEntitlement("export") && !offline.HasEntitlement("print"), offline.Json);
+            Equal("export,sync", string.Join(",", offline.Entitlements));
+            Equal("desktop-pro", offline.Product);
+            True(offline.ExpiresAt.HasValue && offline.OfflineUntil.HasValue && offline.ExitCode == 0, offline.Json);
+            Equal("DEACTIVATED", c.Deactivate().Code);
+            Equal("NO_LICENSE", c.Check(CheckMode.Offline).Code);
+            var e = Throws<NoLicenseException>(() => c.Deactivate());
+            True(e.Kind == Status.NoLicense && e.Code == "NO_LICENSE" && e.Message.Contains("activate"), e.Message);
+        }
+    }
+
+    private static void AForgedKeyIsNotFound()
+    {
+        using (var c = NewClient())
+        {
+            var v = c.Activate(Forged);
+            True(!v.Licensed && v.Code == "NOT_FOUND" && v.ExitCode == 1, v.Json);
+        }
+    }
+
+    private static void BadInputThrowsByKind()
+    {
+        var bad = Throws<InvalidArgumentException>(() => new Client(new ClientOptions
+        {
+            BrokerUrl = Url, AppId = "a", TrustedKeys = "k1:not-a-key",
+        }));
+        True(bad.Message.Contains("trusted_keys") && bad.Code == "INVALID_ARGUMENT", bad.Message);
+        var url = Throws<InvalidArgumentException>(() => new Client(new ClientOptions
+        {
+            BrokerUrl = "ftp://example.com", AppId = "a", TrustedKeys = Keys,
+        }));
+        True(url.Message.Contains("ftp://"), url.Message);
+        var store = Throws<InvalidArgumentException>(() => new Client(new ClientOptions
+        {
+            BrokerUrl = Url, AppId = "a", TrustedKeys = Keys, KeyStore = "cloud",
+        }));
+        True(store.Message.Contains("cloud"), store.Message);
+        using (var c = NewClient())
+        {
+            var key = Throws<InvalidKeyException>(() => c.Activate("not-a-key"));
+            True(key.Kind == Status.InvalidKey, key.Message);
+            Throws<ArgumentNullException>(() => c.Activate(null));
+        }
+    }
+
+    private static void TheAsyncFormAnswers()
+    {
+        using (var c = NewClient())
+        {
+            var v = c.CheckAsync(CheckMode.Refresh).Result;
+            Equal("NO_LICENSE", v.Code);
+        }
+    }
+
+    private static void ADisposedClientRefusesCalls()
+    {
+        var c = NewClient();
+        c.Dispose();
+        Throws<ObjectDisposedException>(() => c.Check());
+        c.Dispose();
+    }
+
+    private static Client NewClient()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "lc-dotnet-" + Guid.NewGuid());
+        return new Client(new ClientOptions
+        {
+            BrokerUrl = Url,
+            AppId = "com.example.dotnet",
+            TrustedKeys = Keys,
+            Product = "desktop-pro",
+            DataDir = dir,
+            KeyStore = "file",
+            MachineId = "dotnet-" + Guid.NewGuid(),
+            TimeoutMs = 5000,
+        });
+    }
+
+    private static void Run(string name, Action test)
+    {
+        try
+        {
+            test();
+            passed++;
+            Console.WriteLine("ok   " + name);
+        }
+        catch (Exception e)
+        {
+            failed++;
+            Console.WriteLine("FAIL " + name + ": " + e);
+        }
+    }
+
+    private static T Throws<T>(Action action) where T : Exception
+    {
+        try { action(); }
+        catch (T e) { return e; }
+        catch (Exception e) { throw new Exception("expected " + typeof(T).Name + ", got " + e.GetType().Name + ": " + e.Message); }
+        throw new Exception("expected " + typeof(T).Name + ", nothing was thrown");
+    }
+
+    private static void True(bool condition, string detail)
+    {
+        if (!condition) throw new Exception("not so: " + detail);
+    }
+
+    private static void Equal(string expected, string actual)
+    {
+        if (expected != actual) throw new Exception("expected " + expected + ", got " + actual);
+    }
+
+    private static string Env(string name)
+    {
+        var value = Environment.GetEnvironmentVariable(name);
+        if (string.IsNullOrEmpty(value)) throw new Exception("set " + name + " (bindings/run-tests.sh does)");
+        return value;
+    }
+}
