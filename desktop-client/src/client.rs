@@ -11,6 +11,7 @@
 //! writes, `activation` activation, `seats` deactivation and the machine list.
 
 mod activation;
+pub(crate) mod builder;
 mod local;
 mod online;
 mod persist;
@@ -22,32 +23,32 @@ use std::sync::Arc;
 
 use license_shared::Keyset;
 
+use self::builder::LicenseClientBuilder;
 use self::local::{Mode, Step};
 use self::online::{high_water_after, newest_after_storing};
-use crate::builder::LicenseClientBuilder;
-use crate::cache;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::fingerprint::{Fingerprint, FingerprintError};
-use crate::keystore::KeyStore;
-use crate::paths::Paths;
+use crate::store::keystore::KeyStore;
+use crate::store::lease;
+use crate::store::paths::Paths;
 use crate::transport::Transport;
 use crate::verdict::{Code, Verdict};
 
-pub(crate) struct Inner {
-    pub(crate) app_id: String,
-    pub(crate) app_version: String,
+struct Inner {
+    app_id: String,
+    app_version: String,
     /// The app's product and build time.
-    pub(crate) app: crate::decide::ThisApp,
-    pub(crate) trusted_keys: Keyset,
-    pub(crate) transport: Option<Transport>,
-    pub(crate) skew_tolerance: i64,
-    pub(crate) rollback_tolerance: i64,
-    pub(crate) key_store: Arc<dyn KeyStore>,
-    pub(crate) paths: Paths,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) fingerprint: Result<Fingerprint, FingerprintError>,
-    pub(crate) use_fresh_lease: bool,
+    app: crate::app::ThisApp,
+    trusted_keys: Keyset,
+    transport: Option<Transport>,
+    skew_tolerance: i64,
+    rollback_tolerance: i64,
+    key_store: Arc<dyn KeyStore>,
+    paths: Paths,
+    clock: Arc<dyn Clock>,
+    fingerprint: Result<Fingerprint, FingerprintError>,
+    use_fresh_lease: bool,
 }
 
 /// The license check an app runs at start-up. Cheap to clone; clones share state.
@@ -74,7 +75,7 @@ impl LicenseClient {
         LicenseClientBuilder::default()
     }
 
-    pub(crate) fn from_inner(inner: Inner) -> Self {
+    fn from_inner(inner: Inner) -> Self {
         Self {
             inner: Arc::new(inner),
         }
@@ -244,7 +245,7 @@ pub fn remove_activation(store: &dyn KeyStore, paths: &Paths) -> Result<(), Erro
     let key = store
         .delete_key()
         .map_err(|e| Error::key_store("removed from", e));
-    let lease = cache::remove(paths).map_err(Error::cache);
+    let lease = lease::remove(paths).map_err(Error::cache);
     key.and(lease)
 }
 

@@ -15,43 +15,15 @@
 //! - Perpetual fallback: an `EXPIRED` verdict of a `MAINTAIN_ACCESS` license licenses a
 //!   build released before the license's signed `expires_at` (the app's own build
 //!   time, compiled into it), as `PERPETUAL_FALLBACK`, and is then a lease like a
-//!   `VALID` one ([`grants`]). For any other build it is the deny it says.
+//!   `VALID` one (`app::grants`). For any other build it is the deny it says.
 
 use license_shared::{ExpiryStrategy, Machines, VerdictCode, VerdictPayload};
 
+use crate::app::{fallback_applies, grants, ThisApp};
 use crate::text::clean_text;
 use crate::transport::TransportError;
 use crate::verdict::{format_span, format_time, Code, Source, Verdict};
 use crate::verify::Untrusted;
-
-/// What the app itself says about itself that the decision needs: its product (the
-/// verifier's business, see `verify`) and its build time, compiled into it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct ThisApp {
-    /// The app's product code, when it names one.
-    pub(crate) product: Option<String>,
-    /// When this build was made, unix seconds, when the app says.
-    pub(crate) build_time: Option<i64>,
-}
-
-/// True when the verified `payload` licenses this build: a `VALID` verdict, or an
-/// `EXPIRED` one of a `MAINTAIN_ACCESS` license for a build released before the
-/// signed expiry. Every rule that treats allows and denies differently (the lease,
-/// the monotonic `iat`, the clock skew) asks this, so a fallback lease is guarded
-/// exactly like a valid one.
-pub(crate) fn grants(payload: &VerdictPayload, app: &ThisApp) -> bool {
-    payload.result.valid || fallback_applies(payload, app)
-}
-
-/// The perpetual fallback holds for this build.
-fn fallback_applies(payload: &VerdictPayload, app: &ThisApp) -> bool {
-    payload.result.code == VerdictCode::Expired
-        && payload.license.expiry_strategy == ExpiryStrategy::MaintainAccess
-        && matches!(
-            (app.build_time, payload.license.expires_at),
-            (Some(built), Some(expiry)) if built < expiry
-        )
-}
 
 /// Below this much offline time left, the message urges going online.
 const WARN_BEFORE_OFFLINE_END: i64 = 48 * 3600;

@@ -9,7 +9,7 @@
 use std::fmt;
 
 use crate::fingerprint::FingerprintError;
-use crate::keystore::KeyStoreError;
+use crate::store::keystore::KeyStoreError;
 use crate::transport::TransportError;
 use crate::verdict::Verdict;
 use crate::verify::Untrusted;

@@ -9,22 +9,31 @@
 //! do not run / undetermined (the CLI's exit codes 0 / 1 / 2). Activation has the same
 //! two forms: [`LicenseClient::activate`] and [`LicenseClient::activate_blocking`].
 //!
-//! - `builder`: the client takes its world as values (paths, key store, clock,
-//!   fingerprint), so tests run the real logic against temp dirs and fake clocks.
+//! From the top down; a module imports only modules further down this list (the
+//! `layers` test in `tests/it` holds the library to it):
+//!
 //! - `client`: check, activate, deactivate, machines (the public API); its
-//!   submodules hold the local reads (`local`), the check's HTTP call and its
+//!   submodules hold the builder (`builder`: the client takes its world as values —
+//!   paths, key store, clock, fingerprint — so tests run the real logic against temp
+//!   dirs and fake clocks), the local reads (`local`), the check's HTTP call and its
 //!   verification (`online`), the writes (`persist`), activation (`activation`) and
 //!   the seat calls (`seats`: deactivate, free another machine's seat, list them).
-//! - `transport`: the HTTP calls (timeouts, system proxy, no redirects, body cap).
-//! - `verify`: envelope verification, every check failing closed.
+//! - `error`: the one [`Error`] of activation and the seat calls, with its [`ErrorKind`].
 //! - `decide`: the decision rules as pure functions; the only place a verdict is made.
-//! - `keystore`: the license key in the OS keyring, a 0600 file, or memory.
-//! - `cache` and `state`: the signed lease (`license.json`) and the clock marks
-//!   (`state.json`), written atomically.
-//! - `text`: broker-provided text cleaned of control and format characters before
-//!   anyone shows it ([`clean_text`]).
-//! - `paths`, `clock`, `fingerprint`: inputs; `config` (feature `cli`): the CLI's
-//!   environment variables and configuration file.
+//! - `verify`: envelope verification, every check failing closed.
+//! - `transport`: the HTTP calls (timeouts, system proxy, no redirects, body cap).
+//! - `store`: what is kept on this machine: where (`paths`), the license key
+//!   (`keystore`: the OS keyring, a 0600 file, or memory), the signed lease
+//!   (`lease`, `license.json`) and the clock marks (`marks`, `state.json`), each
+//!   written atomically (`fs`), and the one-time move out of the location every app
+//!   once shared (`adopt`).
+//! - `app`: this app (its product and build time) and whether a payload licenses it;
+//!   `verdict`: the answer; `text`: broker-provided text cleaned of control and
+//!   format characters before anyone shows it ([`clean_text`]); `clock`,
+//!   `fingerprint`: inputs.
+//!
+//! The `license-check` binary (`src/bin/license-check`) reads its own environment
+//! variables and configuration file and uses only this crate's public API.
 //!
 //! # Cargo features
 //!
@@ -81,33 +90,28 @@
 //! # }
 //! ```
 
-mod builder;
-mod cache;
+mod app;
 mod client;
 mod clock;
-#[cfg(feature = "cli")]
-pub mod config;
 mod decide;
 mod error;
 mod fingerprint;
-mod keystore;
-mod paths;
-mod state;
+mod store;
 mod text;
 mod transport;
 mod verdict;
 mod verify;
 
-pub use builder::{BuildError, LicenseClientBuilder};
+pub use client::builder::{BuildError, LicenseClientBuilder};
 pub use client::{remove_activation, LicenseClient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorKind};
 pub use fingerprint::{Fingerprint, FingerprintError};
-pub use keystore::{
+pub use store::keystore::{
     FileKeyStore, KeyStore, KeyStoreError, LicenseKeyText, MemoryKeyStore, OsKeyring,
 };
-pub use paths::{NoHomeDir, Paths};
-pub use state::Marks;
+pub use store::marks::Marks;
+pub use store::paths::{NoHomeDir, Paths};
 pub use text::clean_text;
 pub use transport::TransportError;
 pub use verdict::{format_time, Code, Outcome, Source, Verdict};

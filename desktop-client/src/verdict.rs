@@ -239,6 +239,17 @@ impl Verdict {
             entitlements: Vec::new(),
         }
     }
+
+    /// Adds each note once (a check that tried to save twice says so once).
+    pub(crate) fn append_notes<'a>(&mut self, notes: impl IntoIterator<Item = &'a String>) {
+        let mut seen: Vec<&str> = Vec::new();
+        for note in notes {
+            if !seen.contains(&note.as_str()) {
+                seen.push(note);
+                self.message.push_str(&format!(" Note: {note}."));
+            }
+        }
+    }
 }
 
 /// A unix time as people read it, e.g. `2026-05-01 12:00 UTC`.

@@ -18,7 +18,7 @@
 //!      clocks may differ by seconds, so a fresh deny can carry an `iat` a little
 //!      before the cached allow's. A cached deny is exempt too: an old deny can only
 //!      lock, and the client pushes `newest_iat` past the allow a deny replaces. An
-//!      allow is whatever licenses this build (`decide::grants`), so an `EXPIRED`
+//!      allow is whatever licenses this build (`app::grants`), so an `EXPIRED`
 //!      perpetual-fallback lease is held to this rule like a `VALID` one.
 //!
 //! Clock skew is not a trust question: a skewed answer is still the broker's, so
@@ -34,7 +34,7 @@ use subtle::ConstantTimeEq as _;
 
 use license_shared::{Envelope, EnvelopeError, Keyset, VerdictCode, VerdictPayload};
 
-use crate::decide::{grants, ThisApp};
+use crate::app::{grants, ThisApp};
 use crate::fingerprint::Fingerprint;
 
 /// Random bytes per request nonce.

@@ -6,14 +6,13 @@ use std::sync::Arc;
 
 use license_shared::{LicenseKey, VerdictCode};
 
-use super::persist::append_notes;
 use super::{blocking, high_water_after, newest_after_storing, Inner};
-use crate::cache;
 use crate::decide::from_answer;
 use crate::error::Error;
-use crate::keystore::LicenseKeyText;
+use crate::store::keystore::LicenseKeyText;
+use crate::store::lease;
 use crate::transport::Call;
-use crate::verdict::{Code, Verdict};
+use crate::verdict::{Code, Source, Verdict};
 use crate::verify::{fresh_nonce, verify_online};
 
 /// See [`LicenseClient::activate`](super::LicenseClient::activate).
@@ -51,16 +50,16 @@ pub(super) async fn activate(
     blocking(move || {
         let now = inner.clock.now();
         let offset = now.saturating_sub(payload.iat);
-        let key_hash = cache::key_hash(&key);
+        let key_hash = lease::key_hash(&key);
         let mut after = marks;
-        let grants = crate::decide::grants(&payload, &inner.app);
+        let grants = crate::app::grants(&payload, &inner.app);
         let skewed = offset.saturating_abs() > inner.skew_tolerance;
         if grants && skewed {
             let message = format!(
                 "{}. The license is valid, but it was not activated because its offline limits would be wrong. Fix the system clock (turn on automatic time), then activate again.",
                 crate::decide::skew_sentence(offset)
             );
-            return Ok(Verdict::local(Code::ClockSkew, message).with_source(crate::Source::Online));
+            return Ok(Verdict::local(Code::ClockSkew, message).with_source(Source::Online));
         }
         after.high_water = high_water_after(after.high_water, payload.iat, now, skewed);
         after.newest_iat = newest_after_storing(after.newest_iat, &payload, &inner.app);
@@ -77,7 +76,7 @@ pub(super) async fn activate(
         };
         if store {
             let notes = inner.persist(Some(&received), &key_hash, (file_marks, store_marks), after);
-            append_notes(&mut verdict, &notes);
+            verdict.append_notes(&notes);
         } else {
             verdict.message.push_str(" Nothing was stored.");
         }

@@ -3,15 +3,14 @@
 
 use license_shared::LicenseKey;
 
-use super::persist::append_notes;
 use super::Inner;
-use crate::cache::{self, CacheRead};
 use crate::decide::{
     capitalize, classify_lease, from_fresh_lease, recheck_after, without_answer, Failure, Lease,
 };
 use crate::fingerprint::Fingerprint;
-use crate::keystore::LicenseKeyText;
-use crate::state::{self, Marks};
+use crate::store::keystore::LicenseKeyText;
+use crate::store::lease::{self, CacheRead};
+use crate::store::marks::{self, Marks};
 use crate::verdict::{Code, Verdict};
 use crate::verify::verify_cached;
 
@@ -91,13 +90,13 @@ impl Inner {
             .get_key()
             .ok()
             .flatten()
-            .map(|key| cache::key_hash(&key));
+            .map(|key| lease::key_hash(&key));
         (file_marks, store_marks, stored_hash)
     }
 
     /// The two copies of the marks, the file's and the key store's (unreadable: none).
     pub(super) fn marks_copies(&self) -> (Marks, Marks) {
-        let (file_marks, _) = state::load(&self.paths);
+        let (file_marks, _) = marks::load(&self.paths);
         let store_marks = self
             .key_store
             .get_marks()
@@ -129,7 +128,7 @@ impl Inner {
             )));
         };
         let mut notes = Vec::new();
-        let (file_marks, note) = state::read(&self.paths);
+        let (file_marks, note) = marks::read(&self.paths);
         notes.extend(note);
         let store_marks = match self.key_store.get_marks() {
             Ok(marks) => marks,
@@ -139,13 +138,13 @@ impl Inner {
             }
         };
         Ok(Local {
-            key_hash: cache::key_hash(&key),
+            key_hash: lease::key_hash(&key),
             license_id: parsed.customer_id().as_str().to_owned(),
             key,
             held: (file_marks.is_some(), store_marks.is_some()),
             file_marks: file_marks.unwrap_or_default(),
             store_marks: store_marks.unwrap_or_default(),
-            cache: cache::load(&self.paths),
+            cache: lease::load(&self.paths),
             notes,
         })
     }
@@ -220,7 +219,7 @@ impl Inner {
                 let (notes, unsaved) = self.save_marks(&local, marks);
                 if !unsaved {
                     let mut verdict = from_fresh_lease(payload, now, &self.app);
-                    append_notes(&mut verdict, local.notes.iter().chain(&notes));
+                    verdict.append_notes(local.notes.iter().chain(&notes));
                     return Step::Done(verdict);
                 }
                 local.notes.extend(notes);
@@ -259,7 +258,7 @@ impl Inner {
             lease => lease,
         };
         let mut verdict = without_answer(&lease, failure, rolled_back, now, &self.app);
-        append_notes(&mut verdict, local.notes.iter().chain(&notes));
+        verdict.append_notes(local.notes.iter().chain(&notes));
         verdict
     }
 }

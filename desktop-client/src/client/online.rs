@@ -5,9 +5,10 @@ use license_shared::{AppInfo, ValidateRequest, VerdictPayload};
 
 use super::local::Pending;
 use super::Inner;
-use crate::decide::{from_answer, grants, Failure, ThisApp};
+use crate::app::{grants, ThisApp};
+use crate::decide::{from_answer, Failure};
 use crate::fingerprint::Fingerprint;
-use crate::keystore::LicenseKeyText;
+use crate::store::keystore::LicenseKeyText;
 use crate::transport::{Call, Received, TransportError};
 use crate::verdict::{Code, Verdict};
 use crate::verify::{fresh_nonce, verify_online};

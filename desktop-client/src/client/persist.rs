@@ -3,21 +3,10 @@
 
 use super::local::Local;
 use super::Inner;
-use crate::cache;
-use crate::state::{self, Marks};
+use crate::store::lease;
+use crate::store::marks::{self, Marks};
 use crate::transport::Received;
 use crate::verdict::Verdict;
-
-/// Adds each note once (a check that tried to save twice says so once).
-pub(super) fn append_notes<'a>(verdict: &mut Verdict, notes: impl IntoIterator<Item = &'a String>) {
-    let mut seen: Vec<&str> = Vec::new();
-    for note in notes {
-        if !seen.contains(&note.as_str()) {
-            seen.push(note);
-            verdict.message.push_str(&format!(" Note: {note}."));
-        }
-    }
-}
 
 /// Persist a copy of the marks only when it moved: the newest `iat` changed, or the
 /// high-water mark by a minute or more. Keeps a start-up from writing the keyring.
@@ -41,7 +30,7 @@ impl Inner {
             (local.file_marks, local.store_marks),
             marks,
         ));
-        append_notes(&mut verdict, &notes);
+        verdict.append_notes(&notes);
         verdict
     }
 
@@ -78,14 +67,14 @@ impl Inner {
         let mut notes = Vec::new();
         let (mut file_kept, mut store_kept) = (true, true);
         if let Some(received) = lease {
-            if let Err(e) = cache::save(&self.paths, &received.raw, key_hash) {
+            if let Err(e) = lease::save(&self.paths, &received.raw, key_hash) {
                 notes.push(format!(
                     "the verdict could not be saved for offline use ({e})"
                 ));
             }
         }
         if moved(file_marks, marks) {
-            if let Err(e) = state::save(&self.paths, marks) {
+            if let Err(e) = marks::save(&self.paths, marks) {
                 file_kept = false;
                 notes.push(format!(
                     "{} could not be written ({e})",

@@ -14,12 +14,12 @@ use std::sync::Arc;
 
 use license_shared::{LicenseKey, VerdictCode, VerdictPayload};
 
-use super::persist::append_notes;
 use super::{blocking, high_water_after, newest_after_storing, remove_activation, Inner};
-use crate::cache;
-use crate::decide::{from_answer, grants};
+use crate::app::grants;
+use crate::decide::from_answer;
 use crate::error::Error;
-use crate::keystore::LicenseKeyText;
+use crate::store::keystore::LicenseKeyText;
+use crate::store::lease;
 use crate::transport::{Call, Received};
 use crate::verdict::{Code, Source, Verdict};
 use crate::verify::{fresh_nonce, verify_online};
@@ -80,7 +80,7 @@ pub(super) async fn machines(inner: &Arc<Inner>) -> Result<Verdict, Error> {
             }
         };
     }
-    append_notes(&mut verdict, &notes);
+    verdict.append_notes(&notes);
     Ok(verdict)
 }
 
@@ -160,7 +160,7 @@ impl Inner {
         marks.newest_iat = newest_after_storing(marks.newest_iat, payload, &self.app);
         self.persist(
             Some(received),
-            &cache::key_hash(key),
+            &lease::key_hash(key),
             (file_marks, store_marks),
             marks,
         )
@@ -177,7 +177,7 @@ fn expect_deactivated(
         return Ok(());
     }
     let mut verdict = from_answer(payload, inner.clock.now(), inner.skew_tolerance, &inner.app);
-    append_notes(&mut verdict, notes);
+    verdict.append_notes(notes);
     Err(Error::refused(verdict))
 }
 
@@ -190,7 +190,11 @@ fn deactivated(payload: &VerdictPayload, message: String) -> Verdict {
         offline_until: None,
         message,
         machines: crate::decide::clean_machines(payload.license.machines.as_ref()),
-        product: payload.license.product.as_deref().map(crate::clean_text),
+        product: payload
+            .license
+            .product
+            .as_deref()
+            .map(crate::text::clean_text),
         entitlements: Vec::new(),
     }
 }

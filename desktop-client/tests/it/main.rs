@@ -10,6 +10,8 @@
 //! - `keyring`: the OS keyring for real (`LICENSE_CHECK_REQUIRE_OS_KEYRING=1` makes an
 //!   unusable keyring a failure instead of a skip).
 //! - `real_broker`: the client against the real broker and the ORDS emulator.
+//! - `layers`: the shape of `src`, read from its text: no import cycle between the
+//!   library's top-level modules, and no function over 120 lines.
 //! - `support`: the broker stand-in and the fixture the others share.
 //!
 //! The tests share this process, so none of them changes process-wide state (the
@@ -26,6 +28,7 @@ mod cli_seats;
 mod decisions;
 mod hardening;
 mod keyring;
+mod layers;
 mod products;
 mod real_broker;
 mod seats;

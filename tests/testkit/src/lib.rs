@@ -14,6 +14,8 @@
 //! - [`keep_tracing_callsites_interested`]: before a test captures log lines.
 //! - [`install_panic_counter`] / [`panics`]: a panic anywhere in the process, even in a
 //!   task Tokio caught, becomes visible to the test that caused it.
+//! - [`layers`]: a crate's module graph and function lengths, read from its source,
+//!   for each crate's layers test.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,6 +36,8 @@ use rand::RngCore as _;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+pub mod layers;
 
 pub use ords_emulator;
 

@@ -1,9 +1,12 @@
 //! `license-check`: the reference desktop client, built on the library (feature `cli`).
 //!
-//! Thin on purpose: parse arguments, read configuration, pick the key store, build a
-//! [`LicenseClient`], print its verdict (`print`). Exit codes: 0 licensed (or done),
-//! 1 not licensed (or refused), 2 undetermined, 64 usage or configuration error.
+//! `main` parses the arguments; [`Settings::resolve`] reads the configuration file and
+//! the environment (`config`) once; each subcommand is one function that builds a
+//! [`LicenseClient`] from them and prints its answer (`print`). Exit codes: 0 licensed
+//! (or done), 1 not licensed (or refused), 2 undetermined, 64 usage or configuration
+//! error.
 
+mod config;
 mod print;
 
 use std::io::Read as _;
@@ -13,13 +16,14 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use license_client::config::{
-    self, ConfigFile, KeyStoreKind, TrustSource, BUILD_TIME, ENV_BROKER_URL, ENV_KEYSTORE,
-    ENV_MACHINE_ID, ENV_PRODUCT, ENV_TRUSTED_KEYS, PINNED_KEYS,
-};
 use license_client::{
     remove_activation, Code, Error, ErrorKind, FileKeyStore, Fingerprint, KeyStore, LicenseClient,
     OsKeyring, Paths,
+};
+
+use config::{
+    ConfigFile, KeyStoreKind, TrustSource, BUILD_TIME, ENV_BROKER_URL, ENV_KEYSTORE,
+    ENV_MACHINE_ID, ENV_PRODUCT, ENV_TRUSTED_KEYS, PINNED_KEYS,
 };
 
 use print::{print_failure, print_machines, print_verdict, Shown};
@@ -160,227 +164,309 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    // The configuration file stays where it always was; the data directory is the
-    // app id's own, and an activation of this app left in the directory all apps once
-    // shared moves into it (once).
-    let shared = Paths::from_project_dirs().map_err(usage)?;
-    let config = ConfigFile::load(&shared.config_file).map_err(usage)?;
-    let kind = KeyStoreKind::parse(std::env::var(ENV_KEYSTORE).ok().as_deref()).map_err(usage)?;
-    let app_id = config
-        .app_id
-        .clone()
-        .unwrap_or_else(|| DEFAULT_APP_ID.to_owned());
-    let machine_id = match std::env::var(ENV_MACHINE_ID) {
-        Ok(id) if id.trim().is_empty() => {
-            return Err(usage(format!(
-                "{ENV_MACHINE_ID} is set but empty; unset it to use the OS machine id"
-            )))
-        }
-        Ok(id) => Some(id),
-        Err(std::env::VarError::NotPresent) => None,
-        Err(std::env::VarError::NotUnicode(_)) => {
-            return Err(usage(format!("{ENV_MACHINE_ID} is not valid UTF-8")))
-        }
-    };
-    let product = match std::env::var(ENV_PRODUCT) {
-        Ok(product) if product.trim().is_empty() => {
-            return Err(usage(format!(
-                "{ENV_PRODUCT} is set but empty; unset it to check the license for any product"
-            )))
-        }
-        Ok(product) => Some(product),
-        Err(std::env::VarError::NotPresent) => config.product.clone(),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            return Err(usage(format!("{ENV_PRODUCT} is not valid UTF-8")))
-        }
-    };
-    let paths = Paths {
-        config_file: shared.config_file.clone(),
-        ..Paths::for_app(&app_id).map_err(usage)?
-    };
-    let fingerprint = match &machine_id {
-        Some(id) => Ok(Fingerprint::from_machine_id(id, &app_id)),
-        None => Fingerprint::for_this_machine(&app_id),
-    };
-    if let Ok(fingerprint) = &fingerprint {
-        if let Err(e) = paths.adopt_from(&shared, fingerprint) {
-            eprintln!(
-                "license-check: the activation in {} could not be moved to {}: {e}",
-                shared.data_dir.display(),
-                paths.data_dir.display()
-            );
-        }
-    }
-    let store: Box<dyn KeyStore> = match kind {
-        KeyStoreKind::Os => Box::new(OsKeyring::for_app(&app_id).with_unavailable_hint(
-            "Set LICENSE_CHECK_KEYSTORE=file to keep the key in a private file instead",
-        )),
-        KeyStoreKind::File => Box::new(FileKeyStore::new(&paths.data_dir)),
-    };
-    let store_name = store.describe();
-    eprintln!("key store: {store_name}");
-    if let Some(warning) = kind.warning(PINNED_KEYS.is_some()) {
-        eprintln!("{warning}");
-    }
-
-    // A typo in the key is reported before anything else, and never needs the network.
-    let key = match &cli.command {
-        Command::Activate { key, .. } => {
-            let key = read_key(key.clone())?;
-            license_shared::LicenseKey::parse(&key).map_err(usage)?;
-            Some(key)
-        }
-        _ => None,
-    };
-
-    if let Command::Deactivate {
-        local: true, json, ..
-    } = cli.command
-    {
-        remove_activation(&*store, &paths).context("the local removal is incomplete")?;
-        let message = format!(
-            "Removed the license key from the {store_name} and the saved license from {}. The license server was not asked: a seat this machine held lapses by itself.",
-            paths.data_dir.display()
-        );
-        if json {
-            println!(
-                "{}",
-                serde_json::json!({"code": "REMOVED_LOCALLY", "message": message, "exit_code": 0})
-            );
-        } else {
-            println!("{message}");
-        }
-        return Ok(0);
-    }
-
-    let env_keys = std::env::var(ENV_TRUSTED_KEYS).ok();
-    let (keys, trust) = config::resolve_trusted_keys(
-        PINNED_KEYS,
-        env_keys.as_deref(),
-        config.trusted_keys.as_deref(),
-        &paths.config_file,
-    )
-    .map_err(usage)?;
-    let shown = Shown {
-        key_store: &store_name,
-        trusted_keys_source: trust.describe(),
-    };
-    match trust {
-        TrustSource::ConfigFile => eprintln!(
-            "trusted keys: {} ({})",
-            trust.describe(),
-            paths.config_file.display()
-        ),
-        _ => eprintln!("trusted keys: {}", trust.describe()),
-    }
-    let broker_url = cli.broker_url.clone().or(config.broker_url.clone());
-    let needs_broker = !matches!(cli.command, Command::Status { offline: true, .. });
-    if needs_broker && broker_url.is_none() {
-        return Err(usage(format!(
-            "no license server URL: pass --broker-url, set {ENV_BROKER_URL}, or set broker_url in {}",
-            paths.config_file.display()
-        )));
-    }
-    let mut builder = LicenseClient::builder()
-        .app_id(app_id)
-        .app_version(env!("CARGO_PKG_VERSION"))
-        .trusted_keys(keys)
-        .paths(paths)
-        // The file store only ever comes from an explicit LICENSE_CHECK_KEYSTORE=file,
-        // which is the opt-in a build with pinned keys requires.
-        .allow_file_key_store(kind == KeyStoreKind::File)
-        .key_store(store);
-    if let Some(url) = broker_url {
-        builder = builder.broker_url(url);
-    }
-    if let Some(id) = machine_id {
-        builder = builder.machine_id(id);
-    }
-    if let Some(product) = product {
-        builder = builder.product(product);
-    }
-    if let Some(built) = BUILD_TIME {
-        builder = builder.build_time(built);
-    }
-    if let Some(ms) = config.connect_timeout_ms {
-        builder = builder.connect_timeout(Duration::from_millis(ms));
-    }
-    if let Some(ms) = config.total_timeout_ms {
-        builder = builder.total_timeout(Duration::from_millis(ms));
-    }
-    let client = builder.build().map_err(usage)?;
-
+    let settings = Settings::resolve(cli.broker_url)?;
+    let store = settings.key_store();
     match cli.command {
         Command::Status {
             json,
             offline,
             refresh,
-        } => {
-            let verdict = if offline {
-                client.check_offline()
-            } else if refresh {
-                runtime()?.block_on(client.refresh())
-            } else {
-                runtime()?.block_on(client.check())
-            };
+        } => status(settings, store, json, offline, refresh),
+        Command::Activate { key, name, json } => activate(settings, store, key, name, json),
+        Command::Deactivate {
+            local: true, json, ..
+        } => deactivate_locally(&settings, &*store, json),
+        Command::Deactivate { machine, json, .. } => deactivate(settings, store, machine, json),
+        Command::Machines { json } => machines(settings, store, json),
+    }
+}
+
+/// Where the settings of one run came from: the configuration file, the environment
+/// and the flags, read once before any subcommand runs.
+struct Settings {
+    config: ConfigFile,
+    kind: KeyStoreKind,
+    app_id: String,
+    machine_id: Option<String>,
+    product: Option<String>,
+    broker_url: Option<String>,
+    paths: Paths,
+}
+
+impl Settings {
+    /// The configuration file stays where it always was; the data directory is the
+    /// app id's own, and an activation of this app left in the directory all apps
+    /// once shared moves into it (once).
+    fn resolve(broker_url: Option<String>) -> anyhow::Result<Self> {
+        let shared = Paths::from_project_dirs().map_err(usage)?;
+        let config = ConfigFile::load(&shared.config_file).map_err(usage)?;
+        let kind =
+            KeyStoreKind::parse(std::env::var(ENV_KEYSTORE).ok().as_deref()).map_err(usage)?;
+        let app_id = config
+            .app_id
+            .clone()
+            .unwrap_or_else(|| DEFAULT_APP_ID.to_owned());
+        let machine_id = non_empty_var(ENV_MACHINE_ID, "unset it to use the OS machine id", None)?;
+        let product = non_empty_var(
+            ENV_PRODUCT,
+            "unset it to check the license for any product",
+            config.product.clone(),
+        )?;
+        let paths = Paths {
+            config_file: shared.config_file.clone(),
+            ..Paths::for_app(&app_id).map_err(usage)?
+        };
+        let fingerprint = match &machine_id {
+            Some(id) => Ok(Fingerprint::from_machine_id(id, &app_id)),
+            None => Fingerprint::for_this_machine(&app_id),
+        };
+        if let Ok(fingerprint) = &fingerprint {
+            if let Err(e) = paths.adopt_from(&shared, fingerprint) {
+                eprintln!(
+                    "license-check: the activation in {} could not be moved to {}: {e}",
+                    shared.data_dir.display(),
+                    paths.data_dir.display()
+                );
+            }
+        }
+        let broker_url = broker_url.or(config.broker_url.clone());
+        Ok(Self {
+            config,
+            kind,
+            app_id,
+            machine_id,
+            product,
+            broker_url,
+            paths,
+        })
+    }
+
+    /// The key store the environment asked for, named on standard error.
+    fn key_store(&self) -> Box<dyn KeyStore> {
+        let store: Box<dyn KeyStore> = match self.kind {
+            KeyStoreKind::Os => Box::new(OsKeyring::for_app(&self.app_id).with_unavailable_hint(
+                "Set LICENSE_CHECK_KEYSTORE=file to keep the key in a private file instead",
+            )),
+            KeyStoreKind::File => Box::new(FileKeyStore::new(&self.paths.data_dir)),
+        };
+        eprintln!("key store: {}", store.describe());
+        if let Some(warning) = self.kind.warning(PINNED_KEYS.is_some()) {
+            eprintln!("{warning}");
+        }
+        store
+    }
+
+    /// The client for one subcommand, and where its trusted keys came from. Only
+    /// `status --offline` needs no license server URL.
+    fn client(
+        self,
+        store: Box<dyn KeyStore>,
+        needs_broker: bool,
+    ) -> anyhow::Result<(LicenseClient, TrustSource)> {
+        let env_keys = std::env::var(ENV_TRUSTED_KEYS).ok();
+        let (keys, trust) = config::resolve_trusted_keys(
+            PINNED_KEYS,
+            env_keys.as_deref(),
+            self.config.trusted_keys.as_deref(),
+            &self.paths.config_file,
+        )
+        .map_err(usage)?;
+        match trust {
+            TrustSource::ConfigFile => eprintln!(
+                "trusted keys: {} ({})",
+                trust.describe(),
+                self.paths.config_file.display()
+            ),
+            _ => eprintln!("trusted keys: {}", trust.describe()),
+        }
+        if needs_broker && self.broker_url.is_none() {
+            return Err(usage(format!(
+                "no license server URL: pass --broker-url, set {ENV_BROKER_URL}, or set broker_url in {}",
+                self.paths.config_file.display()
+            )));
+        }
+        let mut builder = LicenseClient::builder()
+            .app_id(self.app_id)
+            .app_version(env!("CARGO_PKG_VERSION"))
+            .trusted_keys(keys)
+            .paths(self.paths)
+            // The file store only ever comes from an explicit LICENSE_CHECK_KEYSTORE=file,
+            // which is the opt-in a build with pinned keys requires.
+            .allow_file_key_store(self.kind == KeyStoreKind::File)
+            .key_store(store);
+        if let Some(url) = self.broker_url {
+            builder = builder.broker_url(url);
+        }
+        if let Some(id) = self.machine_id {
+            builder = builder.machine_id(id);
+        }
+        if let Some(product) = self.product {
+            builder = builder.product(product);
+        }
+        if let Some(built) = BUILD_TIME {
+            builder = builder.build_time(built);
+        }
+        if let Some(ms) = self.config.connect_timeout_ms {
+            builder = builder.connect_timeout(Duration::from_millis(ms));
+        }
+        if let Some(ms) = self.config.total_timeout_ms {
+            builder = builder.total_timeout(Duration::from_millis(ms));
+        }
+        Ok((builder.build().map_err(usage)?, trust))
+    }
+}
+
+/// An environment variable that, when set, must be non-empty UTF-8; unset gives
+/// `otherwise`.
+fn non_empty_var(
+    name: &str,
+    unset_hint: &str,
+    otherwise: Option<String>,
+) -> anyhow::Result<Option<String>> {
+    match std::env::var(name) {
+        Ok(value) if value.trim().is_empty() => {
+            Err(usage(format!("{name} is set but empty; {unset_hint}")))
+        }
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(otherwise),
+        Err(std::env::VarError::NotUnicode(_)) => Err(usage(format!("{name} is not valid UTF-8"))),
+    }
+}
+
+/// `status`: the start-up check, online unless `--offline`.
+fn status(
+    settings: Settings,
+    store: Box<dyn KeyStore>,
+    json: bool,
+    offline: bool,
+    refresh: bool,
+) -> anyhow::Result<u8> {
+    let store_name = store.describe();
+    let (client, trust) = settings.client(store, !offline)?;
+    let verdict = if offline {
+        client.check_offline()
+    } else if refresh {
+        runtime()?.block_on(client.refresh())
+    } else {
+        runtime()?.block_on(client.check())
+    };
+    print_verdict(&verdict, json, &shown(&store_name, trust))?;
+    Ok(verdict.outcome().exit_code())
+}
+
+/// `activate`: a typo in the key is reported before anything else, and never needs
+/// the network.
+fn activate(
+    settings: Settings,
+    store: Box<dyn KeyStore>,
+    key: String,
+    name: Option<String>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let key = read_key(key)?;
+    license_shared::LicenseKey::parse(&key).map_err(usage)?;
+    let store_name = store.describe();
+    let (client, trust) = settings.client(store, true)?;
+    let shown = shown(&store_name, trust);
+    match runtime()?.block_on(client.activate_named(&key, name.as_deref())) {
+        Ok(verdict) => {
             print_verdict(&verdict, json, &shown)?;
             Ok(verdict.outcome().exit_code())
         }
-        Command::Activate { name, json, .. } => {
-            let key = key.unwrap_or_default();
-            match runtime()?.block_on(client.activate_named(&key, name.as_deref())) {
-                Ok(verdict) => {
-                    print_verdict(&verdict, json, &shown)?;
-                    Ok(verdict.outcome().exit_code())
-                }
-                Err(e) if e.kind().is_usage() => Err(usage(e)),
-                Err(e) => {
-                    let code = e.kind().as_str();
-                    let error = anyhow::Error::new(e).context("the license could not be activated");
-                    print_failure(json, code, EXIT_UNDETERMINED, &error)
-                }
-            }
+        Err(e) if e.kind().is_usage() => Err(usage(e)),
+        Err(e) => {
+            let code = e.kind().as_str();
+            let error = anyhow::Error::new(e).context("the license could not be activated");
+            print_failure(json, code, EXIT_UNDETERMINED, &error)
         }
-        Command::Deactivate { machine, json, .. } => {
-            let done = match &machine {
-                Some(id) => runtime()?.block_on(client.deactivate_machine(id)),
-                None => runtime()?.block_on(client.deactivate()),
+    }
+}
+
+/// `deactivate --local`: removes the key and the saved verdict without asking the
+/// license server (and without needing trusted keys).
+fn deactivate_locally(settings: &Settings, store: &dyn KeyStore, json: bool) -> anyhow::Result<u8> {
+    let paths = &settings.paths;
+    remove_activation(store, paths).context("the local removal is incomplete")?;
+    let message = format!(
+        "Removed the license key from the {} and the saved license from {}. The license server was not asked: a seat this machine held lapses by itself.",
+        store.describe(),
+        paths.data_dir.display()
+    );
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"code": "REMOVED_LOCALLY", "message": message, "exit_code": 0})
+        );
+    } else {
+        println!("{message}");
+    }
+    Ok(0)
+}
+
+/// `deactivate [--machine ID]`: frees this machine's seat (or another's) online.
+fn deactivate(
+    settings: Settings,
+    store: Box<dyn KeyStore>,
+    machine: Option<String>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let store_name = store.describe();
+    let (client, trust) = settings.client(store, true)?;
+    let done = match &machine {
+        Some(id) => runtime()?.block_on(client.deactivate_machine(id)),
+        None => runtime()?.block_on(client.deactivate()),
+    };
+    match done {
+        Ok(verdict) => {
+            print::print_deactivated(
+                &verdict,
+                machine.as_deref(),
+                json,
+                &shown(&store_name, trust),
+            )?;
+            Ok(0)
+        }
+        Err(e) if e.verdict().is_some_and(|v| v.code == Code::Deactivated) => {
+            let code = e.kind().as_str();
+            let error = anyhow::Error::new(e).context(
+                "this machine's seat was freed, but the license could not be removed from this machine",
+            );
+            print_failure(json, code, EXIT_UNDETERMINED, &error)
+        }
+        Err(e) => {
+            let what = match &machine {
+                Some(id) => format!("the seat of machine {id} was not freed"),
+                None if e.kind() == ErrorKind::Refused => {
+                    "the license was not deactivated; its key stays on this machine".into()
+                }
+                None => {
+                    "the license was not deactivated; nothing on this machine was changed".into()
+                }
             };
-            match done {
-                Ok(verdict) => {
-                    print::print_deactivated(&verdict, machine.as_deref(), json, &shown)?;
-                    Ok(0)
-                }
-                Err(e) if e.verdict().is_some_and(|v| v.code == Code::Deactivated) => {
-                    let code = e.kind().as_str();
-                    let error = anyhow::Error::new(e).context(
-                        "this machine's seat was freed, but the license could not be removed from this machine",
-                    );
-                    print_failure(json, code, EXIT_UNDETERMINED, &error)
-                }
-                Err(e) => {
-                    let what = match &machine {
-                        Some(id) => format!("the seat of machine {id} was not freed"),
-                        None if e.kind() == ErrorKind::Refused => {
-                            "the license was not deactivated; its key stays on this machine".into()
-                        }
-                        None => {
-                            "the license was not deactivated; nothing on this machine was changed"
-                                .into()
-                        }
-                    };
-                    seat_failure(e, json, what)
-                }
-            }
+            seat_failure(e, json, what)
         }
-        Command::Machines { json } => match runtime()?.block_on(client.machines()) {
-            Ok(verdict) => {
-                print_machines(&verdict, json, &shown)?;
-                // A listing that came with a verified deny (`REVOKED`, …) is a deny.
-                Ok(verdict.outcome().exit_code())
-            }
-            Err(e) => seat_failure(e, json, "the machines could not be listed".into()),
-        },
+    }
+}
+
+/// `machines`: the machines holding the license's seats.
+fn machines(settings: Settings, store: Box<dyn KeyStore>, json: bool) -> anyhow::Result<u8> {
+    let store_name = store.describe();
+    let (client, trust) = settings.client(store, true)?;
+    match runtime()?.block_on(client.machines()) {
+        Ok(verdict) => {
+            print_machines(&verdict, json, &shown(&store_name, trust))?;
+            // A listing that came with a verified deny (`REVOKED`, …) is a deny.
+            Ok(verdict.outcome().exit_code())
+        }
+        Err(e) => seat_failure(e, json, "the machines could not be listed".into()),
+    }
+}
+
+/// What `--json` adds about this run: the key store and where the trust came from.
+fn shown(key_store: &str, trust: TrustSource) -> Shown<'_> {
+    Shown {
+        key_store,
+        trusted_keys_source: trust.describe(),
     }
 }
 

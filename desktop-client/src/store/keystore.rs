@@ -12,8 +12,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use crate::paths::{read_small, remove_if_present, write_atomically};
-use crate::state::Marks;
+use super::fs::{read_small, remove_if_present, write_atomically};
+use super::marks::Marks;
 
 /// The license key text as stored. Redacted in `Debug` and never part of an error.
 #[derive(Clone, PartialEq, Eq)]

@@ -13,7 +13,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::paths::{read_small, write_atomically, Paths};
+use super::fs::{read_small, write_atomically};
+use super::paths::Paths;
 
 /// The two monotonic times; both only ever grow (each copy read is merged by taking the
 /// larger of each value).

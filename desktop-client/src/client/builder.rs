@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use license_shared::{is_product_code, Keyset};
 
-use crate::client::{Inner, LicenseClient};
+use super::{Inner, LicenseClient};
+use crate::app::ThisApp;
 use crate::clock::{Clock, SystemClock};
-use crate::decide::ThisApp;
 use crate::fingerprint::{Fingerprint, FingerprintError};
-use crate::keystore::{KeyStore, OsKeyring};
-use crate::paths::{NoHomeDir, Paths};
+use crate::store::keystore::{KeyStore, OsKeyring};
+use crate::store::paths::{NoHomeDir, Paths};
 use crate::transport::Transport;
 
 /// Why a client could not be built. All are configuration mistakes.
@@ -156,7 +156,7 @@ impl LicenseClientBuilder {
         self.key_store = Some(store);
         self
     }
-    /// Whether a [`FileKeyStore`](crate::FileKeyStore) (any store whose
+    /// Whether a [`FileKeyStore`](crate::store::keystore::FileKeyStore) (any store whose
     /// [`KeyStore::is_file_store`] is true) may be used. Such a store keeps the second
     /// copy of the clock marks next to the first, where the user can delete or
     /// restore both at once. Allowed by default, except in a build with pinned keys
@@ -331,7 +331,9 @@ mod tests {
                 .trusted_keys(Keyset::new().with_key(key))
                 .paths(Paths::in_dir(dir.path()))
                 .machine_id("m")
-                .key_store(Box::new(crate::FileKeyStore::new(dir.path())))
+                .key_store(Box::new(crate::store::keystore::FileKeyStore::new(
+                    dir.path(),
+                )))
         };
         assert!(matches!(
             builder().allow_file_key_store(false).build(),
@@ -342,7 +344,7 @@ mod tests {
         assert_eq!(builder().build().is_ok(), !PINNED_BUILD);
         // Other stores are not affected.
         let memory = builder()
-            .key_store(Box::new(crate::MemoryKeyStore::new()))
+            .key_store(Box::new(crate::store::keystore::MemoryKeyStore::new()))
             .allow_file_key_store(false)
             .build();
         assert!(memory.is_ok());
@@ -381,7 +383,7 @@ mod tests {
                 .trusted_keys(Keyset::new().with_key(key))
                 .paths(Paths::in_dir(dir.path()))
                 .machine_id("m")
-                .key_store(Box::new(crate::MemoryKeyStore::new()))
+                .key_store(Box::new(crate::store::keystore::MemoryKeyStore::new()))
         };
         assert!(builder().product("desktop-pro").build().is_ok());
         for bad in ["", "desktop pro", "pro/../lite", &"p".repeat(65)] {

@@ -12,8 +12,9 @@ use sha2::{Digest, Sha256};
 
 use license_shared::Envelope;
 
-use crate::keystore::LicenseKeyText;
-use crate::paths::{read_small, remove_if_present, write_atomically, Paths};
+use super::fs::{read_small, remove_if_present, write_atomically};
+use super::keystore::LicenseKeyText;
+use super::paths::Paths;
 
 /// Envelopes are a few hundred bytes; a cache larger than this is not ours.
 const CACHE_CAP: u64 = 64 * 1024;

@@ -1,19 +1,18 @@
-//! The CLI's configuration (feature `cli`): the environment variables it reads, the
-//! optional TOML file, the key store it picks, and which verdict-signing keys are
-//! trusted. An embedding app configures the client in code instead.
+//! The CLI's configuration: the environment variables it reads, the optional TOML
+//! file, the key store it picks, and which verdict-signing keys are trusted. An
+//! embedding app configures the client in code instead.
 //!
 //! Trust is the one setting that must not be overridable once a vendor has decided it:
 //! when `LICENSE_CHECK_PINNED_KEYS` is set while compiling, those keys are the only
 //! ones trusted and any runtime source of keys is refused (not ignored), so a user who
 //! tries one learns immediately that it does not work.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use license_shared::{Keyset, KeysetError};
-
-use crate::paths::read_small;
 
 /// Broker address (the `--broker-url` flag wins over it).
 pub const ENV_BROKER_URL: &str = "LICENSE_CHECK_BROKER_URL";
@@ -60,7 +59,7 @@ pub const fn parse_unix_seconds(text: &str) -> i64 {
 /// The keys pinned at build time, if any: `LICENSE_CHECK_PINNED_KEYS` while compiling.
 pub const PINNED_KEYS: Option<&str> = option_env!("LICENSE_CHECK_PINNED_KEYS");
 
-/// The optional TOML file at [`Paths::config_file`](crate::Paths). Unknown members
+/// The optional TOML file at [`Paths::config_file`](license_client::Paths). Unknown members
 /// are refused so a misspelt setting is not silently ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -121,12 +120,51 @@ impl ConfigFile {
             path: path.to_path_buf(),
             reason,
         };
-        let Some(bytes) = read_small(path, 64 * 1024).map_err(|e| error(e.to_string()))? else {
+        let Some(bytes) = read_capped(path, 64 * 1024).map_err(|e| error(e.to_string()))? else {
             return Ok(Self::default());
         };
         let text = String::from_utf8(bytes).map_err(|_| error("it is not UTF-8".into()))?;
         toml::from_str(&text).map_err(|e| error(e.message().to_owned()))
     }
+}
+
+/// Reads a configuration file of at most `cap` bytes; "not there" is `None`. Only a
+/// regular file (or a symlink to one) is read: a FIFO would block the open and a
+/// device such as `/dev/zero` never ends, so the opened handle is checked before the
+/// read, which stops at `cap + 1` bytes whatever the file claims its size is.
+fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
+    use std::io::{Error, ErrorKind};
+    match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(Error::new(
+                ErrorKind::InvalidData,
+                format!("{} is not a regular file", path.display()),
+            ))
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    if !file.metadata()?.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(cap.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(Error::new(
+            ErrorKind::InvalidData,
+            format!("{} is larger than {cap} bytes", path.display()),
+        ));
+    }
+    Ok(Some(bytes))
 }
 
 /// Which store the environment asked for (`LICENSE_CHECK_KEYSTORE=os|file`).
