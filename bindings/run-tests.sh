@@ -11,7 +11,8 @@ root=$PWD
 suites=("$@")
 [ "${#suites[@]}" -gt 0 ] || suites=(c python dotnet node)
 
-cargo build --locked -q -p license-client-ffi -p license-e2e --bin license-stack
+cargo build --locked -q -p license-client-ffi --lib
+cargo build --locked -q -p license-e2e --bin license-stack
 target="${CARGO_TARGET_DIR:-$root/target}/debug"
 export LICENSE_CLIENT_LIBRARY="$target/liblicense_client.so"
 work=$(mktemp -d)

@@ -9,7 +9,9 @@ fn main() {
             println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,liblicense_client.so");
         }
         Ok("macos" | "ios") => {
-            println!("cargo:rustc-cdylib-link-arg=-Wl,-install_name,@rpath/liblicense_client.dylib");
+            println!(
+                "cargo:rustc-cdylib-link-arg=-Wl,-install_name,@rpath/liblicense_client.dylib"
+            );
         }
         _ => {}
     }

@@ -153,6 +153,44 @@ lc_status lc_check_async(lc_client *client,
                          lc_verdict_callback callback,
                          void *userdata);
 
+// [`lc_activate`] without blocking the caller, calling back as [`lc_check_async`] does.
+//
+// # Safety
+// As for `lc_activate` and `lc_check_async`; the strings are copied before this returns.
+lc_status lc_activate_async(lc_client *client,
+                            const char *license_key,
+                            const char *machine_name,
+                            lc_verdict_callback callback,
+                            void *userdata);
+
+// [`lc_deactivate`] without blocking the caller, calling back as [`lc_check_async`]
+// does.
+//
+// # Safety
+// As for `lc_check_async`.
+lc_status lc_deactivate_async(lc_client *client,
+                              lc_verdict_callback callback,
+                              void *userdata);
+
+// [`lc_deactivate_machine`] without blocking the caller, calling back as
+// [`lc_check_async`] does.
+//
+// # Safety
+// As for `lc_deactivate_machine` and `lc_check_async`; `machine_id` is copied before
+// this returns.
+lc_status lc_deactivate_machine_async(lc_client *client,
+                                      const char *machine_id,
+                                      lc_verdict_callback callback,
+                                      void *userdata);
+
+// [`lc_machines`] without blocking the caller, calling back as [`lc_check_async`] does.
+//
+// # Safety
+// As for `lc_check_async`.
+lc_status lc_machines_async(lc_client *client,
+                            lc_verdict_callback callback,
+                            void *userdata);
+
 // Frees a string this library returned. NULL is ignored.
 //
 // # Safety

@@ -240,6 +240,94 @@ pub unsafe extern "C" fn lc_check_async(
     })
 }
 
+/// [`lc_activate`] without blocking the caller, calling back as [`lc_check_async`] does.
+///
+/// # Safety
+/// As for `lc_activate` and `lc_check_async`; the strings are copied before this returns.
+#[no_mangle]
+pub unsafe extern "C" fn lc_activate_async(
+    client: *mut lc_client,
+    license_key: *const c_char,
+    machine_name: *const c_char,
+    callback: lc_verdict_callback,
+    userdata: *mut c_void,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        // SAFETY: the strings are NULL or NUL-terminated (this function's contract).
+        let key = unsafe { required_str(license_key, "license_key") }?;
+        // SAFETY: as above.
+        let name = unsafe { optional_str(machine_name, "machine_name") }?;
+        let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
+        let call = Call::Activate {
+            key: key.to_owned(),
+            name: name.map(str::to_owned),
+        };
+        handle.spawn(call, callback, userdata)
+    })
+}
+
+/// [`lc_deactivate`] without blocking the caller, calling back as [`lc_check_async`]
+/// does.
+///
+/// # Safety
+/// As for `lc_check_async`.
+#[no_mangle]
+pub unsafe extern "C" fn lc_deactivate_async(
+    client: *mut lc_client,
+    callback: lc_verdict_callback,
+    userdata: *mut c_void,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
+        handle.spawn(Call::Deactivate, callback, userdata)
+    })
+}
+
+/// [`lc_deactivate_machine`] without blocking the caller, calling back as
+/// [`lc_check_async`] does.
+///
+/// # Safety
+/// As for `lc_deactivate_machine` and `lc_check_async`; `machine_id` is copied before
+/// this returns.
+#[no_mangle]
+pub unsafe extern "C" fn lc_deactivate_machine_async(
+    client: *mut lc_client,
+    machine_id: *const c_char,
+    callback: lc_verdict_callback,
+    userdata: *mut c_void,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        // SAFETY: `machine_id` is NULL or NUL-terminated (this function's contract).
+        let id = unsafe { required_str(machine_id, "machine_id") }?;
+        let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
+        handle.spawn(Call::DeactivateMachine(id.to_owned()), callback, userdata)
+    })
+}
+
+/// [`lc_machines`] without blocking the caller, calling back as [`lc_check_async`] does.
+///
+/// # Safety
+/// As for `lc_check_async`.
+#[no_mangle]
+pub unsafe extern "C" fn lc_machines_async(
+    client: *mut lc_client,
+    callback: lc_verdict_callback,
+    userdata: *mut c_void,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
+        handle.spawn(Call::Machines, callback, userdata)
+    })
+}
+
 /// Frees a string this library returned. NULL is ignored.
 ///
 /// # Safety

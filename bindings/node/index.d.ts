@@ -1,0 +1,69 @@
+/** Where the license key is kept: the OS keyring (default), a 0600 file in the data
+ * directory, or memory only. */
+export type KeyStore = 'os' | 'file' | 'memory';
+
+export interface ClientOptions {
+  brokerUrl: string;
+  appId: string;
+  /** The pinned verdict-signing keys, "kid:base64url[,…]". */
+  trustedKeys: string;
+  appVersion?: string;
+  product?: string;
+  /** Unix seconds: when this build was made (for perpetual-fallback licenses). */
+  buildTime?: number;
+  dataDir?: string;
+  keyStore?: KeyStore;
+  machineId?: string;
+  timeoutMs?: number;
+}
+
+export interface Machine {
+  id: string;
+  name: string | null;
+  last_seen: number;
+  current: boolean;
+}
+
+export interface Machines {
+  used: number;
+  max: number | null;
+  list: Machine[];
+}
+
+/** The verdict: the JSON object of `license-check --json`. */
+export declare class Verdict {
+  readonly licensed: boolean;
+  /** "VALID", "MACHINE_LIMIT", "OFFLINE_GRACE", … */
+  readonly code: string;
+  readonly source: 'online' | 'cache';
+  readonly expires_at: number | null;
+  readonly offline_until: number | null;
+  readonly message: string;
+  readonly machines: Machines | null;
+  readonly product: string | null;
+  readonly entitlements: string[];
+  /** 0 licensed, 1 not licensed, 2 undetermined. */
+  readonly exit_code: number;
+  hasEntitlement(name: string): boolean;
+  toJSON(): Record<string, unknown>;
+}
+
+/** A call did not reach a verdict. */
+export declare class LicenseClientError extends Error {
+  /** "INVALID_KEY", "NO_LICENSE", "BROKER_UNREACHABLE", "RATE_LIMITED", … */
+  readonly kind: string;
+  /** The lc_status number of the C ABI. */
+  readonly status: number;
+}
+
+export declare class Client {
+  constructor(options: ClientOptions);
+  check(options?: { mode?: 'auto' | 'refresh' | 'offline' }): Promise<Verdict>;
+  activate(key: string, machineName?: string): Promise<Verdict>;
+  deactivate(): Promise<Verdict>;
+  deactivateMachine(machineId: string): Promise<Verdict>;
+  machines(): Promise<Verdict>;
+  close(): void;
+}
+
+export declare function libraryVersion(): string;

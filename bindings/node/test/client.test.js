@@ -1,0 +1,105 @@
+// The Node package against a real broker and the ORDS emulator (license-stack), run by
+// bindings/node/test.sh with the stack's LC_TEST_* variables.
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const crypto = require('crypto');
+const net = require('net');
+const { Client, LicenseClientError, libraryVersion } = require('..');
+
+const URL = process.env.LC_TEST_BROKER_URL;
+const KEYS = process.env.LC_TEST_TRUSTED_KEYS;
+const KEY = process.env.LC_TEST_KEY;
+const FORGED = process.env.LC_TEST_FORGED_KEY;
+
+function newClient(extra) {
+  return new Client({
+    brokerUrl: URL,
+    appId: 'com.example.node',
+    trustedKeys: KEYS,
+    product: 'desktop-pro',
+    dataDir: fs.mkdtempSync(path.join(os.tmpdir(), 'lc-node-')),
+    keyStore: 'file',
+    machineId: `node-${crypto.randomUUID()}`,
+    timeoutMs: 5000,
+    ...extra,
+  });
+}
+
+test('the whole lifecycle', async () => {
+  const c = newClient();
+  assert.strictEqual((await c.check({ mode: 'offline' })).code, 'NO_LICENSE');
+  const activated = await c.activate(KEY, 'Node test');
+  assert.deepStrictEqual([activated.licensed, activated.code, activated.source], [true, 'VALID', 'online']);
+  const online = await c.check({ mode: 'refresh' });
+  assert.deepStrictEqual([online.code, online.source], ['VALID', 'online']);
+  const offline = await c.check({ mode: 'offline' });
+  assert.ok(offline.licensed && offline.source === 'cache');
+  assert.ok(offline.hasEntitlement('export') && !offline.hasEntitlement('print'));
+  assert.deepStrictEqual(offline.entitlements, ['export', 'sync']);
+  assert.strictEqual(offline.product, 'desktop-pro');
+  assert.ok(offline.expires_at > 0 && offline.offline_until > 0 && offline.exit_code === 0);
+  assert.strictEqual((await c.deactivate()).code, 'DEACTIVATED');
+  assert.strictEqual((await c.check({ mode: 'offline' })).code, 'NO_LICENSE');
+  await assert.rejects(c.deactivate(), (e) => e instanceof LicenseClientError
+    && e.kind === 'NO_LICENSE' && e.status === 4 && /activate/.test(e.message));
+  c.close();
+});
+
+test('the verdict keeps every member of the JSON', async () => {
+  const c = newClient();
+  const v = await c.check({ mode: 'offline' });
+  for (const member of ['licensed', 'code', 'source', 'expires_at', 'offline_until', 'message',
+    'machines', 'product', 'entitlements', 'exit_code']) {
+    assert.ok(member in v.toJSON(), member);
+  }
+  c.close();
+});
+
+test('a forged key is a verified NOT_FOUND', async () => {
+  const c = newClient();
+  const v = await c.activate(FORGED);
+  assert.deepStrictEqual([v.licensed, v.code, v.exit_code], [false, 'NOT_FOUND', 1]);
+  c.close();
+});
+
+test('bad input is an error naming the problem, never a crash', async () => {
+  assert.throws(() => newClient({ trustedKeys: 'k1:not-a-key' }),
+    (e) => e.kind === 'INVALID_ARGUMENT' && /trusted_keys/.test(e.message));
+  assert.throws(() => newClient({ brokerUrl: 'ftp://example.com' }), /ftp:\/\//);
+  assert.throws(() => newClient({ keyStore: 'cloud' }), /keyStore/);
+  assert.throws(() => newClient({ colour: 'blue' }), /unknown option colour/);
+  const c = newClient();
+  await assert.rejects(c.activate('not-a-key'), (e) => e.kind === 'INVALID_KEY' && e.status === 1);
+  await assert.rejects(c.check({ mode: 'sometimes' }), /mode/);
+  await assert.rejects(c.activate(42), TypeError);
+  c.close();
+  await assert.rejects(c.check(), /closed/);
+});
+
+test('calls do not block the event loop', async () => {
+  // A broker that accepts and never answers, and a 1.5 s timeout: this event loop must
+  // keep running meanwhile (it even serves that silent broker's accepts).
+  const silent = net.createServer(() => {});
+  await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const c = newClient({ brokerUrl: `http://127.0.0.1:${silent.address().port}`, timeoutMs: 1500 });
+  let ticks = 0;
+  const timer = setInterval(() => { ticks += 1; }, 10);
+  const started = Date.now();
+  await c.activate(KEY).then(() => assert.fail('activated against a silent broker'), (e) => {
+    assert.strictEqual(e.kind, 'BROKER_UNREACHABLE');
+    assert.match(e.message, /1500 ms/);
+  });
+  clearInterval(timer);
+  c.close();
+  silent.close();
+  const waited = Date.now() - started;
+  assert.ok(ticks >= 5, `the event loop ran ${ticks} times during a ${waited} ms call`);
+});
+
+test('the library version is the crate version', () => {
+  assert.strictEqual(libraryVersion(), '0.1.0');
+});
