@@ -1,5 +1,5 @@
-//! Fuzzing license-key parsing: no panic on any text, and parse∘encode is the
-//! identity (also in lower case with spaces for dashes). That no mutation of a minted
+//! Fuzzing license-key parsing: no panic on any text, parse∘encode is the identity
+//! (also in lower case with spaces for dashes), and so is base32 decode∘encode. That no mutation of a minted
 //! key verifies is the broker's to show (its tests hold the key secret).
 //!
 //! Cases: `PROPTEST_CASES` (default 512 here; the standalone figure in
@@ -7,7 +7,8 @@
 
 use proptest::prelude::*;
 
-use super::{LicenseKey, MAC_LEN};
+use super::tests::base32_encode;
+use super::{base32_decode, symbol_value, LicenseKey, MAC_LEN};
 use crate::CustomerId;
 
 fn cases() -> u32 {
@@ -39,5 +40,13 @@ proptest! {
         let text = key.encode();
         prop_assert_eq!(LicenseKey::parse(&text).unwrap(), key.clone());
         prop_assert_eq!(LicenseKey::parse(&text.to_lowercase().replace('-', " ")).unwrap(), key);
+    }
+
+    #[test]
+    fn base32_round_trips(data in proptest::collection::vec(any::<u8>(), 0..64)) {
+        let symbols: Vec<u8> = base32_encode(&data).iter().map(|&c| symbol_value(c as char).unwrap()).collect();
+        let mut out = [0u8; 64];
+        let len = base32_decode(&symbols, &mut out).unwrap();
+        prop_assert_eq!(&out[..len], &data[..]);
     }
 }
