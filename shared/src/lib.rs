@@ -19,13 +19,16 @@ pub mod error;
 pub mod keyset;
 pub mod license_key;
 pub mod request;
+mod unicode_tables;
 pub mod verdict;
 
 pub use envelope::{Envelope, EnvelopeError, ALG_ED25519, ENVELOPE_VERSION, SIGNING_CONTEXT};
 pub use error::{ErrorBody, ErrorCode};
 pub use keyset::{kid_for, parse_public_key, Keyset, KeysetError};
 pub use license_key::{CustomerId, LicenseKey, LicenseKeyError, MAC_LEN};
-pub use request::{is_product_code, AppInfo, RequestError, ValidateRequest};
+pub use request::{
+    check_machine_name, is_product_code, AppInfo, MachineNameProblem, RequestError, ValidateRequest,
+};
 pub use verdict::{
     ExpiryStrategy, LicenseInfo, MachineEntry, Machines, Policy, VerdictCode, VerdictPayload,
     VerdictResult, VERDICT_TYP,

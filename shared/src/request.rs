@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::b64;
+use crate::unicode_tables::{in_ranges, is_combining_mark, DEFAULT_IGNORABLE, FORMAT};
 
 /// Fewest random bytes a nonce may carry: below this a replay becomes guessable.
 pub const NONCE_MIN_BYTES: usize = 16;
@@ -14,6 +15,13 @@ pub const FINGERPRINT_MAX_CHARS: usize = 128;
 pub const APP_FIELD_MAX_CHARS: usize = 64;
 /// Longest `machine_name` an activation may give.
 pub const MACHINE_NAME_MAX_CHARS: usize = 64;
+/// Most combining marks (general category Mn, Mc or Me) a machine name may stack in a
+/// row. Real writing needs few: Vietnamese puts two on a vowel (a vowel mark and a tone,
+/// `ệ` is e + U+0323 + U+0302 decomposed) and pointed, cantillated Hebrew three or so on
+/// one letter; dozens of stacked marks ("Zalgo" text) only draw over the lines around
+/// the name in a dialog or terminal. Four leaves room for every orthography while
+/// refusing the tower.
+pub const MACHINE_NAME_MAX_COMBINING_RUN: usize = 4;
 /// Longest `machine_id` (a seat's short id) a deactivation may name.
 pub const MACHINE_ID_MAX_CHARS: usize = 64;
 /// Longest product code.
@@ -89,16 +97,59 @@ pub enum RequestError {
     Fingerprint,
     #[error("app.{0} must be 1 to {APP_FIELD_MAX_CHARS} printable ASCII characters")]
     AppField(&'static str),
-    #[error(
-        "machine_name must be 1 to {MACHINE_NAME_MAX_CHARS} characters without control characters"
-    )]
-    MachineName,
+    #[error("{0}")]
+    MachineName(MachineNameProblem),
     #[error("machine_id must be 1 to {MACHINE_ID_MAX_CHARS} lower-case hex digits, as a machine list shows it")]
     MachineId,
     #[error(
         "product must be 1 to {PRODUCT_MAX_CHARS} characters of A-Z, a-z, 0-9, '.', '_' and '-'"
     )]
     Product,
+}
+
+/// What is wrong with an activation's `machine_name`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MachineNameProblem {
+    #[error(
+        "machine_name must be 1 to {MACHINE_NAME_MAX_CHARS} characters; shorten it or leave it out"
+    )]
+    Length,
+    #[error(
+        "machine_name contains U+{:04X}, a control, line-break, bidirectional, formatting or \
+         invisible character; use only visible characters and plain spaces",
+        u32::from(*.0)
+    )]
+    InvisibleChar(char),
+    #[error("machine_name is only whitespace; give a visible name or leave it out")]
+    WhitespaceOnly,
+    #[error(
+        "machine_name stacks more than {MACHINE_NAME_MAX_COMBINING_RUN} combining marks on one \
+         character; use at most {MACHINE_NAME_MAX_COMBINING_RUN}"
+    )]
+    CombiningMarks,
+}
+
+/// Checks a machine name: it is shown in machine lists, terminals and dialogs, so every
+/// character of it must be one a reader can see, and none may draw outside its place.
+pub fn check_machine_name(name: &str) -> Result<(), MachineNameProblem> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MACHINE_NAME_MAX_CHARS {
+        return Err(MachineNameProblem::Length);
+    }
+    if let Some(c) = name.chars().find(|&c| is_unsafe_char(c)) {
+        return Err(MachineNameProblem::InvisibleChar(c));
+    }
+    if name.chars().all(char::is_whitespace) {
+        return Err(MachineNameProblem::WhitespaceOnly);
+    }
+    let mut run = 0;
+    for c in name.chars() {
+        run = if is_combining_mark(c) { run + 1 } else { 0 };
+        if run > MACHINE_NAME_MAX_COMBINING_RUN {
+            return Err(MachineNameProblem::CombiningMarks);
+        }
+    }
+    Ok(())
 }
 
 impl ValidateRequest {
@@ -126,10 +177,7 @@ impl ValidateRequest {
             }
         }
         if let Some(name) = &self.machine_name {
-            let chars = name.chars().count();
-            if chars == 0 || chars > MACHINE_NAME_MAX_CHARS || name.chars().any(is_unsafe_char) {
-                return Err(RequestError::MachineName);
-            }
+            check_machine_name(name).map_err(RequestError::MachineName)?;
         }
         if let Some(product) = &self.product {
             if !is_product_code(product) {
@@ -157,11 +205,17 @@ pub fn is_product_code(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-/// A machine name is shown in terminals and dialogs: no control characters, and none of
-/// the bidirectional overrides that could make it read as something else.
+/// A character a machine name may not hold: controls (Cc), format characters (Cf:
+/// bidirectional controls such as U+061C and U+202E, zero-width spaces and joiners,
+/// U+FEFF, invisible operators such as U+2062, tag characters), the line and paragraph
+/// separators U+2028 and U+2029, and every other default-ignorable code point (fillers,
+/// variation selectors, the whole tag block U+E0000..U+E0FFF): each either draws nothing
+/// or changes how the text around it reads.
 fn is_unsafe_char(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+        || matches!(c, '\u{2028}' | '\u{2029}')
+        || in_ranges(FORMAT, c)
+        || in_ranges(DEFAULT_IGNORABLE, c)
 }
 
 /// Echoed values end up in logs and signed payloads, so only visible ASCII is allowed.
@@ -254,9 +308,17 @@ mod tests {
         let mut named = request(32);
         named.machine_name = Some("Anna's laptop (Zürich)".into());
         assert_eq!(named.check(), Ok(()));
-        for bad in ["", "evil\u{202E}txt.exe", "line\nbreak", &"x".repeat(65)] {
+        for bad in ["", &"x".repeat(65)] {
             named.machine_name = Some(bad.into());
-            assert_eq!(named.check(), Err(RequestError::MachineName), "{bad:?}");
+            let expected = RequestError::MachineName(MachineNameProblem::Length);
+            assert_eq!(named.check(), Err(expected), "{bad:?}");
+        }
+        for bad in ["evil\u{202E}txt.exe", "line\nbreak"] {
+            named.machine_name = Some(bad.into());
+            assert!(
+                matches!(named.check(), Err(RequestError::MachineName(_))),
+                "{bad:?}"
+            );
         }
         let mut targeted = request(32);
         targeted.machine_id = Some("0a1b2c3d4e5f".into());
@@ -265,5 +327,79 @@ mod tests {
             targeted.machine_id = Some(bad.into());
             assert_eq!(targeted.check(), Err(RequestError::MachineId), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn machine_names_refuse_invisible_format_and_stacked_characters() {
+        let invisible = [
+            '\u{061C}',
+            '\u{200B}',
+            '\u{200D}',
+            '\u{FEFF}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{2062}',
+            '\u{206A}',
+            '\u{E0000}',
+            '\u{E0001}',
+            '\u{E0041}',
+            '\u{E007F}',
+            '\u{00AD}',
+            '\u{3164}',
+            '\u{FE0F}',
+            '\u{0007}',
+            '\u{0085}',
+        ];
+        for c in invisible {
+            let name = format!("lap{c}top");
+            assert_eq!(
+                check_machine_name(&name),
+                Err(MachineNameProblem::InvisibleChar(c)),
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+        for blank in [" ", "   ", "\u{00A0}\u{3000}", "\t"] {
+            let problem = check_machine_name(blank).unwrap_err();
+            assert!(
+                matches!(
+                    problem,
+                    MachineNameProblem::WhitespaceOnly | MachineNameProblem::InvisibleChar(_)
+                ),
+                "{blank:?}: {problem:?}"
+            );
+        }
+        assert_eq!(
+            check_machine_name(" \u{00A0} "),
+            Err(MachineNameProblem::WhitespaceOnly)
+        );
+        let zalgo = format!("a{}", "\u{0301}".repeat(63));
+        assert_eq!(
+            check_machine_name(&zalgo),
+            Err(MachineNameProblem::CombiningMarks)
+        );
+        let five = format!("a{}", "\u{0301}".repeat(5));
+        assert_eq!(
+            check_machine_name(&five),
+            Err(MachineNameProblem::CombiningMarks)
+        );
+        // What real names need still passes: decomposed Vietnamese, four marks, scripts
+        // whose vowel signs are marks, spaces inside a name.
+        for good in [
+            "Nguye\u{0323}\u{0302}n's PC",
+            &format!("a{}", "\u{0301}".repeat(4)),
+            "\u{0915}\u{094D}\u{0937}\u{093F} desk",
+            "Büro 2",
+            "写字楼 电脑",
+        ] {
+            assert_eq!(check_machine_name(good), Ok(()), "{good:?}");
+        }
+        let mut named = request(32);
+        named.machine_name = Some("a\u{200B}".into());
+        let message = named.check().unwrap_err().to_string();
+        assert!(
+            message.contains("machine_name") && message.contains("U+200B"),
+            "{message}"
+        );
     }
 }

@@ -308,3 +308,29 @@ async fn a_license_deleted_while_its_row_is_cached_is_not_found_not_a_503() {
         assert!(gone.license.entitlements.is_empty());
     }
 }
+
+#[tokio::test]
+async fn an_invisible_or_stacked_machine_name_is_a_400_that_takes_no_seat() {
+    let app = start(broker()).await;
+    let tower = format!("a{}", "\u{0301}".repeat(63));
+    for name in [
+        "lap\u{200B}top",
+        "\u{FEFF}office",
+        "desk\u{E0041}\u{E007F}",
+        "one\u{2028}two",
+        "   ",
+        tower.as_str(),
+    ] {
+        let mut named = body(&app, "4", "laptop");
+        named["machine_name"] = json!(name);
+        let refused = error_body(post(&app, "activate", named).await, 400, "invalid_request").await;
+        let message = refused["message"].as_str().unwrap();
+        assert!(message.contains("machine_name"), "{name:?}: {message}");
+    }
+    let listed = signed(&app, "machines", body(&app, "4", "laptop")).await;
+    assert_eq!(
+        listed.license.machines.unwrap().used,
+        0,
+        "no seat was taken"
+    );
+}
