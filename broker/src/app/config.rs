@@ -146,5 +146,4 @@ fn tls_files_usable(src: &Sources, edge: &EdgeConfig) -> Result<(), ConfigError>
 }
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 mod tests;

@@ -264,8 +264,7 @@ fn read_toml(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
 }
 
 #[cfg(test)]
-#[path = "operator_tests.rs"]
-mod operator_tests;
+mod tests;
 
 /// `deploy/broker.toml`: every setting of [`TABLE`], documented and commented out at
 /// its default (or an example value where there is none), so an operator uncomments

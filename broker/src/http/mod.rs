@@ -110,5 +110,4 @@ async fn method_not_allowed() -> impl axum::response::IntoResponse {
 }
 
 #[cfg(test)]
-#[path = "fallback_tests.rs"]
-mod fallback_tests;
+mod tests;

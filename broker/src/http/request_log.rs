@@ -168,5 +168,4 @@ impl std::fmt::Display for ClientAddr {
 }
 
 #[cfg(test)]
-#[path = "request_log_tests.rs"]
 mod tests;

@@ -270,5 +270,4 @@ impl axum::serve::Listener for TlsListener {
 }
 
 #[cfg(test)]
-#[path = "tls_tests.rs"]
 mod tests;

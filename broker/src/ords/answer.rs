@@ -347,7 +347,6 @@ fn parse_time(text: &str) -> Option<i64> {
 }
 
 #[cfg(test)]
-#[path = "answer_proptests.rs"]
 mod proptests;
 
 #[cfg(test)]

@@ -20,13 +20,13 @@
 mod answer;
 mod config;
 mod error;
-#[cfg(test)]
-mod http_tests;
 pub(crate) mod outbound;
 mod path;
 mod refusals;
 mod seats;
 mod strict_json;
+#[cfg(test)]
+mod tests;
 pub mod token;
 
 use std::sync::Arc;

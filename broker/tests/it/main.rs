@@ -8,8 +8,8 @@
 //!   binary, and the public edge (limits, metrics, deadlines, TLS, shutdown).
 //! - `seats`: seats and products against the emulator, on its own clock.
 //! - `validate_fuzz`, `ords_fuzz`, `license_key_fuzz`: proptest over the request body,
-//!   over ORDS answers (`ords_bodies` holds them and their independent reading), and
-//!   over license keys against the key secret.
+//!   over ORDS answers (the kit's `ords_bodies` holds them and their independent
+//!   reading), and over license keys against the key secret.
 //! - `token_clock`, `token_http`, `token_emulator`: the token manager on a paused clock,
 //!   against a literal-JSON token endpoint, and against the emulator.
 //! - `layers`: the shape of `broker/src`, read from its text: `config` imports no other
@@ -30,7 +30,6 @@ mod input;
 mod layers;
 mod license_key_fuzz;
 mod ords_answers;
-mod ords_bodies;
 mod ords_fuzz;
 mod production;
 mod seats;

@@ -2,7 +2,7 @@
 //! ORDS answers the broker with the case's status and body. The broker's answer is the
 //! verdict that row means (signed and for that customer) or 503/504; never 500, never
 //! `VALID` from anything else. The reader itself is fuzzed directly by the unit
-//! proptest in `src/ords/answer_proptests.rs`, on the same bodies.
+//! proptest in `src/ords/answer/proptests.rs`, on the same bodies.
 //!
 //! Cases: `PROPTEST_CASES` (default 64 here).
 
@@ -20,7 +20,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::ords_bodies::{body, oracle, Reading, Status};
+use license_testkit::ords_bodies::{body, oracle, Reading, Status};
 
 fn cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")
@@ -123,7 +123,7 @@ fn body_for_404() -> impl Strategy<Value = Vec<u8>> {
 
 /// No 401: a refused fresh token is remembered and backed off for seconds, which
 /// would make the cases after it depend on it (that memory is tested on its own, in
-/// the broker's `ords::http_tests`).
+/// the broker's `ords::tests`).
 fn ords_status() -> impl Strategy<Value = u16> {
     prop_oneof![
         8 => Just(200u16),

@@ -14,6 +14,7 @@
 //! - [`keep_tracing_callsites_interested`]: before a test captures log lines.
 //! - [`install_panic_counter`] / [`panics`]: a panic anywhere in the process, even in a
 //!   task Tokio caught, becomes visible to the test that caused it.
+//! - [`ords_bodies`]: ORDS answer bodies for proptest and this side's reading of them.
 //! - [`layers`]: a crate's module graph and function lengths, read from its source,
 //!   for each crate's layers test.
 
@@ -38,6 +39,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub mod layers;
+pub mod ords_bodies;
 
 pub use ords_emulator;
 

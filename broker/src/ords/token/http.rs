@@ -317,5 +317,4 @@ fn known_field(path: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "http_tests.rs"]
 mod tests;

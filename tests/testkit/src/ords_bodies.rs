@@ -1,7 +1,7 @@
 //! ORDS answer bodies for proptest, and this side's own reading of them: shared by the
-//! unit proptest of the broker's reader (`src/ords/answer_proptests.rs` includes this
-//! file) and the end-to-end fuzz of the broker over HTTP (`ords_fuzz`), so both hold
-//! the broker to the same independent reading.
+//! unit proptest of the broker's reader (`broker/src/ords/answer/proptests.rs`) and
+//! the end-to-end fuzz of the broker over HTTP (`broker/tests/it/ords_fuzz.rs`), so
+//! both hold the broker to the same independent reading.
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 /// A status value, as this side reads the configured defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Status {
+pub enum Status {
     Active,
     Suspended,
     Revoked,
@@ -18,7 +18,7 @@ pub(crate) enum Status {
 
 /// What a 200 body says: no row, or a row with a status and an expiry (unix seconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Reading {
+pub enum Reading {
     NoRow,
     Row {
         status: Status,
@@ -27,7 +27,7 @@ pub(crate) enum Reading {
 }
 
 /// This side's reading of a 200 body: `Some(lookup)` or `None` for "cannot be read".
-pub(crate) fn oracle(body: &[u8], id: &str) -> Option<Reading> {
+pub fn oracle(body: &[u8], id: &str) -> Option<Reading> {
     let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(body) else {
         return None;
     };
@@ -139,7 +139,7 @@ fn row() -> impl Strategy<Value = Value> {
         })
 }
 
-pub(crate) fn body() -> impl Strategy<Value = Vec<u8>> {
+pub fn body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         4 => row().prop_map(|r| serde_json::to_vec(&r).unwrap()),
         3 => (proptest::collection::vec(prop_oneof![4 => row(), 1 => any_json()], 0..3), proptest::option::of(any::<bool>()))

@@ -2,7 +2,7 @@
 //! value near and far from valid: never a panic, and the result is exactly what an
 //! independent reading of the body says (a row only with a configured status and a
 //! NULL or RFC 3339 expiry; anything else an error). The bodies and that reading are
-//! shared with the broker's end-to-end fuzz over HTTP.
+//! shared with the broker's end-to-end fuzz over HTTP (`license_testkit::ords_bodies`).
 //!
 //! Cases: `PROPTEST_CASES` (default 256 here).
 
@@ -11,10 +11,7 @@ use proptest::prelude::*;
 use super::{read, LicenseStatus, Lookup};
 use crate::ords::{Columns, StatusValues};
 
-#[path = "../../tests/it/ords_bodies.rs"]
-mod bodies;
-
-use bodies::{body, oracle, Reading, Status};
+use license_testkit::ords_bodies::{body, oracle, Reading, Status};
 
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")

@@ -370,7 +370,7 @@ fn a_release_budget_above_the_packages_maximum_is_refused_naming_it() {
 
 #[test]
 fn the_seat_bounds_are_the_seats_packages_own() {
-    let sql = include_str!("../../../deploy/ords/seats.sql");
+    let sql = include_str!("../../../../deploy/ords/seats.sql");
     for line in [
         format!("c_min_lease_seconds CONSTANT PLS_INTEGER := {MIN_SEAT_LEASE_SECS};"),
         format!("c_max_seconds CONSTANT PLS_INTEGER := {MAX_SEAT_SECS};"),
