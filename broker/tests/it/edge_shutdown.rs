@@ -60,7 +60,8 @@ async fn sigterm_during_an_in_flight_call_drains_and_exits_zero() {
     let broker = Broker(child);
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let (listening_tx, listening_rx) = mpsc::channel::<String>();
-    {
+    // Reads until the broker's stderr closes: joining it is waiting for the last line.
+    let reader = {
         let lines = Arc::clone(&lines);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -73,8 +74,8 @@ async fn sigterm_during_an_in_flight_call_drains_and_exits_zero() {
                 }
                 lines.lock().unwrap().push(line);
             }
-        });
-    }
+        })
+    };
     let addr = listening_rx
         .recv_timeout(Duration::from_secs(10))
         .expect("the broker says where it listens");
@@ -160,7 +161,8 @@ async fn sigterm_during_an_in_flight_call_drains_and_exits_zero() {
     );
 
     // One JSON line per request with the promised fields; the key only as a hash prefix.
-    std::thread::sleep(Duration::from_millis(100));
+    // The process has exited, so its stderr is at its end once the reader has read it all.
+    reader.join().expect("the log reader");
     let lines = lines.lock().unwrap().clone();
     let requests: Vec<Value> = lines
         .iter()

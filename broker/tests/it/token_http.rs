@@ -18,6 +18,7 @@ use license_broker::token::{
 };
 use license_broker::OutboundLimits;
 use secrecy::SecretString;
+use tokio::sync::Notify;
 
 /// The example credentials from Oracle's documentation (ORDS's alphabet).
 const CLIENT_ID: &str = "QvUVx6Gp8P02dTb0C-II1A..";
@@ -45,6 +46,8 @@ struct Endpoint {
     delay: Mutex<Duration>,
     secret: &'static str,
     posts: AtomicUsize,
+    /// Told of each request as it arrives (a permit waits when no one listens yet).
+    arrived: Notify,
     /// `(Authorization, Content-Type, body)` of each request.
     seen: Mutex<Vec<(String, String, String)>>,
 }
@@ -63,6 +66,7 @@ async fn token_endpoint(
     body: String,
 ) -> Response {
     ep.posts.fetch_add(1, SeqCst);
+    ep.arrived.notify_one();
     let text = |name| {
         headers
             .get(name)
@@ -136,6 +140,7 @@ impl Stand {
             delay: Mutex::new(Duration::ZERO),
             secret,
             posts: AtomicUsize::new(0),
+            arrived: Notify::new(),
             seen: Mutex::new(Vec::new()),
         });
         let app = Router::new()
@@ -365,9 +370,17 @@ async fn callers_dropped_mid_fetch_do_not_cancel_it() {
             tokio::spawn(async move { tokens.token().await })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The fetch has begun: its request is at the endpoint, which answers 200 ms later.
+    stand.endpoint.arrived.notified().await;
     callers.iter().for_each(tokio::task::JoinHandle::abort);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // It completes without any caller: the manager's own state says so.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while !tokens.status().has_token {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the abandoned fetch completes");
     let start = Instant::now();
     assert_eq!(tokens.token().await.unwrap().generation(), 1);
     assert!(
