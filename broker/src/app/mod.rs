@@ -218,9 +218,9 @@ async fn start_metrics_listener(
         .await
         .map_err(|error| ServeError::MetricsListen { addr, error })?;
     tracing::info!(listen = %listener.local_addr()?, "serving /metrics on its own listener");
-    let router = http::metrics_app(state.clone());
+    let state = state.clone();
     Ok(Some(tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router).await {
+        if let Err(e) = http::serve_metrics(listener, state).await {
             tracing::warn!(error = %e, "the metrics listener stopped");
         }
     })))

@@ -35,6 +35,7 @@ mod health;
 pub(crate) mod request_log;
 mod serve;
 pub(crate) mod shutdown;
+mod slots;
 mod state;
 pub(crate) mod tls;
 mod validate;
@@ -48,7 +49,7 @@ use request_log::log_and_measure;
 
 pub(crate) use edge_config::EdgeConfig;
 pub use error::ApiError;
-pub(crate) use serve::serve;
+pub(crate) use serve::{serve, serve_metrics};
 pub use shutdown::Signals;
 pub(crate) use state::{AppState, Parts};
 

@@ -6,6 +6,14 @@
 //! forever. Each connection is served with hyper's HTTP/1 builder, which closes a
 //! connection whose headers do not arrive within the configured time.
 //!
+//! The separate metrics listener (`LICENSE_BROKER_METRICS_LISTEN`) runs through the
+//! same loop, so it too speaks only HTTP/1 and drops headers that do not arrive in
+//! time; it also holds at most [`METRICS_MAX_CONNECTIONS`] connections, at most
+//! [`METRICS_MAX_PER_ADDRESS`] from one address (see [`Slots`] for who is evicted at
+//! the cap). Connections are file descriptors the whole process shares: without a cap,
+//! a flood of half-sent requests to the metrics port could use up the broker's
+//! descriptors and make the public listener fail every validation.
+//!
 //! Shutdown: when the `shutdown` future completes, readiness turns 503 at once, the
 //! listener keeps accepting for the configured drain delay (so a load balancer sees
 //! the 503 instead of refused connections), then stops; every connection is asked to
@@ -29,8 +37,17 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tower::Service as _;
 
+use super::slots::{Room, Slots};
 use super::tls::TlsListener;
-use super::{app, AppState};
+use super::{app, metrics_app, AppState};
+use crate::guard::ip_bucket;
+
+/// Connections the metrics listener holds at once. A Prometheus server scrapes over one
+/// keep-alive connection, an HA pair over two; 64 leaves room for several scrapers and
+/// a person with curl, and bounds the descriptors a flood can take.
+pub(crate) const METRICS_MAX_CONNECTIONS: usize = 64;
+/// Connections the metrics listener holds from one address (an IPv6 /64).
+pub(crate) const METRICS_MAX_PER_ADDRESS: usize = 8;
 
 /// Serves `state`'s router on `listener` (over TLS with `tls`) until `shutdown`
 /// completes, then drains (see the module docs). `public_metrics`: whether
@@ -65,13 +82,14 @@ pub(crate) async fn serve(
                     TlsListener::new(listener, tls),
                     router,
                     state,
+                    None,
                     stop_accepting,
                 )
                 .await
             }
             None => {
                 let router = app(state.clone(), public_metrics);
-                serve_loop(listener, router, state, stop_accepting).await
+                serve_loop(listener, router, state, None, stop_accepting).await
             }
         }
     };
@@ -87,6 +105,14 @@ pub(crate) async fn serve(
     }
 }
 
+/// Serves `/metrics` alone on `listener` until the task is aborted, through the same
+/// accept loop as the public listener, with the metrics caps (see the module docs).
+pub(crate) async fn serve_metrics(listener: TcpListener, state: AppState) -> io::Result<()> {
+    let router = metrics_app(state.clone());
+    let slots = Slots::new(METRICS_MAX_CONNECTIONS, METRICS_MAX_PER_ADDRESS);
+    serve_loop(listener, router, state, Some(slots), std::future::pending()).await
+}
+
 /// Served over TLS, browsers and clients that honour it should never try plain HTTP.
 fn with_hsts(router: Router) -> Router {
     router.layer(axum::middleware::map_response(
@@ -100,10 +126,13 @@ fn with_hsts(router: Router) -> Router {
     ))
 }
 
+/// Accepts and serves connections until `shutdown`; with `slots`, counts every
+/// connection against them for its whole life.
 async fn serve_loop<L>(
     mut listener: L,
     router: Router,
     state: AppState,
+    mut slots: Option<Slots>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()>
 where
@@ -120,11 +149,35 @@ where
         tokio::select! {
             () = &mut shutdown => break,
             (io, peer) = listener.accept() => {
+                let bucket = ip_bucket(peer.ip());
+                if let Some(slots) = &mut slots {
+                    match slots.make_room(bucket) {
+                        Room::AddressFull => {
+                            tracing::debug!(%peer, "too many connections from this address; closing");
+                            continue;
+                        }
+                        Room::Made { evicted: 0 } => {}
+                        Room::Made { .. } => {
+                            tracing::debug!(%peer, "connections at their cap; evicted one of the most crowded address");
+                        }
+                    }
+                }
                 let connection = serve_connection(io, peer, router.clone(), http.clone(), stop_rx.clone());
-                connections.spawn(connection);
+                let abort = connections.spawn(connection);
+                if let Some(slots) = &mut slots {
+                    slots.hold(bucket, abort);
+                }
             }
             // Reap finished connections so the set does not grow with every client.
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(done) = connections.join_next_with_id(), if !connections.is_empty() => {
+                let id = match done {
+                    Ok((id, ())) => id,
+                    Err(e) => e.id(),
+                };
+                if let Some(slots) = &mut slots {
+                    slots.release(id);
+                }
+            }
         }
     }
     state.draining().start();

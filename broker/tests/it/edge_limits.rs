@@ -462,3 +462,105 @@ async fn one_key_in_many_spellings_is_one_key_to_the_limit_and_the_log() {
         assert_eq!(line["key"], fingerprint.as_str(), "{text}");
     }
 }
+
+/// A port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
+/// Whether the broker closes `stream` within `wait` (EOF or a reset), reading and
+/// discarding whatever it sends first.
+async fn closed_within(stream: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+    let mut buf = [0u8; 512];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, tokio::io::AsyncReadExt::read(stream, &mut buf))
+            .await
+        {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_half_sent_requests_to_the_metrics_listener_is_capped_and_timed_out() {
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let app = spawn_app_env(&[
+        (var::METRICS_LISTEN, metrics.as_str()),
+        (var::HEADER_READ_TIMEOUT_SECS, "2"),
+    ])
+    .await;
+    // The broker binds the metrics port once it runs.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while tokio::net::TcpStream::connect(&metrics).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the metrics listener never came up"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Many half-sent requests (headers that never end) to the metrics port.
+    let mut flood = Vec::new();
+    for _ in 0..200 {
+        let mut stream = tokio::net::TcpStream::connect(&metrics).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(&mut stream, b"GET /metrics HTTP/1.1\r\nHost: m\r\n")
+            .await
+            .unwrap();
+        flood.push(stream);
+    }
+    // Validations on the public listener keep answering meanwhile.
+    for _ in 0..3 {
+        let response = app.validate(&app.key("1"), &nonce()).await;
+        assert_eq!(response.status(), 200);
+    }
+    // The broker holds at most its cap of them: the rest are closed at once.
+    let checks = flood
+        .iter_mut()
+        .map(|stream| closed_within(stream, Duration::from_millis(500)));
+    let closed = futures::future::join_all(checks).await;
+    let open = closed.iter().filter(|closed| !**closed).count();
+    assert!(
+        open <= 64,
+        "{open} half-sent metrics connections still open"
+    );
+    // And the header timeout ends the ones it kept.
+    let checks = flood
+        .iter_mut()
+        .map(|stream| closed_within(stream, Duration::from_secs(4)));
+    let closed = futures::future::join_all(checks).await;
+    assert!(
+        closed.iter().all(|c| *c),
+        "a half-sent request outlived the header timeout"
+    );
+    drop(flood);
+    // HTTP/2 with prior knowledge (h2c) is not spoken: no SETTINGS frame comes back.
+    let mut h2c = tokio::net::TcpStream::connect(&metrics).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut h2c,
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0",
+    )
+    .await
+    .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        Duration::from_secs(3),
+        tokio::io::AsyncReadExt::read_to_end(&mut h2c, &mut answer),
+    )
+    .await;
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 "),
+        "the metrics listener answered h2c: {:?}",
+        &answer[..answer.len().min(16)]
+    );
+    // A real scrape still works.
+    let scrape = app
+        .http
+        .get(format!("http://{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), 200);
+}
