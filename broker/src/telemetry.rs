@@ -5,15 +5,14 @@
 //! event's fields and those of its spans (the request's `request_id`) at the top
 //! level, so `jq .status` or a log shipper's field mapping needs no nesting.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::io::IsTerminal as _;
 
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
-use tracing_subscriber::field::{RecordFields, VisitOutput as _};
-use tracing_subscriber::fmt::format::{DefaultVisitor, JsonFields, Writer};
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::fmt::format::{JsonFields, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
@@ -76,115 +75,15 @@ pub fn init(format: LogFormat, default_filter: &str) -> Result<(), String> {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match format {
-        LogFormat::Text => builder.fmt_fields(TextFields).init(),
+        // tracing-subscriber's own text format: `name=value` with the value's `Debug`,
+        // the message first, its terminal control characters escaped.
+        LogFormat::Text => builder.init(),
         LogFormat::Json => builder
             .fmt_fields(JsonFields::new())
             .event_format(FlatJson)
             .init(),
     }
     Ok(())
-}
-
-/// The text format's fields, byte for byte what tracing-subscriber's `DefaultFields`
-/// writes: `name=value` with the value's `Debug`, one space apart, the message first
-/// and unnamed with its terminal control characters escaped. Written straight into
-/// the line: `DefaultFields` sends every name and `=` through its colour type even
-/// when colour is off, which costs more than the value itself, and the request log
-/// line has up to ten fields.
-pub struct TextFields;
-
-impl<'writer> FormatFields<'writer> for TextFields {
-    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
-        let mut visitor = TextVisitor {
-            writer,
-            is_empty: true,
-            result: Ok(()),
-        };
-        fields.record(&mut visitor);
-        visitor.result
-    }
-}
-
-struct TextVisitor<'a> {
-    writer: Writer<'a>,
-    is_empty: bool,
-    result: fmt::Result,
-}
-
-impl TextVisitor<'_> {
-    fn field(&mut self, name: &str, value: &dyn fmt::Debug) -> fmt::Result {
-        if !std::mem::take(&mut self.is_empty) {
-            self.writer.write_char(' ')?;
-        }
-        if name == "message" {
-            return if self.writer.sanitizes_ansi_escapes() {
-                write!(Escaping(&mut self.writer), "{value:?}")
-            } else {
-                write!(self.writer, "{value:?}")
-            };
-        }
-        self.writer
-            .write_str(name.strip_prefix("r#").unwrap_or(name))?;
-        self.writer.write_char('=')?;
-        write!(self.writer, "{value:?}")
-    }
-}
-
-impl Visit for TextVisitor<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.record_debug(field, &format_args!("{value}"));
-        } else {
-            self.record_debug(field, &value);
-        }
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        if self.result.is_err() {
-            return;
-        }
-        // An error value with its sources: rare, so tracing-subscriber's own visitor.
-        let mut default = DefaultVisitor::new(self.writer.by_ref(), self.is_empty);
-        default.record_error(field, value);
-        self.result = default.finish();
-        self.is_empty &= field.name().starts_with("log.");
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        // `log.` fields are the `log` crate's metadata, already on the line.
-        if self.result.is_err() || field.name().starts_with("log.") {
-            return;
-        }
-        self.result = self.field(field.name(), value);
-    }
-}
-
-/// Escapes what could drive a terminal (ESC, BEL, BS, FF, DEL and the C1 controls),
-/// as tracing-subscriber does for a message.
-struct Escaping<'a, W>(&'a mut W);
-
-impl<W: fmt::Write> fmt::Write for Escaping<'_, W> {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        // C1 controls are U+0080 to U+009F, two bytes in UTF-8 starting with 0xC2.
-        if !text
-            .bytes()
-            .any(|b| matches!(b, 0x1b | 0x07 | 0x08 | 0x0c | 0x7f | 0xc2))
-        {
-            return self.0.write_str(text);
-        }
-        for ch in text.chars() {
-            match ch {
-                '\x1b' => self.0.write_str("\\x1b")?,
-                '\x07' => self.0.write_str("\\x07")?,
-                '\x08' => self.0.write_str("\\x08")?,
-                '\x0c' => self.0.write_str("\\x0c")?,
-                '\x7f' => self.0.write_str("\\x7f")?,
-                '\u{80}'..='\u{9f}' => write!(self.0, "\\u{{{:x}}}", ch as u32)?,
-                _ => self.0.write_char(ch)?,
-            }
-        }
-        Ok(())
-    }
 }
 
 /// One flat JSON object per event (see the module docs).
@@ -304,9 +203,10 @@ mod tests {
         assert!(filter_from(Some(" "), None, "warn").is_ok());
     }
 
-    /// The same events through `TextFields` and tracing-subscriber's `DefaultFields`.
+    /// The text format: tracing-subscriber's own, one line per event, `name=value`,
+    /// and a message's terminal control characters escaped unless sanitizing is off.
     #[test]
-    fn text_fields_are_what_tracing_subscriber_writes() {
+    fn text_lines_are_name_value_with_the_message_escaped() {
         #[derive(Debug, thiserror::Error)]
         #[error("outer \u{1b}[31m")]
         struct Outer(#[source] Inner);
@@ -345,29 +245,38 @@ mod tests {
             );
             tracing::error!(error = &Inner as &(dyn std::error::Error + 'static));
         }
-        let capture = |fields: bool, sanitize: bool| {
+        let capture = |sanitize: bool| {
             let buffer = LogCapture::default();
             let writer = buffer.clone();
-            let builder = tracing_subscriber::fmt()
+            let subscriber = tracing_subscriber::fmt()
                 .without_time()
                 .with_ansi(false)
                 .with_ansi_sanitization(sanitize)
-                .with_writer(move || writer.clone());
-            if fields {
-                tracing::subscriber::with_default(builder.fmt_fields(TextFields).finish(), events);
-            } else {
-                tracing::subscriber::with_default(builder.finish(), events);
-            }
+                .with_writer(move || writer.clone())
+                .finish();
+            tracing::subscriber::with_default(subscriber, events);
             buffer.text()
         };
-        for sanitize in [true, false] {
-            let ours = capture(true, sanitize);
-            assert_eq!(ours, capture(false, sanitize), "sanitize {sanitize}");
-            assert_eq!(ours.lines().count(), 7, "{ours}");
-        }
-        let ours = capture(true, true);
-        assert!(ours.contains(r#"request request_id="83eabc207a852596" method=POST route="/v1/license/validate" status=200 code=VALID client=127.0.0.1 key=254fd140 latency_ms=0.649"#), "{ours}");
-        assert!(ours.contains(r"\x1b[2J \x07\x08\x0c\x7f \u{85}é"), "{ours}");
+        // What the broker writes (sanitizing is on by default): byte for byte.
+        let at = r#"request{request_id="00ab" n=3}: license_broker::telemetry::tests:"#;
+        let expected = [
+            format!(r#" INFO {at} request request_id="83eabc207a852596" method=POST route="/v1/license/validate" status=200 code=VALID client=127.0.0.1 key=254fd140 latency_ms=0.649"#),
+            format!(" WARN {at} two"),
+            r#"lines \x1b[2J \x07\x08\x0c\x7f \u{85}é "quoted" type="raw" flag=true n=-4 whole=2.0"#.to_owned(),
+            format!(r#" INFO {at}  text="a \"b\" \u{{1b}} \\ é" debug=[1, 2]"#),
+            format!(" INFO {at} only=1"),
+            format!(r"ERROR {at} failed error=outer \x1b[31m error.sources=[inner] after=1"),
+            format!("ERROR {at} error=inner"),
+        ];
+        let text = capture(true);
+        assert_eq!(text.lines().collect::<Vec<_>>(), expected, "{text}");
+        // Without sanitizing, the message's control characters pass as they are.
+        let raw = capture(false);
+        assert_eq!(raw.lines().count(), 7, "{raw}");
+        assert!(
+            raw.contains("lines \u{1b}[2J \u{7}\u{8}\u{c}\u{7f} \u{85}é"),
+            "{raw}"
+        );
     }
 
     #[test]

@@ -12,6 +12,17 @@
 //!
 //! Time comes from `tokio::time::Instant`, so tests run on a paused clock; the `*_at`
 //! methods take the instant explicitly for pure tests.
+//!
+//! Hand-written rather than `governor`. Its keyed limiter (0.10, `state/keyed.rs` in
+//! boinkor-net/governor) only offers checks that spend a cell (`check_key`,
+//! `check_key_n`, `check_key_any_n`), while the `NOT_FOUND` budget must be read
+//! without spending (`peek`, before answering an unverifiable key) and spent only
+//! once a `NOT_FOUND` has gone out (`Limits::record_not_found`). Its key store grows
+//! until the caller schedules `retain_recent`, with no cap on keys, where here the
+//! sweep and the eviction at `max_keys` ride on inserts. Its `Quota` cannot be zero,
+//! where `0` here means off. And it keeps its own clock (`quanta`, or a fake one in
+//! tests), where these limits run on tokio's, which the tests pause. What would be
+//! left to reuse is the GCRA compare-and-add, a few lines.
 
 use std::collections::HashMap;
 use std::hash::Hash;
