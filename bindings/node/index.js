@@ -1,6 +1,6 @@
 // The start-up license check for Node and Electron: a thin layer over the C ABI of
 // liblicense_client (bindings/c/include/license_client.h), through koffi. Every call
-// runs on a worker thread and returns a Promise: nothing blocks the event loop.
+// runs on libuv's worker pool and returns a Promise: nothing blocks the event loop.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -39,20 +39,15 @@ function load() {
 }
 
 const lib = load();
-const Handle = koffi.opaque('lc_client');
-// The async entry points run the call on a thread of the library's and call back once;
-// koffi queues that call to the event loop, where the verdict or the error (both valid
-// only during the callback) is copied.
-const VerdictCallback = koffi.proto(
-  'void lc_verdict_callback(void *userdata, int status, const char *verdict_json, const char *error)');
+koffi.opaque('lc_client');
+// lc_call runs one call and writes its outcome, verdict or error, as JSON: made for a
+// worker pool such as koffi's async calls, where the thread that ran the call is not
+// the one that reads the result (so lc_last_error could not be read there).
 const native = {
   clientNew: lib.func('int lc_client_new(const char *config, _Out_ lc_client **out)'),
   clientFree: lib.func('void lc_client_free(lc_client *client)'),
-  check: lib.func('int lc_check_async(lc_client *client, uint32_t mode, lc_verdict_callback *cb, void *userdata)'),
-  activate: lib.func('int lc_activate_async(lc_client *client, const char *key, const char *name, lc_verdict_callback *cb, void *userdata)'),
-  deactivate: lib.func('int lc_deactivate_async(lc_client *client, lc_verdict_callback *cb, void *userdata)'),
-  deactivateMachine: lib.func('int lc_deactivate_machine_async(lc_client *client, const char *id, lc_verdict_callback *cb, void *userdata)'),
-  machines: lib.func('int lc_machines_async(lc_client *client, lc_verdict_callback *cb, void *userdata)'),
+  call: lib.func('int lc_call(lc_client *client, const char *call, _Out_ void **outcome)'),
+  stringFree: lib.func('void lc_string_free(void *s)'),
   lastError: lib.func('const char *lc_last_error()'),
   statusName: lib.func('const char *lc_status_name(uint32_t status)'),
   version: lib.func('const char *lc_version()'),
@@ -94,45 +89,23 @@ function failure(status, message) {
   return new LicenseClientError(kind, status, message || kind);
 }
 
-// koffi's wake-up from the library's thread does not keep the event loop alive, so a
-// timer does while any call is pending: a script that awaits a check does not exit first.
-let pending = 0;
-let keepAlive = null;
-function started() {
-  pending += 1;
-  if (!keepAlive) keepAlive = setInterval(() => {}, 60 * 60 * 1000);
-}
-function ended() {
-  pending -= 1;
-  if (pending === 0) {
-    clearInterval(keepAlive);
-    keepAlive = null;
-  }
-}
-
-// Starts `fn` (an lc_*_async entry point) with `args` and settles with its callback.
-function callAsync(fn, args) {
+// Runs the call `request` describes on koffi's worker pool (libuv's threads): the event
+// loop goes on meanwhile and the Promise settles with the verdict or the error.
+function callAsync(handle, request) {
   return new Promise((resolve, reject) => {
-    let registered = null;
-    const done = (_userdata, status, json, error) => {
-      ended();
-      // Unregistered after this callback returns: the library is still inside it.
-      setImmediate(() => koffi.unregister(registered));
-      if (status !== 0) return reject(failure(status, error));
+    const out = [null];
+    native.call.async(handle, JSON.stringify(request), out, (err) => {
+      if (err) return reject(err);
       try {
-        resolve(new Verdict(JSON.parse(json)));
+        if (!out[0]) return reject(failure(2, 'the library wrote no outcome'));
+        const outcome = JSON.parse(koffi.decode(out[0], 'char', -1));
+        native.stringFree(out[0]);
+        if (outcome.status !== 0) return reject(failure(outcome.status, outcome.error));
+        return resolve(new Verdict(outcome.verdict));
       } catch (e) {
-        reject(e);
+        return reject(e);
       }
-    };
-    registered = koffi.register(done, koffi.pointer(VerdictCallback));
-    started();
-    const status = fn(...args, registered, null);
-    if (status !== 0) {
-      ended();
-      koffi.unregister(registered);
-      reject(failure(status, native.lastError()));
-    }
+    });
   });
 }
 
@@ -178,43 +151,55 @@ class Client {
     if (!(mode in MODES)) {
       return Promise.reject(new LicenseClientError('INVALID_ARGUMENT', 2, `mode ${JSON.stringify(mode)} is none of ${Object.keys(MODES).join(', ')}`));
     }
-    return this._call(native.check, [MODES[mode]]);
+    return this._call({ op: 'check', mode });
   }
 
   /** Claims a seat for this machine and stores the key. */
   activate(key, machineName) {
     if (typeof key !== 'string') return Promise.reject(new TypeError('key must be a string'));
-    return this._call(native.activate, [key, machineName === undefined ? null : machineName]);
+    return this._call({ op: 'activate', license_key: key, machine_name: machineName === undefined ? null : machineName });
   }
 
   /** Frees this machine's seat, then removes the key and the lease. */
   deactivate() {
-    return this._call(native.deactivate, []);
+    return this._call({ op: 'deactivate' });
   }
 
   /** Frees another machine's seat by its id (from machines()). */
   deactivateMachine(machineId) {
     if (typeof machineId !== 'string') return Promise.reject(new TypeError('machineId must be a string'));
-    return this._call(native.deactivateMachine, [machineId]);
+    return this._call({ op: 'deactivate_machine', machine_id: machineId });
   }
 
   /** Lists the machines holding the license's seats, in `verdict.machines`. */
   machines() {
-    return this._call(native.machines, []);
+    return this._call({ op: 'machines' });
   }
 
-  /** Frees the native client; calls after this reject. */
+  /** Frees the native client once the calls in flight have ended; calls after this
+   * reject. */
   close() {
-    if (this._handle) {
-      finalizer.unregister(this);
+    if (this._closed) return;
+    this._closed = true;
+    finalizer.unregister(this);
+    this._freeWhenIdle();
+  }
+
+  _call(request) {
+    if (this._closed) return Promise.reject(new LicenseClientError('INVALID_ARGUMENT', 2, 'this Client is closed'));
+    this._inFlight = (this._inFlight || 0) + 1;
+    return callAsync(this._handle, request).finally(() => {
+      this._inFlight -= 1;
+      this._freeWhenIdle();
+    });
+  }
+
+  // A worker thread may still be inside a call: the handle is freed after the last one.
+  _freeWhenIdle() {
+    if (this._closed && !this._inFlight && this._handle) {
       native.clientFree(this._handle);
       this._handle = null;
     }
-  }
-
-  _call(fn, args) {
-    if (!this._handle) return Promise.reject(new LicenseClientError('INVALID_ARGUMENT', 2, 'this Client is closed'));
-    return callAsync(fn, [this._handle, ...args]);
   }
 }
 

@@ -191,6 +191,21 @@ lc_status lc_machines_async(lc_client *client,
                             lc_verdict_callback callback,
                             void *userdata);
 
+// One call described by `call_json` (`{"op": "check", "mode": "auto"}`, `{"op":
+// "activate", "license_key": …, "machine_name": …}`, `{"op": "deactivate"}`, `{"op":
+// "deactivate_machine", "machine_id": …}`, `{"op": "machines"}`), for hosts whose
+// foreign calls may finish on another thread than they started (worker pools), where
+// `lc_last_error` cannot be read: `*outcome_json` is written whatever the status (free
+// it with `lc_string_free`): `{"status": 0, "verdict": {…}}` or `{"status": n, "error":
+// "…"}`. Only a NULL `outcome_json` leaves nothing written (`LC_INVALID_ARGUMENT`).
+//
+// # Safety
+// `client` is NULL or a live client; `call_json` is NULL or NUL-terminated;
+// `outcome_json` is NULL or writable.
+lc_status lc_call(lc_client *client,
+                  const char *call_json,
+                  char **outcome_json);
+
 // Frees a string this library returned. NULL is ignored.
 //
 // # Safety

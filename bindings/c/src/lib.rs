@@ -19,8 +19,10 @@
 //! - `config`: the `config_json` of `lc_client_new`.
 //! - `strings`: C strings in and out.
 //! - `calls`: what each call does with the client, and the async form's thread.
+//! - `call_json`: `lc_call`, one call as JSON with its outcome as JSON.
 
 mod boundary;
+mod call_json;
 mod calls;
 mod config;
 mod status;
@@ -326,6 +328,39 @@ pub unsafe extern "C" fn lc_machines_async(
         let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
         handle.spawn(Call::Machines, callback, userdata)
     })
+}
+
+/// One call described by `call_json` (`{"op": "check", "mode": "auto"}`, `{"op":
+/// "activate", "license_key": …, "machine_name": …}`, `{"op": "deactivate"}`, `{"op":
+/// "deactivate_machine", "machine_id": …}`, `{"op": "machines"}`), for hosts whose
+/// foreign calls may finish on another thread than they started (worker pools), where
+/// `lc_last_error` cannot be read: `*outcome_json` is written whatever the status (free
+/// it with `lc_string_free`): `{"status": 0, "verdict": {…}}` or `{"status": n, "error":
+/// "…"}`. Only a NULL `outcome_json` leaves nothing written (`LC_INVALID_ARGUMENT`).
+///
+/// # Safety
+/// `client` is NULL or a live client; `call_json` is NULL or NUL-terminated;
+/// `outcome_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_call(
+    client: *mut lc_client,
+    call_json: *const c_char,
+    outcome_json: *mut *mut c_char,
+) -> lc_status {
+    let Ok(out) = non_null(outcome_json, "outcome_json") else {
+        return call(|| Err(Failure::invalid("outcome_json is NULL")));
+    };
+    let result = boundary::run(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        // SAFETY: `call_json` is NULL or NUL-terminated (this function's contract).
+        let json = unsafe { required_str(call_json, "call_json") }?;
+        handle.run(call_json::parse(json)?)
+    });
+    let text = call_json::outcome(&result);
+    // SAFETY: `out` is non-null and writable (this function's contract).
+    unsafe { write_out(out, &text) };
+    call(|| result.map(drop))
 }
 
 /// Frees a string this library returned. NULL is ignored.

@@ -100,6 +100,14 @@ test('calls do not block the event loop', async () => {
   assert.ok(ticks >= 5, `the event loop ran ${ticks} times during a ${waited} ms call`);
 });
 
+test('closing with a call in flight frees the client after the call', async () => {
+  const c = newClient();
+  const pending = c.check({ mode: 'offline' });
+  c.close();
+  assert.strictEqual((await pending).code, 'NO_LICENSE');
+  await assert.rejects(c.check(), /closed/);
+});
+
 test('the library version is the crate version', () => {
   assert.strictEqual(libraryVersion(), '0.1.0');
 });

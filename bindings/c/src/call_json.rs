@@ -1,0 +1,131 @@
+//! `lc_call`: one call described as JSON, with its outcome (verdict or error) written as
+//! JSON, for hosts whose foreign calls hop threads. A worker pool (Node's, through
+//! koffi's async calls; Java's; a WebAssembly host's) may run the call on one thread and
+//! hand the result to another, where `lc_last_error` would read another thread's
+//! message: here the message travels with the result.
+
+use serde::Deserialize;
+
+use crate::boundary::Failure;
+use crate::calls::{Call, Mode};
+
+/// The request: `{"op": "check", "mode": "auto"}`, `{"op": "activate", "license_key": …,
+/// "machine_name": …}`, `{"op": "deactivate"}`, `{"op": "deactivate_machine",
+/// "machine_id": …}` or `{"op": "machines"}`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+enum Request {
+    Check {
+        #[serde(default)]
+        mode: ModeName,
+    },
+    Activate {
+        license_key: String,
+        #[serde(default)]
+        machine_name: Option<String>,
+    },
+    Deactivate,
+    DeactivateMachine {
+        machine_id: String,
+    },
+    Machines,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum ModeName {
+    #[default]
+    Auto,
+    Refresh,
+    Offline,
+}
+
+/// The call `json` describes.
+pub(crate) fn parse(json: &str) -> Result<Call, Failure> {
+    let request: Request = serde_json::from_str(json).map_err(|e| {
+        Failure::invalid(format!(
+            "call_json: {e}; it is {{\"op\": \"check\", \"mode\": \"auto\"|\"refresh\"|\"offline\"}}, \
+             {{\"op\": \"activate\", \"license_key\": …, \"machine_name\": …}}, {{\"op\": \"deactivate\"}}, \
+             {{\"op\": \"deactivate_machine\", \"machine_id\": …}} or {{\"op\": \"machines\"}}"
+        ))
+    })?;
+    Ok(match request {
+        Request::Check { mode } => Call::Check(match mode {
+            ModeName::Auto => Mode::Auto,
+            ModeName::Refresh => Mode::Refresh,
+            ModeName::Offline => Mode::Offline,
+        }),
+        Request::Activate {
+            license_key,
+            machine_name,
+        } => Call::Activate {
+            key: license_key,
+            name: machine_name,
+        },
+        Request::Deactivate => Call::Deactivate,
+        Request::DeactivateMachine { machine_id } => Call::DeactivateMachine(machine_id),
+        Request::Machines => Call::Machines,
+    })
+}
+
+/// `{"status": 0, "verdict": {…}}` or `{"status": n, "error": "…"}`.
+pub(crate) fn outcome(result: &Result<String, Failure>) -> String {
+    match result {
+        // The verdict is already JSON: embedded as it is, not parsed again.
+        Ok(verdict) => format!("{{\"status\":0,\"verdict\":{verdict}}}"),
+        Err(failure) => serde_json::json!({
+            "status": failure.status as u32,
+            "error": failure.message,
+        })
+        .to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::lc_status;
+
+    #[test]
+    fn requests_parse_and_bad_ones_name_the_shape() {
+        assert!(matches!(
+            parse(r#"{"op":"check"}"#),
+            Ok(Call::Check(Mode::Auto))
+        ));
+        assert!(matches!(
+            parse(r#"{"op":"check","mode":"offline"}"#),
+            Ok(Call::Check(Mode::Offline))
+        ));
+        assert!(matches!(
+            parse(r#"{"op":"activate","license_key":"K","machine_name":"N"}"#),
+            Ok(Call::Activate { key, name: Some(name) }) if key == "K" && name == "N"
+        ));
+        assert!(matches!(
+            parse(r#"{"op":"deactivate_machine","machine_id":"ab"}"#),
+            Ok(Call::DeactivateMachine(id)) if id == "ab"
+        ));
+        let unknown = parse(r#"{"op":"check","mood":"auto"}"#).unwrap_err();
+        assert_eq!(unknown.status, lc_status::LC_INVALID_ARGUMENT);
+        assert!(unknown.message.contains("mood"), "{}", unknown.message);
+        assert!(parse(r#"{"op":"dance"}"#)
+            .unwrap_err()
+            .message
+            .contains("dance"));
+        assert!(parse(r#"{"op":"check","mode":"sometimes"}"#).is_err());
+    }
+
+    #[test]
+    fn an_outcome_carries_the_verdict_or_the_error() {
+        let ok = outcome(&Ok(r#"{"code":"VALID"}"#.into()));
+        let ok: serde_json::Value = serde_json::from_str(&ok).unwrap();
+        assert_eq!(ok["status"], 0);
+        assert_eq!(ok["verdict"]["code"], "VALID");
+        let failed = outcome(&Err(Failure::new(
+            lc_status::LC_RATE_LIMITED,
+            "wait \"1 h\"",
+        )));
+        let failed: serde_json::Value = serde_json::from_str(&failed).unwrap();
+        assert_eq!(failed["status"], 9);
+        assert_eq!(failed["error"], "wait \"1 h\"");
+    }
+}
