@@ -15,6 +15,7 @@ use license_shared::{CustomerId, ExpiryStrategy};
 use super::config::{Columns, StatusValues};
 use super::error::UpstreamError;
 use super::strict_json;
+use crate::config::vars as var;
 
 /// What ORDS knows about one customer id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,14 +33,13 @@ pub(crate) struct LicenseRow {
     pub status: LicenseStatus,
     /// Unix seconds; `None` is a NULL expiry (a perpetual license).
     pub expires_at: Option<i64>,
-    /// How many machines may hold a seat; `None` (a NULL, or no such column, as in
-    /// setups from before seats) is unlimited.
+    /// How many machines may hold a seat; `None` (a NULL) is unlimited.
     pub max_machines: Option<u32>,
-    /// The product the license is for; `None` (NULL or no column): any.
+    /// The product the license is for; `None` (a NULL): any.
     pub product: Option<String>,
-    /// What the license lets the app do; empty for a NULL or no column.
+    /// What the license lets the app do; empty for a NULL.
     pub entitlements: Vec<String>,
-    /// What expiry means; REVOKE_ACCESS for a NULL or no column.
+    /// What expiry means; REVOKE_ACCESS for a NULL.
     pub expiry_strategy: ExpiryStrategy,
 }
 
@@ -158,6 +158,12 @@ pub(super) fn shown(text: &str, max_chars: usize) -> String {
 
 /// One row, read column by column; any column that cannot be read with confidence
 /// makes the whole row an error.
+///
+/// Every configured column must be a member of the row, NULL or not. ORDS prints every
+/// column a query selects, a NULL as `null` ("NULL → null", ORDS database type
+/// mappings: <https://docs.oracle.com/en/database/oracle/oracle-rest-data-services/19.2/aelig/ords-database-type-mappings.html>),
+/// so a missing member is a column the query does not select or a setting with a typo.
+/// Reading that as a NULL would fail open: no seat limit, any product.
 fn read_row<'a>(
     row: &'a Map<String, Value>,
     columns: &'a Columns,
@@ -165,27 +171,40 @@ fn read_row<'a>(
     id: &CustomerId,
 ) -> Result<LicenseRow, UpstreamError> {
     check_id(row.get(&columns.id), &columns.id, id)?;
-    let column = |name: &'a String| -> Column<'a> { (row.get(name), name) };
+    let column = |name: &'a String, setting: &'static str| -> Result<Column<'a>, UpstreamError> {
+        match row.get(name) {
+            Some(value) => Ok((value, name)),
+            None => Err(missing(name, setting)),
+        }
+    };
     Ok(LicenseRow {
-        status: read_status(column(&columns.status), statuses)?,
-        expires_at: read_expiry(column(&columns.expiry))?,
-        max_machines: read_max_machines(column(&columns.max_machines))?,
-        product: read_product(column(&columns.product))?,
-        entitlements: read_entitlements(column(&columns.entitlements))?,
-        expiry_strategy: read_expiry_strategy(column(&columns.expiry_strategy))?,
+        status: read_status(column(&columns.status, var::STATUS_COLUMN)?, statuses)?,
+        expires_at: read_expiry(column(&columns.expiry, var::EXPIRY_COLUMN)?)?,
+        max_machines: read_max_machines(column(&columns.max_machines, var::MAX_MACHINES_COLUMN)?)?,
+        product: read_product(column(&columns.product, var::PRODUCT_COLUMN)?)?,
+        entitlements: read_entitlements(column(&columns.entitlements, var::ENTITLEMENTS_COLUMN)?)?,
+        expiry_strategy: read_expiry_strategy(column(
+            &columns.expiry_strategy,
+            var::EXPIRY_STRATEGY_COLUMN,
+        )?)?,
     })
 }
 
-/// A column's value in the row (`None`: the row has no such column) and its name.
-type Column<'a> = (Option<&'a Value>, &'a str);
+/// A column's value in the row and its name.
+type Column<'a> = (&'a Value, &'a str);
 
 /// `column NAME PROBLEM`, the error of a column that holds what it should not.
 fn bad(name: &str, problem: &str) -> UpstreamError {
     UpstreamError::BadResponse(format!("column {name} {problem}"))
 }
 
-fn missing(name: &str) -> UpstreamError {
-    UpstreamError::BadResponse(format!("the row has no column {name}"))
+/// The error of a configured column the row lacks: it names the column and the setting
+/// that names it, and says how to mend either side.
+fn missing(name: &str, setting: &str) -> UpstreamError {
+    UpstreamError::BadResponse(format!(
+        "the row has no column {name} (named by {setting}): correct {setting}, or select \
+         {name} in the ORDS handler's query (NULL AS {name} when the table has no such column)"
+    ))
 }
 
 /// A row for another customer (a handler bound to the wrong parameter, a cache in
@@ -206,76 +225,70 @@ fn read_status(
     statuses: &StatusValues,
 ) -> Result<LicenseStatus, UpstreamError> {
     match value {
-        Some(Value::String(text)) => status(text, statuses).ok_or_else(|| {
+        Value::String(text) => status(text, statuses).ok_or_else(|| {
             let problem = format!(
                 "holds {}, which is none of the configured status values",
                 shown(text, 32)
             );
             bad(name, &problem)
         }),
-        Some(_) => Err(bad(name, "is not a string")),
-        None => Err(missing(name)),
+        _ => Err(bad(name, "is not a string")),
     }
 }
 
 /// Required, may be null (no expiry): a DATE or TIMESTAMP.
 fn read_expiry((value, name): Column<'_>) -> Result<Option<i64>, UpstreamError> {
     match value {
-        Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) => parse_time(text)
+        Value::Null => Ok(None),
+        Value::String(text) => parse_time(text)
             .map(Some)
             .ok_or_else(|| bad(name, "is not a DATE or TIMESTAMP in RFC 3339 form")),
-        Some(_) => Err(bad(name, "is neither a date string nor null")),
-        None => Err(missing(name)),
+        _ => Err(bad(name, "is neither a date string nor null")),
     }
 }
 
-/// Optional (absent or null: unlimited): a whole number of machines.
+/// A whole number of machines, or null (unlimited).
 fn read_max_machines((value, name): Column<'_>) -> Result<Option<u32>, UpstreamError> {
     match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
+        Value::Null => Ok(None),
+        Value::Number(n) => n
             .as_u64()
             .and_then(|n| u32::try_from(n).ok())
             .map(Some)
             .ok_or_else(|| bad(name, "is not a whole number of machines")),
-        Some(_) => Err(bad(name, "is neither a number nor null")),
+        _ => Err(bad(name, "is neither a number nor null")),
     }
 }
 
-/// Optional (absent or null: any product): a product code.
+/// A product code, or null (any product).
 fn read_product((value, name): Column<'_>) -> Result<Option<String>, UpstreamError> {
     match value {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(text)) if license_shared::is_product_code(text) => {
-            Ok(Some(text.clone()))
-        }
-        Some(_) => Err(bad(
+        Value::Null => Ok(None),
+        Value::String(text) if license_shared::is_product_code(text) => Ok(Some(text.clone())),
+        _ => Err(bad(
             name,
             "is not a product code (A-Z, a-z, 0-9, '.', '_', '-', at most 64)",
         )),
     }
 }
 
-/// Optional (absent or null: none): a comma-separated list of entitlement names.
+/// A comma-separated list of entitlement names, or null (none).
 fn read_entitlements((value, name): Column<'_>) -> Result<Vec<String>, UpstreamError> {
     match value {
-        None | Some(Value::Null) => Ok(Vec::new()),
-        Some(Value::String(text)) => entitlement_list(text)
+        Value::Null => Ok(Vec::new()),
+        Value::String(text) => entitlement_list(text)
             .ok_or_else(|| bad(name, "is not a comma-separated list of entitlement names")),
-        Some(_) => Err(bad(name, "is neither a string nor null")),
+        _ => Err(bad(name, "is neither a string nor null")),
     }
 }
 
-/// Optional (absent or null: revoke access at expiry).
+/// `REVOKE_ACCESS`, `MAINTAIN_ACCESS`, or null (revoke access at expiry).
 fn read_expiry_strategy((value, name): Column<'_>) -> Result<ExpiryStrategy, UpstreamError> {
     match value {
-        None | Some(Value::Null) => Ok(ExpiryStrategy::RevokeAccess),
-        Some(Value::String(text)) if text == "REVOKE_ACCESS" => Ok(ExpiryStrategy::RevokeAccess),
-        Some(Value::String(text)) if text == "MAINTAIN_ACCESS" => {
-            Ok(ExpiryStrategy::MaintainAccess)
-        }
-        Some(_) => Err(bad(
+        Value::Null => Ok(ExpiryStrategy::RevokeAccess),
+        Value::String(text) if text == "REVOKE_ACCESS" => Ok(ExpiryStrategy::RevokeAccess),
+        Value::String(text) if text == "MAINTAIN_ACCESS" => Ok(ExpiryStrategy::MaintainAccess),
+        _ => Err(bad(
             name,
             "is neither REVOKE_ACCESS, MAINTAIN_ACCESS nor null",
         )),
@@ -357,19 +370,88 @@ mod tests {
         Columns::default()
     }
 
+    /// An ACTIVE, perpetual row with every default column, NULL unless `members` (raw
+    /// JSON values) says otherwise; a member whose value is empty is left out.
+    fn row_with(members: &[(&str, &str)]) -> String {
+        let mut row: Vec<(String, String)> = [
+            ("license_status", r#""ACTIVE""#),
+            ("expires_at", "null"),
+            ("max_machines", "null"),
+            ("product", "null"),
+            ("entitlements", "null"),
+            ("expiry_strategy", "null"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        for (name, value) in members {
+            row.retain(|(k, _)| k != name);
+            if !value.is_empty() {
+                row.push(((*name).to_owned(), (*value).to_owned()));
+            }
+        }
+        let members: Vec<String> = row.iter().map(|(k, v)| format!(r#""{k}":{v}"#)).collect();
+        format!("{{{}}}", members.join(","))
+    }
+
+    #[test]
+    fn a_configured_column_missing_from_the_row_is_an_error_naming_it_and_its_setting() {
+        for (column, setting) in [
+            ("license_status", var::STATUS_COLUMN),
+            ("expires_at", var::EXPIRY_COLUMN),
+            ("max_machines", var::MAX_MACHINES_COLUMN),
+            ("product", var::PRODUCT_COLUMN),
+            ("entitlements", var::ENTITLEMENTS_COLUMN),
+            ("expiry_strategy", var::EXPIRY_STRATEGY_COLUMN),
+        ] {
+            let body = row_with(&[(column, "")]);
+            let Err(UpstreamError::BadResponse(message)) = read_str(&body) else {
+                panic!("a row without {column} was read: {body}");
+            };
+            assert!(
+                message.contains(&format!("no column {column}")) && message.contains(setting),
+                "{message}"
+            );
+        }
+        // A typo in a setting (max_machine for max_machines) is the same error, never
+        // "no limit" or "any product".
+        let typo = Columns {
+            max_machines: "max_machine".into(),
+            ..Columns::default()
+        };
+        let id = CustomerId::parse("1").unwrap();
+        let limited = row_with(&[("max_machines", "2")]);
+        let read_typo = read(limited.as_bytes(), &typo, &StatusValues::default(), &id);
+        assert!(
+            matches!(&read_typo, Err(UpstreamError::BadResponse(m)) if m.contains("max_machine ")),
+            "{read_typo:?}"
+        );
+        let typo = Columns {
+            product: "prodcut".into(),
+            ..Columns::default()
+        };
+        let bound = row_with(&[("product", r#""desktop-lite""#)]);
+        let read_typo = read(bound.as_bytes(), &typo, &StatusValues::default(), &id);
+        assert!(matches!(read_typo, Err(UpstreamError::BadResponse(_))));
+        // A NULL is a value, not a missing column: all NULL reads as the defaults.
+        assert_eq!(
+            read_str(&row_with(&[])).unwrap(),
+            row(LicenseStatus::Active, None)
+        );
+    }
+
     #[test]
     fn product_entitlements_and_strategy_are_read_with_confidence() {
         let Ok(Lookup::Row(row)) = read_str(
-            r#"{"customer_id":1,"product":"desktop-pro","license_status":"ACTIVE","expires_at":null,"entitlements":"export, sync,export","expiry_strategy":"MAINTAIN_ACCESS"}"#,
+            r#"{"customer_id":1,"product":"desktop-pro","license_status":"ACTIVE","expires_at":null,"max_machines":null,"entitlements":"export, sync,export","expiry_strategy":"MAINTAIN_ACCESS"}"#,
         ) else {
             panic!("a readable row")
         };
         assert_eq!(row.product.as_deref(), Some("desktop-pro"));
         assert_eq!(row.entitlements, ["export", "sync"]);
         assert_eq!(row.expiry_strategy, ExpiryStrategy::MaintainAccess);
-        // A setup from before products: none of the columns, exactly as before.
-        let Ok(Lookup::Row(plain)) = read_str(r#"{"license_status":"ACTIVE","expires_at":null}"#)
-        else {
+        // NULL in each: any product, no entitlements, revoke at expiry.
+        let Ok(Lookup::Row(plain)) = read_str(&row_with(&[])) else {
             panic!("a readable row")
         };
         assert_eq!(
@@ -381,25 +463,25 @@ mod tests {
             (None, 0, ExpiryStrategy::RevokeAccess)
         );
         for broken in [
-            r#""entitlements":"export,,sync""#,
-            r#""entitlements":"Export""#,
-            r#""entitlements":"export;sync""#,
-            r#""entitlements":["export"]"#,
-            r#""expiry_strategy":"RESTRICT_ACCESS""#,
-            r#""product":"desktop pro""#,
-            r#""product":7"#,
+            ("entitlements", r#""export,,sync""#),
+            ("entitlements", r#""Export""#),
+            ("entitlements", r#""export;sync""#),
+            ("entitlements", r#"["export"]"#),
+            ("expiry_strategy", r#""RESTRICT_ACCESS""#),
+            ("product", r#""desktop pro""#),
+            ("product", "7"),
         ] {
-            let body = format!(r#"{{"license_status":"ACTIVE","expires_at":null,{broken}}}"#);
+            let body = row_with(&[broken]);
             assert!(
                 matches!(read_str(&body), Err(UpstreamError::BadResponse(_))),
-                "{broken}"
+                "{broken:?}"
             );
         }
     }
 
     #[test]
-    fn the_machine_limit_is_optional_and_read_with_confidence() {
-        let limited = read_str(r#"{"license_status":"ACTIVE","expires_at":null,"max_machines":2}"#);
+    fn the_machine_limit_is_read_with_confidence() {
+        let limited = read_str(&row_with(&[("max_machines", "2")]));
         assert!(matches!(
             limited,
             Ok(Lookup::Row(LicenseRow {
@@ -407,22 +489,15 @@ mod tests {
                 ..
             }))
         ));
-        for unlimited in [
-            r#"{"license_status":"ACTIVE","expires_at":null,"max_machines":null}"#,
-            r#"{"license_status":"ACTIVE","expires_at":null}"#,
-        ] {
-            assert!(matches!(
-                read_str(unlimited),
-                Ok(Lookup::Row(LicenseRow {
-                    max_machines: None,
-                    ..
-                }))
-            ));
-        }
+        assert!(matches!(
+            read_str(&row_with(&[("max_machines", "null")])),
+            Ok(Lookup::Row(LicenseRow {
+                max_machines: None,
+                ..
+            }))
+        ));
         for broken in ["-1", "2.5", "\"2\"", "1e20"] {
-            let body = format!(
-                r#"{{"license_status":"ACTIVE","expires_at":null,"max_machines":{broken}}}"#
-            );
+            let body = row_with(&[("max_machines", broken)]);
             assert!(
                 matches!(read_str(&body), Err(UpstreamError::BadResponse(_))),
                 "{broken}"
@@ -438,14 +513,14 @@ mod tests {
     #[test]
     fn duplicate_members_odd_has_more_and_foreign_rows_are_never_read() {
         for ambiguous in [
-            r#"{"license_status":"REVOKED","license_status":"ACTIVE","expires_at":null}"#,
-            r#"{"items":[{"license_status":"ACTIVE","expires_at":null}],"items":[]}"#,
+            r#"{"license_status":"REVOKED","license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}],"items":[]}"#,
             r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"expires_at":"2020-01-01T00:00:00Z"}]}"#,
-            r#"{"items":[{"license_status":"ACTIVE","expires_at":null}],"hasMore":"true"}"#,
-            r#"{"items":[{"license_status":"ACTIVE","expires_at":null}],"hasMore":1}"#,
-            r#"{"customer_id":2,"license_status":"ACTIVE","expires_at":null}"#,
-            r#"{"customer_id":"2","license_status":"ACTIVE","expires_at":null}"#,
-            r#"{"items":[{"customer_id":11,"license_status":"ACTIVE","expires_at":null}]}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}],"hasMore":"true"}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}],"hasMore":1}"#,
+            r#"{"customer_id":2,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#,
+            r#"{"customer_id":"2","license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#,
+            r#"{"items":[{"customer_id":11,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}]}"#,
         ] {
             assert!(
                 matches!(read_str(ambiguous), Err(UpstreamError::BadResponse(_))),
@@ -453,9 +528,9 @@ mod tests {
             );
         }
         for own in [
-            r#"{"customer_id":1,"license_status":"ACTIVE","expires_at":null}"#,
-            r#"{"customer_id":"1","license_status":"ACTIVE","expires_at":null}"#,
-            r#"{"items":[{"customer_id":1,"license_status":"ACTIVE","expires_at":null}],"hasMore":false}"#,
+            r#"{"customer_id":1,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#,
+            r#"{"customer_id":"1","license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#,
+            r#"{"items":[{"customer_id":1,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}],"hasMore":false}"#,
         ] {
             assert!(matches!(read_str(own), Ok(Lookup::Row(_))), "{own}");
         }
@@ -465,13 +540,13 @@ mod tests {
     fn ids_over_ten_digits_in_exponent_form_are_the_same_id() {
         let id = CustomerId::parse("12345678901").unwrap();
         let body =
-            br#"{"customer_id":1.2345678901E10,"license_status":"ACTIVE","expires_at":null}"#;
+            br#"{"customer_id":1.2345678901E10,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#;
         assert!(matches!(
             read(body, &columns(), &StatusValues::default(), &id),
             Ok(Lookup::Row(_))
         ));
         let other =
-            br#"{"customer_id":1.2345678902E10,"license_status":"ACTIVE","expires_at":null}"#;
+            br#"{"customer_id":1.2345678902E10,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#;
         assert!(read(other, &columns(), &StatusValues::default(), &id).is_err());
     }
 
@@ -488,21 +563,21 @@ mod tests {
 
     #[test]
     fn reads_item_and_collection_shapes() {
-        let item = r#"{"customer_id":1,"license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","links":[{"rel":"self","href":"https://internal/ords/page/customers/validation/1"}]}"#;
+        let item = r#"{"customer_id":1,"license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"links":[{"rel":"self","href":"https://internal/ords/page/customers/validation/1"}]}"#;
         assert_eq!(
             read_str(item).unwrap(),
             row(LicenseStatus::Active, Some(1_893_456_000))
         );
-        let collection = r#"{"items":[{"customer_id":1,"license_status":"SUSPENDED","expires_at":"2030-01-01T00:00:00.000Z"}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#;
+        let collection = r#"{"items":[{"customer_id":1,"license_status":"SUSPENDED","expires_at":"2030-01-01T00:00:00.000Z","max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#;
         assert_eq!(
             read_str(collection).unwrap(),
             row(LicenseStatus::Suspended, Some(1_893_456_000))
         );
         let empty = r#"{"items":[],"hasMore":false,"limit":25,"offset":0,"count":0,"links":[]}"#;
         assert_eq!(read_str(empty).unwrap(), Lookup::NoRow);
-        let perpetual = r#"{"license_status":"REVOKED","expires_at":null}"#;
+        let perpetual = row_with(&[("license_status", r#""REVOKED""#)]);
         assert_eq!(
-            read_str(perpetual).unwrap(),
+            read_str(&perpetual).unwrap(),
             row(LicenseStatus::Revoked, None)
         );
     }
@@ -519,7 +594,7 @@ mod tests {
             r#"{"license_status":"ACTIVE"}"#,
             r#"{"license_status":"ACTIVE","expires_at":"01/01/2030"}"#,
             r#"{"license_status":"ACTIVE","expires_at":1893456000}"#,
-            r#"{"items":[{"license_status":"ACTIVE","expires_at":null},{"license_status":"REVOKED","expires_at":null}]}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null},{"license_status":"REVOKED","expires_at":null}]}"#,
             r#"{"items":[],"hasMore":true}"#,
             r#"{"items":{}}"#,
             r#"{"items":[1]}"#,
@@ -584,7 +659,7 @@ mod tests {
             suspended: vec!["S".into()],
             revoked: vec!["R".into()],
         };
-        let body = br#"{"state":"A","valid_to":null}"#;
+        let body = br#"{"state":"A","valid_to":null,"seats":null,"sku":null,"features":null,"on_expiry":null}"#;
         assert_eq!(
             read(body, &columns, &statuses, &CustomerId::parse("1").unwrap()).unwrap(),
             row(LicenseStatus::Active, None)

@@ -26,20 +26,22 @@ pub struct OrdsConfig {
     pub limits: OutboundLimits,
 }
 
-/// Column names in the ORDS answer.
+/// Column names in the ORDS answer. Every one but the id must be a member of each row
+/// (ORDS prints a NULL as `null`); a row without one is an upstream error, so a typo in
+/// a setting never reads as "no limit" or "any product".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Columns {
     /// The customer id; when the answer has it, it must be the id looked up.
     pub id: String,
     pub expiry: String,
     pub status: String,
-    /// Seats per license; optional in the answer (absent or NULL: unlimited).
+    /// Seats per license (NULL: unlimited).
     pub max_machines: String,
-    /// The product code; optional (absent or NULL: the license is for any product).
+    /// The product code (NULL: the license is for any product).
     pub product: String,
-    /// Comma-separated entitlement names; optional (absent or NULL: none).
+    /// Comma-separated entitlement names (NULL: none).
     pub entitlements: String,
-    /// `REVOKE_ACCESS` or `MAINTAIN_ACCESS`; optional (absent or NULL: revoke).
+    /// `REVOKE_ACCESS` or `MAINTAIN_ACCESS` (NULL: revoke).
     pub expiry_strategy: String,
 }
 

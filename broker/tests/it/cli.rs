@@ -193,6 +193,24 @@ async fn check_with_a_customer_id_proves_the_whole_route() {
     assert!(stderr.contains(var::VALIDATION_PATH), "{stderr}");
     assert!(String::from_utf8_lossy(&output.stdout).is_empty());
 
+    // A column setting with a typo: the row lacks that column, and check says which
+    // (before, max_machine read as "no limit" and prodcut as "any product": VALID).
+    for (setting, typo) in [
+        (var::MAX_MACHINES_COLUMN, "max_machine"),
+        (var::PRODUCT_COLUMN, "prodcut"),
+    ] {
+        let mut mistyped = env.clone();
+        mistyped.insert(setting.into(), typo.into());
+        let output = run(mistyped, "4").await.unwrap();
+        assert!(!output.status.success(), "{typo}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!("no column {typo} ")) && stderr.contains(setting),
+            "{stderr}"
+        );
+    }
+
     let bad = run(env, "../1").await.unwrap();
     assert!(!bad.status.success());
 }

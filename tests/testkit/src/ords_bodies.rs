@@ -53,10 +53,14 @@ pub fn oracle(body: &[u8], id: &str) -> Option<Reading> {
         Some(Value::Number(n)) if n.as_u64().map(|n| n.to_string()).as_deref() == Some(id) => {}
         Some(_) => return None,
     }
-    // A seat-limited row needs a seat call the stand-in cannot answer.
-    match row.get("max_machines") {
-        None | Some(Value::Null) => {}
-        Some(_) => return None,
+    // Every configured column is a member, NULL or not: a missing one is a setting or a
+    // query that does not match, never "no limit" or "any product". NULL is the only
+    // value this reading knows for these (a seat-limited row needs a seat call the
+    // stand-in cannot answer).
+    for column in OPTIONAL_COLUMNS {
+        if row.get(column)? != &Value::Null {
+            return None;
+        }
     }
     let status = match row.get("license_status")? {
         Value::String(s) if s == "ACTIVE" => Status::Active,
@@ -71,6 +75,9 @@ pub fn oracle(body: &[u8], id: &str) -> Option<Reading> {
     };
     Some(Reading::Row { status, expires_at })
 }
+
+/// The default columns besides status and expiry, which the bodies hold as NULL.
+const OPTIONAL_COLUMNS: [&str; 4] = ["max_machines", "product", "entitlements", "expiry_strategy"];
 
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
@@ -118,12 +125,20 @@ fn row() -> impl Strategy<Value = Value> {
         proptest::option::weighted(0.9, status_value()),
         proptest::option::weighted(0.9, expiry_value()),
         proptest::option::of(("[a-z_]{1,10}", any_json())),
+        proptest::collection::vec(proptest::bool::weighted(0.9), OPTIONAL_COLUMNS.len()),
     )
-        .prop_map(|(status, expiry, extra)| {
+        .prop_map(|(status, expiry, extra, present)| {
             let mut row = serde_json::Map::new();
             row.insert("customer_id".into(), json!(1));
             if let Some((k, v)) = extra {
-                row.insert(k, v);
+                if !OPTIONAL_COLUMNS.contains(&k.as_str()) {
+                    row.insert(k, v);
+                }
+            }
+            for (column, present) in OPTIONAL_COLUMNS.iter().zip(present) {
+                if present {
+                    row.insert((*column).into(), Value::Null);
+                }
             }
             if let Some(s) = status {
                 row.insert("license_status".into(), s);
