@@ -31,6 +31,7 @@ mod ids;
 pub mod license;
 mod model;
 mod negotiate;
+mod number;
 pub mod options;
 mod ords;
 mod problem;

@@ -30,6 +30,8 @@ use serde_json::Value;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
+use crate::number::{to_number, Number};
+
 /// The values the table's CHECK constraint allows in `license_status`.
 pub const LICENSE_STATUSES: [&str; 3] = ["ACTIVE", "SUSPENDED", "REVOKED"];
 
@@ -240,17 +242,17 @@ impl Column {
     pub(crate) fn matches(self, record: &Record, bind: &str) -> Result<bool, &'static str> {
         let row = &record.license;
         match self {
-            Column::CustomerId | Column::MaxMachines => bind
-                .trim()
-                .parse::<i64>()
-                .map(|n| {
-                    if self == Column::CustomerId {
-                        n == row.customer_id
-                    } else {
-                        record.max_machines == Some(n)
-                    }
-                })
-                .map_err(|_| "ORA-01722: invalid number"),
+            // Oracle converts the text to a NUMBER (`1e3` is 1000, `4.0` is 4); a number
+            // with a fraction equals no integer; text that is no number raises.
+            Column::CustomerId | Column::MaxMachines => match to_number(bind) {
+                None => Err("ORA-01722: invalid number"),
+                Some(Number::Other) => Ok(false),
+                Some(Number::Integer(n)) => Ok(if self == Column::CustomerId {
+                    n == row.customer_id
+                } else {
+                    record.max_machines == Some(n)
+                }),
+            },
             Column::Product => Ok(row.product.as_deref() == Some(bind)),
             Column::LicenseStatus => Ok(row.license_status == bind),
             Column::Entitlements => Ok(record.entitlements.as_deref() == Some(bind)),

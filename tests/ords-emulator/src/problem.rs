@@ -31,13 +31,34 @@ pub const NOT_MAPPED: &str = "The request could not be mapped to any database. C
 #[derive(Serialize)]
 struct Problem<'a> {
     code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
     message: &'a str,
+    #[serde(rename = "o:errorCode", skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cause: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action: Option<&'a str>,
     #[serde(rename = "type")]
     kind: String,
     instance: String,
 }
+
+/// The members a 555 carries beyond the four of every problem body.
+struct Detail<'a> {
+    title: &'a str,
+    error_code: &'a str,
+    cause: &'a str,
+    action: &'a str,
+}
+
+/// The 555's `title`, `message`, `o:errorCode` and `action`, fixed texts.
+const UDR_TITLE: &str = "User Defined Resource Error";
+const UDR_MESSAGE: &str =
+    "The request could not be processed due to an error in a user defined resource";
+const UDR_ERROR_CODE: &str = "ORDS-25001";
+const UDR_ACTION: &str = "Ask the user defined resource author to check the SQL statement is correctly formed and executes without error";
 
 /// ORDS's `code` and default `message` for a status.
 fn code_and_message(status: StatusCode) -> (String, String) {
@@ -61,32 +82,42 @@ pub fn problem(
     format: ErrorFormat,
     ecid: EcidStyle,
 ) -> Response {
-    problem_with_cause(status, message, None, format, ecid)
+    problem_with_detail(status, message, None, format, ecid)
 }
 
 /// The 555 "User Defined Resource Error" ORDS answers when a handler's SQL or PL/SQL
-/// raises an error it does not handle: `code` `UserDefinedResourceError`, and the
-/// database error (`ORA-01722: invalid number`) in `message` and in `cause`
-/// (https://www.thatjeffsmith.com/archive/2018/10/preventing-500-status-codes-with-oracle-rest-data-services/,
-/// https://peterobrien.blog/tag/chatgpt/). The exact member set beyond `code` and the
-/// ORA text is a guess.
+/// raises an error it does not handle. Eight members in this order, as responses
+/// recorded from a production ORDS show them (the Spring client's messages kept as
+/// test fixtures in github.com/navikt/testnorge,
+/// `apps/dolly-backend/src/test/java/no/nav/dolly/bestilling/arenaforvalter/service/ArenaBrukerServiceTest.java`):
+/// `code` `UserDefinedResourceError`, `title` "User Defined Resource Error", a fixed
+/// `message`, `"o:errorCode"` (ORDS-25001), `cause` "An error occurred when evaluating
+/// the SQL statement associated with this resource. SQL Error Code N, Error Message:
+/// ORA-…" followed by the error stack, one line each, ending in "ORA-06512: at line 1"
+/// and a newline, a fixed `action`, then `type` and `instance`.
 pub fn user_defined_error(ora: &str, format: ErrorFormat, ecid: EcidStyle) -> Response {
     let number = ora
         .strip_prefix("ORA-")
         .and_then(|rest| rest.split(':').next())
         .and_then(|n| n.parse::<u32>().ok())
         .unwrap_or(0);
-    let message = format!(
-        "The request could not be processed because an error occurred whilst attempting to evaluate the SQL statement associated with this resource. Please check the SQL statement is correctly formed and executes without error. SQL Error Code: {number}, Error Message: {ora}"
+    let cause = format!(
+        "An error occurred when evaluating the SQL statement associated with this resource. SQL Error Code {number}, Error Message: {ora}\nORA-06512: at line 1\n"
     );
     let status = StatusCode::from_u16(555).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    problem_with_cause(status, Some(&message), Some(ora), format, ecid)
+    let detail = Detail {
+        title: UDR_TITLE,
+        error_code: UDR_ERROR_CODE,
+        cause: &cause,
+        action: UDR_ACTION,
+    };
+    problem_with_detail(status, Some(UDR_MESSAGE), Some(detail), format, ecid)
 }
 
-fn problem_with_cause(
+fn problem_with_detail(
     status: StatusCode,
     message: Option<&str>,
-    cause: Option<&str>,
+    detail: Option<Detail<'_>>,
     format: ErrorFormat,
     ecid: EcidStyle,
 ) -> Response {
@@ -100,8 +131,11 @@ fn problem_with_cause(
         ErrorFormat::Json => {
             let body = Problem {
                 code: &code,
+                title: detail.as_ref().map(|d| d.title),
                 message,
-                cause,
+                error_code: detail.as_ref().map(|d| d.error_code),
+                cause: detail.as_ref().map(|d| d.cause),
+                action: detail.as_ref().map(|d| d.action),
                 kind: format!("tag:oracle.com,2020:error/{code}"),
                 instance,
             };

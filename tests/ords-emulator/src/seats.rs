@@ -32,6 +32,7 @@ use time::{Duration, OffsetDateTime};
 use crate::emulator::Inner;
 use crate::license::date;
 use crate::negotiate::ErrorFormat;
+use crate::number::{to_number, Number};
 use crate::problem;
 use crate::state::State;
 
@@ -304,14 +305,22 @@ pub(crate) async fn handle(
         }
         return problem::problem(status, None, format, ecid);
     }
-    // `:id` goes into the function's NUMBER parameter before its code runs, so a
-    // non-number is an unhandled error: 555.
-    let Ok(customer_id) = id.trim().parse::<i64>() else {
-        return problem::user_defined_error(NOT_A_NUMBER, format, ecid);
+    // `:id` goes into the function's NUMBER parameter before its code runs, converted
+    // as Oracle converts text (`1e3` is 1000, `4.0` is 4), so a non-number is an
+    // unhandled error: 555.
+    let customer_id = match to_number(id) {
+        None => return problem::user_defined_error(NOT_A_NUMBER, format, ecid),
+        Some(Number::Integer(n)) => Some(n),
+        // A fraction (or beyond any stored id): `WHERE customer_id = p_customer_id`
+        // finds no row.
+        Some(Number::Other) => None,
     };
     let request = match Request::parse(procedure, body) {
         Ok(r) => r,
         Err(message) => return error(Outcome::BadRequest, Some(&message)),
+    };
+    let Some(customer_id) = customer_id else {
+        return error(Outcome::NoLicense, None);
     };
     if procedure == Procedure::List {
         let now = inner.clock.now();

@@ -260,6 +260,41 @@ async fn b17_a_non_numeric_id_is_the_database_error_555() {
         answer.body
     );
     assert!(answer.body.contains("ORA-01722: invalid number"));
+    assert!(
+        answer.body.contains(r#""o:errorCode": "ORDS-25001""#),
+        "{}",
+        answer.body
+    );
+}
+
+#[tokio::test]
+async fn b17_an_id_oracle_converts_to_a_number_finds_its_row_or_none() {
+    let env = start().await;
+    let token = env.token().await;
+    // Implicit TO_NUMBER: `1.0` and `1e0` are 1, `+1` is 1.
+    for one in ["1.0", "1e0", "+1", "01.00"] {
+        let answer = env
+            .get(&format!("customers/validation/{one}"), Some(&token))
+            .await;
+        assert_eq!(answer.status, 200, "{one}: {}", answer.body);
+        assert!(
+            answer.body.contains(r#""customer_id":1,"#),
+            "{}",
+            answer.body
+        );
+    }
+    // `1e3` is 1000 and `1.5` equals no integer id: no row, ORDS's 404.
+    for none in ["1e3", "1.5"] {
+        let answer = env
+            .get(&format!("customers/validation/{none}"), Some(&token))
+            .await;
+        assert_eq!(answer.status, 404, "{none}: {}", answer.body);
+        assert!(
+            answer.body.contains(r#""code": "NotFound""#),
+            "{}",
+            answer.body
+        );
+    }
 }
 
 #[tokio::test]

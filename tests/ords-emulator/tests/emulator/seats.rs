@@ -582,8 +582,11 @@ async fn no_license_bad_requests_busy_and_555() {
         failed.masked(),
         r#"{
     "code": "UserDefinedResourceError",
-    "message": "The request could not be processed because an error occurred whilst attempting to evaluate the SQL statement associated with this resource. Please check the SQL statement is correctly formed and executes without error. SQL Error Code: 4068, Error Message: ORA-04068: existing state of packages has been discarded",
-    "cause": "ORA-04068: existing state of packages has been discarded",
+    "title": "User Defined Resource Error",
+    "message": "The request could not be processed due to an error in a user defined resource",
+    "o:errorCode": "ORDS-25001",
+    "cause": "An error occurred when evaluating the SQL statement associated with this resource. SQL Error Code 4068, Error Message: ORA-04068: existing state of packages has been discarded\nORA-06512: at line 1\n",
+    "action": "Ask the user defined resource author to check the SQL statement is correctly formed and executes without error",
     "type": "tag:oracle.com,2020:error/UserDefinedResourceError",
     "instance": "tag:oracle.com,2020:ecid/ECID"
 }
@@ -600,8 +603,26 @@ async fn no_license_bad_requests_busy_and_555() {
     let nan = env.get("customers/seats/abc", Some(&t)).await;
     assert_eq!(nan.status, 555);
     assert!(nan.body.contains(
-        r#""cause": "ORA-06502: PL/SQL: numeric or value error: character to number conversion error""#
-    ));
+        r#"SQL Error Code 6502, Error Message: ORA-06502: PL/SQL: numeric or value error: character to number conversion error\n"#
+    ), "{}", nan.body);
+    // Oracle converts the text as TO_NUMBER does: `4.0` is license 4, `1e3` is 1000
+    // (no such license), `4.5` equals no id.
+    let four = env.get("customers/seats/4.0", Some(&t)).await;
+    assert_eq!(four.status, 200, "{}", four.body);
+    assert!(four.body.contains(r#""outcome":"LISTED""#), "{}", four.body);
+    for none in ["customers/seats/1e3", "customers/seats/4.5"] {
+        let answer = env.get(none, Some(&t)).await;
+        assert_eq!(answer.status, 404, "{none}: {}", answer.body);
+        assert!(answer.body.contains("NO_LICENSE"), "{}", answer.body);
+    }
+    let seated = post(
+        &env,
+        "customers/seats/4.0/activate",
+        Some(&t),
+        &activate_body("numeric", None, 60),
+    )
+    .await;
+    assert_eq!(seated.status, 200, "{}", seated.body);
 }
 
 #[tokio::test]
