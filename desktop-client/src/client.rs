@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 use license_shared::Keyset;
 
+use self::activation::Options;
 use self::builder::LicenseClientBuilder;
 use self::local::{Mode, Step};
 use self::online::{high_water_after, newest_after_storing};
@@ -32,6 +33,7 @@ use crate::fingerprint::{Fingerprint, FingerprintError};
 use crate::store::keystore::KeyStore;
 use crate::store::lease;
 use crate::store::paths::Paths;
+use crate::text::end_sentence;
 use crate::transport::Transport;
 use crate::verdict::{Code, Verdict};
 
@@ -127,8 +129,17 @@ impl LicenseClient {
     /// `MACHINE_LIMIT` stores nothing and carries the machines holding the seats in
     /// [`Verdict::machines`]. Another verified deny stores nothing, except that a deny
     /// for the key already stored replaces its lease (a deny always beats an allow).
+    ///
+    /// Before claiming a seat it checks that the key store and the data directory can
+    /// take the key and the lease ([`ErrorKind::KeyStoreUnavailable`] or
+    /// [`ErrorKind::CacheUnavailable`] otherwise, with no seat claimed); when storing
+    /// still fails after the seat was claimed, that seat is freed again (best effort,
+    /// and the error's message says whether it was).
+    ///
+    /// [`ErrorKind::KeyStoreUnavailable`]: crate::ErrorKind::KeyStoreUnavailable
+    /// [`ErrorKind::CacheUnavailable`]: crate::ErrorKind::CacheUnavailable
     pub async fn activate(&self, key: &str) -> Result<Verdict, Error> {
-        activation::activate(&self.inner, key, None).await
+        activation::activate(&self.inner, key, Options::default()).await
     }
 
     /// [`activate`](Self::activate), giving this machine a name that machine lists
@@ -138,7 +149,52 @@ impl LicenseClient {
         key: &str,
         machine_name: Option<&str>,
     ) -> Result<Verdict, Error> {
-        activation::activate(&self.inner, key, machine_name).await
+        let options = Options {
+            machine_name,
+            replace: None,
+        };
+        activation::activate(&self.inner, key, options).await
+    }
+
+    /// The way out of `MACHINE_LIMIT` with only the license key in hand (this machine
+    /// may hold no key yet): frees the seat of machine `machine_id` (the 12-digit id
+    /// that [`Verdict::machines`] lists), counted against the license's budget of freed
+    /// seats like [`deactivate_machine`](Self::deactivate_machine), then activates this
+    /// machine as [`activate`](Self::activate) does. When the seat cannot be freed
+    /// (an unknown id is [`ErrorKind::UnknownMachine`], a spent budget
+    /// [`ErrorKind::RateLimited`]) nothing is activated; the key store and the data
+    /// directory are checked before any seat is freed or claimed.
+    ///
+    /// [`ErrorKind::UnknownMachine`]: crate::ErrorKind::UnknownMachine
+    /// [`ErrorKind::RateLimited`]: crate::ErrorKind::RateLimited
+    pub async fn activate_replacing(&self, key: &str, machine_id: &str) -> Result<Verdict, Error> {
+        self.activate_replacing_named(key, machine_id, None).await
+    }
+
+    /// [`activate_replacing`](Self::activate_replacing), naming this machine as
+    /// [`activate_named`](Self::activate_named) does.
+    pub async fn activate_replacing_named(
+        &self,
+        key: &str,
+        machine_id: &str,
+        machine_name: Option<&str>,
+    ) -> Result<Verdict, Error> {
+        let options = Options {
+            machine_name,
+            replace: Some(machine_id),
+        };
+        activation::activate(&self.inner, key, options).await
+    }
+
+    /// [`activate_replacing_named`](Self::activate_replacing_named) for synchronous code.
+    pub fn activate_replacing_blocking(
+        &self,
+        key: &str,
+        machine_id: &str,
+        machine_name: Option<&str>,
+    ) -> Result<Verdict, Error> {
+        on_own_runtime(|| self.activate_replacing_named(key, machine_id, machine_name))
+            .unwrap_or_else(|failure| Err(Error::internal(blocking_failure("activation", failure))))
     }
 
     /// [`activate`](Self::activate) for synchronous code, on a runtime of its own like
@@ -199,7 +255,27 @@ impl LicenseClient {
     /// license that does not limit machines. Stores nothing, except that a verified
     /// deny of the license (such as `REVOKED`) replaces the lease, as a check's would.
     pub async fn machines(&self) -> Result<Verdict, Error> {
-        seats::machines(&self.inner).await
+        seats::machines(&self.inner, None).await
+    }
+
+    /// [`machines`](Self::machines) for the license `key` in hand instead of the stored
+    /// one: this machine may hold no key (the list to choose from before
+    /// [`activate_replacing`](Self::activate_replacing)). Stores nothing, except that a
+    /// verified deny replaces the lease when `key` is the stored key.
+    pub async fn machines_for_key(&self, key: &str) -> Result<Verdict, Error> {
+        let parsed = license_shared::LicenseKey::parse(key).map_err(Error::invalid_key)?;
+        let key = crate::store::keystore::LicenseKeyText::new(parsed.encode());
+        seats::machines(&self.inner, Some(key)).await
+    }
+
+    /// [`machines_for_key`](Self::machines_for_key) for synchronous code.
+    pub fn machines_for_key_blocking(&self, key: &str) -> Result<Verdict, Error> {
+        on_own_runtime(|| self.machines_for_key(key)).unwrap_or_else(|failure| {
+            Err(Error::internal(blocking_failure(
+                "machine listing",
+                failure,
+            )))
+        })
     }
 
     /// [`machines`](Self::machines) for synchronous code.
@@ -226,13 +302,15 @@ impl LicenseClient {
         let pending = match blocking(move || inner.prepare(mode)).await {
             Ok(Step::Done(verdict)) => return verdict,
             Ok(Step::Online(pending)) => pending,
-            Err(e) => return Verdict::local(Code::KeyStoreUnavailable, e.to_string()),
+            Err(e) => {
+                return Verdict::local(Code::KeyStoreUnavailable, end_sentence(&e.to_string()))
+            }
         };
         let answer = self.inner.ask(&pending.local.key).await;
         let inner = Arc::clone(&self.inner);
         match blocking(move || inner.finish(*pending, answer)).await {
             Ok(verdict) => verdict,
-            Err(e) => Verdict::local(Code::KeyStoreUnavailable, e.to_string()),
+            Err(e) => Verdict::local(Code::KeyStoreUnavailable, end_sentence(&e.to_string())),
         }
     }
 }

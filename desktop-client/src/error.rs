@@ -171,6 +171,29 @@ impl Error {
         )
     }
 
+    /// The data directory `dir` cannot take the lease.
+    pub(crate) fn cache_write(dir: &std::path::Path, e: impl fmt::Display) -> Self {
+        Self::new(
+            ErrorKind::CacheUnavailable,
+            format!(
+                "the saved license could not be written in {} ({e}); make that directory writable, or give the app another data directory",
+                dir.display()
+            ),
+        )
+    }
+
+    /// `context` (what did not happen, lower case) before the message: "context: message".
+    pub(crate) fn prefixed(mut self, context: &str) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+
+    /// `sentence` after the message, which is ended first.
+    pub(crate) fn suffixed(mut self, sentence: &str) -> Self {
+        self.message = format!("{} {sentence}", crate::text::end_sentence(&self.message));
+        self
+    }
+
     pub(crate) fn cache(e: impl fmt::Display) -> Self {
         Self::new(
             ErrorKind::CacheUnavailable,

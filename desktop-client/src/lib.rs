@@ -108,7 +108,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorKind};
 pub use fingerprint::{Fingerprint, FingerprintError};
 pub use store::keystore::{
-    FileKeyStore, KeyStore, KeyStoreError, LicenseKeyText, MemoryKeyStore, OsKeyring,
+    FileKeyStore, KeyStore, KeyStoreError, KeyStorePolicy, LicenseKeyText, MemoryKeyStore,
+    OsKeyring,
 };
 pub use store::marks::Marks;
 pub use store::paths::{NoHomeDir, Paths};

@@ -28,6 +28,17 @@ pub fn clean_text(text: &str) -> String {
         .collect()
 }
 
+/// `text` ended as a sentence: a full stop added unless it already ends with one, a
+/// question mark or an exclamation mark (no "unlocked?.").
+pub(crate) fn end_sentence(text: &str) -> String {
+    let trimmed = text.trim_end();
+    if trimmed.ends_with(['.', '?', '!']) {
+        trimmed.to_owned()
+    } else {
+        format!("{trimmed}.")
+    }
+}
+
 /// The characters of general category `Cf` (Unicode 15.1), plus the unassigned
 /// U+2065 in the middle of the bidi isolates' block.
 fn is_format(c: char) -> bool {

@@ -14,7 +14,7 @@ use super::{Inner, LicenseClient};
 use crate::app::ThisApp;
 use crate::clock::{Clock, SystemClock};
 use crate::fingerprint::{Fingerprint, FingerprintError};
-use crate::store::keystore::{KeyStore, OsKeyring};
+use crate::store::keystore::{KeyStore, KeyStorePolicy};
 use crate::store::paths::{NoHomeDir, Paths};
 use crate::transport::Transport;
 
@@ -59,6 +59,7 @@ pub struct LicenseClientBuilder {
     clock_skew_tolerance: Duration,
     rollback_tolerance: Duration,
     key_store: Option<Box<dyn KeyStore>>,
+    key_store_policy: KeyStorePolicy,
     paths: Option<Paths>,
     clock: Option<Arc<dyn Clock>>,
     fingerprint: Option<Fingerprint>,
@@ -81,6 +82,7 @@ impl Default for LicenseClientBuilder {
             clock_skew_tolerance: Duration::from_secs(5 * 60),
             rollback_tolerance: Duration::from_secs(3600),
             key_store: None,
+            key_store_policy: KeyStorePolicy::OsKeyring,
             paths: None,
             clock: None,
             fingerprint: None,
@@ -151,9 +153,20 @@ impl LicenseClientBuilder {
         self.rollback_tolerance = tolerance;
         self
     }
-    /// Default: the OS keyring, under the service name `license-check:<app id>`.
+    /// Default: the OS keyring, under the service name `license-check:<app id>`
+    /// (see [`key_store_policy`](Self::key_store_policy)). A store given here wins
+    /// over the policy.
     pub fn key_store(mut self, store: Box<dyn KeyStore>) -> Self {
         self.key_store = Some(store);
+        self
+    }
+    /// Which store keeps the key when [`key_store`](Self::key_store) gives none: the
+    /// OS keyring (the default), the file, or the keyring else the file. The app
+    /// chooses; the client never falls back by itself. `File` and `KeyringElseFile`
+    /// are the explicit opt-in to the file store that a build with pinned keys needs
+    /// ([`allow_file_key_store`](Self::allow_file_key_store)).
+    pub fn key_store_policy(mut self, policy: KeyStorePolicy) -> Self {
+        self.key_store_policy = policy;
         self
     }
     /// Whether a [`FileKeyStore`](crate::store::keystore::FileKeyStore) (any store whose
@@ -251,11 +264,13 @@ impl LicenseClientBuilder {
                 paths
             }
         };
+        let allow_file_key_store =
+            self.allow_file_key_store || self.key_store_policy.opts_into_file();
         let key_store: Arc<dyn KeyStore> = match self.key_store {
             Some(store) => Arc::from(store),
-            None => Arc::new(OsKeyring::for_app(&app_id)),
+            None => Arc::from(self.key_store_policy.store(&app_id, &paths.data_dir)),
         };
-        if key_store.is_file_store() && !self.allow_file_key_store {
+        if key_store.is_file_store() && !allow_file_key_store {
             return Err(BuildError::FileKeyStoreNotAllowed);
         }
         Ok(LicenseClient::from_inner(Inner {

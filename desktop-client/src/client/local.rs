@@ -117,7 +117,9 @@ impl Inner {
             Err(e) => {
                 return Err(Box::new(Verdict::local(
                     Code::KeyStoreUnavailable,
-                    format!("The license key could not be read from the {e}."),
+                    crate::text::end_sentence(&format!(
+                        "The license key could not be read from the {e}"
+                    )),
                 )))
             }
         };

@@ -32,7 +32,7 @@ struct Answer {
 
 /// See [`LicenseClient::deactivate`](super::LicenseClient::deactivate).
 pub(super) async fn deactivate(inner: &Arc<Inner>) -> Result<Verdict, Error> {
-    let Answer { payload, notes } = ask(inner, Call::Deactivate, None).await?;
+    let Answer { payload, notes } = ask(inner, Call::Deactivate, None, None).await?;
     expect_deactivated(inner, &payload, &notes)?;
     let remover = Arc::clone(inner);
     let removed = blocking(move || remove_activation(&*remover.key_store, &remover.paths)).await?;
@@ -52,7 +52,7 @@ pub(super) async fn deactivate_machine(
     inner: &Arc<Inner>,
     machine_id: &str,
 ) -> Result<Verdict, Error> {
-    let Answer { payload, notes } = ask(inner, Call::Deactivate, Some(machine_id)).await?;
+    let Answer { payload, notes } = ask(inner, Call::Deactivate, Some(machine_id), None).await?;
     expect_deactivated(inner, &payload, &notes)?;
     Ok(deactivated(
         &payload,
@@ -60,9 +60,43 @@ pub(super) async fn deactivate_machine(
     ))
 }
 
-/// See [`LicenseClient::machines`](super::LicenseClient::machines).
-pub(super) async fn machines(inner: &Arc<Inner>) -> Result<Verdict, Error> {
-    let Answer { payload, notes } = ask(inner, Call::Machines, None).await?;
+/// Frees the seat of machine `machine_id` for the license `key` given in hand (this
+/// machine may hold no key yet): the first half of
+/// [`LicenseClient::activate_replacing`](super::LicenseClient::activate_replacing).
+/// Counted against the license's release budget like any freeing of another
+/// machine's seat.
+pub(super) async fn free_for_key(
+    inner: &Arc<Inner>,
+    machine_id: &str,
+    key: &LicenseKeyText,
+) -> Result<(), Error> {
+    let Answer { payload, notes } =
+        ask(inner, Call::Deactivate, Some(machine_id), Some(key.clone())).await?;
+    expect_deactivated(inner, &payload, &notes)
+}
+
+/// Frees this machine's seat for `key` again after an activation that could not keep
+/// the key or the lease. Best effort: `Err` says why the seat is still held.
+pub(super) async fn release_claimed(
+    inner: &Arc<Inner>,
+    key: &LicenseKeyText,
+) -> Result<(), String> {
+    let answer = ask(inner, Call::Deactivate, None, Some(key.clone()))
+        .await
+        .map_err(|e| e.to_string())?;
+    match answer.payload.result.code {
+        VerdictCode::Deactivated => Ok(()),
+        code => Err(format!("the license server answered {}", Code::from(code))),
+    }
+}
+
+/// See [`LicenseClient::machines`](super::LicenseClient::machines) and
+/// [`LicenseClient::machines_for_key`](super::LicenseClient::machines_for_key).
+pub(super) async fn machines(
+    inner: &Arc<Inner>,
+    key: Option<LicenseKeyText>,
+) -> Result<Verdict, Error> {
+    let Answer { payload, notes } = ask(inner, Call::Machines, None, key).await?;
     let mut verdict = from_answer(
         &payload,
         inner.clock.now(),
@@ -84,19 +118,36 @@ pub(super) async fn machines(inner: &Arc<Inner>) -> Result<Verdict, Error> {
     Ok(verdict)
 }
 
-/// One verified answer to `call` about the stored license key; a verified deny of the
-/// license is kept as the lease (see the module's doc).
-async fn ask(inner: &Arc<Inner>, call: Call, machine_id: Option<&str>) -> Result<Answer, Error> {
+/// One verified answer to `call` about `given` (a key in hand), or else the stored
+/// license key; a verified deny of the license is kept as the lease when the key is
+/// the stored one (see the module's doc).
+async fn ask(
+    inner: &Arc<Inner>,
+    call: Call,
+    machine_id: Option<&str>,
+    given: Option<LicenseKeyText>,
+) -> Result<Answer, Error> {
     let reader = Arc::clone(inner);
-    let key = blocking(move || reader.key_store.get_key())
-        .await?
-        .map_err(|e| Error::key_store("read from", e))?
-        .ok_or_else(Error::no_license)?;
-    let license_id = LicenseKey::parse(key.expose())
-        .map_err(|_| Error::damaged_key())?
-        .customer_id()
-        .as_str()
-        .to_owned();
+    let stored = blocking(move || reader.key_store.get_key()).await?;
+    let (key, license_id) = match given {
+        Some(key) => {
+            let id = LicenseKey::parse(key.expose()).map_err(Error::invalid_key)?;
+            let id = id.customer_id().as_str().to_owned();
+            (key, id)
+        }
+        None => {
+            let key = stored
+                .as_ref()
+                .map_err(|e| Error::key_store("read from", e.clone()))?
+                .clone()
+                .ok_or_else(Error::no_license)?;
+            let id = LicenseKey::parse(key.expose()).map_err(|_| Error::damaged_key())?;
+            let id = id.customer_id().as_str().to_owned();
+            (key, id)
+        }
+    };
+    // A deny is kept only as the lease of the key it is about.
+    let is_stored = matches!(&stored, Ok(Some(held)) if *held == key);
     let fingerprint = inner.fingerprint.clone().map_err(Error::machine_id)?;
     let nonce = fresh_nonce();
     let mut request = inner.request(&key, &nonce, &fingerprint);
@@ -116,7 +167,7 @@ async fn ask(inner: &Arc<Inner>, call: Call, machine_id: Option<&str>) -> Result
         &inner.app,
     )
     .map_err(Error::untrusted_answer)?;
-    if !denies_the_license(&payload, inner) {
+    if !is_stored || !denies_the_license(&payload, inner) {
         return Ok(Answer {
             payload,
             notes: Vec::new(),

@@ -34,6 +34,13 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Whether files can be written in `dir` now: creates it (private, as
+/// [`write_atomically`] does) and a temporary file in it, which is removed again.
+pub(crate) fn probe_writable(dir: &Path) -> io::Result<()> {
+    ensure_private_dir(dir)?;
+    tempfile::NamedTempFile::new_in(dir)?.close()
+}
+
 /// Reads a small file, treating "not there" as `None`. Anything larger than `cap` is an
 /// error: our files are a few hundred bytes, and a huge one is not ours.
 ///

@@ -12,7 +12,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use super::fs::{read_small, remove_if_present, write_atomically};
+use super::fs::{probe_writable, read_small, remove_if_present, write_atomically};
 use super::marks::Marks;
 
 /// The license key text as stored. Redacted in `Debug` and never part of an error.
@@ -56,6 +56,13 @@ pub trait KeyStore: Send + Sync {
     fn delete_key(&self) -> Result<(), KeyStoreError>;
     fn get_marks(&self) -> Result<Option<Marks>, KeyStoreError>;
     fn set_marks(&self, marks: Marks) -> Result<(), KeyStoreError>;
+    /// Whether the store can be used now, asked before an activation claims a seat:
+    /// a seat claimed for a key that cannot then be kept would stay held, unusable,
+    /// until it lapses. The default reads the key (a keyring that is not running or
+    /// is locked fails here); a store that can tell more cheaply overrides it.
+    fn ready(&self) -> Result<(), KeyStoreError> {
+        self.get_key().map(|_| ())
+    }
     /// True for a store that keeps its copy of the marks in plain files beside the
     /// data directory's own copy ([`FileKeyStore`]): the user can then reach both
     /// copies at once. A build with pinned keys refuses such a store unless the
@@ -86,6 +93,9 @@ impl<T: KeyStore + ?Sized> KeyStore for std::sync::Arc<T> {
     }
     fn set_marks(&self, marks: Marks) -> Result<(), KeyStoreError> {
         (**self).set_marks(marks)
+    }
+    fn ready(&self) -> Result<(), KeyStoreError> {
+        (**self).ready()
     }
     fn is_file_store(&self) -> bool {
         (**self).is_file_store()
@@ -144,6 +154,10 @@ impl KeyStore for MemoryKeyStore {
 #[derive(Debug, Clone)]
 pub struct FileKeyStore {
     dir: PathBuf,
+    /// Why this store is used instead of the OS keyring, when the app's
+    /// [`KeyStorePolicy::KeyringElseFile`] chose it: part of what [`KeyStore::describe`]
+    /// says, so the choice is never silent.
+    chosen_because: Option<String>,
 }
 
 pub(crate) const KEY_FILE: &str = "license-key";
@@ -153,7 +167,13 @@ impl FileKeyStore {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: data_dir.into(),
+            chosen_because: None,
         }
+    }
+
+    /// Whether this store's directory holds a key file.
+    fn holds_key(&self) -> bool {
+        self.dir.join(KEY_FILE).exists()
     }
 
     fn error(&self, reason: impl fmt::Display) -> KeyStoreError {
@@ -166,7 +186,11 @@ impl FileKeyStore {
 
 impl KeyStore for FileKeyStore {
     fn describe(&self) -> String {
-        format!("file {}", self.dir.join(KEY_FILE).display())
+        let file = format!("file {}", self.dir.join(KEY_FILE).display());
+        match &self.chosen_because {
+            Some(why) => format!("{file} (chosen because {why})"),
+            None => file,
+        }
     }
     fn get_key(&self) -> Result<Option<LicenseKeyText>, KeyStoreError> {
         let bytes = read_small(&self.dir.join(KEY_FILE), 4096).map_err(|e| self.error(e))?;
@@ -190,8 +214,68 @@ impl KeyStore for FileKeyStore {
     fn set_marks(&self, marks: Marks) -> Result<(), KeyStoreError> {
         write_atomically(&self.dir.join(MARKS_FILE), &marks.encode()).map_err(|e| self.error(e))
     }
+    /// The directory can take a file now (and a key file there is not a directory).
+    fn ready(&self) -> Result<(), KeyStoreError> {
+        probe_writable(&self.dir).map_err(|e| self.error(e))?;
+        self.get_key().map(|_| ())
+    }
     fn is_file_store(&self) -> bool {
         true
+    }
+}
+
+/// Where the client keeps the license key when the app gives it no store of its own
+/// ([`LicenseClientBuilder::key_store_policy`](crate::LicenseClientBuilder::key_store_policy)).
+/// The app chooses; the client never moves to another store by itself, and
+/// [`LicenseClient::key_store_description`](crate::LicenseClient::key_store_description)
+/// always names the one in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum KeyStorePolicy {
+    /// The OS keyring ([`OsKeyring::for_app`]); when it cannot be used, activation
+    /// refuses before claiming a seat and a check says `KEY_STORE_UNAVAILABLE`.
+    #[default]
+    OsKeyring,
+    /// A 0600 file in the data directory ([`FileKeyStore`]), for machines without a
+    /// keyring. Choosing it is the explicit opt-in a build with pinned keys needs.
+    File,
+    /// The OS keyring when it answers as the client is built, else the file; a key
+    /// already kept in the file stays there (so that a keyring that comes back later
+    /// does not hide it). The description says which one and why. Choosing it is the
+    /// explicit opt-in to the file store.
+    KeyringElseFile,
+}
+
+impl KeyStorePolicy {
+    /// The store this policy picks for the app `app_id` with its data directory
+    /// `data_dir`. `KeyringElseFile` asks the keyring once here (blocking).
+    pub fn store(self, app_id: &str, data_dir: &std::path::Path) -> Box<dyn KeyStore> {
+        match self {
+            Self::OsKeyring => Box::new(OsKeyring::for_app(app_id)),
+            Self::File => Box::new(FileKeyStore::new(data_dir)),
+            Self::KeyringElseFile => {
+                let mut file = FileKeyStore::new(data_dir);
+                if file.holds_key() {
+                    file.chosen_because = Some("it holds this app's key".into());
+                    return Box::new(file);
+                }
+                let keyring = OsKeyring::for_app(app_id);
+                match keyring.ready() {
+                    Ok(()) => Box::new(keyring),
+                    Err(e) => {
+                        file.chosen_because =
+                            Some(format!("the OS keyring could not be used: {}", e.reason));
+                        Box::new(file)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the policy is the app's explicit choice of the file store (outright,
+    /// or as the fallback).
+    pub(crate) fn opts_into_file(self) -> bool {
+        matches!(self, Self::File | Self::KeyringElseFile)
     }
 }
 

@@ -5,6 +5,7 @@
 //! - `cli` (feature `cli`): the real `license-check` binary; `cli_seats` its seat commands.
 //! - `hardening`: regressions from an attack review (rollback marks, broker text,
 //!   timeouts); `cli_apps` (feature `cli`): several apps on one machine.
+//! - `no_place`: no seat without a place to keep it (real broker and emulator).
 //! - `seats`: machine seats (activate, deactivate, machines, custom machine ids).
 //! - `products`: the app's product, entitlements and the perpetual fallback.
 //! - `keyring`: the OS keyring for real (`LICENSE_CHECK_REQUIRE_OS_KEYRING=1` makes an
@@ -29,6 +30,7 @@ mod decisions;
 mod hardening;
 mod keyring;
 mod layers;
+mod no_place;
 mod products;
 mod real_broker;
 mod seats;
