@@ -9,15 +9,18 @@
 //! (a handshake-level slowloris). The listener never stops accepting: were it to pause
 //! while the pending handshakes are at their cap, idle connections from a few addresses
 //! would leave real clients in the kernel backlog until one of them timed out. Instead,
-//! at the cap a new connection evicts the oldest pending handshake, which under a flood
-//! is the one least likely to be a real client (a real hello arrives in one round trip).
-//! One address (an IPv6 /64) may have only [`MAX_PENDING_PER_ADDRESS`] of them: beyond
-//! that its new connections are closed at once, so it cannot evict anyone else's.
+//! at the cap a new connection evicts a pending handshake of the address that holds the
+//! most (that address's oldest). Evicting the oldest of all would let a fast flood push
+//! out a real client whose hello is slow (about 2,000 silent connections a second from
+//! 128 addresses evict everything older than half a second); evicting from the most
+//! crowded address makes a flood evict its own connections, and a client with one
+//! handshake pending goes only once every address has at most one. One address (an
+//! IPv6 /64) may have only [`MAX_PENDING_PER_ADDRESS`] of them: beyond that its new
+//! connections are closed at once, so it cannot evict anyone else's. See [`Slots`].
 
-use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,10 +29,11 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::ServerConfig;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{AbortHandle, Id, JoinSet};
+use tokio::task::JoinSet;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use super::slots::{Room, Slots};
 use crate::config::files::warn_if_readable_by_others;
 use crate::config::vars as var;
 use crate::guard::ip_bucket;
@@ -40,7 +44,8 @@ use crate::guard::ip_bucket;
 /// eviction at the cap, not this deadline, is what protects against a flood), and the
 /// desktop client gives up after 5 s by default anyway.
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Handshakes in progress at once; beyond this, a new connection evicts the oldest. A
+/// Handshakes in progress at once; beyond this, a new connection evicts one (see the
+/// module docs). A
 /// pending handshake costs a socket and a few KB, so the cap can be high enough that a
 /// flood must be large and fast to evict a real client before its hello arrives.
 pub(crate) const MAX_PENDING_HANDSHAKES: usize = 1024;
@@ -123,27 +128,13 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     })
 }
 
-/// A handshake still counted against the caps.
-struct Pending {
-    bucket: IpAddr,
-    /// Its place in [`TlsListener::by_age`].
-    started: u64,
-    abort: AbortHandle,
-}
-
 /// A TCP listener that hands out TLS streams once their handshake is done.
 pub(crate) struct TlsListener {
     tcp: TcpListener,
     acceptor: TlsAcceptor,
     handshakes: JoinSet<Option<Accepted>>,
-    /// Keyed by task id, which a cancelled or panicked task still reports, so no
-    /// ending can leak a slot.
-    pending: HashMap<Id, Pending>,
-    /// Pending handshakes in the order they started; the first is the one to evict.
-    by_age: BTreeMap<u64, Id>,
-    next_start: u64,
-    per_address: HashMap<IpAddr, usize>,
-    max_pending: usize,
+    /// The handshakes in progress, counted against the caps.
+    pending: Slots,
 }
 
 impl TlsListener {
@@ -152,40 +143,30 @@ impl TlsListener {
             tcp,
             acceptor: TlsAcceptor::from(config),
             handshakes: JoinSet::new(),
-            pending: HashMap::new(),
-            by_age: BTreeMap::new(),
-            next_start: 0,
-            per_address: HashMap::new(),
-            max_pending: MAX_PENDING_HANDSHAKES,
+            pending: Slots::new(MAX_PENDING_HANDSHAKES, MAX_PENDING_PER_ADDRESS),
         }
     }
 
     /// A smaller global cap, so a test can fill it with a few connections.
     #[cfg(test)]
     pub(crate) fn with_max_pending(mut self, max_pending: usize) -> Self {
-        self.max_pending = max_pending.max(1);
+        self.pending = Slots::new(max_pending, MAX_PENDING_PER_ADDRESS);
         self
     }
 
     fn start_handshake(&mut self, stream: TcpStream, peer: SocketAddr) {
         let bucket = ip_bucket(peer.ip());
-        // Checked before evicting, so an address at its cap cannot push others out.
-        if self.per_address.get(&bucket).copied().unwrap_or(0) >= MAX_PENDING_PER_ADDRESS {
-            tracing::debug!(%peer, "too many TLS handshakes pending from this address; closing");
-            drop(stream);
-            return;
-        }
-        while self.pending.len() >= self.max_pending {
-            let Some((_, oldest)) = self.by_age.pop_first() else {
-                break;
-            };
-            if let Some(evicted) = self.forget(oldest) {
-                // Dropping the task's future closes its socket.
-                evicted.abort.abort();
-                tracing::debug!(%peer, "TLS handshakes at their cap; evicted the oldest");
+        match self.pending.make_room(bucket) {
+            Room::AddressFull => {
+                tracing::debug!(%peer, "too many TLS handshakes pending from this address; closing");
+                drop(stream);
+                return;
+            }
+            Room::Made { evicted: 0 } => {}
+            Room::Made { .. } => {
+                tracing::debug!(%peer, "TLS handshakes at their cap; evicted the oldest of the most crowded address");
             }
         }
-        *self.per_address.entry(bucket).or_default() += 1;
         let acceptor = self.acceptor.clone();
         let abort = self.handshakes.spawn(async move {
             let done = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
@@ -202,30 +183,7 @@ impl TlsListener {
             };
             done
         });
-        let started = self.next_start;
-        self.next_start += 1;
-        self.by_age.insert(started, abort.id());
-        self.pending.insert(
-            abort.id(),
-            Pending {
-                bucket,
-                started,
-                abort,
-            },
-        );
-    }
-
-    /// Stops counting a handshake against the caps; `None` if it was already evicted.
-    fn forget(&mut self, id: Id) -> Option<Pending> {
-        let pending = self.pending.remove(&id)?;
-        self.by_age.remove(&pending.started);
-        if let Some(count) = self.per_address.get_mut(&pending.bucket) {
-            *count -= 1;
-            if *count == 0 {
-                self.per_address.remove(&pending.bucket);
-            }
-        }
-        Some(pending)
+        self.pending.hold(bucket, abort);
     }
 }
 
@@ -250,13 +208,13 @@ impl axum::serve::Listener for TlsListener {
                         Ok((id, done)) => {
                             // An evicted handshake may have finished before its abort
                             // took effect; its slot is already free, so serve it.
-                            self.forget(id);
+                            self.pending.release(id);
                             if let Some(ready) = done {
                                 return ready;
                             }
                         }
                         Err(e) => {
-                            self.forget(e.id());
+                            self.pending.release(e.id());
                         }
                     }
                 }
