@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The FFI benchmark, one command: `bench/ffi/run.sh`. Builds liblicense_client and
 # bench-ffi in release mode, the C runner with the system compiler, the C# runner with
-# Mono's mcs, installs the Node package's koffi, then runs bench-ffi, which starts the
+# Mono's mcs, installs the Node package's koffi (and builds the library's dist profile,
+# whose size is reported beside the release build's), then runs bench-ffi, which starts the
 # emulator and a broker on loopback, activates one license and times an offline and a
 # cached check from Rust, C, Python, C# and Node. Writes its section of BENCHMARKS.md.
 # Knobs: LC_BENCH_N (calls per round, 2000), LC_BENCH_ROUNDS (7).
@@ -9,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 cargo build --release --locked -q -p license-client-ffi --lib
+cargo build --profile dist --locked -q -p license-client-ffi --lib
 cargo build --release --locked -q -p license-bench --bin bench-ffi
 release="${CARGO_TARGET_DIR:-$root/target}/release"
 library="$release/liblicense_client.so"
@@ -26,6 +28,7 @@ mcs -langversion:7 -out:"$work/Bench.exe" -r:"$work/LicenseClient.dll" bench/ffi
 LICENSE_CLIENT_LIBRARY="$library" PYTHONPATH="$root/bindings/python" \
   LC_BENCH_NODE_PACKAGE="$root/bindings/node" \
   "$release/bench-ffi" --library "$library" --out "$root/BENCHMARKS.md" \
+  --size "\`--profile dist\` (what a vendor ships)=${CARGO_TARGET_DIR:-$root/target}/dist/liblicense_client.so" \
   --runner "C=$work/bench-c" \
   --runner "Python=python3 $root/bench/ffi/bench.py" \
   --runner "C# (Mono)=mono $work/Bench.exe" \

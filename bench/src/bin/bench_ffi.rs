@@ -6,7 +6,8 @@
 //! lease through liblicense_client. Writes the results into BENCHMARKS.md between its
 //! markers, with the stripped size of the library.
 //!
-//! Usage: bench-ffi --library PATH [--runner NAME=COMMAND]... [--out BENCHMARKS.md]
+//! Usage: bench-ffi --library PATH [--size LABEL=PATH]... [--runner NAME=COMMAND]...
+//! [--out BENCHMARKS.md]
 //! Environment: LC_BENCH_N (calls per round, 2000), LC_BENCH_ROUNDS (7).
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ const END: &str = "<!-- bench-ffi:end -->";
 
 struct Args {
     library: PathBuf,
+    /// Other builds of the library whose stripped size is reported (`LABEL=PATH`).
+    sizes: Vec<(String, PathBuf)>,
     runners: Vec<(String, String)>,
     out: PathBuf,
 }
@@ -60,8 +63,11 @@ fn main() -> anyhow::Result<()> {
     for (name, command) in &args.runners {
         all.push(run(name, command, &config, n, rounds)?);
     }
-    let size = stripped_size(&args.library)?;
-    let section = render(&all, size, n, rounds);
+    let mut sizes = vec![("`--release`".to_owned(), stripped_size(&args.library)?)];
+    for (label, path) in &args.sizes {
+        sizes.push((label.clone(), stripped_size(path)?));
+    }
+    let section = render(&all, &sizes, n, rounds);
     println!("{section}");
     write_section(&args.out, &section)
 }
@@ -171,7 +177,7 @@ fn stripped_size(library: &Path) -> anyhow::Result<u64> {
     Ok(std::fs::metadata(copy.path())?.len())
 }
 
-fn render(all: &[Figures], size: u64, n: u32, rounds: u32) -> String {
+fn render(all: &[Figures], sizes: &[(String, u64)], n: u32, rounds: u32) -> String {
     let c = all.iter().find(|f| f.name == "C");
     let rust = &all[0];
     let mut rows = String::new();
@@ -208,9 +214,13 @@ fn render(all: &[Figures], size: u64, n: u32, rounds: u32) -> String {
          every start-up after the first. Each language calls through its own package.\n\n\
          | caller | offline µs/call | cached µs/call | against |\n| --- | --- | --- | --- |\n{rows}\n\
          {}. Target for each managed language: within +50 µs of C.\n\n\
-         Stripped `liblicense_client.so`: {:.2} MB ({size} bytes; target ≤ 6 MB).\n{END}\n",
+         Stripped `liblicense_client.so` (target ≤ 6 MB for what a vendor ships):\n\n\
+         | build | MB | bytes |\n| --- | --- | --- |\n{}\n{END}\n",
         c_ratio.unwrap_or_else(|| "No C runner was given".into()),
-        size as f64 / 1e6,
+        sizes
+            .iter()
+            .map(|(label, bytes)| format!("| {label} | {:.2} | {bytes} |\n", *bytes as f64 / 1e6))
+            .collect::<String>(),
     )
 }
 
@@ -236,6 +246,7 @@ fn write_section(out: &Path, section: &str) -> anyhow::Result<()> {
 fn parse_args() -> anyhow::Result<Args> {
     let mut library = None;
     let mut runners = Vec::new();
+    let mut sizes = Vec::new();
     let mut out = PathBuf::from("BENCHMARKS.md");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -243,16 +254,22 @@ fn parse_args() -> anyhow::Result<Args> {
         match arg.as_str() {
             "--library" => library = Some(PathBuf::from(value()?)),
             "--out" => out = PathBuf::from(value()?),
+            "--size" => {
+                let spec = value()?;
+                let (label, path) = spec.split_once('=').context("--size takes LABEL=PATH")?;
+                sizes.push((label.to_owned(), PathBuf::from(path)));
+            }
             "--runner" => {
                 let spec = value()?;
                 let (name, command) = spec.split_once('=').context("--runner takes NAME=COMMAND")?;
                 runners.push((name.to_owned(), command.to_owned()));
             }
-            other => bail!("unexpected argument {other:?}; usage: bench-ffi --library PATH [--runner NAME=COMMAND]... [--out FILE]"),
+            other => bail!("unexpected argument {other:?}; usage: bench-ffi --library PATH [--size LABEL=PATH]... [--runner NAME=COMMAND]... [--out FILE]"),
         }
     }
     Ok(Args {
         library: library.context("--library PATH is required")?,
+        sizes,
         runners,
         out,
     })
