@@ -95,9 +95,21 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
+    /// The license server answered 429: it is there, and asks to wait.
+    fn rate_limited(&self) -> bool {
+        matches!(
+            self,
+            Self::Transport(TransportError::Status { status: 429, .. })
+        )
+    }
+
     fn reason(&self) -> String {
         match self {
             Self::Offline => "Checked offline, without contacting the license server".into(),
+            Self::Transport(TransportError::Status {
+                status: 429,
+                message,
+            }) => format!("The license server turned the check away for now, because of too many requests ({message})"),
             Self::Transport(e) => capitalize(&e.to_string()),
             Self::Untrusted(e) => format!("The license server's answer could not be verified: {e}"),
             Self::Skew { offset } => skew_sentence(*offset),
@@ -107,7 +119,10 @@ impl Failure {
     fn remedy(&self) -> &'static str {
         match self {
             Self::Offline => "",
-            Self::Transport(TransportError::Status { status, .. }) if *status == 429 || *status >= 500 => {
+            Self::Transport(TransportError::Status { status: 429, .. }) => {
+                " Try again after the wait it names."
+            }
+            Self::Transport(TransportError::Status { status, .. }) if *status >= 500 => {
                 " The license server is busy or having trouble; try again in a few minutes."
             }
             Self::Transport(TransportError::NoBrokerUrl) => " Configure the license server's URL.",
@@ -375,6 +390,11 @@ pub(crate) fn without_answer(
             }
             verdict(payload, true, Code::OfflineGrace, Source::Cache, message)
         }
+        Lease::Expired(_) if failure.rate_limited() => Verdict::local(
+            Code::RateLimited,
+            format!("{reason}, and the saved license's offline time is over.{remedy}"),
+        )
+        .with_source(Source::Online),
         Lease::Expired(payload) => {
             let message = format!(
                 "{reason}, and the saved license could only be used offline until {}.{remedy} Connect to the internet so the license can be confirmed.",
@@ -389,6 +409,7 @@ pub(crate) fn without_answer(
             };
             let (code, source) = match failure {
                 Failure::Offline => (Code::NoLease, Source::Cache),
+                _ if failure.rate_limited() => (Code::RateLimited, Source::Online),
                 Failure::Transport(_) => (Code::BrokerUnreachable, Source::Online),
                 Failure::Untrusted(_) => (Code::ResponseUntrusted, Source::Online),
                 Failure::Skew { .. } => (Code::ClockSkew, Source::Online),

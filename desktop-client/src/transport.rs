@@ -142,9 +142,15 @@ impl Transport {
             body.extend_from_slice(&chunk);
         }
         if status != reqwest::StatusCode::OK {
+            let mut message = error_message(status, &body);
+            if let Some(wait) = retry_after(response.headers()) {
+                if !message.contains("retry in") {
+                    message.push_str(&format!("; retry in {wait} s"));
+                }
+            }
             return Err(TransportError::Status {
                 status: status.as_u16(),
-                message: error_message(status, &body),
+                message,
             });
         }
         let raw = String::from_utf8(body)
@@ -174,6 +180,17 @@ impl Transport {
         }
         TransportError::Connect(shorten(&text))
     }
+}
+
+/// A `Retry-After` in seconds (the broker sends seconds, never an HTTP date).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<u64> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The broker's own message when the body is its error envelope, else the status.

@@ -51,6 +51,11 @@ pub enum Code {
     KeyStoreUnavailable,
     /// An offline check found no usable saved verdict (missing, corrupt or untrusted).
     NoLease,
+    /// The license server turned the check away for now (HTTP 429, too many requests)
+    /// and there is no usable lease; the message says how long to wait. Undetermined,
+    /// like `BROKER_UNREACHABLE`, but the server is there and nothing is wrong with the
+    /// network.
+    RateLimited,
 }
 
 impl Code {
@@ -76,6 +81,7 @@ impl Code {
             Self::MachineIdUnavailable => "MACHINE_ID_UNAVAILABLE",
             Self::KeyStoreUnavailable => "KEY_STORE_UNAVAILABLE",
             Self::NoLease => "NO_LEASE",
+            Self::RateLimited => "RATE_LIMITED",
         }
     }
 }
@@ -191,7 +197,8 @@ impl Verdict {
             | Code::ResponseUntrusted
             | Code::MachineIdUnavailable
             | Code::KeyStoreUnavailable
-            | Code::NoLease => Outcome::Undetermined,
+            | Code::NoLease
+            | Code::RateLimited => Outcome::Undetermined,
             _ => Outcome::NotLicensed,
         }
     }

@@ -103,12 +103,22 @@ pub(super) async fn machines(
         inner.skew_tolerance,
         &inner.app,
     );
+    let seats_in_use = |seats: &license_shared::Machines| match seats.max {
+        Some(max) => format!("Seats in use: {} of {max}", seats.used),
+        None => format!("Seats in use: {}", seats.used),
+    };
+    if let (VerdictCode::NotActivated, Some(seats)) =
+        (payload.result.code, &payload.license.machines)
+    {
+        // A listing for a key in hand, from a machine that holds no seat (yet).
+        verdict.message = format!(
+            "{} (confirmed online); this machine holds none of them.",
+            seats_in_use(seats)
+        );
+    }
     if payload.result.valid {
         verdict.message = match &payload.license.machines {
-            Some(seats) => match seats.max {
-                Some(max) => format!("Seats in use: {} of {max} (confirmed online).", seats.used),
-                None => format!("Seats in use: {} (confirmed online).", seats.used),
-            },
+            Some(seats) => format!("{} (confirmed online).", seats_in_use(seats)),
             None => {
                 "The license does not limit how many machines may use it (confirmed online).".into()
             }

@@ -4,7 +4,9 @@
 //! - `decisions`: the decision rules end to end against a broker stand-in.
 //! - `cli` (feature `cli`): the real `license-check` binary; `cli_seats` its seat commands.
 //! - `hardening`: regressions from an attack review (rollback marks, broker text,
-//!   timeouts); `cli_apps` (feature `cli`): several apps on one machine.
+//!   timeouts); `cli_apps` (feature `cli`): several apps on one machine; `cli_real`
+//!   (feature `cli`): the binary against the real broker and emulator (replacing a
+//!   machine, apps kept apart, JSON on every exit, `RATE_LIMITED`).
 //! - `no_place`: no seat without a place to keep it (real broker and emulator).
 //! - `seats`: machine seats (activate, deactivate, machines, custom machine ids).
 //! - `products`: the app's product, entitlements and the perpetual fallback.
@@ -24,6 +26,8 @@ mod cache_fuzz;
 mod cli;
 #[cfg(feature = "cli")]
 mod cli_apps;
+#[cfg(feature = "cli")]
+mod cli_real;
 #[cfg(feature = "cli")]
 mod cli_seats;
 mod decisions;

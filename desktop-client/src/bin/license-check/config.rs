@@ -16,6 +16,9 @@ use license_shared::{Keyset, KeysetError};
 
 /// Broker address (the `--broker-url` flag wins over it).
 pub const ENV_BROKER_URL: &str = "LICENSE_CHECK_BROKER_URL";
+/// The app whose key, lease and seat a command works on (`--app-id` wins over it; it
+/// wins over `app_id` in the config file).
+pub const ENV_APP_ID: &str = "LICENSE_CHECK_APP_ID";
 /// Trusted keys at run time: `kid:base64url[,kid:base64url…]`.
 pub const ENV_TRUSTED_KEYS: &str = "LICENSE_CHECK_TRUSTED_KEYS";
 /// `os` (default) or `file`.

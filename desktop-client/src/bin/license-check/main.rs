@@ -22,7 +22,7 @@ use license_client::{
 };
 
 use config::{
-    ConfigFile, KeyStoreKind, TrustSource, BUILD_TIME, ENV_BROKER_URL, ENV_KEYSTORE,
+    ConfigFile, KeyStoreKind, TrustSource, BUILD_TIME, ENV_APP_ID, ENV_BROKER_URL, ENV_KEYSTORE,
     ENV_MACHINE_ID, ENV_PRODUCT, ENV_TRUSTED_KEYS, PINNED_KEYS,
 };
 
@@ -31,13 +31,17 @@ use print::{print_failure, print_machines, print_verdict, Shown};
 const EXIT_NOT_LICENSED: u8 = 1;
 const EXIT_UNDETERMINED: u8 = 2;
 const EXIT_USAGE: u8 = 64;
-/// The app id the reference client identifies as (overridable with `app_id` in the config).
+/// The app id the reference client identifies as (overridable with `--app-id`,
+/// `LICENSE_CHECK_APP_ID` or `app_id` in the config file, in that order).
 const DEFAULT_APP_ID: &str = "license-check";
 
 /// Shown after `--help`: the environment and the exit codes scripts rely on.
 const AFTER_HELP: &str = "\
 Environment:
   LICENSE_CHECK_BROKER_URL    the license server's base URL (--broker-url wins)
+  LICENSE_CHECK_APP_ID        the app whose key, lease and seat to work on (--app-id
+                              wins; then `app_id` in the config file; default
+                              license-check)
   LICENSE_CHECK_TRUSTED_KEYS  trusted verdict-signing keys, kid:base64url[,...]
                               (refused when keys were pinned at build time)
   LICENSE_CHECK_KEYSTORE      os (default: the OS keyring) or file (a 0600 file; in
@@ -57,7 +61,10 @@ Exit codes:
       NOT_ACTIVATED, no key, grace over, clock rolled back, unknown machine id)
   2   undetermined (the license server is unreachable or untrusted and no usable
       saved license; deactivate then changed nothing)
-  64  usage or configuration error";
+  64  usage or configuration error (with --json: code USAGE_ERROR)
+
+With --json every run prints exactly one JSON object on standard output, errors
+included: at least licensed, code, message and exit_code.";
 
 /// Not `Debug`: `activate` holds the license key, which must never be printed.
 #[derive(Parser)]
@@ -71,6 +78,14 @@ struct Cli {
     /// The license broker's base URL.
     #[arg(long, global = true, env = ENV_BROKER_URL, value_name = "URL")]
     broker_url: Option<String>,
+    /// The app whose key, lease and seat this command works on (wins over
+    /// LICENSE_CHECK_APP_ID and `app_id` in the config file). Apps never touch each
+    /// other's.
+    #[arg(long, global = true, value_name = "ID")]
+    app_id: Option<String>,
+    /// Print exactly one JSON object on standard output, whatever happens.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -79,7 +94,8 @@ struct Cli {
 enum Command {
     /// Activates the license on this machine: claims one of its seats online, and on a
     /// verified VALID stores KEY and the signed verdict. Exit 1 with MACHINE_LIMIT
-    /// (nothing stored) lists the machines holding the seats.
+    /// (nothing stored) lists the machines holding the seats and the command that
+    /// replaces one.
     #[command(after_help = AFTER_HELP)]
     Activate {
         /// The license key, or `-` to read it from standard input (keeps it out of the process list).
@@ -88,16 +104,15 @@ enum Command {
         /// A name for this machine in machine lists (at most 64 characters).
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
+        /// First free the seat of machine ID (the 12-digit id MACHINE_LIMIT and
+        /// `machines` show), counted against the license's budget of freed seats; KEY
+        /// is all it needs.
+        #[arg(long, value_name = "ID")]
+        replace: Option<String>,
     },
     /// The start-up check.
     #[command(after_help = AFTER_HELP)]
     Status {
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
         /// Never touch the network; decide from the saved verdict.
         #[arg(long, conflicts_with = "refresh")]
         offline: bool,
@@ -116,16 +131,15 @@ enum Command {
         /// license server (uninstallers); the seat lapses by itself later.
         #[arg(long)]
         local: bool,
-        /// Print one JSON object.
-        #[arg(long)]
-        json: bool,
     },
-    /// Lists the machines holding the license's seats (id, name, last seen) and marks this one.
+    /// Lists the machines holding the license's seats (id, name, last seen) and marks
+    /// this one; `--json` adds `machines` {used, max, list}.
     #[command(after_help = AFTER_HELP)]
     Machines {
-        /// Print one JSON object: `code`, `machines` {used, max, list}.
-        #[arg(long)]
-        json: bool,
+        /// The license key to list the seats of, or `-` for standard input, instead
+        /// of the stored one (this machine may hold none).
+        #[arg(long, value_name = "KEY")]
+        key: Option<String>,
     },
 }
 
@@ -139,45 +153,72 @@ fn usage(message: impl std::fmt::Display) -> anyhow::Error {
 }
 
 fn main() -> ExitCode {
+    // Before parsing, so that a usage error also answers in JSON when it was asked for.
+    let json = std::env::args_os().skip(1).any(|arg| arg == "--json");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { EXIT_USAGE } else { 0 });
-        }
+        Err(e) => return ExitCode::from(parse_failure(&e, json)),
     };
+    let json = cli.json;
     match run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!(
-                "license-check: {}",
-                license_client::clean_text(&format!("{e:#}"))
-            );
-            let code = if e.downcast_ref::<Usage>().is_some() {
-                EXIT_USAGE
+            let (code, exit) = if e.downcast_ref::<Usage>().is_some() {
+                (USAGE_ERROR, EXIT_USAGE)
+            } else if let Some(error) = e.downcast_ref::<Error>() {
+                (error.kind().as_str(), EXIT_UNDETERMINED)
             } else {
-                EXIT_UNDETERMINED
+                (ErrorKind::Internal.as_str(), EXIT_UNDETERMINED)
             };
-            ExitCode::from(code)
+            let _ = print_failure(json, code, exit, &e);
+            ExitCode::from(exit)
         }
     }
 }
 
+/// The `code` of every exit 64 in `--json`.
+const USAGE_ERROR: &str = "USAGE_ERROR";
+
+/// Arguments clap could not read (exit 64), or `--help` and `--version` (exit 0): with
+/// `--json` one object on standard output, else clap's own text.
+fn parse_failure(e: &clap::Error, json: bool) -> u8 {
+    let (code, exit) = match e.kind() {
+        clap::error::ErrorKind::DisplayHelp
+        | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            if !e.use_stderr() =>
+        {
+            ("HELP", 0)
+        }
+        clap::error::ErrorKind::DisplayVersion => ("VERSION", 0),
+        _ if e.use_stderr() => (USAGE_ERROR, EXIT_USAGE),
+        _ => ("HELP", 0),
+    };
+    if !json {
+        let _ = e.print();
+        return exit;
+    }
+    let text = e.render().to_string();
+    let message = license_client::clean_text(text.trim().trim_start_matches("error: "));
+    println!(
+        "{}",
+        serde_json::json!({"licensed": false, "code": code, "message": message, "exit_code": exit})
+    );
+    exit
+}
+
 fn run(cli: Cli) -> anyhow::Result<u8> {
-    let settings = Settings::resolve(cli.broker_url)?;
+    let json = cli.json;
+    let settings = Settings::resolve(cli.broker_url, cli.app_id)?;
     let store = settings.key_store();
     match cli.command {
-        Command::Status {
-            json,
-            offline,
-            refresh,
-        } => status(settings, store, json, offline, refresh),
-        Command::Activate { key, name, json } => activate(settings, store, key, name, json),
-        Command::Deactivate {
-            local: true, json, ..
-        } => deactivate_locally(&settings, &*store, json),
-        Command::Deactivate { machine, json, .. } => deactivate(settings, store, machine, json),
-        Command::Machines { json } => machines(settings, store, json),
+        Command::Status { offline, refresh } => status(settings, store, json, offline, refresh),
+        Command::Activate { key, name, replace } => {
+            let asked = Activation { key, name, replace };
+            activate(settings, store, asked, json)
+        }
+        Command::Deactivate { local: true, .. } => deactivate_locally(&settings, &*store, json),
+        Command::Deactivate { machine, .. } => deactivate(settings, store, machine, json),
+        Command::Machines { key } => machines(settings, store, key, json),
     }
 }
 
@@ -187,6 +228,9 @@ struct Settings {
     config: ConfigFile,
     kind: KeyStoreKind,
     app_id: String,
+    /// `license-check` with the flags that name this app and license server, for the
+    /// commands the output suggests.
+    relaunch: String,
     machine_id: Option<String>,
     product: Option<String>,
     broker_url: Option<String>,
@@ -197,15 +241,41 @@ impl Settings {
     /// The configuration file stays where it always was; the data directory is the
     /// app id's own, and an activation of this app left in the directory all apps
     /// once shared moves into it (once).
-    fn resolve(broker_url: Option<String>) -> anyhow::Result<Self> {
+    fn resolve(broker_url: Option<String>, app_id_flag: Option<String>) -> anyhow::Result<Self> {
         let shared = Paths::from_project_dirs().map_err(usage)?;
         let config = ConfigFile::load(&shared.config_file).map_err(usage)?;
         let kind =
             KeyStoreKind::parse(std::env::var(ENV_KEYSTORE).ok().as_deref()).map_err(usage)?;
-        let app_id = config
-            .app_id
-            .clone()
-            .unwrap_or_else(|| DEFAULT_APP_ID.to_owned());
+        let (app_id, app_id_source) = match (
+            app_id_flag,
+            non_empty_var(
+                ENV_APP_ID,
+                "unset it to use the config file's app_id or the default",
+                None,
+            )?,
+            config.app_id.clone(),
+        ) {
+            (Some(id), _, _) => (id, "--app-id".to_owned()),
+            (None, Some(id), _) => (id, ENV_APP_ID.to_owned()),
+            (None, None, Some(id)) => (id, format!("app_id in {}", shared.config_file.display())),
+            (None, None, None) => (DEFAULT_APP_ID.to_owned(), String::new()),
+        };
+        if !is_app_id(&app_id) {
+            return Err(usage(format!(
+                "the app id from {app_id_source} must be 1 to 64 printable ASCII characters without spaces, such as com.example.editor"
+            )));
+        }
+        // The command line that reaches this same app and license server again.
+        let mut relaunch = "license-check".to_owned();
+        if let Some(url) = broker_url
+            .as_deref()
+            .filter(|url| std::env::var(ENV_BROKER_URL).ok().as_deref() != Some(*url))
+        {
+            relaunch.push_str(&format!(" --broker-url {url}"));
+        }
+        if app_id != DEFAULT_APP_ID && config.app_id.as_deref() != Some(app_id.as_str()) {
+            relaunch.push_str(&format!(" --app-id {app_id}"));
+        }
         let machine_id = non_empty_var(ENV_MACHINE_ID, "unset it to use the OS machine id", None)?;
         let product = non_empty_var(
             ENV_PRODUCT,
@@ -234,6 +304,7 @@ impl Settings {
             config,
             kind,
             app_id,
+            relaunch,
             machine_id,
             product,
             broker_url,
@@ -316,6 +387,11 @@ impl Settings {
     }
 }
 
+/// What the library accepts as an app id: 1 to 64 printable ASCII characters.
+fn is_app_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
 /// An environment variable that, when set, must be non-empty UTF-8; unset gives
 /// `otherwise`.
 fn non_empty_var(
@@ -342,6 +418,7 @@ fn status(
     refresh: bool,
 ) -> anyhow::Result<u8> {
     let store_name = store.describe();
+    let relaunch = settings.relaunch.clone();
     let (client, trust) = settings.client(store, !offline)?;
     let verdict = if offline {
         client.check_offline()
@@ -350,35 +427,46 @@ fn status(
     } else {
         runtime()?.block_on(client.check())
     };
-    print_verdict(&verdict, json, &shown(&store_name, trust))?;
+    print_verdict(&verdict, json, &shown(&store_name, trust, &relaunch))?;
     Ok(verdict.outcome().exit_code())
 }
 
-/// `activate`: a typo in the key is reported before anything else, and never needs
-/// the network.
+/// What `activate` was asked to do.
+struct Activation {
+    key: String,
+    name: Option<String>,
+    replace: Option<String>,
+}
+
+/// `activate [--replace ID]`: a typo in the key is reported before anything else, and
+/// never needs the network.
 fn activate(
     settings: Settings,
     store: Box<dyn KeyStore>,
-    key: String,
-    name: Option<String>,
+    asked: Activation,
     json: bool,
 ) -> anyhow::Result<u8> {
-    let key = read_key(key)?;
+    let key = read_key(asked.key)?;
     license_shared::LicenseKey::parse(&key).map_err(usage)?;
     let store_name = store.describe();
+    let relaunch = settings.relaunch.clone();
     let (client, trust) = settings.client(store, true)?;
-    let shown = shown(&store_name, trust);
-    match runtime()?.block_on(client.activate_named(&key, name.as_deref())) {
+    let shown = shown(&store_name, trust, &relaunch);
+    let name = asked.name.as_deref();
+    let done = match &asked.replace {
+        Some(id) => runtime()?.block_on(client.activate_replacing_named(&key, id, name)),
+        None => runtime()?.block_on(client.activate_named(&key, name)),
+    };
+    match done {
         Ok(verdict) => {
             print_verdict(&verdict, json, &shown)?;
             Ok(verdict.outcome().exit_code())
         }
-        Err(e) if e.kind().is_usage() => Err(usage(e)),
-        Err(e) => {
-            let code = e.kind().as_str();
-            let error = anyhow::Error::new(e).context("the license could not be activated");
-            print_failure(json, code, EXIT_UNDETERMINED, &error)
+        // The library's own words already say that nothing was activated.
+        Err(e) if e.to_string().starts_with("the license was not activated") => {
+            seat_failure(e, json, None)
         }
+        Err(e) => seat_failure(e, json, Some("the license could not be activated".into())),
     }
 }
 
@@ -395,7 +483,7 @@ fn deactivate_locally(settings: &Settings, store: &dyn KeyStore, json: bool) -> 
     if json {
         println!(
             "{}",
-            serde_json::json!({"code": "REMOVED_LOCALLY", "message": message, "exit_code": 0})
+            serde_json::json!({"licensed": false, "code": "REMOVED_LOCALLY", "message": message, "exit_code": 0})
         );
     } else {
         println!("{message}");
@@ -411,6 +499,7 @@ fn deactivate(
     json: bool,
 ) -> anyhow::Result<u8> {
     let store_name = store.describe();
+    let relaunch = settings.relaunch.clone();
     let (client, trust) = settings.client(store, true)?;
     let done = match &machine {
         Some(id) => runtime()?.block_on(client.deactivate_machine(id)),
@@ -422,7 +511,7 @@ fn deactivate(
                 &verdict,
                 machine.as_deref(),
                 json,
-                &shown(&store_name, trust),
+                &shown(&store_name, trust, &relaunch),
             )?;
             Ok(0)
         }
@@ -443,35 +532,64 @@ fn deactivate(
                     "the license was not deactivated; nothing on this machine was changed".into()
                 }
             };
-            seat_failure(e, json, what)
+            seat_failure(e, json, Some(what))
         }
     }
 }
 
-/// `machines`: the machines holding the license's seats.
-fn machines(settings: Settings, store: Box<dyn KeyStore>, json: bool) -> anyhow::Result<u8> {
+/// `machines [--key KEY]`: the machines holding the license's seats; with `--key`, of
+/// that license, without a stored key.
+fn machines(
+    settings: Settings,
+    store: Box<dyn KeyStore>,
+    key: Option<String>,
+    json: bool,
+) -> anyhow::Result<u8> {
+    let key = match key {
+        Some(key) => {
+            let key = read_key(key)?;
+            license_shared::LicenseKey::parse(&key).map_err(usage)?;
+            Some(key)
+        }
+        None => None,
+    };
     let store_name = store.describe();
+    let relaunch = settings.relaunch.clone();
     let (client, trust) = settings.client(store, true)?;
-    match runtime()?.block_on(client.machines()) {
+    let listed = match &key {
+        Some(key) => runtime()?.block_on(client.machines_for_key(key)),
+        None => runtime()?.block_on(client.machines()),
+    };
+    match listed {
         Ok(verdict) => {
-            print_machines(&verdict, json, &shown(&store_name, trust))?;
-            // A listing that came with a verified deny (`REVOKED`, …) is a deny.
-            Ok(verdict.outcome().exit_code())
+            // A listing that came with a verified deny (`REVOKED`, …) is a deny; for a
+            // key in hand, a machine without a seat is what the listing is for.
+            let listed = key.is_some() && verdict.code == Code::NotActivated;
+            let exit = if listed {
+                0
+            } else {
+                verdict.outcome().exit_code()
+            };
+            print_machines(&verdict, json, exit, &shown(&store_name, trust, &relaunch))?;
+            Ok(exit)
         }
-        Err(e) => seat_failure(e, json, "the machines could not be listed".into()),
+        Err(e) => seat_failure(e, json, Some("the machines could not be listed".into())),
     }
 }
 
-/// What `--json` adds about this run: the key store and where the trust came from.
-fn shown(key_store: &str, trust: TrustSource) -> Shown<'_> {
+/// What `--json` adds about this run: the key store and where the trust came from;
+/// and the command line that reaches this app again, for the commands shown.
+fn shown<'a>(key_store: &'a str, trust: TrustSource, relaunch: &'a str) -> Shown<'a> {
     Shown {
         key_store,
         trusted_keys_source: trust.describe(),
+        relaunch,
     }
 }
 
-/// A seat operation that did not happen: usage errors exit 64, refusals 1, the rest 2.
-fn seat_failure(error: Error, json: bool, what: String) -> anyhow::Result<u8> {
+/// An operation that did not happen: usage errors exit 64, refusals 1, the rest 2.
+/// `what` says what did not happen, when the error's own message does not.
+fn seat_failure(error: Error, json: bool, what: Option<String>) -> anyhow::Result<u8> {
     if error.kind().is_usage() {
         return Err(usage(error));
     }
@@ -482,7 +600,11 @@ fn seat_failure(error: Error, json: bool, what: String) -> anyhow::Result<u8> {
         }
         (kind, _) => (kind.as_str(), EXIT_UNDETERMINED),
     };
-    print_failure(json, code, exit, &anyhow::Error::new(error).context(what))
+    let error = match what {
+        Some(what) => anyhow::Error::new(error).context(what),
+        None => anyhow::Error::new(error),
+    };
+    print_failure(json, code, exit, &error)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {

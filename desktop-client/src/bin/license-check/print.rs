@@ -11,6 +11,8 @@ use license_client::{clean_text, format_time, Code, MachineEntry, Outcome, Sourc
 pub(crate) struct Shown<'a> {
     pub(crate) key_store: &'a str,
     pub(crate) trusted_keys_source: &'static str,
+    /// `license-check` and the flags that reach this app and license server again.
+    pub(crate) relaunch: &'a str,
 }
 
 /// The verdict as JSON with the run's context and exit code added.
@@ -23,6 +25,12 @@ fn verdict_json(verdict: &Verdict, shown: &Shown<'_>, exit_code: u8) -> anyhow::
         shown.trusted_keys_source.into(),
     );
     object.insert("exit_code".into(), exit_code.into());
+    if verdict.code == Code::MachineLimit {
+        object.insert(
+            "replace_command".into(),
+            replace_command(verdict, shown).into(),
+        );
+    }
     Ok(value)
 }
 
@@ -69,10 +77,17 @@ pub(crate) fn print_verdict(
                 println!("Machines holding the seats:");
                 print_list(&machines.list);
             }
-            println!("Free a seat with `license-check deactivate --machine ID` (run `license-check deactivate` on that machine instead if you still have it), then activate again.");
+            println!(
+                "Replace a machine from here: `{}` (KEY: your license key, or - to read it from standard input). Or run `{} deactivate` on a machine you still have, then activate again.",
+                replace_command(verdict, shown),
+                shown.relaunch
+            );
         }
         Code::NotActivated | Code::Deactivated => {
-            println!("Run `license-check activate KEY` on this machine to claim a seat.");
+            println!(
+                "Run `{} activate KEY` on this machine to claim a seat.",
+                shown.relaunch
+            );
         }
         _ => {}
     }
@@ -99,14 +114,14 @@ pub(crate) fn print_deactivated(
 pub(crate) fn print_machines(
     verdict: &Verdict,
     json: bool,
+    exit_code: u8,
     shown: &Shown<'_>,
 ) -> anyhow::Result<()> {
     if json {
-        let exit_code = verdict.outcome().exit_code();
         println!("{}", verdict_json(verdict, shown, exit_code)?);
         return Ok(());
     }
-    if !verdict.licensed {
+    if !verdict.licensed && exit_code != 0 {
         println!("Not licensed ({}, checked online).", verdict.code);
     }
     println!("{}", clean_text(&verdict.message));
@@ -118,6 +133,20 @@ pub(crate) fn print_machines(
         }
     }
     Ok(())
+}
+
+/// The command that frees a seat and activates this machine with only the key in hand:
+/// the machine seen longest ago (the likeliest to be gone) is the one named.
+fn replace_command(verdict: &Verdict, shown: &Shown<'_>) -> String {
+    let oldest = verdict.machines.as_ref().and_then(|machines| {
+        machines
+            .list
+            .iter()
+            .filter(|machine| !machine.current)
+            .min_by_key(|machine| machine.last_seen)
+    });
+    let id = oldest.map_or_else(|| "ID".to_owned(), |machine| printable(&machine.id));
+    format!("{} activate KEY --replace {id}", shown.relaunch)
 }
 
 /// One line per machine: id, last seen as a date, name, and which one this is.
