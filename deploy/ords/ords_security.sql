@@ -10,9 +10,11 @@
 set serveroutput on
 whenever sqlerror exit failure rollback
 
--- Re-runnable: when the client exists already it is left alone (its secret cannot be
--- shown again) and the script says how to get a new one; the role grant is repeated,
--- which ORDS accepts for a role the client holds.
+-- Re-runnable: when the client exists already the script stops there: the client is
+-- left alone (its secret cannot be shown again), the script says how to get a new
+-- secret, and the role grant below is not made again. A client whose role was revoked
+-- gets it back by granting license_role to license_backend_client with the
+-- package's GRANT_CLIENT_ROLE, as below.
 DECLARE
   l_client ORDS_TYPES.T_CLIENT_CREDENTIALS;
   l_existing NUMBER;

@@ -151,7 +151,7 @@ pub(crate) async fn get_licenses(State(e): State<Emulator>) -> Response {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub(crate) struct PutQuery {
-    /// Skip the CHECK constraints on `entitlements` and `expiry_strategy`, to test a
+    /// Skip the CHECK constraints on `max_machines`, `entitlements` and `expiry_strategy`, to test a
     /// client against data a real table would refuse.
     unchecked: bool,
 }
@@ -188,6 +188,14 @@ pub(crate) async fn put_license(
             return bad_request(format!(
                 "license.expiry_strategy: {s:?} violates the CHECK constraint: NULL or one of {:?}",
                 license::EXPIRY_STRATEGIES
+            ));
+        }
+    }
+    if let Some(max) = seed.max_machines.filter(|_| !q.unchecked) {
+        if !(0..=license::MAX_MACHINES_LIMIT).contains(&max) {
+            return bad_request(format!(
+                "license.max_machines: {max} violates the CHECK constraint: NULL or a whole number from 0 to {}",
+                license::MAX_MACHINES_LIMIT
             ));
         }
     }

@@ -53,7 +53,9 @@ use std::sync::Arc;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use emulator::{ClientInfo, Emulator};
 pub use faults::Faults;
-pub use license::{Column, License, ENTITLEMENTS_PATTERN, EXPIRY_STRATEGIES, LICENSE_STATUSES};
+pub use license::{
+    Column, License, ENTITLEMENTS_PATTERN, EXPIRY_STRATEGIES, LICENSE_STATUSES, MAX_MACHINES_LIMIT,
+};
 pub use options::{
     EcidStyle, EmulatorOptions, PrivilegeWithoutRoles, ResponseFormat, TokenErrorStyle,
 };

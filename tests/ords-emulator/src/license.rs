@@ -41,6 +41,10 @@ pub const LICENSE_STATUSES: [&str; 3] = ["ACTIVE", "SUSPENDED", "REVOKED"];
 /// (https://keygen.sh/docs/api/policies/#policies-object-attrs-expirationStrategy).
 pub const EXPIRY_STRATEGIES: [&str; 2] = ["REVOKE_ACCESS", "MAINTAIN_ACCESS"];
 
+/// The largest `max_machines` the table's CHECK constraint allows: a whole number from
+/// 0 to this, the range of the broker's unsigned 32-bit reading.
+pub const MAX_MACHINES_LIMIT: i64 = 4_294_967_295;
+
 /// The longest entitlement name (`[a-z0-9][a-z0-9._-]{0,63}`).
 pub const MAX_ENTITLEMENT_CHARS: usize = 64;
 

@@ -685,7 +685,8 @@ fn error(outcome: Outcome, message: Option<&str>) -> Response {
     )
 }
 
-/// Compact JSON, as `JSON_OBJECT_T.to_clob` writes it.
+/// Compact JSON, as `JSON_OBJECT_T.to_string` writes it (the package writes the seats
+/// one at a time, which makes the same text).
 fn json(status: u16, body: &impl Serialize) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     match serde_json::to_string(body) {

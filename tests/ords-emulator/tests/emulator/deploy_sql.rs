@@ -8,7 +8,7 @@ use ords_emulator::seats::{
 };
 use ords_emulator::{
     Column, Outcome, Procedure, Seed, SourceType, ENTITLEMENTS_PATTERN, EXPIRY_STRATEGIES,
-    LICENSE_STATUSES,
+    LICENSE_STATUSES, MAX_MACHINES_LIMIT,
 };
 
 fn read(file: &str) -> String {
@@ -115,7 +115,7 @@ fn names_match_the_default_seed() {
     assert!(template.pattern.ends_with(&format!(":{bind}")));
 }
 
-/// The values of a SQL list (`1, 'a,b', TRUNC(SYSDATE, 'MI') + 365, NULL`), split at
+/// The values of a SQL list (`1, 'a,b', TRUNC(d, 'MI') + 365, NULL`), split at
 /// the commas outside quotes and parentheses, trimmed.
 fn sql_values(list: &str) -> Vec<String> {
     let (mut out, mut current, mut depth, mut in_quote) = (Vec::new(), String::new(), 0, false);
@@ -163,6 +163,107 @@ fn check_of<'a>(sql: &'a str, constraint: &str) -> &'a str {
     &sql[at..end]
 }
 
+/// The current UTC time, and the current UTC minute as a DATE: the samples store UTC
+/// wall-clock times (SYSDATE and SYSTIMESTAMP follow the database host's zone).
+const UTC_NOW: &str = "SYS_EXTRACT_UTC(SYSTIMESTAMP)";
+const UTC_MINUTE: &str = "TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI')";
+
+/// Where `statement` starts in `sql`, or a panic naming it.
+fn at(sql: &str, statement: &str) -> usize {
+    sql.find(statement)
+        .unwrap_or_else(|| panic!("no {statement}"))
+}
+
+#[test]
+fn a_rerun_looks_every_object_up_before_creating_it() {
+    let schema = read("schema.sql");
+    let seats = read("seats.sql");
+    // ORDS role names are unique per schema: CREATE_ROLE runs only for a missing role.
+    let lookup = at(
+        &schema,
+        "FROM user_ords_roles\n   WHERE name = 'license_role';",
+    );
+    let guard = at(&schema, "IF l_role_found = 0 THEN");
+    let create = at(&schema, "ORDS.CREATE_ROLE(");
+    assert!(
+        lookup < guard && guard < create,
+        "the role is looked up first"
+    );
+    // Tables, columns and indexes: each DDL statement comes after a dictionary lookup
+    // of its object, in the same block.
+    for (sql, lookup, ddl) in [
+        (
+            &schema,
+            "WHERE table_name = 'LICENSES';",
+            "q'[CREATE TABLE licenses (",
+        ),
+        (
+            &schema,
+            "AND column_name = l_columns(i);",
+            "EXECUTE IMMEDIATE l_add_columns(i);",
+        ),
+        (
+            &seats,
+            "AND column_name = 'MAX_MACHINES';",
+            "q'[ALTER TABLE licenses ADD (max_machines",
+        ),
+        (
+            &seats,
+            "WHERE table_name = 'LICENSE_ACTIVATIONS';",
+            "q'[CREATE TABLE license_activations (",
+        ),
+        (
+            &seats,
+            "WHERE index_name = 'LICENSE_ACTIVATIONS_LIVE_UK';",
+            "q'[CREATE UNIQUE INDEX license_activations_live_uk",
+        ),
+        (
+            &seats,
+            "WHERE index_name = 'LICENSE_ACTIVATIONS_STATUS_IX';",
+            "q'[CREATE INDEX license_activations_status_ix",
+        ),
+    ] {
+        let (looked, created) = (at(sql, lookup), at(sql, ddl));
+        assert!(looked < created, "{ddl} is looked up first");
+        assert!(
+            !sql[looked..created].contains("\n/\n"),
+            "{ddl}: lookup in another block"
+        );
+    }
+    // ALTER TABLE … ADD (…) columns are named as user_tab_columns lists them.
+    assert!(schema.contains(
+        "l_columns t_statements := t_statements('MAX_MACHINES', 'ENTITLEMENTS', 'EXPIRY_STRATEGY');"
+    ));
+}
+
+#[test]
+fn the_compile_gate_counts_errors_not_warnings() {
+    let seats = read("seats.sql");
+    let gate = &seats[at(&seats, "FROM user_errors")..];
+    let gate = &gate[..gate.find("RAISE_APPLICATION_ERROR").unwrap()];
+    assert!(gate.contains("AND attribute = 'ERROR'"), "{gate}");
+}
+
+#[test]
+fn answers_are_written_whole_never_cut_at_a_fixed_count() {
+    let seats = read("seats.sql");
+    // No fixed-size pieces of a CLOB, which could end inside a character.
+    assert!(!seats.contains("DBMS_LOB.SUBSTR"));
+    assert!(!seats.contains("to_clob()"));
+    assert!(seats.contains("HTP.PRN(l_answer.to_string());"));
+    assert!(seats.contains("HTP.PRN(l_element.to_string());"));
+}
+
+#[test]
+fn the_client_scripts_say_what_a_rerun_does() {
+    let sql = read("ords_security.sql");
+    // When the client exists the script returns before GRANT_CLIENT_ROLE: the comment
+    // must not promise the grant is repeated.
+    assert!(!sql.contains("the role grant is repeated"));
+    let early = at(&sql, "RETURN;");
+    assert!(early < at(&sql, "ORDS_SECURITY.GRANT_CLIENT_ROLE("));
+}
+
 #[test]
 fn the_table_matches_the_emulator_columns_and_rows() {
     let schema = read("schema.sql");
@@ -195,10 +296,15 @@ fn the_table_matches_the_emulator_columns_and_rows() {
     let status = check_of(body, "licenses_status_ck");
     assert!(status.starts_with("license_status IN ("), "{status}");
     assert_eq!(quoted(status), LICENSE_STATUSES);
-    assert_eq!(
-        check_of(body, "licenses_max_machines_ck"),
-        "max_machines >= 0"
+    // A whole number within the broker's unsigned 32-bit reading.
+    let whole = format!(
+        "max_machines = TRUNC(max_machines) AND max_machines BETWEEN 0 AND {MAX_MACHINES_LIMIT}"
     );
+    assert_eq!(check_of(body, "licenses_max_machines_ck"), whole);
+    // A table from before the rule gets the constraint replaced.
+    assert!(schema.contains(&format!(
+        "ALTER TABLE licenses ADD CONSTRAINT licenses_max_machines_ck CHECK ({whole})"
+    )));
     assert_eq!(
         check_of(body, "licenses_entitlements_ck"),
         format!("REGEXP_LIKE(entitlements, '{ENTITLEMENTS_PATTERN}', 'c')")
@@ -265,8 +371,8 @@ fn the_table_matches_the_emulator_columns_and_rows() {
         inserted.push(values);
     }
     let date = |spec: Option<String>| match spec.as_deref() {
-        Some("+365d") => "TRUNC(SYSDATE, 'MI') + 365".to_owned(),
-        Some("-30d") => "TRUNC(SYSDATE, 'MI') - 30".to_owned(),
+        Some("+365d") => format!("{UTC_MINUTE} + 365"),
+        Some("-30d") => format!("{UTC_MINUTE} - 30"),
         other => panic!("no SQL for the seed's expires_at {other:?}"),
     };
     let seeded: Vec<Vec<String>> = Seed::article_default()
@@ -284,7 +390,7 @@ fn the_table_matches_the_emulator_columns_and_rows() {
                 text(&l.product),
                 format!("'{}'", l.license_status),
                 date(l.expires_at.as_ref().map(|t| t.to_string())),
-                "SYSTIMESTAMP".to_owned(),
+                UTC_NOW.to_owned(),
                 l.max_machines.map_or("NULL".to_owned(), |m| m.to_string()),
                 text(&l.entitlements),
                 text(&l.expiry_strategy),

@@ -91,6 +91,31 @@ async fn entitlements_and_expiry_strategy_are_served_put_and_checked() {
     .await;
     assert_eq!(ok.status, 200);
 
+    // max_machines: a whole number from 0 to 4294967295, what the broker can read.
+    for bad in ["-1", "4294967296"] {
+        let refused = put(
+            &env,
+            "7",
+            &format!(r#"{{"license_status":"ACTIVE","max_machines":{bad}}}"#),
+        )
+        .await;
+        assert_eq!(refused.status, 400, "{bad}: {}", refused.body);
+        assert!(
+            refused.body.contains("license.max_machines"),
+            "{}",
+            refused.body
+        );
+    }
+    for good in ["0", "4294967295"] {
+        let ok = put(
+            &env,
+            "7",
+            &format!(r#"{{"license_status":"ACTIVE","max_machines":{good}}}"#),
+        )
+        .await;
+        assert_eq!(ok.status, 200, "{good}: {}", ok.body);
+    }
+
     // `?unchecked=true` stores what a real table would refuse, to test a client.
     let unchecked = put(
         &env,
