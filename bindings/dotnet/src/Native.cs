@@ -52,10 +52,22 @@ namespace LicenseClient
             return bytes;
         }
 
+        // Marshal.PtrToStringUTF8 where the runtime has it (Mono, .NET Core 1.1 and later):
+        // one native scan for the length. .NET Framework lacks it; there the bytes are
+        // read one by one.
+        private static readonly Func<IntPtr, string> PtrToStringUtf8 = FindPtrToStringUtf8();
+
+        private static Func<IntPtr, string> FindPtrToStringUtf8()
+        {
+            var method = typeof(Marshal).GetMethod("PtrToStringUTF8", new[] { typeof(IntPtr) });
+            return method == null ? null : (Func<IntPtr, string>)Delegate.CreateDelegate(typeof(Func<IntPtr, string>), method);
+        }
+
         /// <summary>The UTF-8 string at <paramref name="ptr"/> (not freed), or null.</summary>
         internal static string FromUtf8(IntPtr ptr)
         {
             if (ptr == IntPtr.Zero) return null;
+            if (PtrToStringUtf8 != null) return PtrToStringUtf8(ptr);
             int length = 0;
             while (Marshal.ReadByte(ptr, length) != 0) length++;
             var bytes = new byte[length];
