@@ -67,7 +67,13 @@ fn main() -> anyhow::Result<()> {
     for (label, path) in &args.sizes {
         sizes.push((label.clone(), stripped_size(path)?));
     }
-    let section = render(&all, &sizes, n, rounds);
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let section = render(&all, &sizes, n, rounds, &load);
     println!("{section}");
     write_section(&args.out, &section)
 }
@@ -178,7 +184,7 @@ fn stripped_size(library: &Path) -> anyhow::Result<u64> {
     Ok(std::fs::metadata(copy.path())?.len())
 }
 
-fn render(all: &[Figures], sizes: &[(String, u64)], n: u32, rounds: u32) -> String {
+fn render(all: &[Figures], sizes: &[(String, u64)], n: u32, rounds: u32, load: &str) -> String {
     let c = all.iter().find(|f| f.name == "C");
     let rust = &all[0];
     let mut rows = String::new();
@@ -212,7 +218,9 @@ fn render(all: &[Figures], sizes: &[(String, u64)], n: u32, rounds: u32) -> Stri
          the file key store, then {rounds} rounds of {n} calls each, best round's mean per \
          call). Offline: `check(offline)`, the lease read and verified, no network. Cached: \
          `check()` answered from the fresh lease (before its signed recheck time), as an app's \
-         every start-up after the first. Each language calls through its own package.\n\n\
+         every start-up after the first. Each language calls through its own package. Load \
+         average at the end of the run: {load} (on 2 cores; above 1, other work shared the \
+         machine and the figures are noisier).\n\n\
          | caller | offline µs/call | cached µs/call | against |\n| --- | --- | --- | --- |\n{rows}\n\
          {}. Target for each managed language: within +50 µs of C.\n\n\
          Stripped `liblicense_client.so` (target ≤ 6 MB for what a vendor ships):\n\n\
