@@ -215,7 +215,7 @@ fn render(all: &[Figures], sizes: &[(String, u64)], n: u32, rounds: u32, load: &
     format!(
         "{BEGIN}\n## 6. The C ABI and the language packages\n\n\
          `bench/ffi/run.sh` (release builds; one license activated into a data directory with \
-         the file key store, then {rounds} rounds of {n} calls each, best round's mean per \
+         the file key store, then {rounds} rounds of {n} calls each, offline and cached rounds alternating, best round's mean per \
          call). Offline: `check(offline)`, the lease read and verified, no network. Cached: \
          `check()` answered from the fresh lease (before its signed recheck time), as an app's \
          every start-up after the first. Each language calls through its own package. Load \
