@@ -108,6 +108,33 @@ test('closing with a call in flight frees the client after the call', async () =
   await assert.rejects(c.check(), /closed/);
 });
 
+test('inside an Electron asar the library is loaded from app.asar.unpacked', () => {
+  // The layout electron-builder makes with asarUnpack: the JS inside resources/app.asar
+  // (here a plain folder of that name), the native files in resources/app.asar.unpacked.
+  // The library must come from the unpacked side: the copy inside the archive is left out.
+  const pkg = path.dirname(require.resolve('license-client/package.json'));
+  const koffiDir = path.dirname(require.resolve('koffi/package.json'));
+  const resources = fs.mkdtempSync(path.join(os.tmpdir(), 'lc-electron-'));
+  const packed = path.join(resources, 'app.asar', 'node_modules');
+  const unpacked = path.join(resources, 'app.asar.unpacked', 'node_modules', 'license-client');
+  fs.cpSync(pkg, path.join(packed, 'license-client'), { recursive: true, dereference: true });
+  fs.cpSync(koffiDir, path.join(packed, 'koffi'), { recursive: true, dereference: true });
+  fs.rmSync(path.join(packed, 'license-client', 'native'), { recursive: true, force: true });
+  fs.cpSync(path.join(pkg, 'native'), path.join(unpacked, 'native'), { recursive: true });
+  const saved = process.env.LICENSE_CLIENT_LIBRARY;
+  delete process.env.LICENSE_CLIENT_LIBRARY;
+  try {
+    const inAsar = require(path.join(packed, 'license-client'));
+    assert.strictEqual(inAsar.libraryVersion(), libraryVersion());
+    fs.rmSync(path.join(unpacked, 'native'), { recursive: true });
+    delete require.cache[require.resolve(path.join(packed, 'license-client'))];
+    assert.throws(() => require(path.join(packed, 'license-client')),
+      (e) => /app\.asar\.unpacked/.test(e.message) && /LICENSE_CLIENT_LIBRARY/.test(e.message));
+  } finally {
+    if (saved !== undefined) process.env.LICENSE_CLIENT_LIBRARY = saved;
+  }
+});
+
 test('the library version is the crate version', () => {
   assert.strictEqual(libraryVersion(), '0.1.0');
 });
