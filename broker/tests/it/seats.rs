@@ -334,3 +334,25 @@ async fn an_invisible_or_stacked_machine_name_is_a_400_that_takes_no_seat() {
         "no seat was taken"
     );
 }
+
+#[tokio::test]
+async fn a_mistyped_machines_or_product_column_is_a_503_never_no_limit_or_any_product() {
+    // Before, max_machine read as "no limit": five machines all got VALID on the
+    // two-seat license 4.
+    let app = start(broker().settings(&[(var::MAX_MACHINES_COLUMN, "max_machine")])).await;
+    for machine in ["a", "b", "c"] {
+        let response = post(&app, "activate", body(&app, "4", machine)).await;
+        error_body(response, 503, "upstream_unavailable").await;
+    }
+    // Before, prodcut read as "any product": a desktop-lite key asked as desktop-pro
+    // was VALID.
+    let app = start(broker().settings(&[(var::PRODUCT_COLUMN, "prodcut")])).await;
+    let mut asking = body(&app, "5", "laptop");
+    asking["product"] = json!("desktop-pro");
+    error_body(
+        post(&app, "validate", asking).await,
+        503,
+        "upstream_unavailable",
+    )
+    .await;
+}
