@@ -54,7 +54,8 @@
 //! # let pinned = Keyset::new().with_key(ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key()).to_text();
 //! # let dir = tempfile::tempdir()?;
 //!
-//! // In a real app: `Keyset::parse(env!("MYAPP_LICENSE_KEYS"))`, compiled in.
+//! // In a real app: `.pinned_keys(license_client::pinned_keys!("kid:base64url"))`
+//! // instead, checked while the app compiles.
 //! let keys = Keyset::parse(&pinned)?;
 //! let client = LicenseClient::builder()
 //!     .broker_url("https://license.example.com")
@@ -96,6 +97,7 @@ mod clock;
 mod decide;
 mod error;
 mod fingerprint;
+mod pinned;
 mod store;
 mod text;
 mod transport;
@@ -107,6 +109,7 @@ pub use client::{remove_activation, LicenseClient};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorKind};
 pub use fingerprint::{Fingerprint, FingerprintError};
+pub use pinned::PinnedKeys;
 pub use store::keystore::{
     FileKeyStore, KeyStore, KeyStoreError, KeyStorePolicy, LicenseKeyText, MemoryKeyStore,
     OsKeyring,

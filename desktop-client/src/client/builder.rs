@@ -8,12 +8,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use license_shared::{is_product_code, Keyset};
+use license_shared::{is_product_code, Keyset, KeysetError};
 
 use super::{Inner, LicenseClient};
 use crate::app::ThisApp;
 use crate::clock::{Clock, SystemClock};
 use crate::fingerprint::{Fingerprint, FingerprintError};
+use crate::pinned::PinnedKeys;
 use crate::store::keystore::{KeyStore, KeyStorePolicy};
 use crate::store::paths::{NoHomeDir, Paths};
 use crate::transport::Transport;
@@ -37,13 +38,21 @@ pub enum BuildError {
     MachineId,
     #[error("the HTTP client could not be set up: {0}")]
     Http(String),
+    /// The keys given to [`LicenseClientBuilder::pinned_keys`] passed the compile-time
+    /// check, but one is not an Ed25519 public key (a point on the curve).
+    #[error(
+        "the pinned keys are not usable: {0}; copy each key again from `license-broker pubkey`"
+    )]
+    PinnedKeys(KeysetError),
     /// A build with pinned keys was given the `file` key store without
     /// [`LicenseClientBuilder::allow_file_key_store`].
     #[error("this build pins its trusted keys, so it keeps the license key and the second copy of the clock marks in the OS keyring; the file key store puts that copy next to the first and must be chosen explicitly (LICENSE_CHECK_KEYSTORE=file for the CLI)")]
     FileKeyStoreNotAllowed,
 }
 
-/// Whether this crate was compiled with `LICENSE_CHECK_PINNED_KEYS` (a vendor build).
+/// Whether this crate was compiled with `LICENSE_CHECK_PINNED_KEYS` (a vendor build of
+/// the CLI). An app that pins its keys with [`pinned_keys!`](crate::pinned_keys) is one
+/// too ([`LicenseClientBuilder::pinned_keys`]).
 const PINNED_BUILD: bool = option_env!("LICENSE_CHECK_PINNED_KEYS").is_some();
 
 /// Builds a [`LicenseClient`]; see [`LicenseClient::builder`].
@@ -54,6 +63,9 @@ pub struct LicenseClientBuilder {
     product: Option<String>,
     build_time: Option<i64>,
     trusted_keys: Option<Keyset>,
+    /// Keys pinned with [`pinned_keys!`](crate::pinned_keys): they win over
+    /// `trusted_keys`, and make the file key store an explicit choice.
+    pinned_keys: Option<PinnedKeys>,
     connect_timeout: Duration,
     total_timeout: Duration,
     clock_skew_tolerance: Duration,
@@ -65,7 +77,8 @@ pub struct LicenseClientBuilder {
     fingerprint: Option<Fingerprint>,
     machine_id: Option<String>,
     use_fresh_lease: bool,
-    allow_file_key_store: bool,
+    /// `None`: allowed unless the build pins its keys.
+    allow_file_key_store: Option<bool>,
 }
 
 impl Default for LicenseClientBuilder {
@@ -77,6 +90,7 @@ impl Default for LicenseClientBuilder {
             product: None,
             build_time: None,
             trusted_keys: None,
+            pinned_keys: None,
             connect_timeout: Duration::from_secs(2),
             total_timeout: Duration::from_secs(5),
             clock_skew_tolerance: Duration::from_secs(5 * 60),
@@ -88,7 +102,7 @@ impl Default for LicenseClientBuilder {
             fingerprint: None,
             machine_id: None,
             use_fresh_lease: true,
-            allow_file_key_store: !PINNED_BUILD,
+            allow_file_key_store: None,
         }
     }
 }
@@ -128,9 +142,20 @@ impl LicenseClientBuilder {
         self.build_time = Some(unix_seconds);
         self
     }
-    /// The verdict-signing keys to trust. Required and non-empty.
+    /// The verdict-signing keys to trust. Required and non-empty (unless
+    /// [`pinned_keys`](Self::pinned_keys) gives them).
     pub fn trusted_keys(mut self, keys: Keyset) -> Self {
         self.trusted_keys = Some(keys);
+        self
+    }
+    /// The verdict-signing keys compiled into the app, checked while it compiled
+    /// (`pinned_keys!("kid:base64url,…")`): the only keys trusted (they win over
+    /// [`trusted_keys`](Self::trusted_keys)), and, as in every build that pins its
+    /// keys, the file key store only when chosen explicitly
+    /// ([`allow_file_key_store`](Self::allow_file_key_store), or a
+    /// [`KeyStorePolicy`] that names the file).
+    pub fn pinned_keys(mut self, keys: PinnedKeys) -> Self {
+        self.pinned_keys = Some(keys);
         self
     }
     /// Default 2 s.
@@ -172,17 +197,18 @@ impl LicenseClientBuilder {
     /// Whether a [`FileKeyStore`](crate::store::keystore::FileKeyStore) (any store whose
     /// [`KeyStore::is_file_store`] is true) may be used. Such a store keeps the second
     /// copy of the clock marks next to the first, where the user can delete or
-    /// restore both at once. Allowed by default, except in a build with pinned keys
-    /// (`LICENSE_CHECK_PINNED_KEYS` set at compile time), where it must be an explicit
-    /// choice ([`BuildError::FileKeyStoreNotAllowed`] otherwise).
+    /// restore both at once. Allowed by default, except in a build that pins its keys
+    /// ([`pinned_keys`](Self::pinned_keys), or `LICENSE_CHECK_PINNED_KEYS` set at
+    /// compile time), where it must be an explicit choice (this, or a
+    /// [`KeyStorePolicy`] that names the file; [`BuildError::FileKeyStoreNotAllowed`]
+    /// otherwise).
     pub fn allow_file_key_store(mut self, allow: bool) -> Self {
-        self.allow_file_key_store = allow;
+        self.allow_file_key_store = Some(allow);
         self
     }
-    /// Default: [`Paths::for_app`] with the app id; an activation left in the location
-    /// all apps once shared ([`Paths::from_project_dirs`]) that is bound to this app
-    /// is moved there on the first build ([`Paths::adopt_from`]). Paths given here are
-    /// used as they are.
+    /// Default: [`Paths::for_app`] with the app id; an activation of this app left
+    /// where earlier versions kept it is moved there on the first build
+    /// ([`Paths::adopt_earlier`]). Paths given here are used as they are.
     pub fn paths(mut self, paths: Paths) -> Self {
         self.paths = Some(paths);
         self
@@ -224,10 +250,14 @@ impl LicenseClientBuilder {
         if let Some(product) = self.product.as_ref().filter(|p| !is_product_code(p)) {
             return Err(BuildError::Product(product.clone()));
         }
-        let trusted_keys = self
-            .trusted_keys
-            .filter(|keys| !keys.is_empty())
-            .ok_or(BuildError::NoTrustedKeys)?;
+        let pinned = PINNED_BUILD || self.pinned_keys.is_some();
+        let trusted_keys = match self.pinned_keys {
+            Some(pinned) => pinned.keyset().map_err(BuildError::PinnedKeys)?,
+            None => self
+                .trusted_keys
+                .filter(|keys| !keys.is_empty())
+                .ok_or(BuildError::NoTrustedKeys)?,
+        };
         let user_agent = format!(
             "license-check/{} ({app_id} {})",
             env!("CARGO_PKG_VERSION"),
@@ -256,16 +286,16 @@ impl LicenseClientBuilder {
             Some(paths) => paths,
             None => {
                 let paths = Paths::for_app(&app_id)?;
-                if let (Ok(fingerprint), Ok(shared)) = (&fingerprint, Paths::from_project_dirs()) {
+                if let Ok(fingerprint) = &fingerprint {
                     // Best effort: when the move fails, the app finds no lease and
                     // checks online, as on a first start.
-                    let _ = paths.adopt_from(&shared, fingerprint);
+                    let _ = paths.adopt_earlier(&app_id, fingerprint);
                 }
                 paths
             }
         };
-        let allow_file_key_store =
-            self.allow_file_key_store || self.key_store_policy.opts_into_file();
+        let allow_file_key_store = self.allow_file_key_store.unwrap_or(!pinned)
+            || (self.key_store.is_none() && self.key_store_policy.opts_into_file());
         let key_store: Arc<dyn KeyStore> = match self.key_store {
             Some(store) => Arc::from(store),
             None => Arc::from(self.key_store_policy.store(&app_id, &paths.data_dir)),
@@ -363,6 +393,61 @@ mod tests {
             .allow_file_key_store(false)
             .build();
         assert!(memory.is_ok());
+    }
+
+    #[test]
+    fn keys_pinned_with_the_macro_are_trusted_and_make_the_file_store_an_explicit_choice() {
+        const KEYS: PinnedKeys =
+            crate::pinned_keys!("_oEsEvOrTOas:6kpsY-KcUgq-9VB7Ey7F-ZVHdq6-vnuSQh7qaRRG0iw");
+        let dir = tempfile::tempdir().unwrap();
+        let other = ed25519_dalek::SigningKey::from_bytes(&[9; 32]).verifying_key();
+        let builder = || {
+            LicenseClient::builder()
+                .app_id("com.example.editor")
+                .trusted_keys(Keyset::new().with_key(other))
+                .pinned_keys(KEYS)
+                .paths(Paths::in_dir(dir.path()))
+                .machine_id("m")
+        };
+        let file = || Box::new(crate::store::keystore::FileKeyStore::new(dir.path()));
+        assert!(matches!(
+            builder().key_store(file()).build(),
+            Err(BuildError::FileKeyStoreNotAllowed)
+        ));
+        let client = builder()
+            .key_store(file())
+            .allow_file_key_store(true)
+            .build()
+            .unwrap();
+        assert_eq!(client.inner.trusted_keys, KEYS.keyset().unwrap());
+        let chosen = builder().key_store_policy(KeyStorePolicy::File).build();
+        assert!(chosen.unwrap().key_store_description().starts_with("file "));
+        // The memory store is no file store: no opt-in needed.
+        let memory = builder().key_store(Box::new(crate::store::keystore::MemoryKeyStore::new()));
+        assert!(memory.build().is_ok());
+    }
+
+    #[test]
+    fn a_pinned_key_that_is_no_curve_point_is_refused_when_the_client_is_built() {
+        // 32 bytes in the right spelling that are no Ed25519 public key.
+        let text = (0u8..=255)
+            .map(|y| format!("k:{}", license_shared::base64url_encode(&[y; 32])))
+            .find(|text| Keyset::parse(text).is_err())
+            .unwrap();
+        let text: &'static str = Box::leak(text.into_boxed_str());
+        let error = LicenseClient::builder()
+            .app_id("com.example.editor")
+            .pinned_keys(PinnedKeys::new(text))
+            .machine_id("m")
+            .key_store(Box::new(crate::store::keystore::MemoryKeyStore::new()))
+            .paths(Paths::in_dir("/nonexistent"))
+            .build()
+            .unwrap_err();
+        assert!(matches!(error, BuildError::PinnedKeys(_)), "{error}");
+        assert!(
+            error.to_string().contains("license-broker pubkey"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -11,6 +11,25 @@ use super::paths::{Paths, STATE_FILE};
 use crate::fingerprint::Fingerprint;
 
 impl Paths {
+    /// Moves this app's activation, once, into these paths (its own, [`for_app`]) from
+    /// where earlier versions kept it: first the app's folder named after
+    /// `license-broker` on macOS and Windows, then the location all apps once shared
+    /// (see [`adopt_from`](Self::adopt_from) for what moves and when). `Ok(true)` when
+    /// something moved.
+    ///
+    /// [`for_app`]: Self::for_app
+    pub fn adopt_earlier(&self, app_id: &str, fingerprint: &Fingerprint) -> io::Result<bool> {
+        if let Ok(vendor_named) = Paths::vendor_named_for_app(app_id) {
+            if self.adopt_from(&vendor_named, fingerprint)? {
+                return Ok(true);
+            }
+        }
+        match Paths::from_project_dirs() {
+            Ok(shared) => self.adopt_from(&shared, fingerprint),
+            Err(_) => Ok(false),
+        }
+    }
+
     /// Moves this app's activation from `shared` (the location all apps once shared,
     /// [`from_project_dirs`](Self::from_project_dirs)) into these paths, once: only
     /// when nothing of this app is here yet, and only a lease whose signed payload is

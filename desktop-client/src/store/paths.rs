@@ -2,10 +2,13 @@
 //!
 //! Everything lives under `directories::ProjectDirs`, so the XDG variables are honoured
 //! on Linux and the platform conventions elsewhere. Each app id has directories of its
-//! own ([`Paths::for_app`]): two apps on one machine must not replace each other's
-//! lease. Before that, every app shared one location ([`Paths::from_project_dirs`]);
-//! [`Paths::adopt_from`] (in `adopt`) moves an activation found there once into the
-//! app's own.
+//! own, named after the app id alone on every platform ([`Paths::for_app`]): two apps on
+//! one machine must not replace each other's lease, and a user looking for an app's
+//! files finds them under its own name. Before that, every app shared one location
+//! ([`Paths::from_project_dirs`]), and then on macOS and Windows each app's folder was
+//! still named after `license-broker` (`com.license-broker.<app id>`,
+//! `license-broker\<app id>`); [`Paths::adopt_earlier`] (in `adopt`) moves an
+//! activation found in either once into the app's own.
 //! [`Paths`] is a plain value so that tests and embedding apps can point the client at
 //! any directory.
 
@@ -74,11 +77,25 @@ impl Paths {
         })
     }
 
-    /// The platform's directories for this app id alone, e.g. on Linux
-    /// `$XDG_DATA_HOME/com.example.editor`: the lease, the state file and the `file`
-    /// key store of one app never meet another's. The default of
+    /// The platform's directories for this app id alone, named after it: for
+    /// `com.example.editor` the data directory is `$XDG_DATA_HOME/com.example.editor`
+    /// on Linux, `~/Library/Application Support/com.example.editor` on macOS (an app's
+    /// bundle id, as macOS names these folders) and `%APPDATA%\com.example.editor\data`
+    /// on Windows. The lease, the state file and the `file` key store of one app never
+    /// meet another's. The default of
     /// [`LicenseClientBuilder::paths`](crate::LicenseClientBuilder::paths).
     pub fn for_app(app_id: &str) -> Result<Self, NoHomeDir> {
+        let dirs = ProjectDirs::from_path(PathBuf::from(app_segment(app_id))).ok_or(NoHomeDir)?;
+        Ok(Self {
+            config_file: dirs.config_dir().join("config.toml"),
+            data_dir: dirs.data_dir().to_path_buf(),
+        })
+    }
+
+    /// Where [`for_app`](Self::for_app) pointed before its folders were named after the
+    /// app alone: under `license-broker` on macOS and Windows (the same place as now
+    /// on Linux).
+    pub(crate) fn vendor_named_for_app(app_id: &str) -> Result<Self, NoHomeDir> {
         let dirs = ProjectDirs::from("com", ORGANIZATION, &app_segment(app_id)).ok_or(NoHomeDir)?;
         Ok(Self {
             config_file: dirs.config_dir().join("config.toml"),
@@ -107,6 +124,23 @@ impl Paths {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_apps_folders_are_named_after_it_and_not_after_the_vendor() {
+        let paths = Paths::for_app("com.example.editor").unwrap();
+        for dir in [&paths.data_dir, &paths.config_file] {
+            let text = dir.display().to_string();
+            assert!(text.contains("com.example.editor"), "{text}");
+            assert!(!text.contains(ORGANIZATION), "{text}");
+        }
+        let other = Paths::for_app("com.example.viewer").unwrap();
+        assert_ne!(paths.data_dir, other.data_dir);
+        // On Linux the XDG location is what it always was.
+        if cfg!(target_os = "linux") {
+            let earlier = Paths::vendor_named_for_app("com.example.editor").unwrap();
+            assert_eq!(paths, earlier);
+        }
+    }
 
     #[test]
     fn each_app_id_has_a_segment_of_its_own() {

@@ -234,3 +234,43 @@ async fn customer_6_licenses_builds_from_before_its_expiry_only() {
         );
     }
 }
+
+#[tokio::test]
+async fn keys_pinned_like_the_macro_pins_them_trust_the_broker_and_make_the_file_store_a_choice() {
+    let real = spawn().await;
+    // What `pinned_keys!` checks while the app compiles, checked here at run time.
+    let text: &'static str = Box::leak(real.stack.trusted().to_text().into_boxed_str());
+    let pinned = license_client::PinnedKeys::new(text);
+    let builder = || {
+        LicenseClient::builder()
+            .broker_url(real.stack.url())
+            .app_id("com.example.editor")
+            .pinned_keys(pinned)
+            .paths(Paths::in_dir(real.dir.path()))
+            .fingerprint(Fingerprint::from_machine_id(
+                "machine-a",
+                "com.example.editor",
+            ))
+    };
+    let file = || {
+        Box::new(license_client::FileKeyStore::new(
+            real.dir.path().join("data"),
+        ))
+    };
+    assert!(matches!(
+        builder().key_store(file()).build(),
+        Err(license_client::BuildError::FileKeyStoreNotAllowed)
+    ));
+    let client = builder()
+        .key_store_policy(license_client::KeyStorePolicy::File)
+        .build()
+        .unwrap();
+    let verdict = client.activate(&real.key("1")).await.unwrap();
+    assert_eq!(
+        (verdict.code, verdict.source),
+        (Code::Valid, Source::Online),
+        "{verdict:?}"
+    );
+    assert!(client.key_store_description().starts_with("file "));
+    assert_eq!(client.check_offline().code, Code::Valid);
+}

@@ -291,10 +291,9 @@ impl Settings {
             None => Fingerprint::for_this_machine(&app_id),
         };
         if let Ok(fingerprint) = &fingerprint {
-            if let Err(e) = paths.adopt_from(&shared, fingerprint) {
+            if let Err(e) = paths.adopt_earlier(&app_id, fingerprint) {
                 eprintln!(
-                    "license-check: the activation in {} could not be moved to {}: {e}",
-                    shared.data_dir.display(),
+                    "license-check: an earlier activation could not be moved to {}: {e}",
                     paths.data_dir.display()
                 );
             }
