@@ -385,3 +385,45 @@ fn the_seat_bounds_are_the_seats_packages_own() {
         );
     }
 }
+
+/// Every default the settings table documents as a literal (`` `60` ``, `` `ACTIVE` ``,
+/// …) is the one the loader uses: setting the variable to that literal changes nothing
+/// in the loaded configuration. The documentation (README, deploy/broker.toml) is
+/// rendered from the table, so this holds the docs to the code, not the code to itself.
+#[test]
+fn every_documented_literal_default_is_the_loaded_default() {
+    // One fixture: its signing key is part of the configuration compared.
+    let fixture = Fixture::new();
+    let load = |setting: Option<(&str, &str)>| {
+        let mut env = fixture.env.clone();
+        if let Some((name, value)) = setting {
+            env.insert(name.into(), value.into());
+        }
+        let sources = Sources::new(None, move |name| env.get(name).cloned())?;
+        Config::from_sources(&sources)
+    };
+    let defaults = format!("{:?}", load(None).unwrap());
+    let mut checked = 0;
+    for setting in var::TABLE.iter().filter(|v| v.in_file) {
+        let Some(literal) = setting
+            .default
+            .strip_prefix('`')
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(literal, _)| literal)
+            .filter(|literal| !literal.contains('<'))
+        else {
+            // "required", "none", "the offline grace", `<base>/oauth/token`: not literals.
+            continue;
+        };
+        let config = load(Some((setting.name, literal)));
+        let config = config.unwrap_or_else(|e| panic!("{}={literal}: {e}", setting.name));
+        assert_eq!(
+            format!("{config:?}"),
+            defaults,
+            "{} is documented with the default {literal}, but setting it to that changes the configuration",
+            setting.name
+        );
+        checked += 1;
+    }
+    assert!(checked >= 25, "only {checked} documented defaults were literals");
+}
