@@ -425,5 +425,8 @@ fn every_documented_literal_default_is_the_loaded_default() {
         );
         checked += 1;
     }
-    assert!(checked >= 25, "only {checked} documented defaults were literals");
+    assert!(
+        checked >= 25,
+        "only {checked} documented defaults were literals"
+    );
 }
