@@ -130,6 +130,15 @@ int main(void) {
   expect(lc_check_async(client, LC_CHECK_AUTO, NULL, NULL) == LC_INVALID_ARGUMENT,
          "an async check without a callback is refused", lc_last_error());
 
+  s = lc_call(client, "{\"op\":\"check\",\"mode\":\"offline\"}", &json);
+  expect(s == LC_OK && has_member(json, "\"status\":0") && has_member(json, "\"licensed\":true"),
+         "lc_call answers with the verdict in its outcome", json);
+  lc_string_free(json);
+  s = lc_call(client, "{\"op\":\"dance\"}", &json);
+  expect(s == LC_INVALID_ARGUMENT && has_member(json, "\"status\":2") && has_member(json, "dance"),
+         "lc_call writes the error into its outcome too", json);
+  lc_string_free(json);
+
   s = lc_deactivate(client, &json);
   expect(s == LC_OK && has_member(json, "\"code\":\"DEACTIVATED\""), "deactivation frees the seat",
          s == LC_OK ? json : lc_last_error());
