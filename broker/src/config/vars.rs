@@ -77,14 +77,17 @@ settings! {
     /// Name of the customer id column in the ORDS answer; when a row carries it, it must be
     /// the id that was looked up (a row for another customer is an upstream error).
     ID_COLUMN = "LICENSE_BROKER_ID_COLUMN", default "`customer_id`";
-    /// Name of the product column (optional in the answer: absent or NULL, any product).
+    /// Name of the product column (NULL: a license for any product). The answer must
+    /// carry it: a row without it is an upstream error, never "any product".
     PRODUCT_COLUMN = "LICENSE_BROKER_PRODUCT_COLUMN", default "`product`";
-    /// Name of the entitlements column, a comma-separated list (optional: none).
+    /// Name of the entitlements column, a comma-separated list (NULL: none). The answer
+    /// must carry it: a row without it is an upstream error.
     ENTITLEMENTS_COLUMN = "LICENSE_BROKER_ENTITLEMENTS_COLUMN", default "`entitlements`";
-    /// Name of the expiry-strategy column, `REVOKE_ACCESS` or `MAINTAIN_ACCESS` (optional:
-    /// revoke at expiry).
+    /// Name of the expiry-strategy column, `REVOKE_ACCESS` or `MAINTAIN_ACCESS` (NULL:
+    /// revoke at expiry). The answer must carry it: a row without it is an upstream error.
     EXPIRY_STRATEGY_COLUMN = "LICENSE_BROKER_EXPIRY_STRATEGY_COLUMN", default "`expiry_strategy`";
-    /// Name of the column holding the license's machine limit (NULL or absent: unlimited).
+    /// Name of the column holding the license's machine limit (NULL: unlimited). The
+    /// answer must carry it: a row without it is an upstream error, never "no limit".
     MAX_MACHINES_COLUMN = "LICENSE_BROKER_MAX_MACHINES_COLUMN", default "`max_machines`";
     /// Path template of the seats handlers under the schema root, one `{id}` segment;
     /// `/activate`, `/renew` and `/release` are appended. Default `customers/seats/{id}`.
