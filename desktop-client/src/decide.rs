@@ -95,6 +95,14 @@ pub(crate) enum Failure {
 }
 
 impl Failure {
+    /// The HTTP library's own words about a failed exchange, for the log.
+    fn detail(&self) -> Option<String> {
+        match self {
+            Self::Transport(e) => e.detail().map(str::to_owned),
+            _ => None,
+        }
+    }
+
     /// The license server answered 429: it is there, and asks to wait.
     fn rate_limited(&self) -> bool {
         matches!(
@@ -181,6 +189,7 @@ fn verdict(
         } else {
             Vec::new()
         },
+        detail: None,
     }
 }
 
@@ -338,6 +347,18 @@ pub(crate) fn from_fresh_lease(payload: &VerdictPayload, now: i64, app: &ThisApp
 /// No fresh verified answer: decide from the lease. `rolled_back` is the high-water
 /// mark when the clock is earlier than it allows.
 pub(crate) fn without_answer(
+    lease: &Lease,
+    failure: &Failure,
+    rolled_back: Option<i64>,
+    now: i64,
+    app: &ThisApp,
+) -> Verdict {
+    let mut verdict = decide_without_answer(lease, failure, rolled_back, now, app);
+    verdict.detail = failure.detail();
+    verdict
+}
+
+fn decide_without_answer(
     lease: &Lease,
     failure: &Failure,
     rolled_back: Option<i64>,

@@ -96,6 +96,7 @@ pub struct Error {
     message: String,
     untrusted: Option<Untrusted>,
     verdict: Option<Box<Verdict>>,
+    detail: Option<String>,
 }
 
 impl Error {
@@ -105,6 +106,7 @@ impl Error {
             message: message.into(),
             untrusted: None,
             verdict: None,
+            detail: None,
         }
     }
 
@@ -122,6 +124,13 @@ impl Error {
     /// lease could not be removed, the `DEACTIVATED` verdict.
     pub fn verdict(&self) -> Option<&Verdict> {
         self.verdict.as_deref()
+    }
+
+    /// When the license server could not be reached: what the HTTP library said (the
+    /// chain of causes), for a log or a "details" view; the message says it in plain
+    /// words. `None` otherwise.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
     }
 
     /// Keeps `verdict` as the answer that came with this failure.
@@ -205,6 +214,13 @@ impl Error {
     /// failure; `machine_id` names the seat a deactivation asked to free, so that a 400
     /// to it reads as an unknown machine.
     pub(crate) fn transport(e: TransportError, machine_id: Option<&str>) -> Self {
+        let detail = e.detail().map(str::to_owned);
+        let mut error = Self::transport_kind(e, machine_id);
+        error.detail = detail;
+        error
+    }
+
+    fn transport_kind(e: TransportError, machine_id: Option<&str>) -> Self {
         match (e, machine_id) {
             (TransportError::Status { status: 429, message }, _) => Self::new(
                 ErrorKind::RateLimited,

@@ -22,8 +22,11 @@ const MESSAGE_CAP: usize = 200;
 pub enum TransportError {
     #[error("no broker URL is configured")]
     NoBrokerUrl,
-    #[error("the license server could not be reached: {0}")]
-    Connect(String),
+    /// No connection, or it broke: `reason` in a few plain words ("connection
+    /// refused"); `detail` the HTTP library's own chain of causes, for the log
+    /// ([`TransportError::detail`]), never for the message.
+    #[error("the license server could not be reached ({reason})")]
+    Connect { reason: String, detail: String },
     /// No connection within the connect timeout (a blackholed address, a dead proxy).
     #[error("the license server could not be connected to within the {0} ms connect timeout")]
     ConnectTimeout(u128),
@@ -34,8 +37,21 @@ pub enum TransportError {
     Status { status: u16, message: String },
     #[error("the license server's answer is larger than {BODY_CAP} bytes")]
     TooLarge,
-    #[error("the answer is not a signed verdict ({0}); a proxy or captive portal may be answering instead of the license server")]
+    /// An answer that is not an envelope; the parser's words are the detail.
+    #[error("the answer is not a signed verdict; a proxy or captive portal may be answering instead of the license server")]
     NotEnvelope(String),
+}
+
+impl TransportError {
+    /// What went wrong in the library's own words (the chain of causes of a failed
+    /// connection, the parser's complaint about a body): for a log or a "details"
+    /// view, not for the message a person reads first.
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            Self::Connect { detail, .. } | Self::NotEnvelope(detail) => Some(detail),
+            _ => None,
+        }
+    }
 }
 
 /// Which of the broker's endpoints a request goes to.
@@ -125,7 +141,10 @@ impl Transport {
         let url = self
             .base
             .join(call.path())
-            .map_err(|e| TransportError::Connect(e.to_string()))?;
+            .map_err(|e| TransportError::Connect {
+                reason: "the license server URL is not usable".into(),
+                detail: e.to_string(),
+            })?;
         let mut response = self
             .client
             .post(url)
@@ -172,13 +191,60 @@ impl Transport {
         }
         // The chain of causes names the real problem (DNS, refused, TLS, proxy).
         let mut text = error.to_string();
+        let mut io_kind = None;
         let mut source = std::error::Error::source(&error);
         while let Some(cause) = source {
             text.push_str(": ");
             text.push_str(&cause.to_string());
+            if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+                io_kind = io_kind.or(Some(io.kind()));
+            }
             source = cause.source();
         }
-        TransportError::Connect(shorten(&text))
+        TransportError::Connect {
+            reason: plain_reason(io_kind, &text.to_ascii_lowercase()).into(),
+            detail: shorten(&text),
+        }
+    }
+}
+
+/// A failed connection in a few words a person can act on, from the I/O error's kind
+/// or, where the HTTP library says more than a kind (name resolution, TLS, a proxy),
+/// from its text (`lower`, lower case).
+fn plain_reason(io_kind: Option<std::io::ErrorKind>, lower: &str) -> &'static str {
+    use std::io::ErrorKind as Kind;
+    let says = |words: &[&str]| words.iter().any(|word| lower.contains(word));
+    if says(&[
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+    ]) {
+        return "the server name could not be resolved; check the license server URL and the network";
+    }
+    if says(&["proxy"]) {
+        return "the proxy refused or failed; check the proxy settings";
+    }
+    if says(&["certificate", "unknownissuer", "notvalidforname"]) {
+        return "its certificate is not trusted; check the license server URL, or a proxy that intercepts HTTPS";
+    }
+    if says(&["tls", "handshake"]) {
+        return "the secure connection (TLS) could not be set up";
+    }
+    match io_kind {
+        Some(Kind::ConnectionRefused) => "connection refused",
+        Some(Kind::ConnectionReset) => "the connection was reset",
+        Some(Kind::ConnectionAborted | Kind::BrokenPipe | Kind::UnexpectedEof) => {
+            "the connection closed before an answer"
+        }
+        Some(Kind::TimedOut) => "timed out",
+        Some(Kind::NetworkUnreachable | Kind::HostUnreachable | Kind::NetworkDown) => {
+            "no route to the server; check the network connection"
+        }
+        Some(Kind::AddrNotAvailable) => "the address is not available",
+        _ if says(&["connection closed", "incomplete message"]) => {
+            "the connection closed before an answer"
+        }
+        _ => "the network connection failed",
     }
 }
 
@@ -222,6 +288,32 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_connection_reads_in_plain_words() {
+        use std::io::ErrorKind as Kind;
+        let refused =
+            "client error (connect): tcp connect error: connection refused (os error 111)";
+        assert_eq!(
+            plain_reason(Some(Kind::ConnectionRefused), refused),
+            "connection refused"
+        );
+        let dns = "client error (connect): dns error: failed to lookup address information";
+        assert!(plain_reason(None, dns).starts_with("the server name could not be resolved"));
+        assert_eq!(
+            plain_reason(None, "something new"),
+            "the network connection failed"
+        );
+        let error = TransportError::Connect {
+            reason: "connection refused".into(),
+            detail: refused.into(),
+        };
+        assert_eq!(
+            error.to_string(),
+            "the license server could not be reached (connection refused)"
+        );
+        assert_eq!(error.detail(), Some(refused));
+    }
 
     #[test]
     fn error_bodies_become_short_clean_messages() {

@@ -160,6 +160,9 @@ pub struct Verdict {
     pub(crate) product: Option<String>,
     /// What the license lets the app do (signed), see [`entitlements`](Self::entitlements).
     pub(crate) entitlements: Vec<String>,
+    /// The HTTP library's own words about a failed exchange, see [`detail`](Self::detail).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) detail: Option<String>,
 }
 
 impl Verdict {
@@ -188,6 +191,14 @@ impl Verdict {
         self.entitlements().iter().any(|held| held == name)
     }
 
+    /// When the license server could not be asked: what the HTTP library said (the
+    /// chain of causes, e.g. `tcp connect error: Connection refused (os error 111)`),
+    /// for a log or a "details" view. The [`message`](Self::message) says the same in
+    /// plain words. `None` otherwise.
+    pub fn detail(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
     pub fn outcome(&self) -> Outcome {
         if self.licensed {
             return Outcome::Licensed;
@@ -207,7 +218,8 @@ impl Verdict {
     /// language package reads: `licensed`, `code`, `source`, `expires_at`,
     /// `offline_until`, `message`, `machines` (`{used, max, list}`, or null for a
     /// license that does not limit machines), `product`, `entitlements` (only while
-    /// licensed) and `exit_code` (the [`Outcome`]'s).
+    /// licensed), `exit_code` (the [`Outcome`]'s) and `detail` (see
+    /// [`detail`](Self::detail), or null).
     pub fn to_json(&self) -> serde_json::Value {
         let machines = match &self.machines {
             Some(m) => serde_json::json!({"used": m.used, "max": m.max, "list": m.list}),
@@ -224,6 +236,7 @@ impl Verdict {
             "product": self.product(),
             "entitlements": self.entitlements(),
             "exit_code": self.outcome().exit_code(),
+            "detail": self.detail(),
         })
     }
 
@@ -244,6 +257,7 @@ impl Verdict {
             machines: None,
             product: None,
             entitlements: Vec::new(),
+            detail: None,
         }
     }
 
@@ -260,6 +274,17 @@ impl Verdict {
 }
 
 /// A unix time as people read it, e.g. `2026-05-01 12:00 UTC`.
+///
+/// In UTC only, on purpose. The local zone's offset cannot be had soundly here on
+/// Unix: the `time` crate's `UtcOffset::current_local_offset` refuses whenever the
+/// process has more than one thread, because `localtime_r` reads the environment that
+/// another thread's `setenv` may be changing (RUSTSEC-2020-0071,
+/// <https://rustsec.org/advisories/RUSTSEC-2020-0071>; the method's documentation,
+/// <https://docs.rs/time/0.3/time/struct.UtcOffset.html#method.current_local_offset>),
+/// and an app, like the check's own blocking pool, always has more than one. A
+/// message that showed the local time on one start and not on the next would be worse
+/// than one that always says UTC. An app that knows its zone formats the verdict's
+/// signed times ([`Verdict::expires_at`], [`Verdict::offline_until`]) itself.
 pub fn format_time(unix: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(unix)
@@ -268,19 +293,35 @@ pub fn format_time(unix: i64) -> String {
         .unwrap_or_else(|| format!("unix time {unix}"))
 }
 
-/// A duration as people read it: `3 days`, `5 hours`, `12 minutes`.
+/// A duration as people read it, in its two largest units, the smaller one rounded
+/// to the nearest: `6 days and 23 hours`, `7 days`, `5 hours and 40 minutes`,
+/// `12 minutes`, `1 second`. Never a whole unit less than it is: 6 days and 23 hours
+/// is not "6 days".
 pub(crate) fn format_span(seconds: i64) -> String {
+    const MINUTE: u64 = 60;
+    const HOUR: u64 = 3600;
+    const DAY: u64 = 86_400;
     let s = seconds.unsigned_abs();
-    let (n, unit) = if s >= 2 * 86_400 {
-        (s / 86_400, "day")
-    } else if s >= 2 * 3600 {
-        (s / 3600, "hour")
-    } else if s >= 120 {
-        (s / 60, "minute")
-    } else {
-        (s, "second")
+    let plural = |n: u64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let two = |big: u64, big_unit: &str, small: u64, small_unit: &str| match small {
+        0 => plural(big, big_unit),
+        _ => format!(
+            "{} and {}",
+            plural(big, big_unit),
+            plural(small, small_unit)
+        ),
     };
-    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+    if s >= 2 * DAY {
+        let hours = (s + HOUR / 2) / HOUR;
+        two(hours / 24, "day", hours % 24, "hour")
+    } else if s >= 2 * HOUR {
+        let minutes = (s + MINUTE / 2) / MINUTE;
+        two(minutes / 60, "hour", minutes % 60, "minute")
+    } else if s >= 2 * MINUTE {
+        plural((s + MINUTE / 2) / MINUTE, "minute")
+    } else {
+        plural(s, "second")
+    }
 }
 
 #[cfg(test)]
@@ -372,5 +413,15 @@ mod tests {
         assert_eq!(format_span(3 * 86_400 + 5), "3 days");
         assert_eq!(format_span(-600), "10 minutes");
         assert_eq!(format_span(1), "1 second");
+        // Whole days as people count them: never a day less than it is.
+        assert_eq!(format_span(6 * 86_400 + 23 * 3600), "6 days and 23 hours");
+        assert_eq!(format_span(7 * 86_400 - 60), "7 days");
+        assert_eq!(format_span(2 * 86_400 + 3600), "2 days and 1 hour");
+        assert_eq!(
+            format_span(5 * 3600 + 40 * 60 + 10),
+            "5 hours and 40 minutes"
+        );
+        assert_eq!(format_span(2 * 3600 - 1), "120 minutes");
+        let _ = (format_span(i64::MIN), format_span(i64::MAX));
     }
 }

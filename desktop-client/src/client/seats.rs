@@ -36,10 +36,12 @@ pub(super) async fn deactivate(inner: &Arc<Inner>) -> Result<Verdict, Error> {
     expect_deactivated(inner, &payload, &notes)?;
     let remover = Arc::clone(inner);
     let removed = blocking(move || remove_activation(&*remover.key_store, &remover.paths)).await?;
-    let freed = deactivated(
-        &payload,
-        "This machine's seat was freed, and the license key and the saved license were removed from this machine.".into(),
-    );
+    let message = match payload.license.machines {
+        Some(_) => "This machine's seat was freed, and the license key and the saved license were removed from this machine.",
+        // No seat to free: say what did happen.
+        None => "The license was removed from this machine: its license key and the saved license are deleted. The license does not limit how many machines use it, so no seat was held.",
+    };
+    let freed = deactivated(&payload, message.into());
     match removed {
         Ok(()) => Ok(freed),
         // The seat is gone either way: the error carries the answer that says so.
@@ -171,7 +173,8 @@ async fn ask(
     let payload = verify_online(
         &received.envelope,
         &inner.trusted_keys,
-        &nonce,
+        call,
+        &request,
         &fingerprint,
         &license_id,
         &inner.app,
@@ -257,5 +260,6 @@ fn deactivated(payload: &VerdictPayload, message: String) -> Verdict {
             .as_deref()
             .map(crate::text::clean_text),
         entitlements: Vec::new(),
+        detail: None,
     }
 }

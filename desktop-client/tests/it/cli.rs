@@ -152,6 +152,7 @@ fn without_activation_status_is_not_licensed_and_names_the_store() {
     insta::assert_json_snapshot!(json, @r#"
     {
       "code": "NO_LICENSE",
+      "detail": null,
       "entitlements": [],
       "exit_code": 1,
       "expires_at": null,

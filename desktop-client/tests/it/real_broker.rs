@@ -274,3 +274,95 @@ async fn keys_pinned_like_the_macro_pins_them_trust_the_broker_and_make_the_file
     assert!(client.key_store_description().starts_with("file "));
     assert_eq!(client.check_offline().code, Code::Valid);
 }
+
+/// What a person reads is plain words; the HTTP library's chain of causes is the
+/// detail, for the log.
+fn assert_plain(message: &str) {
+    for library_words in ["tcp connect", "os error", "client error", "(Connect)"] {
+        assert!(
+            !message.contains(library_words),
+            "{library_words}: {message}"
+        );
+    }
+    assert!(
+        message.contains("could not be reached (connection refused)"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_broker_that_is_down_is_said_in_plain_words_with_the_cause_as_the_detail() {
+    let mut real = spawn().await;
+    let key = real.key("1");
+    real.stop_broker().await;
+
+    let error = real.client().activate(&key).await.unwrap_err();
+    assert_eq!(error.kind(), license_client::ErrorKind::BrokerUnreachable);
+    assert_plain(&error.to_string());
+    let detail = error.detail().expect("the cause is kept");
+    assert!(
+        detail.to_lowercase().contains("connection refused"),
+        "{detail}"
+    );
+
+    // A stored key without a lease: the check says the same.
+    use license_client::KeyStore as _;
+    real.store
+        .set_key(&license_client::LicenseKeyText::new(key))
+        .unwrap();
+    let verdict = real.client().check().await;
+    assert_eq!(verdict.code, Code::BrokerUnreachable, "{verdict:?}");
+    assert_plain(&verdict.message);
+    assert!(verdict.detail().is_some(), "{verdict:?}");
+    assert_eq!(verdict.to_json()["detail"], verdict.detail().unwrap());
+}
+
+#[tokio::test]
+async fn deactivating_a_license_that_limits_no_machines_says_it_was_removed() {
+    let real = spawn().await;
+    real.client().activate(&real.key("1")).await.unwrap();
+    let verdict = real.client().deactivate().await.unwrap();
+    assert_eq!(verdict.code, Code::Deactivated, "{verdict:?}");
+    assert!(
+        verdict
+            .message
+            .starts_with("The license was removed from this machine"),
+        "{}",
+        verdict.message
+    );
+    assert!(
+        !verdict.message.contains("seat was freed"),
+        "{}",
+        verdict.message
+    );
+
+    // A license that limits machines (customer 4) frees this machine's seat.
+    real.client().activate(&real.key("4")).await.unwrap();
+    let verdict = real.client().deactivate().await.unwrap();
+    assert!(
+        verdict.message.starts_with("This machine's seat was freed"),
+        "{}",
+        verdict.message
+    );
+}
+
+#[tokio::test]
+async fn the_days_left_offline_are_counted_as_people_count_them() {
+    let real = spawn().await;
+    real.client().activate(&real.key("1")).await.unwrap();
+    // One hour into the broker's offline grace: whatever the grace, the time left is
+    // never rounded down to a whole day less than it is.
+    real.clock.advance(3600);
+    let verdict = real.client().check_offline();
+    let until = verdict.offline_until.unwrap();
+    let left = until - SystemClock.now() - 3600;
+    let message = &verdict.message;
+    // The grace is whole days, so an hour in, the last day is 23 hours short.
+    assert!(left % DAY > 3600, "{left}");
+    let days = left / DAY;
+    assert!(
+        message.contains(&format!("({days} days and 23 hours left)")),
+        "{left} s left: {message}"
+    );
+    assert!(message.contains(" left)"), "{message}");
+}

@@ -516,9 +516,11 @@ fn deactivate(
         }
         Err(e) if e.verdict().is_some_and(|v| v.code == Code::Deactivated) => {
             let code = e.kind().as_str();
-            let error = anyhow::Error::new(e).context(
-                "this machine's seat was freed, but the license could not be removed from this machine",
-            );
+            let what = match e.verdict().and_then(|v| v.machines.as_ref()) {
+                Some(_) => "this machine's seat was freed, but the license could not be removed from this machine",
+                None => "the license server confirmed the deactivation, but the license could not be removed from this machine",
+            };
+            let error = anyhow::Error::new(e).context(what);
             print_failure(json, code, EXIT_UNDETERMINED, &error)
         }
         Err(e) => {

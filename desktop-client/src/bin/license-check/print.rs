@@ -58,6 +58,9 @@ pub(crate) fn print_verdict(
     };
     println!("{headline} ({}, {source}).", verdict.code);
     println!("{}", clean_text(&verdict.message));
+    if let Some(detail) = verdict.detail() {
+        eprintln!("license-check: detail: {}", clean_text(detail));
+    }
     if verdict.licensed {
         if let Some(product) = verdict.product() {
             println!("Product: {}", printable(product));
@@ -184,13 +187,20 @@ pub(crate) fn print_failure(
     exit_code: u8,
     error: &anyhow::Error,
 ) -> anyhow::Result<u8> {
+    let detail = error
+        .downcast_ref::<license_client::Error>()
+        .and_then(license_client::Error::detail)
+        .map(clean_text);
     if json {
         println!(
             "{}",
-            json!({"code": code, "licensed": false, "message": clean_text(&format!("{error:#}")), "exit_code": exit_code})
+            json!({"code": code, "licensed": false, "message": clean_text(&format!("{error:#}")), "exit_code": exit_code, "detail": detail})
         );
     } else {
         eprintln!("license-check: {}", clean_text(&format!("{error:#}")));
+        if let Some(detail) = detail {
+            eprintln!("license-check: detail: {detail}");
+        }
     }
     Ok(exit_code)
 }
