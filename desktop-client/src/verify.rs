@@ -3,17 +3,6 @@
 //! 1–4. `Envelope::open`: version and algorithm, a pinned `kid`, the signature over
 //!      the exact bytes received, then `typ` and the payload's coherence.
 //! 5.   Online only: the nonce this request sent, compared in constant time.
-//! 5a.  Online only: the signed `request` is this request's own: the same operation
-//!      (endpoint), the same key (a digest of it, exactly as sent) and the same product.
-//!      A nonce alone binds an answer to a moment, not to a question: someone who can
-//!      rewrite the request in transit (a broken TLS, a hostile proxy) could keep the
-//!      nonce and swap the key for a forged one with the same customer id (a signed
-//!      `NOT_FOUND`), the product (`WRONG_PRODUCT`) or the endpoint (a validate
-//!      answered `DEACTIVATED`, which also freed the seat). A verdict for another
-//!      request, allow or deny, is untrusted, so the lease stays.
-//!      A stored lease is not held to this: it answers no request now, it was held to
-//!      it when it was accepted online, and leases stored before verdicts named their
-//!      request have none. Steps 6, 7 and 7a bind it to this machine, key and product.
 //! 6.   The fingerprint of this machine.
 //! 7.   The license: `license.id` is the customer id the stored (or activated) key
 //!      carries. The cache file's `key_hash` is not signed, so without this a lease for
@@ -43,14 +32,10 @@
 use rand::RngCore as _;
 use subtle::ConstantTimeEq as _;
 
-use license_shared::{
-    Envelope, EnvelopeError, Keyset, ValidateRequest, VerdictCode, VerdictPayload,
-    VerdictRequest,
-};
+use license_shared::{Envelope, EnvelopeError, Keyset, VerdictCode, VerdictPayload};
 
 use crate::app::{grants, ThisApp};
 use crate::fingerprint::Fingerprint;
-use crate::transport::Call;
 
 /// Random bytes per request nonce.
 const NONCE_BYTES: usize = 32;
@@ -74,9 +59,6 @@ pub enum Untrusted {
         "the answer does not echo this request's nonce, so it is a replayed or foreign answer"
     )]
     Nonce,
-    /// The signed `request` is not the request this app sent (see [`RequestPart`]).
-    #[error("the verdict answers another request than the one this app sent ({differs}), so something between this app and the license server changed the request or the answer")]
-    Request { differs: RequestPart },
     #[error("the verdict is bound to another machine (its fingerprint does not match this one)")]
     Fingerprint,
     #[error("the verdict is about another license (its license id does not match the stored license key)")]
@@ -88,68 +70,19 @@ pub enum Untrusted {
     Older { iat: i64, newest: i64 },
 }
 
-/// Which part of the signed `request` is not this request's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RequestPart {
-    /// The verdict names no request (a license server from before verdicts did).
-    Missing,
-    /// Another endpoint (`validate`, `activate`, `deactivate`, `machines`).
-    Operation,
-    /// Another license key.
-    Key,
-    /// Another product, or none where this app named one (or the other way round).
-    Product,
-}
-
-impl std::fmt::Display for RequestPart {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Missing => "it names no request; a license server that old must be updated",
-            Self::Operation => "it answers another operation",
-            Self::Key => "it answers another license key",
-            Self::Product => "it answers another product",
-        })
-    }
-}
-
-/// The request as the verdict must name it: `call`'s endpoint, with the key and
-/// product of `sent` exactly as they went out.
-fn asked(call: Call, sent: &ValidateRequest) -> VerdictRequest {
-    let op = match call {
-        Call::Validate => "validate",
-        Call::Activate => "activate",
-        Call::Deactivate => "deactivate",
-        Call::Machines => "machines",
-    };
-    VerdictRequest::new(op, &sent.license_key, sent.product.as_deref())
-}
-
-/// Verifies an answer to `sent` (the request that carried its nonce), sent to `call`.
+/// Verifies an answer to the request that carried `sent_nonce`.
 pub(crate) fn verify_online(
     envelope: &Envelope,
     trusted: &Keyset,
-    call: Call,
-    sent: &ValidateRequest,
+    sent_nonce: &str,
     fingerprint: &Fingerprint,
     license_id: &str,
     app: &ThisApp,
 ) -> Result<VerdictPayload, Untrusted> {
-    let (payload, request) = envelope.open_bound(trusted)?;
-    let nonce_matches: bool = payload.nonce.as_bytes().ct_eq(sent.nonce.as_bytes()).into();
+    let payload = envelope.open(trusted)?;
+    let nonce_matches: bool = payload.nonce.as_bytes().ct_eq(sent_nonce.as_bytes()).into();
     if !nonce_matches {
         return Err(Untrusted::Nonce);
-    }
-    let ours = asked(call, sent);
-    let differs = match request {
-        None => Some(RequestPart::Missing),
-        Some(theirs) if theirs.op != ours.op => Some(RequestPart::Operation),
-        Some(theirs) if theirs.key != ours.key => Some(RequestPart::Key),
-        Some(theirs) if theirs.product != ours.product => Some(RequestPart::Product),
-        Some(_) => None,
-    };
-    if let Some(differs) = differs {
-        return Err(Untrusted::Request { differs });
     }
     check_binding(payload, fingerprint, license_id, app)
 }

@@ -83,8 +83,7 @@ pub(super) async fn activate(
     let payload = verify_online(
         &received.envelope,
         &inner.trusted_keys,
-        Call::Activate,
-        &request,
+        &nonce,
         &fingerprint,
         &license_id,
         &inner.app,

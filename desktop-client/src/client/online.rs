@@ -39,19 +39,21 @@ impl Inner {
     pub(super) async fn ask(
         &self,
         key: &LicenseKeyText,
-    ) -> Result<(Received, ValidateRequest), TransportError> {
+    ) -> Result<(Received, String), TransportError> {
         let (Some(transport), Ok(fingerprint)) = (&self.transport, &self.fingerprint) else {
             return Err(TransportError::NoBrokerUrl);
         };
-        let request = self.request(key, &fresh_nonce(), fingerprint);
-        let received = transport.post(Call::Validate, &request).await?;
-        Ok((received, request))
+        let nonce = fresh_nonce();
+        let received = transport
+            .post(Call::Validate, &self.request(key, &nonce, fingerprint))
+            .await?;
+        Ok((received, nonce))
     }
 
     pub(super) fn finish(
         &self,
         pending: Pending,
-        answer: Result<(Received, ValidateRequest), TransportError>,
+        answer: Result<(Received, String), TransportError>,
     ) -> Verdict {
         let Pending {
             local,
@@ -60,7 +62,7 @@ impl Inner {
         } = pending;
         let now = self.clock.now();
         let mut marks = local.marks();
-        let (received, sent) = match answer {
+        let (received, nonce) = match answer {
             Ok(answer) => answer,
             Err(e) => {
                 let failure = Failure::Transport(e);
@@ -81,8 +83,7 @@ impl Inner {
         let payload = match verify_online(
             &received.envelope,
             &self.trusted_keys,
-            Call::Validate,
-            &sent,
+            &nonce,
             fingerprint,
             &local.license_id,
             &self.app,

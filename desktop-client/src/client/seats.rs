@@ -173,8 +173,7 @@ async fn ask(
     let payload = verify_online(
         &received.envelope,
         &inner.trusted_keys,
-        call,
-        &request,
+        &nonce,
         &fingerprint,
         &license_id,
         &inner.app,
