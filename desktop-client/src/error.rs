@@ -230,6 +230,11 @@ impl Error {
                 ErrorKind::UnknownMachine,
                 format!("no machine of this license has the id {id}; list them to see their ids"),
             ),
+            // The server is there but in trouble: nothing for the network settings.
+            (e @ TransportError::Status { status: 500.., .. }, _) => Self::new(
+                ErrorKind::BrokerUnreachable,
+                format!("{e}; try again in a few minutes"),
+            ),
             (e, _) => Self::new(
                 ErrorKind::BrokerUnreachable,
                 format!("{e}; check the network connection and the proxy settings (HTTPS_PROXY), then try again"),

@@ -191,3 +191,56 @@ fn license_check_uses_the_os_keyring_by_default() {
     assert_eq!(code, 0, "{stderr}");
     assert!(store.get_key().unwrap().is_none());
 }
+
+/// The app's "keyring, else file" choice, against the real broker and emulator: with a
+/// keyring that answers (CI), the key goes there; without one (a bare container), the
+/// file is chosen and the store's name says so and why. Either way the activation
+/// stores the key where the description says.
+#[tokio::test]
+async fn keyring_else_file_says_which_it_chose_and_keeps_the_key_there() {
+    use license_client::{Code, Fingerprint, KeyStorePolicy, LicenseClient, Paths};
+
+    let stack = license_testkit::Stack::start(&[])
+        .await
+        .expect("the stack starts");
+    let dir = tempfile::tempdir().unwrap();
+    let app_id = service("else-file");
+    let build = || {
+        LicenseClient::builder()
+            .broker_url(stack.url())
+            .trusted_keys(stack.trusted().clone())
+            .app_id(&app_id)
+            .key_store_policy(KeyStorePolicy::KeyringElseFile)
+            .paths(Paths::in_dir(dir.path()))
+            .fingerprint(Fingerprint::from_machine_id("machine-a", &app_id))
+            .build()
+            .unwrap()
+    };
+    let keyring = OsKeyring::for_app(&app_id);
+    let reachable = keyring.get_key().is_ok();
+    if !reachable && std::env::var(REQUIRE).as_deref() == Ok("1") {
+        panic!("{REQUIRE}=1 but the OS keyring is not usable");
+    }
+    let client = build();
+    let described = client.key_store_description();
+    let key = stack.issue_key("1").unwrap();
+    let verdict = client.activate(&key).await.unwrap();
+    assert_eq!(verdict.code, Code::Valid, "{verdict:?}");
+    let key_file = dir.path().join("data").join("license-key");
+    if reachable {
+        assert!(described.starts_with("OS keyring ("), "{described}");
+        assert_eq!(keyring.get_key().unwrap().unwrap().expose(), key);
+        assert!(!key_file.exists());
+        keyring.delete_key().unwrap();
+    } else {
+        assert!(described.starts_with("file "), "{described}");
+        assert!(
+            described.contains("chosen because the OS keyring could not be used"),
+            "{described}"
+        );
+        assert_eq!(std::fs::read_to_string(&key_file).unwrap(), key);
+        // The key stays in the file from now on, even if a keyring appears later.
+        let again = build().key_store_description();
+        assert!(again.contains("it holds this app's key"), "{again}");
+    }
+}
