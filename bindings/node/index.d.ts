@@ -1,6 +1,6 @@
 /** Where the license key is kept: the OS keyring (default), a 0600 file in the data
- * directory, or memory only. */
-export type KeyStore = 'os' | 'file' | 'memory';
+ * directory, the keyring when it works else the file, or memory only. */
+export type KeyStore = 'os' | 'file' | 'os_else_file' | 'memory';
 
 export interface ClientOptions {
   brokerUrl: string;
@@ -59,10 +59,12 @@ export declare class LicenseClientError extends Error {
 export declare class Client {
   constructor(options: ClientOptions);
   check(options?: { mode?: 'auto' | 'refresh' | 'offline' }): Promise<Verdict>;
-  activate(key: string, machineName?: string): Promise<Verdict>;
+  /** `options.replace`: a seat id to free first (the way out of MACHINE_LIMIT). */
+  activate(key: string, machineName?: string | null, options?: { replace?: string }): Promise<Verdict>;
   deactivate(): Promise<Verdict>;
   deactivateMachine(machineId: string): Promise<Verdict>;
-  machines(): Promise<Verdict>;
+  /** `options.key`: list that key's seats instead of the stored license's. */
+  machines(options?: { key?: string }): Promise<Verdict>;
   close(): void;
 }
 

@@ -54,7 +54,7 @@ const native = {
 };
 
 const MODES = { auto: 0, refresh: 1, offline: 2 };
-const KEY_STORES = ['os', 'file', 'memory'];
+const KEY_STORES = ['os', 'file', 'os_else_file', 'memory'];
 
 /** A call did not reach a verdict: `kind` is e.g. "RATE_LIMITED", `status` its number. */
 class LicenseClientError extends Error {
@@ -154,10 +154,14 @@ class Client {
     return this._call({ op: 'check', mode });
   }
 
-  /** Claims a seat for this machine and stores the key. */
-  activate(key, machineName) {
+  /** Claims a seat for this machine and stores the key; `options.replace` (a seat id
+   * from a MACHINE_LIMIT verdict's list) frees that machine's seat first. */
+  activate(key, machineName, options) {
     if (typeof key !== 'string') return Promise.reject(new TypeError('key must be a string'));
-    return this._call({ op: 'activate', license_key: key, machine_name: machineName === undefined ? null : machineName });
+    const replace = options && options.replace !== undefined ? options.replace : null;
+    return this._call({
+      op: 'activate', license_key: key, machine_name: machineName == null ? null : machineName, replace,
+    });
   }
 
   /** Frees this machine's seat, then removes the key and the lease. */
@@ -171,9 +175,11 @@ class Client {
     return this._call({ op: 'deactivate_machine', machine_id: machineId });
   }
 
-  /** Lists the machines holding the license's seats, in `verdict.machines`. */
-  machines() {
-    return this._call({ op: 'machines' });
+  /** Lists the machines holding the seats (in `verdict.machines`) of the stored
+   * license, or of `options.key`, a key this machine need not have stored. */
+  machines(options) {
+    const key = options && options.key !== undefined ? options.key : null;
+    return this._call({ op: 'machines', license_key: key });
   }
 
   /** Frees the native client once the calls in flight have ended; calls after this

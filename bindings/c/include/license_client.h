@@ -66,8 +66,8 @@ extern "C" {
 
 // Creates a client from `config_json`, a JSON object with the members `broker_url`,
 // `app_id` and `trusted_keys` (`kid:base64url[,…]`), and optionally `app_version`,
-// `product`, `build_time` (unix seconds), `data_dir`, `key_store` (`"os"`, `"file"` or
-// `"memory"`), `machine_id` and `timeout_ms`. An unknown member is
+// `product`, `build_time` (unix seconds), `data_dir`, `key_store` (`"os"`, `"file"`,
+// `"os_else_file"` or `"memory"`), `machine_id` and `timeout_ms`. An unknown member is
 // `LC_INVALID_ARGUMENT`. On `LC_OK`, `*out` is a client to free with `lc_client_free`.
 //
 // # Safety
@@ -111,6 +111,20 @@ lc_status lc_activate(lc_client *client,
                       const char *machine_name,
                       char **verdict_json);
 
+// The way out of `MACHINE_LIMIT` with only the key in hand: frees the seat of machine
+// `machine_id` (the 12-digit id the `MACHINE_LIMIT` verdict's `machines` member lists;
+// counted against the license's release budget), then activates this machine as
+// [`lc_activate`] does. This machine may hold no key yet.
+//
+// # Safety
+// `client` is NULL or a live client; the strings are NULL or NUL-terminated
+// (`machine_name` may be NULL); `verdict_json` is NULL or writable.
+lc_status lc_activate_replacing(lc_client *client,
+                                const char *license_key,
+                                const char *machine_id,
+                                const char *machine_name,
+                                char **verdict_json);
+
 // Frees this machine's seat online, then removes the stored key and the lease. `LC_OK`
 // with the verdict: `DEACTIVATED` when done; another verified answer (such as
 // `REVOKED`) changed nothing but the lease. When the broker cannot be reached nothing
@@ -138,6 +152,16 @@ lc_status lc_deactivate_machine(lc_client *client,
 // `client` is NULL or a live client; `verdict_json` is NULL or writable.
 lc_status lc_machines(lc_client *client,
                       char **verdict_json);
+
+// Lists the machines holding the seats of `license_key`, a key this machine need not
+// have stored (to pick one to replace on a new machine).
+//
+// # Safety
+// `client` is NULL or a live client; `license_key` is NULL or NUL-terminated;
+// `verdict_json` is NULL or writable.
+lc_status lc_machines_for_key(lc_client *client,
+                              const char *license_key,
+                              char **verdict_json);
 
 // [`lc_check`] without blocking the caller: returns at once (`LC_OK` when the check
 // started) and later calls `callback(userdata, status, verdict_json, error)` once, on a

@@ -10,8 +10,9 @@ use crate::boundary::Failure;
 use crate::calls::{Call, Mode};
 
 /// The request: `{"op": "check", "mode": "auto"}`, `{"op": "activate", "license_key": …,
-/// "machine_name": …}`, `{"op": "deactivate"}`, `{"op": "deactivate_machine",
-/// "machine_id": …}` or `{"op": "machines"}`.
+/// "machine_name": …, "replace": …}`, `{"op": "deactivate"}`, `{"op":
+/// "deactivate_machine", "machine_id": …}` or `{"op": "machines", "license_key": …}`
+/// (the optional members may be left out).
 #[derive(Debug, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 enum Request {
@@ -23,12 +24,19 @@ enum Request {
         license_key: String,
         #[serde(default)]
         machine_name: Option<String>,
+        /// Free this machine's seat first (`MACHINE_LIMIT`'s way out).
+        #[serde(default)]
+        replace: Option<String>,
     },
     Deactivate,
     DeactivateMachine {
         machine_id: String,
     },
-    Machines,
+    Machines {
+        /// List this key's seats instead of the stored license's.
+        #[serde(default)]
+        license_key: Option<String>,
+    },
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -45,8 +53,9 @@ pub(crate) fn parse(json: &str) -> Result<Call, Failure> {
     let request: Request = serde_json::from_str(json).map_err(|e| {
         Failure::invalid(format!(
             "call_json: {e}; it is {{\"op\": \"check\", \"mode\": \"auto\"|\"refresh\"|\"offline\"}}, \
-             {{\"op\": \"activate\", \"license_key\": …, \"machine_name\": …}}, {{\"op\": \"deactivate\"}}, \
-             {{\"op\": \"deactivate_machine\", \"machine_id\": …}} or {{\"op\": \"machines\"}}"
+             {{\"op\": \"activate\", \"license_key\": …, \"machine_name\": …, \"replace\": …}}, \
+             {{\"op\": \"deactivate\"}}, {{\"op\": \"deactivate_machine\", \"machine_id\": …}} or \
+             {{\"op\": \"machines\", \"license_key\": …}}"
         ))
     })?;
     Ok(match request {
@@ -58,13 +67,15 @@ pub(crate) fn parse(json: &str) -> Result<Call, Failure> {
         Request::Activate {
             license_key,
             machine_name,
+            replace,
         } => Call::Activate {
             key: license_key,
             name: machine_name,
+            replace,
         },
         Request::Deactivate => Call::Deactivate,
         Request::DeactivateMachine { machine_id } => Call::DeactivateMachine(machine_id),
-        Request::Machines => Call::Machines,
+        Request::Machines { license_key } => Call::Machines(license_key),
     })
 }
 
@@ -98,7 +109,19 @@ mod tests {
         ));
         assert!(matches!(
             parse(r#"{"op":"activate","license_key":"K","machine_name":"N"}"#),
-            Ok(Call::Activate { key, name: Some(name) }) if key == "K" && name == "N"
+            Ok(Call::Activate { key, name: Some(name), replace: None }) if key == "K" && name == "N"
+        ));
+        assert!(matches!(
+            parse(r#"{"op":"activate","license_key":"K","replace":"0123456789ab"}"#),
+            Ok(Call::Activate { replace: Some(id), .. }) if id == "0123456789ab"
+        ));
+        assert!(matches!(
+            parse(r#"{"op":"machines"}"#),
+            Ok(Call::Machines(None))
+        ));
+        assert!(matches!(
+            parse(r#"{"op":"machines","license_key":"K"}"#),
+            Ok(Call::Machines(Some(key))) if key == "K"
         ));
         assert!(matches!(
             parse(r#"{"op":"deactivate_machine","machine_id":"ab"}"#),

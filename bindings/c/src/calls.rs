@@ -59,10 +59,16 @@ pub(crate) fn mode(mode: lc_check_mode) -> Result<Mode, Failure> {
 #[derive(Debug)]
 pub(crate) enum Call {
     Check(Mode),
-    Activate { key: String, name: Option<String> },
+    Activate {
+        key: String,
+        name: Option<String>,
+        /// The seat id of a machine whose seat this activation frees first.
+        replace: Option<String>,
+    },
     Deactivate,
     DeactivateMachine(String),
-    Machines,
+    /// The seats of the stored license, or of this key when one is given.
+    Machines(Option<String>),
 }
 
 impl Call {
@@ -80,10 +86,24 @@ impl Call {
             Self::Check(Mode::Auto) => Ok(client.check().await),
             Self::Check(Mode::Refresh) => Ok(client.refresh().await),
             Self::Check(Mode::Offline) => Ok(client.check_offline()),
-            Self::Activate { key, name } => client.activate_named(&key, name.as_deref()).await,
+            Self::Activate {
+                key,
+                name,
+                replace: None,
+            } => client.activate_named(&key, name.as_deref()).await,
+            Self::Activate {
+                key,
+                name,
+                replace: Some(id),
+            } => {
+                client
+                    .activate_replacing_named(&key, &id, name.as_deref())
+                    .await
+            }
             Self::Deactivate => client.deactivate().await,
             Self::DeactivateMachine(id) => client.deactivate_machine(&id).await,
-            Self::Machines => client.machines().await,
+            Self::Machines(None) => client.machines().await,
+            Self::Machines(Some(key)) => client.machines_for_key(&key).await,
         }
     }
 }

@@ -5,14 +5,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use client::{FileKeyStore, KeyStore, Keyset, LicenseClient, MemoryKeyStore, OsKeyring, Paths};
+use client::{KeyStorePolicy, Keyset, LicenseClient, MemoryKeyStore, Paths};
 use serde::Deserialize;
 
 use crate::boundary::Failure;
 
 /// Where the license key is kept.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 enum KeyStoreChoice {
     /// The OS keyring (Keychain, Credential Manager, Secret Service).
     #[default]
@@ -20,6 +20,9 @@ enum KeyStoreChoice {
     /// A 0600 file in the data directory, for machines without a keyring; chosen
     /// by the app, never a silent fallback.
     File,
+    /// The OS keyring when it works on this machine, else the file, chosen once when
+    /// the client is made; the key store's description says which and why.
+    OsElseFile,
     /// In memory only: gone when the process ends (tests, kiosks).
     Memory,
 }
@@ -50,7 +53,7 @@ struct Config {
     timeout_ms: Option<u64>,
 }
 
-const MEMBERS: &str = "broker_url, app_id and trusted_keys (required); app_version, product, build_time, data_dir, key_store (\"os\", \"file\" or \"memory\"), machine_id, timeout_ms";
+const MEMBERS: &str = "broker_url, app_id and trusted_keys (required); app_version, product, build_time, data_dir, key_store (\"os\", \"file\", \"os_else_file\" or \"memory\"), machine_id, timeout_ms";
 
 /// Reads `json` and builds the client it describes.
 pub(crate) fn client_from_json(json: &str) -> Result<LicenseClient, Failure> {
@@ -73,18 +76,23 @@ fn build(config: Config) -> Result<LicenseClient, Failure> {
         },
         None => Paths::for_app(&config.app_id).map_err(|e| Failure::invalid(e.to_string()))?,
     };
-    let key_store: Box<dyn KeyStore> = match config.key_store {
-        KeyStoreChoice::Os => Box::new(OsKeyring::for_app(&config.app_id)),
-        KeyStoreChoice::File => Box::new(FileKeyStore::new(paths.data_dir.clone())),
-        KeyStoreChoice::Memory => Box::new(MemoryKeyStore::new()),
-    };
     let mut builder = LicenseClient::builder()
         .broker_url(config.broker_url)
         .app_id(config.app_id)
         .trusted_keys(keys)
-        .paths(paths)
-        .key_store(key_store)
-        .allow_file_key_store(config.key_store == KeyStoreChoice::File);
+        .paths(paths);
+    builder = match config.key_store {
+        KeyStoreChoice::Os => builder.key_store_policy(KeyStorePolicy::OsKeyring),
+        // The app named it in its configuration: that is the explicit choice a file
+        // store needs.
+        KeyStoreChoice::File => builder
+            .key_store_policy(KeyStorePolicy::File)
+            .allow_file_key_store(true),
+        KeyStoreChoice::OsElseFile => builder
+            .key_store_policy(KeyStorePolicy::KeyringElseFile)
+            .allow_file_key_store(true),
+        KeyStoreChoice::Memory => builder.key_store(Box::new(MemoryKeyStore::new())),
+    };
     if let Some(version) = config.app_version {
         builder = builder.app_version(version);
     }

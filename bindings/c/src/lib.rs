@@ -45,8 +45,8 @@ pub struct lc_client {
 
 /// Creates a client from `config_json`, a JSON object with the members `broker_url`,
 /// `app_id` and `trusted_keys` (`kid:base64url[,…]`), and optionally `app_version`,
-/// `product`, `build_time` (unix seconds), `data_dir`, `key_store` (`"os"`, `"file"` or
-/// `"memory"`), `machine_id` and `timeout_ms`. An unknown member is
+/// `product`, `build_time` (unix seconds), `data_dir`, `key_store` (`"os"`, `"file"`,
+/// `"os_else_file"` or `"memory"`), `machine_id` and `timeout_ms`. An unknown member is
 /// `LC_INVALID_ARGUMENT`. On `LC_OK`, `*out` is a client to free with `lc_client_free`.
 ///
 /// # Safety
@@ -142,6 +142,44 @@ pub unsafe extern "C" fn lc_activate(
         let json = handle.run(Call::Activate {
             key: key.to_owned(),
             name: name.map(str::to_owned),
+            replace: None,
+        })?;
+        // SAFETY: `out` is non-null and writable (this function's contract).
+        unsafe { write_out(out, &json) };
+        Ok(())
+    })
+}
+
+/// The way out of `MACHINE_LIMIT` with only the key in hand: frees the seat of machine
+/// `machine_id` (the 12-digit id the `MACHINE_LIMIT` verdict's `machines` member lists;
+/// counted against the license's release budget), then activates this machine as
+/// [`lc_activate`] does. This machine may hold no key yet.
+///
+/// # Safety
+/// `client` is NULL or a live client; the strings are NULL or NUL-terminated
+/// (`machine_name` may be NULL); `verdict_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_activate_replacing(
+    client: *mut lc_client,
+    license_key: *const c_char,
+    machine_id: *const c_char,
+    machine_name: *const c_char,
+    verdict_json: *mut *mut c_char,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        // SAFETY: the strings are NULL or NUL-terminated (this function's contract).
+        let key = unsafe { required_str(license_key, "license_key") }?;
+        // SAFETY: as above.
+        let id = unsafe { required_str(machine_id, "machine_id") }?;
+        // SAFETY: as above.
+        let name = unsafe { optional_str(machine_name, "machine_name") }?;
+        let out = non_null(verdict_json, "verdict_json")?;
+        let json = handle.run(Call::Activate {
+            key: key.to_owned(),
+            name: name.map(str::to_owned),
+            replace: Some(id.to_owned()),
         })?;
         // SAFETY: `out` is non-null and writable (this function's contract).
         unsafe { write_out(out, &json) };
@@ -211,7 +249,32 @@ pub unsafe extern "C" fn lc_machines(
         // SAFETY: `client` is NULL or a live client (this function's contract).
         let handle = unsafe { handle(client) }?;
         let out = non_null(verdict_json, "verdict_json")?;
-        let json = handle.run(Call::Machines)?;
+        let json = handle.run(Call::Machines(None))?;
+        // SAFETY: `out` is non-null and writable (this function's contract).
+        unsafe { write_out(out, &json) };
+        Ok(())
+    })
+}
+
+/// Lists the machines holding the seats of `license_key`, a key this machine need not
+/// have stored (to pick one to replace on a new machine).
+///
+/// # Safety
+/// `client` is NULL or a live client; `license_key` is NULL or NUL-terminated;
+/// `verdict_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_machines_for_key(
+    client: *mut lc_client,
+    license_key: *const c_char,
+    verdict_json: *mut *mut c_char,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        // SAFETY: `license_key` is NULL or NUL-terminated (this function's contract).
+        let key = unsafe { required_str(license_key, "license_key") }?;
+        let out = non_null(verdict_json, "verdict_json")?;
+        let json = handle.run(Call::Machines(Some(key.to_owned())))?;
         // SAFETY: `out` is non-null and writable (this function's contract).
         unsafe { write_out(out, &json) };
         Ok(())
@@ -265,6 +328,7 @@ pub unsafe extern "C" fn lc_activate_async(
         let call = Call::Activate {
             key: key.to_owned(),
             name: name.map(str::to_owned),
+            replace: None,
         };
         handle.spawn(call, callback, userdata)
     })
@@ -326,7 +390,7 @@ pub unsafe extern "C" fn lc_machines_async(
         // SAFETY: `client` is NULL or a live client (this function's contract).
         let handle = unsafe { handle(client) }?;
         let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
-        handle.spawn(Call::Machines, callback, userdata)
+        handle.spawn(Call::Machines(None), callback, userdata)
     })
 }
 

@@ -17,7 +17,7 @@ namespace LicenseClient
         /// <summary>Unix seconds: when this build was made (for perpetual-fallback licenses).</summary>
         public long? BuildTime { get; set; }
         public string DataDir { get; set; }
-        /// <summary>"os" (default), "file" or "memory".</summary>
+        /// <summary>"os" (default), "file", "os_else_file" or "memory".</summary>
         public string KeyStore { get; set; }
         public string MachineId { get; set; }
         public long? TimeoutMs { get; set; }
@@ -97,12 +97,16 @@ namespace LicenseClient
         }
 
         /// <summary>Claims a seat for this machine and stores the key; a MACHINE_LIMIT
-        /// verdict stores nothing and lists the seats.</summary>
-        public Verdict Activate(string licenseKey, string machineName = null)
+        /// verdict stores nothing and lists the seats. With <paramref name="replace"/> (a
+        /// seat id from that list), frees that machine's seat first: the way in with only
+        /// the key.</summary>
+        public Verdict Activate(string licenseKey, string machineName = null, string replace = null)
         {
             if (licenseKey == null) throw new ArgumentNullException("licenseKey");
             IntPtr json;
-            var status = Native.lc_activate(Live(), Native.Utf8(licenseKey), Native.Utf8(machineName), out json);
+            var status = replace == null
+                ? Native.lc_activate(Live(), Native.Utf8(licenseKey), Native.Utf8(machineName), out json)
+                : Native.lc_activate_replacing(Live(), Native.Utf8(licenseKey), Native.Utf8(replace), Native.Utf8(machineName), out json);
             return Finish(status, json);
         }
 
@@ -121,11 +125,15 @@ namespace LicenseClient
             return Finish(Native.lc_deactivate_machine(Live(), Native.Utf8(machineId), out json), json);
         }
 
-        /// <summary>Lists the machines holding the license's seats.</summary>
-        public Verdict ListMachines()
+        /// <summary>Lists the machines holding the seats of the stored license, or of
+        /// <paramref name="licenseKey"/> (a key this machine need not have stored).</summary>
+        public Verdict ListMachines(string licenseKey = null)
         {
             IntPtr json;
-            return Finish(Native.lc_machines(Live(), out json), json);
+            var status = licenseKey == null
+                ? Native.lc_machines(Live(), out json)
+                : Native.lc_machines_for_key(Live(), Native.Utf8(licenseKey), out json);
+            return Finish(status, json);
         }
 
         public Task<Verdict> CheckAsync(CheckMode mode = CheckMode.Auto)
@@ -133,9 +141,9 @@ namespace LicenseClient
             return Task.Run(() => Check(mode));
         }
 
-        public Task<Verdict> ActivateAsync(string licenseKey, string machineName = null)
+        public Task<Verdict> ActivateAsync(string licenseKey, string machineName = null, string replace = null)
         {
-            return Task.Run(() => Activate(licenseKey, machineName));
+            return Task.Run(() => Activate(licenseKey, machineName, replace));
         }
 
         public Task<Verdict> DeactivateAsync()

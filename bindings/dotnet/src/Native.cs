@@ -23,6 +23,12 @@ namespace LicenseClient
         internal static extern Status lc_activate(ClientHandle client, byte[] licenseKey, byte[] machineName, out IntPtr verdictJson);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status lc_activate_replacing(ClientHandle client, byte[] licenseKey, byte[] machineId, byte[] machineName, out IntPtr verdictJson);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status lc_machines_for_key(ClientHandle client, byte[] licenseKey, out IntPtr verdictJson);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern Status lc_deactivate(ClientHandle client, out IntPtr verdictJson);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]

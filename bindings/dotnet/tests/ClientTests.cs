@@ -11,12 +11,14 @@ internal static class ClientTests
     private static readonly string Keys = Env("LC_TEST_TRUSTED_KEYS");
     private static readonly string Key = Env("LC_TEST_KEY");
     private static readonly string Forged = Env("LC_TEST_FORGED_KEY");
+    private static readonly string TwoSeats = Env("LC_TEST_TWO_SEAT_KEY");
     private static int passed, failed;
 
     private static int Main()
     {
         Run("the whole lifecycle", TheWholeLifecycle);
         Run("a forged key is a verified NOT_FOUND", AForgedKeyIsNotFound);
+        Run("the seats of a key not stored here can be listed", SeatsOfAKeyCanBeListed);
         Run("bad input throws by kind, naming the problem", BadInputThrowsByKind);
         Run("the async form answers", TheAsyncFormAnswers);
         Run("a disposed client refuses calls", ADisposedClientRefusesCalls);
@@ -52,6 +54,18 @@ internal static class ClientTests
         {
             var v = c.Activate(Forged);
             True(!v.Licensed && v.Code == "NOT_FOUND" && v.ExitCode == 1, v.Json);
+        }
+    }
+
+    private static void SeatsOfAKeyCanBeListed()
+    {
+        using (var c = NewClient())
+        {
+            var v = c.ListMachines(TwoSeats);
+            True(v.Machines != null && v.Machines.Max == 2, v.Json);
+            Throws<NoLicenseException>(() => c.ListMachines());
+            var unknown = Throws<LicenseClientException>(() => c.Activate(TwoSeats, null, "ffffffffffff"));
+            True(unknown.Kind == Status.UnknownMachine && unknown.Message.Contains("ffffffffffff"), unknown.Message);
         }
     }
 

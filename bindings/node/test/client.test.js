@@ -14,6 +14,7 @@ const URL = process.env.LC_TEST_BROKER_URL;
 const KEYS = process.env.LC_TEST_TRUSTED_KEYS;
 const KEY = process.env.LC_TEST_KEY;
 const FORGED = process.env.LC_TEST_FORGED_KEY;
+const TWO_SEATS = process.env.LC_TEST_TWO_SEAT_KEY;
 
 function newClient(extra) {
   return new Client({
@@ -56,6 +57,17 @@ test('the verdict keeps every member of the JSON', async () => {
     'machines', 'product', 'entitlements', 'exit_code']) {
     assert.ok(member in v.toJSON(), member);
   }
+  c.close();
+});
+
+test('the seats of a key this machine has not stored can be listed', async () => {
+  const c = newClient();
+  const v = await c.machines({ key: TWO_SEATS });
+  assert.strictEqual(v.machines.max, 2);
+  assert.ok(Array.isArray(v.machines.list));
+  await assert.rejects(c.machines(), (e) => e.kind === 'NO_LICENSE');
+  await assert.rejects(c.activate(TWO_SEATS, null, { replace: 'ffffffffffff' }),
+    (e) => e.kind === 'UNKNOWN_MACHINE' && /ffffffffffff/.test(e.message));
   c.close();
 });
 

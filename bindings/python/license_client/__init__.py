@@ -48,7 +48,7 @@ __all__ = [
 
 _lib = _native.load()
 _MODES = {"auto": 0, "refresh": 1, "offline": 2}
-_KEY_STORES = ("os", "file", "memory")
+_KEY_STORES = ("os", "file", "os_else_file", "memory")
 
 
 def library_version() -> str:
@@ -119,11 +119,19 @@ class Client:
             raise ValueError(f"mode {mode!r} is none of {', '.join(_MODES)}")
         return self._verdict(lambda h, out: _lib.lc_check(h, _MODES[mode], out))
 
-    def activate(self, key: str, machine_name: Optional[str] = None) -> Verdict:
+    def activate(
+        self, key: str, machine_name: Optional[str] = None, replace: Optional[str] = None
+    ) -> Verdict:
         """Claims a seat for this machine and stores the key; a `MACHINE_LIMIT` verdict
-        stores nothing and lists the seats in `machines`."""
+        stores nothing and lists the seats in `machines`. With `replace` (a seat id from
+        that list), frees that machine's seat first: the way in with only the key."""
         key_bytes, name = _text(key, "key"), _text(machine_name, "machine_name")
-        return self._verdict(lambda h, out: _lib.lc_activate(h, key_bytes, name, out))
+        if replace is None:
+            return self._verdict(lambda h, out: _lib.lc_activate(h, key_bytes, name, out))
+        seat = _text(replace, "replace")
+        return self._verdict(
+            lambda h, out: _lib.lc_activate_replacing(h, key_bytes, seat, name, out)
+        )
 
     def deactivate(self) -> Verdict:
         """Frees this machine's seat, then removes the key and the lease."""
@@ -134,9 +142,13 @@ class Client:
         seat = _text(machine_id, "machine_id")
         return self._verdict(lambda h, out: _lib.lc_deactivate_machine(h, seat, out))
 
-    def machines(self) -> Verdict:
-        """Lists the machines holding the license's seats, in `verdict.machines`."""
-        return self._verdict(lambda h, out: _lib.lc_machines(h, out))
+    def machines(self, key: Optional[str] = None) -> Verdict:
+        """Lists the machines holding the license's seats, in `verdict.machines`: the
+        stored license's, or `key`'s (a key this machine need not have stored)."""
+        if key is None:
+            return self._verdict(lambda h, out: _lib.lc_machines(h, out))
+        key_bytes = _text(key, "key")
+        return self._verdict(lambda h, out: _lib.lc_machines_for_key(h, key_bytes, out))
 
     async def check_async(self, mode: str = "auto") -> Verdict:
         """`check` on the running loop's default executor."""

@@ -45,6 +45,11 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "lc_client_free": (None, [Handle]),
         "lc_check": (ctypes.c_int, [Handle, ctypes.c_uint32, out_string]),
         "lc_activate": (ctypes.c_int, [Handle, ctypes.c_char_p, ctypes.c_char_p, out_string]),
+        "lc_activate_replacing": (
+            ctypes.c_int,
+            [Handle, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, out_string],
+        ),
+        "lc_machines_for_key": (ctypes.c_int, [Handle, ctypes.c_char_p, out_string]),
         "lc_deactivate": (ctypes.c_int, [Handle, out_string]),
         "lc_deactivate_machine": (ctypes.c_int, [Handle, ctypes.c_char_p, out_string]),
         "lc_machines": (ctypes.c_int, [Handle, out_string]),

@@ -16,11 +16,12 @@ class Machine:
 
 @dataclass(frozen=True)
 class Machines:
-    """The license's seats: `max` is None when only counted, `machines` listed when known."""
+    """The license's seats: `max` is None when only counted; `list` holds the machines
+    where the answer lists them (as the JSON's `machines.list`)."""
 
     used: int
     max: Optional[int]
-    machines: Tuple[Machine, ...]
+    list: Tuple[Machine, ...]
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Verdict:
             machines = Machines(
                 used=seats["used"],
                 max=seats.get("max"),
-                machines=tuple(
+                list=tuple(
                     Machine(m["id"], m.get("name"), m["last_seen"], m.get("current", False))
                     for m in listed
                 ),

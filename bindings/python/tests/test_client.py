@@ -22,6 +22,7 @@ from license_client import (
 URL = os.environ["LC_TEST_BROKER_URL"]
 KEYS = os.environ["LC_TEST_TRUSTED_KEYS"]
 KEY = os.environ["LC_TEST_KEY"]
+TWO_SEATS = os.environ["LC_TEST_TWO_SEAT_KEY"]
 FORGED = os.environ["LC_TEST_FORGED_KEY"]
 
 
@@ -59,6 +60,32 @@ def test_the_whole_lifecycle(client):
         client.deactivate()
     assert raised.value.kind == "NO_LICENSE" and raised.value.status == 4
     assert "activate" in str(raised.value)
+
+
+def _machine(tmp_path, name):
+    return Client(broker_url=URL, app_id="com.example.python", trusted_keys=KEYS,
+                  product="desktop-pro", data_dir=str(tmp_path / name), key_store="file",
+                  machine_id=f"python-{name}-{uuid.uuid4()}", timeout_ms=5000)
+
+
+def test_a_new_machine_gets_past_machine_limit_with_only_the_key(tmp_path):
+    old, other, new = (_machine(tmp_path, n) for n in ("old", "other", "new"))
+    try:
+        assert old.activate(TWO_SEATS, machine_name="old laptop").code == "VALID"
+        assert other.activate(TWO_SEATS).code == "VALID"
+        refused = new.activate(TWO_SEATS)
+        assert refused.code == "MACHINE_LIMIT" and refused.machines.used == 2
+        listed = new.machines(key=TWO_SEATS)
+        seat = next(m.id for m in listed.machines.list if m.name == "old laptop")
+        assert any(m.id == seat for m in refused.machines.list)
+        replaced = new.activate(TWO_SEATS, replace=seat)
+        assert (replaced.licensed, replaced.code) == (True, "VALID")
+        assert old.check(mode="refresh").code == "NOT_ACTIVATED"
+    finally:
+        for c in (new, other):
+            c.deactivate()
+        for c in (old, other, new):
+            c.close()
 
 
 def test_the_verdict_keeps_every_member_of_the_json(client):

@@ -52,6 +52,7 @@ fn serve() -> anyhow::Result<()> {
                 ("LICENSE_BROKER_RATE_PER_IP", "100000"),
                 ("LICENSE_BROKER_RATE_PER_KEY", "100000"),
                 ("LICENSE_BROKER_ACTIVATIONS_PER_HOUR", "100000"),
+                ("LICENSE_BROKER_RELEASE_BUDGET", "100000"),
             ])
             .start(),
     )?;
