@@ -44,6 +44,8 @@ export declare class Verdict {
   readonly entitlements: string[];
   /** 0 licensed, 1 not licensed, 2 undetermined. */
   readonly exit_code: number;
+  /** The technical cause behind the message (for a log), or null. */
+  readonly detail?: string | null;
   hasEntitlement(name: string): boolean;
   toJSON(): Record<string, unknown>;
 }

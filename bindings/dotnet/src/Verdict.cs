@@ -26,6 +26,8 @@ namespace LicenseClient
         public IReadOnlyList<string> Entitlements { get; private set; }
         /// <summary>0 licensed, 1 not licensed, 2 undetermined (the CLI's exit codes).</summary>
         public int ExitCode { get; private set; }
+        /// <summary>The technical cause behind the message (for a log), or null.</summary>
+        public string Detail { get; private set; }
         /// <summary>The JSON the library returned.</summary>
         public string Json { get; private set; }
 
@@ -56,6 +58,7 @@ namespace LicenseClient
                 Product = (string)o["product"],
                 Entitlements = ((List<object>)o["entitlements"]).Cast<string>().ToList().AsReadOnly(),
                 ExitCode = (int)(long)o["exit_code"],
+                Detail = o.ContainsKey("detail") ? (string)o["detail"] : null,
                 Json = json,
             };
         }

@@ -39,6 +39,8 @@ class Verdict:
     product: Optional[str]
     entitlements: Tuple[str, ...]
     exit_code: int
+    detail: Optional[str] = None
+    """The technical cause behind the message (for a log), when there is one."""
     _raw: Dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     @classmethod
@@ -66,6 +68,7 @@ class Verdict:
             product=raw.get("product"),
             entitlements=tuple(raw.get("entitlements") or ()),
             exit_code=raw["exit_code"],
+            detail=raw.get("detail"),
             _raw=dict(raw),
         )
 
