@@ -168,8 +168,13 @@ class Client:
         self.close()
 
     def __del__(self) -> None:
-        if getattr(self, "_handle", None) is not None:
-            self.close()
+        # At interpreter exit the module's globals may already be gone: nothing to free
+        # then, the process is ending.
+        if getattr(self, "_handle", None) is not None and _lib is not None:
+            try:
+                self.close()
+            except Exception:  # noqa: BLE001 - a finalizer must not raise
+                pass
 
     def _verdict(self, call: Any) -> Verdict:
         handle = self._handle
