@@ -119,7 +119,7 @@ pub use store::paths::{NoHomeDir, Paths};
 pub use text::clean_text;
 pub use transport::TransportError;
 pub use verdict::{format_time, Code, Outcome, Source, Verdict};
-pub use verify::Untrusted;
+pub use verify::{RequestPart, Untrusted};
 
 /// The pinned verdict-signing keys ([`Keyset::parse`] reads `kid:base64url[,…]`), and
 /// the errors that appear in this crate's own: re-exported so that an app needs no

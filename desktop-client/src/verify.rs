@@ -3,6 +3,17 @@
 //! 1–4. `Envelope::open`: version and algorithm, a pinned `kid`, the signature over
 //!      the exact bytes received, then `typ` and the payload's coherence.
 //! 5.   Online only: the nonce this request sent, compared in constant time.
+//! 5a.  Online only: the signed `request` is this request's own: the same operation
+//!      (endpoint), the same key (a digest of it, exactly as sent) and the same product.
+//!      A nonce alone binds an answer to a moment, not to a question: someone who can
+//!      rewrite the request in transit (a broken TLS, a hostile proxy) could keep the
+//!      nonce and swap the key for a forged one with the same customer id (a signed
+//!      `NOT_FOUND`), the product (`WRONG_PRODUCT`) or the endpoint (a validate
+//!      answered `DEACTIVATED`, which also freed the seat). A verdict for another
+//!      request, allow or deny, is untrusted, so the lease stays.
+//!      A stored lease is not held to this: it answers no request now, it was held to
+//!      it when it was accepted online, and leases stored before verdicts named their
+//!      request have none. Steps 6, 7 and 7a bind it to this machine, key and product.
 //! 6.   The fingerprint of this machine.
 //! 7.   The license: `license.id` is the customer id the stored (or activated) key
 //!      carries. The cache file's `key_hash` is not signed, so without this a lease for
@@ -11,8 +22,9 @@
 //!      another product's is refused, except in the `WRONG_PRODUCT` deny that says
 //!      so. Nothing else about the lease (its file name, its directory) is evidence;
 //!      a lease for `desktop-lite` copied into a `desktop-pro` app licenses nothing.
-//!      A license for no product (`null`, or a broker from before products) licenses
-//!      any.
+//!      A license for no product (an explicit `null`) licenses any. A verdict with
+//!      no `license.product` member at all (signed by a broker from before products)
+//!      says nothing about the product: for an app that names one, it grants nothing.
 //! 8.   Cached only: not older than the newest envelope already accepted. An online
 //!      answer needs no such rule: its nonce proves it fresh, and broker replicas'
 //!      clocks may differ by seconds, so a fresh deny can carry an `iat` a little
@@ -32,10 +44,14 @@
 use rand::RngCore as _;
 use subtle::ConstantTimeEq as _;
 
-use license_shared::{Envelope, EnvelopeError, Keyset, VerdictCode, VerdictPayload};
+use license_shared::{
+    Envelope, EnvelopeError, Keyset, Opened, ValidateRequest, VerdictCode, VerdictPayload,
+    VerdictRequest,
+};
 
 use crate::app::{grants, ThisApp};
 use crate::fingerprint::Fingerprint;
+use crate::transport::Call;
 
 /// Random bytes per request nonce.
 const NONCE_BYTES: usize = 32;
@@ -59,6 +75,9 @@ pub enum Untrusted {
         "the answer does not echo this request's nonce, so it is a replayed or foreign answer"
     )]
     Nonce,
+    /// The signed `request` is not the request this app sent (see [`RequestPart`]).
+    #[error("the verdict answers another request than the one this app sent ({differs}), so something between this app and the license server changed the request or the answer")]
+    Request { differs: RequestPart },
     #[error("the verdict is bound to another machine (its fingerprint does not match this one)")]
     Fingerprint,
     #[error("the verdict is about another license (its license id does not match the stored license key)")]
@@ -66,25 +85,79 @@ pub enum Untrusted {
     /// The signed `license.product` is another product's than the app's own.
     #[error("the verdict is about a license for another product ({}), not this app's ({ours})", crate::text::clean_text(.theirs))]
     Product { theirs: String, ours: String },
+    /// An allow with no `license.product` member (signed by a license server from
+    /// before products), for an app that names its product.
+    #[error("the verdict does not say which product the license is for (the license server that signed it predates products), so it does not license this app ({ours}); update the license server, then check again while connected")]
+    NoProduct { ours: String },
     #[error("the verdict was signed at {iat}, before a verdict already accepted (signed at {newest}); an old verdict is never accepted again")]
     Older { iat: i64, newest: i64 },
 }
 
-/// Verifies an answer to the request that carried `sent_nonce`.
+/// Which part of the signed `request` is not this request's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestPart {
+    /// The verdict names no request (a license server from before verdicts did).
+    Missing,
+    /// Another endpoint (`validate`, `activate`, `deactivate`, `machines`).
+    Operation,
+    /// Another license key.
+    Key,
+    /// Another product, or none where this app named one (or the other way round).
+    Product,
+}
+
+impl std::fmt::Display for RequestPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "it names no request; a license server that old must be updated",
+            Self::Operation => "it answers another operation",
+            Self::Key => "it answers another license key",
+            Self::Product => "it answers another product",
+        })
+    }
+}
+
+/// The request as the verdict must name it: `call`'s endpoint, with the key and
+/// product of `sent` exactly as they went out.
+fn asked(call: Call, sent: &ValidateRequest) -> VerdictRequest {
+    let op = match call {
+        Call::Validate => "validate",
+        Call::Activate => "activate",
+        Call::Deactivate => "deactivate",
+        Call::Machines => "machines",
+    };
+    VerdictRequest::new(op, &sent.license_key, sent.product.as_deref())
+}
+
+/// Verifies an answer to `sent` (the request that carried its nonce), sent to `call`.
 pub(crate) fn verify_online(
     envelope: &Envelope,
     trusted: &Keyset,
-    sent_nonce: &str,
+    call: Call,
+    sent: &ValidateRequest,
     fingerprint: &Fingerprint,
     license_id: &str,
     app: &ThisApp,
 ) -> Result<VerdictPayload, Untrusted> {
-    let payload = envelope.open(trusted)?;
-    let nonce_matches: bool = payload.nonce.as_bytes().ct_eq(sent_nonce.as_bytes()).into();
+    let opened = envelope.open_bound(trusted)?;
+    let (payload, request) = (&opened.payload, &opened.request);
+    let nonce_matches: bool = payload.nonce.as_bytes().ct_eq(sent.nonce.as_bytes()).into();
     if !nonce_matches {
         return Err(Untrusted::Nonce);
     }
-    check_binding(payload, fingerprint, license_id, app)
+    let ours = asked(call, sent);
+    let differs = match request {
+        None => Some(RequestPart::Missing),
+        Some(theirs) if theirs.op != ours.op => Some(RequestPart::Operation),
+        Some(theirs) if theirs.key != ours.key => Some(RequestPart::Key),
+        Some(theirs) if theirs.product != ours.product => Some(RequestPart::Product),
+        Some(_) => None,
+    };
+    if let Some(differs) = differs {
+        return Err(Untrusted::Request { differs });
+    }
+    check_binding(opened, fingerprint, license_id, app)
 }
 
 /// Verifies a cached envelope. Its nonce answered an earlier request, so it proves
@@ -97,7 +170,7 @@ pub(crate) fn verify_cached(
     newest_iat: i64,
     app: &ThisApp,
 ) -> Result<VerdictPayload, Untrusted> {
-    let payload = check_binding(envelope.open(trusted)?, fingerprint, license_id, app)?;
+    let payload = check_binding(envelope.open_bound(trusted)?, fingerprint, license_id, app)?;
     if grants(&payload, app) && payload.iat < newest_iat {
         return Err(Untrusted::Older {
             iat: payload.iat,
@@ -108,11 +181,16 @@ pub(crate) fn verify_cached(
 }
 
 fn check_binding(
-    payload: VerdictPayload,
+    opened: Opened,
     fingerprint: &Fingerprint,
     license_id: &str,
     app: &ThisApp,
 ) -> Result<VerdictPayload, Untrusted> {
+    let Opened {
+        payload,
+        names_product,
+        ..
+    } = opened;
     let echoed = payload.fingerprint.as_deref().unwrap_or("");
     let matches: bool = echoed
         .as_bytes()
@@ -123,6 +201,11 @@ fn check_binding(
     }
     if payload.license.id != license_id {
         return Err(Untrusted::License);
+    }
+    if let (Some(ours), false) = (&app.product, names_product) {
+        if grants(&payload, app) {
+            return Err(Untrusted::NoProduct { ours: ours.clone() });
+        }
     }
     if let (Some(ours), Some(theirs)) = (&app.product, &payload.license.product) {
         if ours != theirs && payload.result.code != VerdictCode::WrongProduct {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::b64;
 use crate::keyset::Keyset;
-use crate::verdict::VerdictPayload;
+use crate::verdict::{VerdictPayload, VerdictRequest};
 
 /// Domain separation: `license-broker/v1` and one zero byte.
 pub const SIGNING_CONTEXT: &[u8] = b"license-broker/v1\0";
@@ -87,8 +87,8 @@ const FRAME_LEN: usize = {
 
 /// The signed message ([`SIGNING_CONTEXT`] and the payload's JSON, serialized in place)
 /// and `sign`'s signature over it.
-fn sign_in_place(
-    payload: &VerdictPayload,
+fn sign_in_place<P: Serialize + ?Sized>(
+    payload: &P,
     sign: impl FnOnce(&[u8]) -> [u8; 64],
 ) -> (Vec<u8>, [u8; 64]) {
     let mut message = Vec::with_capacity(SIGNING_CONTEXT.len() + PAYLOAD_CAPACITY);
@@ -114,8 +114,10 @@ impl Envelope {
         Self::assemble(kid, payload, &signature.to_bytes())
     }
 
-    /// Serializes `payload` and signs it.
-    pub fn sign_verdict(key: &SigningKey, kid: &str, payload: &VerdictPayload) -> Self {
+    /// Serializes `payload` (a [`VerdictPayload`], or a
+    /// [`BoundVerdict`](crate::verdict::BoundVerdict) that names its request too) and
+    /// signs it.
+    pub fn sign_verdict<P: Serialize + ?Sized>(key: &SigningKey, kid: &str, payload: &P) -> Self {
         Self::sign_verdict_with(kid, payload, |message| key.sign(message).to_bytes())
     }
 
@@ -123,9 +125,9 @@ impl Envelope {
     /// [`SIGNING_CONTEXT`], so the message is never copied), signs that buffer with
     /// `sign` (any Ed25519 signer over the whole message), and encodes the envelope.
     /// The bytes signed are exactly [`signed_message`] of the payload's JSON.
-    pub fn sign_verdict_with(
+    pub fn sign_verdict_with<P: Serialize + ?Sized>(
         kid: &str,
-        payload: &VerdictPayload,
+        payload: &P,
         sign: impl FnOnce(&[u8]) -> [u8; 64],
     ) -> Self {
         let (message, signature) = sign_in_place(payload, sign);
@@ -137,9 +139,9 @@ impl Envelope {
     /// the base64url of the payload and of the signature written straight into the
     /// one buffer of the answer, so neither is held in a string of its own and then
     /// copied. Only a `kid` that needs JSON escaping goes through `serde_json`.
-    pub fn sign_verdict_json_with(
+    pub fn sign_verdict_json_with<P: Serialize + ?Sized>(
         kid: &str,
-        payload: &VerdictPayload,
+        payload: &P,
         sign: impl FnOnce(&[u8]) -> [u8; 64],
     ) -> Vec<u8> {
         let (message, signature) = sign_in_place(payload, sign);
@@ -203,16 +205,53 @@ impl Envelope {
 
     /// [`Envelope::verify`], then parses the verified bytes as a coherent verdict.
     pub fn open(&self, trusted: &Keyset) -> Result<VerdictPayload, EnvelopeError> {
-        let bytes = self.verify(trusted)?;
-        let payload: VerdictPayload =
-            serde_json::from_slice(&bytes).map_err(|e| EnvelopeError::Payload(e.to_string()))?;
-        if !payload.is_coherent() {
-            return Err(EnvelopeError::Payload(
-                "typ, result or policy times are inconsistent".into(),
-            ));
-        }
-        Ok(payload)
+        parse_verdict(&self.verify(trusted)?)
     }
+
+    /// [`Envelope::open`], with what the verdict's type leaves out: the signed
+    /// `request` member and whether `license.product` is a member at all.
+    pub fn open_bound(&self, trusted: &Keyset) -> Result<Opened, EnvelopeError> {
+        #[derive(Deserialize)]
+        struct Members {
+            #[serde(default)]
+            request: Option<VerdictRequest>,
+            license: serde_json::Map<String, serde_json::Value>,
+        }
+        let bytes = self.verify(trusted)?;
+        let payload = parse_verdict(&bytes)?;
+        let members: Members =
+            serde_json::from_slice(&bytes).map_err(|e| EnvelopeError::Payload(e.to_string()))?;
+        Ok(Opened {
+            payload,
+            request: members.request,
+            names_product: members.license.contains_key("product"),
+        })
+    }
+}
+
+/// A verified verdict, and what its type leaves out ([`Envelope::open_bound`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    pub payload: VerdictPayload,
+    /// The request the verdict answers; `None` when the payload names none (a broker
+    /// from before verdicts named their request, or a lease it signed).
+    pub request: Option<VerdictRequest>,
+    /// Whether `license.product` is a member, null or not. A broker from before
+    /// products left it out, and its verdicts say nothing about the product; a
+    /// license for no product in particular is an explicit null.
+    pub names_product: bool,
+}
+
+/// The verified bytes as a coherent verdict.
+fn parse_verdict(bytes: &[u8]) -> Result<VerdictPayload, EnvelopeError> {
+    let payload: VerdictPayload =
+        serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Payload(e.to_string()))?;
+    if !payload.is_coherent() {
+        return Err(EnvelopeError::Payload(
+            "typ, result or policy times are inconsistent".into(),
+        ));
+    }
+    Ok(payload)
 }
 
 #[cfg(test)]
@@ -241,6 +280,40 @@ mod tests {
             let back: Envelope = serde_json::from_slice(&json).unwrap();
             assert_eq!(back, envelope);
         }
+    }
+
+    #[test]
+    fn a_bound_verdict_opens_with_its_request() {
+        let key = SigningKey::from_bytes(&[5; 32]);
+        let keys = Keyset::new().with_key(key.verifying_key());
+        let kid = crate::kid_for(&key.verifying_key());
+        let payload = verdict();
+        let asked = VerdictRequest::new("activate", "KEY", None);
+        let bound = crate::verdict::BoundVerdict {
+            verdict: &payload,
+            request: &asked,
+        };
+        let envelope = Envelope::sign_verdict(&key, &kid, &bound);
+        let opened = envelope.open_bound(&keys).unwrap();
+        assert_eq!((&opened.payload, opened.request), (&payload, Some(asked)));
+        assert!(opened.names_product);
+        assert_eq!(envelope.open(&keys).unwrap(), payload);
+        let plain = Envelope::sign_verdict(&key, &kid, &payload);
+        assert_eq!(plain.open_bound(&keys).unwrap().request, None);
+        let mut old: serde_json::Value =
+            serde_json::from_slice(&plain.verify(&keys).unwrap()).unwrap();
+        old["license"].as_object_mut().unwrap().remove("product");
+        let old = Envelope::sign(&key, &kid, old.to_string().as_bytes());
+        let opened = old.open_bound(&keys).unwrap();
+        assert!(!opened.names_product && opened.payload.license.product.is_none());
+        let mut odd: serde_json::Value =
+            serde_json::from_slice(&plain.verify(&keys).unwrap()).unwrap();
+        odd["request"] = "validate".into();
+        let odd = Envelope::sign(&key, &kid, odd.to_string().as_bytes());
+        assert!(matches!(
+            odd.open_bound(&keys),
+            Err(EnvelopeError::Payload(_))
+        ));
     }
 
     #[test]

@@ -22,7 +22,9 @@ pub mod request;
 mod unicode_tables;
 pub mod verdict;
 
-pub use envelope::{Envelope, EnvelopeError, ALG_ED25519, ENVELOPE_VERSION, SIGNING_CONTEXT};
+pub use envelope::{
+    Envelope, EnvelopeError, Opened, ALG_ED25519, ENVELOPE_VERSION, SIGNING_CONTEXT,
+};
 pub use error::{ErrorBody, ErrorCode};
 pub use keyset::{kid_for, parse_public_key, Keyset, KeysetError};
 pub use license_key::{CustomerId, LicenseKey, LicenseKeyError, MAC_LEN};
@@ -30,8 +32,8 @@ pub use request::{
     check_machine_name, is_product_code, AppInfo, MachineNameProblem, RequestError, ValidateRequest,
 };
 pub use verdict::{
-    ExpiryStrategy, LicenseInfo, MachineEntry, Machines, Policy, VerdictCode, VerdictPayload,
-    VerdictResult, VERDICT_TYP,
+    BoundVerdict, ExpiryStrategy, LicenseInfo, MachineEntry, Machines, Policy, VerdictCode,
+    VerdictPayload, VerdictRequest, VerdictResult, VERDICT_TYP,
 };
 
 /// Base64url without padding, the encoding of every binary field on the wire.

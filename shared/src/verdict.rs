@@ -25,6 +25,58 @@ pub struct VerdictPayload {
     pub policy: Policy,
 }
 
+/// The request a verdict answers, signed beside the decision: which endpoint, which
+/// license key and which product. A verdict carries it as its `request` member, so an
+/// answer that is genuinely signed but was asked for with another key, another
+/// product or at another endpoint (a request rewritten on its way) is not taken as
+/// the answer to this one.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerdictRequest {
+    /// The endpoint's last path segment: `validate`, `activate`, `deactivate`, `machines`.
+    pub op: String,
+    /// Base64url of the first 16 bytes of SHA-256 over the license key exactly as
+    /// sent: it names the key without being one.
+    pub key: String,
+    /// The product the request named, or null.
+    pub product: Option<String>,
+}
+
+/// Bytes of the key's SHA-256 that `request.key` carries.
+pub const REQUEST_KEY_BYTES: usize = 16;
+
+impl VerdictRequest {
+    /// The request of `op` with `license_key` exactly as sent, for `product`.
+    pub fn new(op: &str, license_key: &str, product: Option<&str>) -> Self {
+        use sha2::{Digest as _, Sha256};
+        let digest = Sha256::digest(license_key.as_bytes());
+        Self {
+            op: op.to_owned(),
+            key: crate::b64::encode(&digest[..REQUEST_KEY_BYTES]),
+            product: product.map(str::to_owned),
+        }
+    }
+}
+
+/// Shows the operation and the product; the key's digest is left out of logs too.
+impl std::fmt::Debug for VerdictRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerdictRequest")
+            .field("op", &self.op)
+            .field("key", &"<digest>")
+            .field("product", &self.product)
+            .finish()
+    }
+}
+
+/// What the broker signs: the verdict and the request it answers, as one JSON object
+/// (the verdict's members, then `request`).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct BoundVerdict<'a> {
+    #[serde(flatten)]
+    pub verdict: &'a VerdictPayload,
+    pub request: &'a VerdictRequest,
+}
+
 /// The decision itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerdictResult {
@@ -249,6 +301,40 @@ mod tests {
         let mut lying = payload.clone();
         lying.result.valid = true;
         assert!(!lying.is_coherent());
+    }
+
+    #[test]
+    fn the_request_names_the_key_by_a_digest() {
+        let asked = VerdictRequest::new("validate", "KEY-1", Some("desktop-pro"));
+        assert_eq!(asked.op, "validate");
+        assert_eq!(
+            crate::b64::decode(&asked.key).unwrap().len(),
+            REQUEST_KEY_BYTES
+        );
+        assert_ne!(
+            asked.key,
+            VerdictRequest::new("validate", "key-1", None).key
+        );
+        assert!(!format!("{asked:?}").contains(&asked.key));
+        let payload: VerdictPayload = serde_json::from_str(
+            r#"{"typ":"license.validation","iat":1,"nonce":"n","fingerprint":null,"result":{"valid":false,"code":"NOT_FOUND"},"license":{"id":"1","expires_at":null},"policy":{"recheck_after":1,"offline_until":1}}"#,
+        )
+        .unwrap();
+        let bound = serde_json::to_string(&BoundVerdict {
+            verdict: &payload,
+            request: &asked,
+        })
+        .unwrap();
+        assert!(
+            bound.starts_with(r#"{"typ":"license.validation","#)
+                && bound.ends_with(&format!(
+                    r#""request":{{"op":"validate","key":"{}","product":"desktop-pro"}}}}"#,
+                    asked.key
+                )),
+            "{bound}"
+        );
+        let back: VerdictPayload = serde_json::from_str(&bound).unwrap();
+        assert_eq!(back, payload);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt as _;
-use license_shared::{LicenseKey, ValidateRequest, VerdictCode};
+use license_shared::{LicenseKey, ValidateRequest, VerdictCode, VerdictRequest};
 
 use super::error::ApiError;
 use super::state::AppState;
@@ -40,6 +40,18 @@ enum Endpoint {
     Activate,
     Deactivate,
     Machines,
+}
+
+impl Endpoint {
+    /// The endpoint's last path segment, the `request.op` its verdicts name.
+    fn op(self) -> &'static str {
+        match self {
+            Self::Validate => "validate",
+            Self::Activate => "activate",
+            Self::Deactivate => "deactivate",
+            Self::Machines => "machines",
+        }
+    }
 }
 
 // The handlers return `handle`'s future itself rather than an `async fn` around it:
@@ -156,6 +168,11 @@ async fn answer(
     check_id_segment(id.as_str())
         .map_err(|e| ApiError::InvalidRequest(format!("license_key: {e}")))?;
     let echo = Echo {
+        request: VerdictRequest::new(
+            endpoint.op(),
+            &request.license_key,
+            request.product.as_deref(),
+        ),
         nonce: request.nonce,
         fingerprint: request.fingerprint,
     };

@@ -20,8 +20,8 @@
 use std::sync::Arc;
 
 use license_shared::{
-    CustomerId, ExpiryStrategy, LicenseInfo, Machines, Policy, VerdictCode, VerdictPayload,
-    VerdictResult, VERDICT_TYP,
+    BoundVerdict, CustomerId, ExpiryStrategy, LicenseInfo, Machines, Policy, VerdictCode,
+    VerdictPayload, VerdictRequest, VerdictResult, VERDICT_TYP,
 };
 
 use crate::ords::{Answered, LicenseStatus, Lookup, OrdsClient};
@@ -155,11 +155,14 @@ pub(crate) struct Verdicts {
     clock: UnixClock,
 }
 
-/// What the request asked to have echoed.
+/// What the request asked to have echoed, and the request itself as the verdict
+/// names it (its operation, a digest of its key, its product), so that a verdict
+/// answers this request and no rewritten one.
 #[derive(Debug, Clone)]
 pub(crate) struct Echo {
     pub nonce: String,
     pub fingerprint: Option<String>,
+    pub request: VerdictRequest,
 }
 
 impl Verdicts {
@@ -247,7 +250,10 @@ impl Verdicts {
                 facts.seat_lease_until,
             ),
         };
-        self.signer.sign_json(&payload)
+        self.signer.sign_json(&BoundVerdict {
+            verdict: &payload,
+            request: &echo.request,
+        })
     }
 }
 

@@ -17,7 +17,8 @@ use std::sync::Arc;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use license_shared::{base64url_encode, kid_for, Envelope, VerdictPayload};
+use license_shared::{base64url_encode, kid_for, Envelope};
+use serde::Serialize;
 
 use crate::config::files::read_private_file;
 use crate::config::ConfigError;
@@ -91,15 +92,16 @@ impl Signer {
         base64url_encode(self.verifying_key().as_bytes())
     }
 
-    /// Signs one payload under this key's kid: serialized straight into the signed
+    /// Signs one payload (a verdict, bound to its request as the broker sends it) under
+    /// this key's kid: serialized straight into the signed
     /// buffer, signed by ed25519-compact (no per-signature noise: plain RFC 8032).
-    pub fn sign(&self, payload: &VerdictPayload) -> Envelope {
+    pub fn sign<P: Serialize + ?Sized>(&self, payload: &P) -> Envelope {
         Envelope::sign_verdict_with(&self.kid, payload, |message| self.signature(message))
     }
 
     /// [`Signer::sign`] as the JSON body of the answer, the broker's whole work for
     /// one signed response: the base64url goes straight into the body's buffer.
-    pub fn sign_json(&self, payload: &VerdictPayload) -> Vec<u8> {
+    pub fn sign_json<P: Serialize + ?Sized>(&self, payload: &P) -> Vec<u8> {
         Envelope::sign_verdict_json_with(&self.kid, payload, |message| self.signature(message))
     }
 

@@ -83,7 +83,8 @@ pub(super) async fn activate(
     let payload = verify_online(
         &received.envelope,
         &inner.trusted_keys,
-        &nonce,
+        Call::Activate,
+        &request,
         &fingerprint,
         &license_id,
         &inner.app,

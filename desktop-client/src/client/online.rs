@@ -39,21 +39,19 @@ impl Inner {
     pub(super) async fn ask(
         &self,
         key: &LicenseKeyText,
-    ) -> Result<(Received, String), TransportError> {
+    ) -> Result<(Received, ValidateRequest), TransportError> {
         let (Some(transport), Ok(fingerprint)) = (&self.transport, &self.fingerprint) else {
             return Err(TransportError::NoBrokerUrl);
         };
-        let nonce = fresh_nonce();
-        let received = transport
-            .post(Call::Validate, &self.request(key, &nonce, fingerprint))
-            .await?;
-        Ok((received, nonce))
+        let request = self.request(key, &fresh_nonce(), fingerprint);
+        let received = transport.post(Call::Validate, &request).await?;
+        Ok((received, request))
     }
 
     pub(super) fn finish(
         &self,
         pending: Pending,
-        answer: Result<(Received, String), TransportError>,
+        answer: Result<(Received, ValidateRequest), TransportError>,
     ) -> Verdict {
         let Pending {
             local,
@@ -62,7 +60,7 @@ impl Inner {
         } = pending;
         let now = self.clock.now();
         let mut marks = local.marks();
-        let (received, nonce) = match answer {
+        let (received, sent) = match answer {
             Ok(answer) => answer,
             Err(e) => {
                 let failure = Failure::Transport(e);
@@ -83,7 +81,8 @@ impl Inner {
         let payload = match verify_online(
             &received.envelope,
             &self.trusted_keys,
-            &nonce,
+            Call::Validate,
+            &sent,
             fingerprint,
             &local.license_id,
             &self.app,

@@ -173,7 +173,8 @@ async fn ask(
     let payload = verify_online(
         &received.envelope,
         &inner.trusted_keys,
-        &nonce,
+        call,
+        &request,
         &fingerprint,
         &license_id,
         &inner.app,

@@ -23,8 +23,8 @@ use license_client::{
     SystemClock,
 };
 use license_shared::{
-    base64url_decode, base64url_encode, Envelope, Keyset, LicenseInfo, Policy, ValidateRequest,
-    VerdictCode, VerdictPayload, VerdictResult, VERDICT_TYP,
+    base64url_decode, base64url_encode, BoundVerdict, Envelope, Keyset, LicenseInfo, Policy,
+    ValidateRequest, VerdictCode, VerdictPayload, VerdictRequest, VerdictResult, VERDICT_TYP,
 };
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -307,7 +307,9 @@ fn world() -> &'static World {
         let url = runtime.block_on(async {
             let app = Router::new()
                 .route("/v1/license/validate", post(|State(script): State<Script>, Json(request): Json<ValidateRequest>| async move {
-                    let envelope = signer().sign(&payload(&request.nonce));
+                    let asked = VerdictRequest::new("validate", &request.license_key, request.product.as_deref());
+                    let verdict = payload(&request.nonce);
+                    let envelope = signer().sign(&BoundVerdict { verdict: &verdict, request: &asked });
                     let doc = serde_json::to_value(&envelope).unwrap();
                     let mut guard = script.0.lock().unwrap();
                     let edit = guard.0.clone().unwrap_or(Edit::None);

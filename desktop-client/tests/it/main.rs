@@ -21,6 +21,7 @@
 //! environment, the working directory): each gives its settings to the client or to
 //! the child process it runs, and every keyring entry has a name of its own.
 
+mod bound_requests;
 mod cache_fuzz;
 #[cfg(feature = "cli")]
 mod cli;

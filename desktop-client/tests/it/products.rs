@@ -52,8 +52,13 @@ fn pro_app(fx: &Fixture, build_time: Option<i64>) -> LicenseClient {
 #[tokio::test]
 async fn the_request_names_the_product_only_when_the_app_does() {
     let fx = Fixture::new().await;
+    fx.broker.license(LicenseFacts {
+        product: None,
+        expiry_strategy: "REVOKE_ACCESS",
+        ..LicenseFacts::default()
+    });
     fx.client().activate(&license_key("1")).await.unwrap();
-    // A broker from before products signs no product: it licenses any app.
+    // A license for no product in particular (an explicit null) licenses any app.
     let verdict = fx.client_for("desktop-pro").refresh().await;
     assert_eq!(
         (verdict.code, verdict.licensed, verdict.product()),
@@ -68,6 +73,38 @@ async fn the_request_names_the_product_only_when_the_app_does() {
         calls[0].1
     );
     assert_eq!(calls[1].1["product"], "desktop-pro");
+}
+
+#[tokio::test]
+async fn a_lease_that_names_no_product_does_not_license_an_app_that_names_one() {
+    // The stand-in signs what a broker from before products signed: no
+    // `license.product` member at all.
+    let fx = Fixture::new().await;
+    fx.client().activate(&license_key("1")).await.unwrap();
+    // An app naming no product is licensed by it, as before.
+    let verdict = fx.client().refresh().await;
+    assert_eq!(
+        (verdict.code, verdict.licensed),
+        (Code::Valid, true),
+        "{verdict:?}"
+    );
+    // The desktop-pro app refuses it online and as a lease.
+    let pro = fx.client_for("desktop-pro");
+    let verdict = pro.refresh().await;
+    assert!(!verdict.licensed, "{verdict:?}");
+    assert_eq!(verdict.code, Code::ResponseUntrusted, "{verdict:?}");
+    assert!(
+        verdict.message.contains("does not say which product"),
+        "{}",
+        verdict.message
+    );
+    let offline = pro.check_offline();
+    assert!(!offline.licensed, "{offline:?}");
+    assert!(
+        offline.message.contains("does not say which product"),
+        "{}",
+        offline.message
+    );
 }
 
 #[test]

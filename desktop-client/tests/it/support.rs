@@ -309,17 +309,36 @@ fn license_id(request: &serde_json::Value) -> String {
 }
 
 fn payload(
+    endpoint: Endpoint,
     request: &serde_json::Value,
     code: &str,
     iat: i64,
     offline: i64,
     recheck: i64,
 ) -> Vec<u8> {
-    seat_payload(request, code, iat, offline, recheck, None, None)
+    seat_payload(endpoint, request, code, iat, offline, recheck, None, None)
+}
+
+/// The signed `request` member: the endpoint, a digest of the key as sent, the product.
+fn request_member(endpoint: Endpoint, request: &serde_json::Value) -> serde_json::Value {
+    let op = match endpoint {
+        Endpoint::Validate => "validate",
+        Endpoint::Activate => "activate",
+        Endpoint::Deactivate => "deactivate",
+        Endpoint::Machines => "machines",
+    };
+    let asked = license_shared::VerdictRequest::new(
+        op,
+        request["license_key"].as_str().unwrap_or_default(),
+        request["product"].as_str(),
+    );
+    serde_json::to_value(asked).unwrap()
 }
 
 /// A payload that carries `license.machines` when the license limits machines.
+#[allow(clippy::too_many_arguments)]
 fn seat_payload(
+    endpoint: Endpoint,
     request: &serde_json::Value,
     code: &str,
     iat: i64,
@@ -351,6 +370,7 @@ fn seat_payload(
         "result": {"valid": valid, "code": code},
         "license": license,
         "policy": {"recheck_after": iat + recheck, "offline_until": iat + offline},
+        "request": request_member(endpoint, request),
         "extra": "unknown members are ignored"
     }))
     .unwrap()
@@ -497,7 +517,9 @@ async fn answer(shared: Arc<Shared>, body: Bytes, endpoint: Endpoint) -> Respons
             let envelope = Envelope::sign(
                 &key,
                 &kid_for(&key.verifying_key()),
-                &seat_payload(&request, code, iat, offline, recheck, machines, facts),
+                &seat_payload(
+                    endpoint, &request, code, iat, offline, recheck, machines, facts,
+                ),
             );
             serde_json::to_string_pretty(&envelope).unwrap()
         }
@@ -510,15 +532,21 @@ async fn answer(shared: Arc<Shared>, body: Bytes, endpoint: Endpoint) -> Respons
             let envelope = Envelope::sign(
                 &key,
                 &kid_for(&key.verifying_key()),
-                &seat_payload(&request, code, iat, offline, recheck, None, facts),
+                &seat_payload(endpoint, &request, code, iat, offline, recheck, None, facts),
             );
             serde_json::to_string_pretty(&envelope).unwrap()
         }
         Behaviour::ForLicense(id) => {
             let key = signing_key();
-            let mut json: serde_json::Value =
-                serde_json::from_slice(&payload(&request, "VALID", iat, 30 * DAY, 30 * DAY))
-                    .unwrap();
+            let mut json: serde_json::Value = serde_json::from_slice(&payload(
+                endpoint,
+                &request,
+                "VALID",
+                iat,
+                30 * DAY,
+                30 * DAY,
+            ))
+            .unwrap();
             json["license"]["id"] = id.into();
             let envelope = Envelope::sign(
                 &key,
@@ -533,7 +561,7 @@ async fn answer(shared: Arc<Shared>, body: Bytes, endpoint: Endpoint) -> Respons
             let envelope = Envelope::sign(
                 &key,
                 &kid_for(&key.verifying_key()),
-                &payload(&request, "VALID", iat, 7 * DAY, DAY),
+                &payload(endpoint, &request, "VALID", iat, 7 * DAY, DAY),
             );
             serde_json::to_string(&envelope).unwrap()
         }
@@ -542,9 +570,9 @@ async fn answer(shared: Arc<Shared>, body: Bytes, endpoint: Endpoint) -> Respons
             let mut envelope = Envelope::sign(
                 &key,
                 &kid_for(&key.verifying_key()),
-                &payload(&request, "VALID", iat, 7 * DAY, DAY),
+                &payload(endpoint, &request, "VALID", iat, 7 * DAY, DAY),
             );
-            let edited = payload(&request, "VALID", iat, 30 * DAY, 30 * DAY);
+            let edited = payload(endpoint, &request, "VALID", iat, 30 * DAY, 30 * DAY);
             envelope.payload = license_shared::base64url_encode(&edited);
             serde_json::to_string(&envelope).unwrap()
         }
