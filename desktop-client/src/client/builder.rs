@@ -338,7 +338,17 @@ fn endpoint(base: &str) -> Result<reqwest::Url, BuildError> {
         url: base.to_owned(),
         reason: reason.to_owned(),
     };
-    let url = reqwest::Url::parse(base.trim()).map_err(|e| error(&e.to_string()))?;
+    let mut url = reqwest::Url::parse(base.trim()).map_err(|e| error(&e.to_string()))?;
+    // Any userinfo, a user name or only a password (`http://:secret@host`), is refused,
+    // and the error shows the URL without it: a password never reaches a message.
+    if !url.username().is_empty() || url.password().is_some() {
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        return Err(BuildError::BrokerUrl {
+            url: url.to_string(),
+            reason: "it must not carry a user name or password (the part before '@'): the license server needs none, so remove it".to_owned(),
+        });
+    }
     let loopback = match url.host() {
         Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -355,8 +365,8 @@ fn endpoint(base: &str) -> Result<reqwest::Url, BuildError> {
         }
         _ => return Err(error("it must be an https:// URL")),
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
-        return Err(error("it must not carry a query, fragment or credentials"));
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(error("it must not carry a query or fragment"));
     }
     let joined = format!("{}/", url.as_str().trim_end_matches('/'));
     reqwest::Url::parse(&joined).map_err(|e| error(&e.to_string()))

@@ -366,3 +366,36 @@ async fn the_days_left_offline_are_counted_as_people_count_them() {
     );
     assert!(message.contains(" left)"), "{message}");
 }
+
+#[tokio::test]
+async fn a_broker_url_with_any_userinfo_is_refused_and_the_password_never_shown() {
+    let real = spawn().await;
+    let addr = real.stack.addr();
+    for url in [
+        format!("http://:hunter2-secret@{addr}/"),
+        format!("http://user:hunter2-secret@{addr}/"),
+        format!("http://user@{addr}/"),
+    ] {
+        let error = real
+            .builder()
+            .broker_url(url.clone())
+            .build()
+            .err()
+            .unwrap_or_else(|| panic!("{url} was accepted"));
+        let shown = error.to_string();
+        assert!(
+            shown.contains("user name or password") && !shown.contains("hunter2"),
+            "{url}: {shown}"
+        );
+    }
+    // The same broker without userinfo is reached.
+    let verdict = real
+        .builder()
+        .broker_url(format!("http://{addr}/"))
+        .build()
+        .unwrap()
+        .activate(&real.key("1"))
+        .await
+        .unwrap();
+    assert_eq!(verdict.code, Code::Valid, "{verdict:?}");
+}
