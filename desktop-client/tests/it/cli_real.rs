@@ -354,3 +354,28 @@ fn a_broker_429_is_rate_limited_on_every_command() {
         .join("license-key")
         .exists());
 }
+
+#[test]
+fn os_else_file_names_the_store_it_chose_and_activates_there() {
+    let real = Real::start(&[]);
+    let mut command = real.command("desk", &["activate", &real.key, "--json"]);
+    command.env("LICENSE_CHECK_KEYSTORE", "os_else_file");
+    // No D-Bus session here: the keyring cannot answer, so the file is chosen.
+    command.env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let run = Cli::finish(command.output().unwrap());
+    assert_eq!(run.code, 0, "{} {}", run.stdout, run.stderr);
+    let store = one_object(&run)["key_store"].as_str().unwrap().to_owned();
+    assert!(store.starts_with("file "), "{store}");
+    assert!(
+        store.contains("chosen because the OS keyring could not be used"),
+        "{store}"
+    );
+    assert!(
+        run.stderr.contains(&format!("key store: {store}")),
+        "{}",
+        run.stderr
+    );
+    assert!(app_dir(&real, "desk", "license-check")
+        .join("license-key")
+        .exists());
+}

@@ -21,7 +21,7 @@ pub const ENV_BROKER_URL: &str = "LICENSE_CHECK_BROKER_URL";
 pub const ENV_APP_ID: &str = "LICENSE_CHECK_APP_ID";
 /// Trusted keys at run time: `kid:base64url[,kid:base64url…]`.
 pub const ENV_TRUSTED_KEYS: &str = "LICENSE_CHECK_TRUSTED_KEYS";
-/// `os` (default) or `file`.
+/// `os` (default), `file` or `os_else_file`.
 pub const ENV_KEYSTORE: &str = "LICENSE_CHECK_KEYSTORE";
 /// A machine id used instead of the OS one (containers, cloned VMs, tests).
 pub const ENV_MACHINE_ID: &str = "LICENSE_CHECK_MACHINE_ID";
@@ -175,6 +175,9 @@ fn read_capped(path: &Path, cap: u64) -> std::io::Result<Option<Vec<u8>>> {
 pub enum KeyStoreKind {
     Os,
     File,
+    /// The OS keyring when it answers, else the file (the library's
+    /// `KeyStorePolicy::KeyringElseFile`); the store's name says which and why.
+    OsElseFile,
 }
 
 impl KeyStoreKind {
@@ -183,8 +186,9 @@ impl KeyStoreKind {
         match value.map(str::trim) {
             None | Some("") | Some("os") => Ok(Self::Os),
             Some("file") => Ok(Self::File),
+            Some("os_else_file") => Ok(Self::OsElseFile),
             Some(other) => Err(format!(
-                "{} must be `os` or `file`, not {other:?}",
+                "{} must be `os`, `file` or `os_else_file`, not {other:?}",
                 ENV_KEYSTORE
             )),
         }
@@ -199,6 +203,9 @@ impl KeyStoreKind {
         match (self, pinned) {
             (Self::File, true) => Some(
                 "key store: the file store was chosen with LICENSE_CHECK_KEYSTORE=file; it keeps the second copy of the clock marks next to the first, so the clock-rollback check is only as strong as this directory (unset it to use the OS keyring)",
+            ),
+            (Self::OsElseFile, true) => Some(
+                "key store: LICENSE_CHECK_KEYSTORE=os_else_file allows the file store when the OS keyring cannot be used; it keeps the second copy of the clock marks next to the first, so the clock-rollback check is then only as strong as this directory (unset it to use the OS keyring only)",
             ),
             _ => None,
         }
@@ -313,6 +320,10 @@ mod tests {
     fn kind_reads_the_variable() {
         assert_eq!(KeyStoreKind::parse(None), Ok(KeyStoreKind::Os));
         assert_eq!(KeyStoreKind::parse(Some("file")), Ok(KeyStoreKind::File));
+        assert_eq!(
+            KeyStoreKind::parse(Some("os_else_file")),
+            Ok(KeyStoreKind::OsElseFile)
+        );
         assert!(KeyStoreKind::parse(Some("vault"))
             .unwrap_err()
             .contains("os"));

@@ -17,8 +17,8 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use license_client::{
-    remove_activation, Code, Error, ErrorKind, FileKeyStore, Fingerprint, KeyStore, LicenseClient,
-    OsKeyring, Paths,
+    remove_activation, Code, Error, ErrorKind, FileKeyStore, Fingerprint, KeyStore, KeyStorePolicy,
+    LicenseClient, OsKeyring, Paths,
 };
 
 use config::{
@@ -44,8 +44,10 @@ Environment:
                               license-check)
   LICENSE_CHECK_TRUSTED_KEYS  trusted verdict-signing keys, kid:base64url[,...]
                               (refused when keys were pinned at build time)
-  LICENSE_CHECK_KEYSTORE      os (default: the OS keyring) or file (a 0600 file; in
-                              a build with pinned keys only when set explicitly)
+  LICENSE_CHECK_KEYSTORE      os (default: the OS keyring), file (a 0600 file; in
+                              a build with pinned keys only when set explicitly), or
+                              os_else_file (the keyring when it answers, else the
+                              file; it says which and why)
   LICENSE_CHECK_MACHINE_ID    used instead of the OS machine id (containers, cloned
                               VMs); the fingerprint stays an HMAC of it over the app id
   LICENSE_CHECK_PRODUCT       the product code to check the license for, e.g.
@@ -318,6 +320,9 @@ impl Settings {
                 "Set LICENSE_CHECK_KEYSTORE=file to keep the key in a private file instead",
             )),
             KeyStoreKind::File => Box::new(FileKeyStore::new(&self.paths.data_dir)),
+            KeyStoreKind::OsElseFile => {
+                KeyStorePolicy::KeyringElseFile.store(&self.app_id, &self.paths.data_dir)
+            }
         };
         eprintln!("key store: {}", store.describe());
         if let Some(warning) = self.kind.warning(PINNED_KEYS.is_some()) {
@@ -360,9 +365,9 @@ impl Settings {
             .app_version(env!("CARGO_PKG_VERSION"))
             .trusted_keys(keys)
             .paths(self.paths)
-            // The file store only ever comes from an explicit LICENSE_CHECK_KEYSTORE=file,
-            // which is the opt-in a build with pinned keys requires.
-            .allow_file_key_store(self.kind == KeyStoreKind::File)
+            // The file store only ever comes from an explicit LICENSE_CHECK_KEYSTORE=file
+            // or os_else_file, the opt-in a build with pinned keys requires.
+            .allow_file_key_store(self.kind != KeyStoreKind::Os)
             .key_store(store);
         if let Some(url) = self.broker_url {
             builder = builder.broker_url(url);
