@@ -36,7 +36,7 @@ pub mod telemetry;
 mod verdict;
 
 pub use app::check::{check_route, summary as check_summary};
-pub use app::keygen::{key_line, keygen, KeygenError};
+pub use app::keygen::{key_line, keygen, IssueKey, KeygenError};
 pub use app::{cli_help, serve, serve_until_signalled, warn_about_unknown_variables};
 pub use app::{Broker, Config, ServeError};
 pub use config::{vars, ConfigError, Sources};

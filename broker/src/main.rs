@@ -10,7 +10,7 @@ use license_broker::cli_help::{
     CHECK_HELP, ISSUE_KEY_HELP, KEYGEN_HELP, PUBKEY_HELP, SERVE_HELP, TOP_HELP,
 };
 use license_broker::telemetry::{self, LogFormat};
-use license_broker::{load_license_keys, Config, Signer, Sources};
+use license_broker::{Config, IssueKey, Signer};
 use license_shared::CustomerId;
 
 /// mimalloc rather than glibc's malloc: a warm validation makes some 60 small
@@ -63,14 +63,7 @@ enum Command {
     },
     /// Print the license key for one ORDS customer id.
     #[command(after_help = ISSUE_KEY_HELP)]
-    IssueKey {
-        /// The ORDS customer id the key is for.
-        #[arg(long, value_name = "ID")]
-        customer_id: String,
-        /// TOML configuration; LICENSE_BROKER_* environment variables win over it.
-        #[arg(long, value_name = "FILE")]
-        config: Option<PathBuf>,
-    },
+    IssueKey(IssueKey),
     /// Check everything serve would read, then obtain one token from ORDS; with
     /// --customer-id, also look that customer up and print the verdict code.
     #[command(after_help = CHECK_HELP)]
@@ -130,14 +123,7 @@ fn run(command: Command) -> anyhow::Result<()> {
                 license_broker::key_line(&Signer::from_file(&key, "--key")?)
             );
         }
-        Command::IssueKey {
-            customer_id,
-            config,
-        } => {
-            let keys = load_license_keys(&Sources::from_process(config.as_deref())?)?;
-            let id = CustomerId::parse(customer_id.trim()).context("--customer-id")?;
-            println!("{}", keys.mint(&id));
-        }
+        Command::IssueKey(args) => println!("{}", args.key()?),
         Command::Check {
             config,
             customer_id,

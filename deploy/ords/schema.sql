@@ -24,6 +24,10 @@ whenever sqlerror exit failure rollback
 -- expires_at. MAINTAIN_ACCESS: builds released before expires_at keep working (a
 -- perpetual-fallback license; Keygen's expiration strategy of the same name,
 -- https://keygen.sh/docs/api/policies/#policies-object-attrs-expirationStrategy).
+-- key_serial: the serial of the license's current key, a whole number from 0 to
+-- 4294967295; NULL = 0, the key every license was issued first. Raise it to replace a
+-- leaked key (`license-broker issue-key --customer-id ID --serial N`): a key of
+-- another serial licenses nothing (deploy/README.md, "A key leaked").
 --
 -- Re-runnable: every object is looked up before it is created, so a re-run creates
 -- nothing that exists: the table (user_tables), the columns a table from before them
@@ -51,11 +55,13 @@ BEGIN
   max_machines    NUMBER,
   entitlements    VARCHAR2(512),
   expiry_strategy VARCHAR2(16),
+  key_serial      NUMBER,
   CONSTRAINT licenses_pk PRIMARY KEY (customer_id),
   CONSTRAINT licenses_status_ck CHECK (license_status IN ('ACTIVE', 'SUSPENDED', 'REVOKED')),
   CONSTRAINT licenses_max_machines_ck CHECK (max_machines = TRUNC(max_machines) AND max_machines BETWEEN 0 AND 4294967295),
   CONSTRAINT licenses_entitlements_ck CHECK (REGEXP_LIKE(entitlements, '^[a-z0-9][a-z0-9._-]{0,63}(,[a-z0-9][a-z0-9._-]{0,63})*$', 'c')),
-  CONSTRAINT licenses_expiry_strategy_ck CHECK (expiry_strategy IN ('REVOKE_ACCESS', 'MAINTAIN_ACCESS'))
+  CONSTRAINT licenses_expiry_strategy_ck CHECK (expiry_strategy IN ('REVOKE_ACCESS', 'MAINTAIN_ACCESS')),
+  CONSTRAINT licenses_key_serial_ck CHECK (key_serial = TRUNC(key_serial) AND key_serial BETWEEN 0 AND 4294967295)
 )]';
 EXCEPTION
   WHEN e_exists THEN
@@ -71,11 +77,12 @@ DECLARE
   e_column_exists EXCEPTION;
   PRAGMA EXCEPTION_INIT(e_column_exists, -1430);
   TYPE t_statements IS TABLE OF VARCHAR2(400);
-  l_columns t_statements := t_statements('MAX_MACHINES', 'ENTITLEMENTS', 'EXPIRY_STRATEGY');
+  l_columns t_statements := t_statements('MAX_MACHINES', 'ENTITLEMENTS', 'EXPIRY_STRATEGY', 'KEY_SERIAL');
   l_add_columns t_statements := t_statements(
     q'[ALTER TABLE licenses ADD (max_machines NUMBER CONSTRAINT licenses_max_machines_ck CHECK (max_machines = TRUNC(max_machines) AND max_machines BETWEEN 0 AND 4294967295))]',
     q'[ALTER TABLE licenses ADD (entitlements VARCHAR2(512) CONSTRAINT licenses_entitlements_ck CHECK (REGEXP_LIKE(entitlements, '^[a-z0-9][a-z0-9._-]{0,63}(,[a-z0-9][a-z0-9._-]{0,63})*$', 'c')))]',
-    q'[ALTER TABLE licenses ADD (expiry_strategy VARCHAR2(16) CONSTRAINT licenses_expiry_strategy_ck CHECK (expiry_strategy IN ('REVOKE_ACCESS', 'MAINTAIN_ACCESS')))]');
+    q'[ALTER TABLE licenses ADD (expiry_strategy VARCHAR2(16) CONSTRAINT licenses_expiry_strategy_ck CHECK (expiry_strategy IN ('REVOKE_ACCESS', 'MAINTAIN_ACCESS')))]',
+    q'[ALTER TABLE licenses ADD (key_serial NUMBER CONSTRAINT licenses_key_serial_ck CHECK (key_serial = TRUNC(key_serial) AND key_serial BETWEEN 0 AND 4294967295))]');
   l_found PLS_INTEGER;
 BEGIN
   FOR i IN 1 .. l_add_columns.COUNT LOOP
@@ -121,23 +128,23 @@ END;
 -- machines at once; all four for product desktop-pro. 5: product desktop-lite, valid
 -- for a year, no entitlements. 6: desktop-pro, expired, MAINTAIN_ACCESS with the
 -- entitlement export (a perpetual-fallback license).
-INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy)
-  SELECT 1, 'desktop-pro', 'ACTIVE', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') + 365, SYS_EXTRACT_UTC(SYSTIMESTAMP), NULL, 'export,sync', NULL FROM dual
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy, key_serial)
+  SELECT 1, 'desktop-pro', 'ACTIVE', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') + 365, SYS_EXTRACT_UTC(SYSTIMESTAMP), NULL, 'export,sync', NULL, NULL FROM dual
    WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 1);
-INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy)
-  SELECT 2, 'desktop-pro', 'ACTIVE', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') - 30, SYS_EXTRACT_UTC(SYSTIMESTAMP), NULL, NULL, NULL FROM dual
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy, key_serial)
+  SELECT 2, 'desktop-pro', 'ACTIVE', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') - 30, SYS_EXTRACT_UTC(SYSTIMESTAMP), NULL, NULL, NULL, NULL FROM dual
    WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 2);
-INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy)
-  SELECT 3, 'desktop-pro', 'SUSPENDED', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') + 365, SYS_EXTRACT_UTC(SYSTIMESTAMP), NULL, NULL, NULL FROM dual
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy, key_serial)
+  SELECT 3, 'desktop-pro', 'SUSPENDED', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') + 365, SYS_EXTRACT_UTC(SYSTIMESTAMP), NULL, NULL, NULL, NULL FROM dual
    WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 3);
-INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy)
-  SELECT 4, 'desktop-pro', 'ACTIVE', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') + 365, SYS_EXTRACT_UTC(SYSTIMESTAMP), 2, NULL, NULL FROM dual
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy, key_serial)
+  SELECT 4, 'desktop-pro', 'ACTIVE', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') + 365, SYS_EXTRACT_UTC(SYSTIMESTAMP), 2, NULL, NULL, NULL FROM dual
    WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 4);
-INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy)
-  SELECT 5, 'desktop-lite', 'ACTIVE', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') + 365, SYS_EXTRACT_UTC(SYSTIMESTAMP), NULL, NULL, NULL FROM dual
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy, key_serial)
+  SELECT 5, 'desktop-lite', 'ACTIVE', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') + 365, SYS_EXTRACT_UTC(SYSTIMESTAMP), NULL, NULL, NULL, NULL FROM dual
    WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 5);
-INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy)
-  SELECT 6, 'desktop-pro', 'ACTIVE', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') - 30, SYS_EXTRACT_UTC(SYSTIMESTAMP), NULL, 'export', 'MAINTAIN_ACCESS' FROM dual
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy, key_serial)
+  SELECT 6, 'desktop-pro', 'ACTIVE', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') - 30, SYS_EXTRACT_UTC(SYSTIMESTAMP), NULL, 'export', 'MAINTAIN_ACCESS', NULL FROM dual
    WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 6);
 COMMIT;
 
@@ -180,7 +187,7 @@ BEGIN
     p_pattern     => 'validation/:id',
     p_method      => 'GET',
     p_source_type => ORDS.source_type_collection_item,
-    p_source      => q'[SELECT customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy FROM licenses WHERE customer_id = :id]');
+    p_source      => q'[SELECT customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy, key_serial FROM licenses WHERE customer_id = :id]');
 
   -- Role names are unique per schema: a second CREATE_ROLE would raise and stop the
   -- re-run (the ORDS REST API answers 409 "A role with that name already exists",

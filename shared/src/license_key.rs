@@ -5,8 +5,14 @@
 //!
 //! ```text
 //! data = version (1) | id length (1) | id (ASCII) | mac (16 bytes = 128 bits)
+//! data = version (2) | id length (1) | id (ASCII) | serial (4 bytes, big-endian) | mac
 //! key  = crockford-base32(data) + 4 check symbols, in groups of 5 joined by '-'
 //! ```
+//!
+//! The serial is the license row's `key_serial`: bumping it replaces a leaked key.
+//! Serial 0 is the first layout, so every key issued before serials is a serial-0 key
+//! unchanged; a later serial takes the second layout (and a serial-0 key is never
+//! spelled in it, so each key has one form). The MAC covers the serial.
 //!
 //! The 4 check symbols are 20 bits of SHA-256 over `data`, so a typo is caught before
 //! any network call with odds of about one in a million of slipping through. Crockford
@@ -20,16 +26,20 @@ use sha2::{Digest, Sha256};
 
 /// Bytes of MAC a key carries: 128 bits, enough that guessing is hopeless.
 pub const MAC_LEN: usize = 16;
-/// The format version byte.
+/// The format version byte of a serial-0 key.
 const KEY_VERSION: u8 = 1;
+/// The format version byte of a key with a serial above 0.
+const KEY_VERSION_SERIAL: u8 = 2;
+/// Bytes of the serial in a [`KEY_VERSION_SERIAL`] key.
+const SERIAL_LEN: usize = 4;
 /// Longest customer id a key may carry.
 pub const CUSTOMER_ID_MAX_LEN: usize = 32;
 /// Check symbols appended to the data.
 const CHECK_SYMBOLS: usize = 4;
 /// Symbols per group in the printed form.
 const GROUP: usize = 5;
-/// The longest data a key carries: version, id length, the longest id, the MAC.
-const MAX_DATA: usize = 2 + CUSTOMER_ID_MAX_LEN + MAC_LEN;
+/// The longest data a key carries: version, id length, the longest id, a serial, the MAC.
+const MAX_DATA: usize = 2 + CUSTOMER_ID_MAX_LEN + SERIAL_LEN + MAC_LEN;
 /// The most symbols a key has: `MAX_DATA` in base32, then the check symbols.
 const MAX_SYMBOLS: usize = (MAX_DATA * 8).div_ceil(5) + CHECK_SYMBOLS;
 /// The longest printed key: `MAX_SYMBOLS` with a `-` between groups.
@@ -71,6 +81,8 @@ impl fmt::Display for CustomerId {
 #[derive(Clone, PartialEq, Eq)]
 pub struct LicenseKey {
     customer_id: CustomerId,
+    /// The license row's `key_serial` this key was issued for; 0 for the first key.
+    serial: u32,
     mac: [u8; MAC_LEN],
     /// [`LicenseKey::digest`], a function of the two fields above: kept from `parse`,
     /// which computes it for the check symbols, so nothing hashes the key again.
@@ -95,12 +107,19 @@ pub enum LicenseKeyError {
 }
 
 impl LicenseKey {
+    /// A serial-0 key (the layout of every key issued before serials).
     pub fn new(customer_id: CustomerId, mac: [u8; MAC_LEN]) -> Self {
+        Self::with_serial(customer_id, 0, mac)
+    }
+
+    /// A key for the license row's `key_serial` `serial`.
+    pub fn with_serial(customer_id: CustomerId, serial: u32, mac: [u8; MAC_LEN]) -> Self {
         let mut data = [0u8; MAX_DATA];
-        let len = key_data(&customer_id, &mac, &mut data);
+        let len = key_data(&customer_id, serial, &mac, &mut data);
         let digest = Sha256::digest(&data[..len]).into();
         Self {
             customer_id,
+            serial,
             mac,
             digest,
         }
@@ -108,6 +127,11 @@ impl LicenseKey {
 
     pub fn customer_id(&self) -> &CustomerId {
         &self.customer_id
+    }
+
+    /// The license row's `key_serial` this key was issued for (0: the first key).
+    pub fn serial(&self) -> u32 {
+        self.serial
     }
 
     /// The MAC the key carries; the broker compares it in constant time.
@@ -127,7 +151,7 @@ impl LicenseKey {
     /// The printed form, e.g. `0412C-…-7Q3MA`.
     pub fn encode(&self) -> String {
         let mut data = [0u8; MAX_DATA];
-        let len = key_data(&self.customer_id, &self.mac, &mut data);
+        let len = key_data(&self.customer_id, self.serial, &self.mac, &mut data);
         let mut symbols = [0u8; MAX_SYMBOLS];
         let n = base32_encode_into(&data[..len], &mut symbols);
         symbols[n..n + CHECK_SYMBOLS].copy_from_slice(&check_symbols(&self.digest));
@@ -168,7 +192,7 @@ impl LicenseKey {
             // Longer than any key of this version. The version byte is the first two
             // symbols' top 8 of 10 bits: a later version's longer key says so.
             let version = ((u16::from(symbols[0]) << 5 | u16::from(symbols[1])) >> 2) as u8;
-            return Err(if version == KEY_VERSION {
+            return Err(if version == KEY_VERSION || version == KEY_VERSION_SERIAL {
                 LicenseKeyError::Length
             } else {
                 LicenseKeyError::Version
@@ -184,19 +208,31 @@ impl LicenseKey {
             return Err(LicenseKeyError::Checksum);
         }
         let (&version, rest) = data.split_first().ok_or(LicenseKeyError::Length)?;
-        if version != KEY_VERSION {
-            return Err(LicenseKeyError::Version);
-        }
+        let serial_len = match version {
+            KEY_VERSION => 0,
+            KEY_VERSION_SERIAL => SERIAL_LEN,
+            _ => return Err(LicenseKeyError::Version),
+        };
         let (&id_len, rest) = rest.split_first().ok_or(LicenseKeyError::Length)?;
         let id_len = usize::from(id_len);
-        if rest.len() != id_len + MAC_LEN {
+        if rest.len() != id_len + serial_len + MAC_LEN {
             return Err(LicenseKeyError::Length);
         }
         let id = std::str::from_utf8(&rest[..id_len]).map_err(|_| LicenseKeyError::CustomerId)?;
         let customer_id = CustomerId::parse(id)?;
-        let mac = rest[id_len..].try_into().expect("length checked above");
+        let (serial, mac) = rest[id_len..].split_at(serial_len);
+        let serial = match serial_len {
+            0 => 0,
+            _ => u32::from_be_bytes(serial.try_into().expect("length checked above")),
+        };
+        // A serial-0 key has one spelling, the first layout.
+        if version == KEY_VERSION_SERIAL && serial == 0 {
+            return Err(LicenseKeyError::Version);
+        }
+        let mac = mac.try_into().expect("length checked above");
         Ok(Self {
             customer_id,
+            serial,
             mac,
             digest,
         })
@@ -207,21 +243,35 @@ impl fmt::Debug for LicenseKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LicenseKey")
             .field("customer_id", &self.customer_id.as_str())
+            .field("serial", &self.serial)
             .field("mac", &"<redacted>")
             .finish()
     }
 }
 
-/// The bytes a key encodes: version, id length, id, MAC. Writes them into `out`
-/// (`MAX_DATA` long) and returns their length.
-fn key_data(customer_id: &CustomerId, mac: &[u8; MAC_LEN], out: &mut [u8; MAX_DATA]) -> usize {
+/// The bytes a key encodes: version, id length, id, the serial when it is not 0, MAC.
+/// Writes them into `out` (`MAX_DATA` long) and returns their length.
+fn key_data(
+    customer_id: &CustomerId,
+    serial: u32,
+    mac: &[u8; MAC_LEN],
+    out: &mut [u8; MAX_DATA],
+) -> usize {
     let id = customer_id.as_str().as_bytes();
-    let len = 2 + id.len() + MAC_LEN;
-    out[0] = KEY_VERSION;
+    let mut at = 2 + id.len();
+    out[0] = if serial == 0 {
+        KEY_VERSION
+    } else {
+        KEY_VERSION_SERIAL
+    };
     out[1] = id.len() as u8;
-    out[2..2 + id.len()].copy_from_slice(id);
-    out[2 + id.len()..len].copy_from_slice(mac);
-    len
+    out[2..at].copy_from_slice(id);
+    if serial != 0 {
+        out[at..at + SERIAL_LEN].copy_from_slice(&serial.to_be_bytes());
+        at += SERIAL_LEN;
+    }
+    out[at..at + MAC_LEN].copy_from_slice(mac);
+    at + MAC_LEN
 }
 
 /// The check symbols: the first 20 bits of the key data's SHA-256, as 4 symbols.
@@ -351,7 +401,7 @@ mod tests {
             String::from_utf8(symbols).unwrap()
         };
         // Longer than any key of this version can be.
-        let mut data = vec![KEY_VERSION + 1, 60];
+        let mut data = vec![KEY_VERSION_SERIAL + 1, 60];
         data.extend([b'a'; 60]);
         data.extend([0u8; MAC_LEN]);
         assert_eq!(
@@ -362,6 +412,47 @@ mod tests {
         assert_eq!(
             LicenseKey::parse(&spell(&data)),
             Err(LicenseKeyError::Length)
+        );
+    }
+
+    #[test]
+    fn a_serial_above_0_is_carried_and_serial_0_is_the_first_layout() {
+        let id = CustomerId::parse("c-42").unwrap();
+        let first = LicenseKey::new(id.clone(), [9; MAC_LEN]);
+        assert_eq!(first, LicenseKey::with_serial(id.clone(), 0, [9; MAC_LEN]));
+        assert_eq!(first.serial(), 0);
+        let mut data = vec![KEY_VERSION, 4];
+        data.extend_from_slice(b"c-42");
+        data.extend_from_slice(&[9; MAC_LEN]);
+        assert_eq!(first.digest(), &<[u8; 32]>::from(Sha256::digest(&data)));
+        for serial in [1, 7, u32::MAX] {
+            let key = LicenseKey::with_serial(id.clone(), serial, [9; MAC_LEN]);
+            let back = LicenseKey::parse(&key.encode()).unwrap();
+            assert_eq!((back.serial(), &back), (serial, &key));
+            assert_ne!(key.encode(), first.encode());
+            assert!(format!("{key:?}").contains(&format!("serial: {serial}")));
+        }
+        // The longest key, with a serial, still fits the request's limit.
+        let longest = LicenseKey::with_serial(
+            CustomerId::parse(&"9".repeat(CUSTOMER_ID_MAX_LEN)).unwrap(),
+            u32::MAX,
+            [0xFF; MAC_LEN],
+        );
+        assert!(longest.encode().len() <= MAX_TEXT);
+        assert!(longest.encode().len() <= crate::request::LICENSE_KEY_MAX_CHARS);
+        // Serial 0 in the second layout is not a key: one spelling per key.
+        let spell = |data: &[u8]| {
+            let mut symbols = base32_encode(data);
+            symbols.extend(check_symbols(&Sha256::digest(data).into()));
+            String::from_utf8(symbols).unwrap()
+        };
+        let mut zero = vec![KEY_VERSION_SERIAL, 4];
+        zero.extend_from_slice(b"c-42");
+        zero.extend_from_slice(&[0; SERIAL_LEN]);
+        zero.extend_from_slice(&[9; MAC_LEN]);
+        assert_eq!(
+            LicenseKey::parse(&spell(&zero)),
+            Err(LicenseKeyError::Version)
         );
     }
 

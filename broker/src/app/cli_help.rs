@@ -58,4 +58,8 @@ pub const ISSUE_KEY_HELP: &str = "\
 Needs only LICENSE_BROKER_KEY_SECRET_FILE (or key_secret_file in --config). Prints the key on \
 stdout; it is not logged.
 
+--serial N prints the key for the license row's key_serial N (default 0, the first key). To \
+replace a leaked key, raise key_serial in the license row, then issue the key for the new \
+serial: the old key licenses nothing from then on (deploy/README.md, 'A key leaked').
+
 Exit codes: 0 printed; 1 the key secret cannot be read or the id is invalid; 2 usage error.";

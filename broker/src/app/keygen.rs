@@ -1,5 +1,5 @@
 //! `license-broker keygen` and `pubkey`: a new verdict-signing key written to a file
-//! that is private from the start, and the line both commands print.
+//! that is private from the start, and the line both commands print; `issue-key`.
 
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
@@ -22,6 +22,34 @@ pub enum KeygenError {
         step: &'static str,
         error: io::Error,
     },
+}
+
+/// `license-broker issue-key`'s arguments.
+#[derive(Debug, clap::Args)]
+pub struct IssueKey {
+    /// The ORDS customer id the key is for.
+    #[arg(long, value_name = "ID")]
+    pub customer_id: String,
+    /// The license row's key_serial the key is for: 0, the first key, unless the serial
+    /// was raised to replace a leaked key.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub serial: u32,
+    /// TOML configuration; LICENSE_BROKER_* environment variables win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl IssueKey {
+    /// The license key for the customer id and serial, under the key secret the
+    /// configuration names.
+    pub fn key(&self) -> anyhow::Result<String> {
+        use anyhow::Context as _;
+        let sources = crate::Sources::from_process(self.config.as_deref())?;
+        let keys = crate::load_license_keys(&sources)?;
+        let id =
+            license_shared::CustomerId::parse(self.customer_id.trim()).context("--customer-id")?;
+        Ok(keys.mint_serial(&id, self.serial))
+    }
 }
 
 /// The one line keygen and pubkey print.

@@ -86,6 +86,11 @@ settings! {
     /// Name of the expiry-strategy column, `REVOKE_ACCESS` or `MAINTAIN_ACCESS` (NULL:
     /// revoke at expiry). The answer must carry it: a row without it is an upstream error.
     EXPIRY_STRATEGY_COLUMN = "LICENSE_BROKER_EXPIRY_STRATEGY_COLUMN", default "`expiry_strategy`";
+    /// Name of the key-serial column, a whole number from 0 to 4294967295 (NULL: 0):
+    /// only a license key issued for the row's serial licenses anything, so bumping it
+    /// replaces a leaked key. The answer must carry it: a row without it is an upstream
+    /// error.
+    KEY_SERIAL_COLUMN = "LICENSE_BROKER_KEY_SERIAL_COLUMN", default "`key_serial`";
     /// Name of the column holding the license's machine limit (NULL: unlimited). The
     /// answer must carry it: a row without it is an upstream error, never "no limit".
     MAX_MACHINES_COLUMN = "LICENSE_BROKER_MAX_MACHINES_COLUMN", default "`max_machines`";

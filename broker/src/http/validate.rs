@@ -186,7 +186,13 @@ async fn answer(
     let (envelope, code) = if verified {
         let answered = state
             .verdicts()
-            .answer(&operation, id, request.product.as_deref(), echo)
+            .answer(
+                &operation,
+                id,
+                key.serial(),
+                request.product.as_deref(),
+                echo,
+            )
             .await;
         seen.upstream_status = answered.upstream_status;
         verdict(answered.result?)?

@@ -41,6 +41,9 @@ pub(crate) struct LicenseRow {
     pub entitlements: Vec<String>,
     /// What expiry means; REVOKE_ACCESS for a NULL.
     pub expiry_strategy: ExpiryStrategy,
+    /// The serial of the license's current key; 0 for a NULL. A key of another serial
+    /// licenses nothing.
+    pub key_serial: u32,
 }
 
 /// The status column, mapped through the configured values.
@@ -187,6 +190,7 @@ fn read_row<'a>(
             &columns.expiry_strategy,
             var::EXPIRY_STRATEGY_COLUMN,
         )?)?,
+        key_serial: read_key_serial(column(&columns.key_serial, var::KEY_SERIAL_COLUMN)?)?,
     })
 }
 
@@ -279,6 +283,18 @@ fn read_entitlements((value, name): Column<'_>) -> Result<Vec<String>, UpstreamE
         Value::String(text) => entitlement_list(text)
             .ok_or_else(|| bad(name, "is not a comma-separated list of entitlement names")),
         _ => Err(bad(name, "is neither a string nor null")),
+    }
+}
+
+/// A whole number from 0 to 4294967295, or null (0, the first key).
+fn read_key_serial((value, name): Column<'_>) -> Result<u32, UpstreamError> {
+    match value {
+        Value::Null => Ok(0),
+        Value::Number(n) => n
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| bad(name, "is not a whole number from 0 to 4294967295")),
+        _ => Err(bad(name, "is neither a number nor null")),
     }
 }
 
@@ -380,6 +396,7 @@ mod tests {
             ("product", "null"),
             ("entitlements", "null"),
             ("expiry_strategy", "null"),
+            ("key_serial", "null"),
         ]
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -403,6 +420,7 @@ mod tests {
             ("product", var::PRODUCT_COLUMN),
             ("entitlements", var::ENTITLEMENTS_COLUMN),
             ("expiry_strategy", var::EXPIRY_STRATEGY_COLUMN),
+            ("key_serial", var::KEY_SERIAL_COLUMN),
         ] {
             let body = row_with(&[(column, "")]);
             let Err(UpstreamError::BadResponse(message)) = read_str(&body) else {
@@ -443,7 +461,7 @@ mod tests {
     #[test]
     fn product_entitlements_and_strategy_are_read_with_confidence() {
         let Ok(Lookup::Row(row)) = read_str(
-            r#"{"customer_id":1,"product":"desktop-pro","license_status":"ACTIVE","expires_at":null,"max_machines":null,"entitlements":"export, sync,export","expiry_strategy":"MAINTAIN_ACCESS"}"#,
+            r#"{"customer_id":1,"product":"desktop-pro","license_status":"ACTIVE","expires_at":null,"max_machines":null,"entitlements":"export, sync,export","expiry_strategy":"MAINTAIN_ACCESS","key_serial":null}"#,
         ) else {
             panic!("a readable row")
         };
@@ -476,6 +494,21 @@ mod tests {
                 matches!(read_str(&body), Err(UpstreamError::BadResponse(_))),
                 "{broken:?}"
             );
+        }
+    }
+
+    #[test]
+    fn the_key_serial_is_read_with_confidence() {
+        let serial = |value: &str| match read_str(&row_with(&[("key_serial", value)])) {
+            Ok(Lookup::Row(row)) => Some(row.key_serial),
+            _ => None,
+        };
+        assert_eq!(serial("null"), Some(0), "NULL is the first key");
+        assert_eq!(serial("0"), Some(0));
+        assert_eq!(serial("3"), Some(3));
+        assert_eq!(serial("4294967295"), Some(u32::MAX));
+        for broken in ["-1", "2.5", "\"2\"", "4294967296", "1e20", "true"] {
+            assert_eq!(serial(broken), None, "{broken}");
         }
     }
 
@@ -513,14 +546,14 @@ mod tests {
     #[test]
     fn duplicate_members_odd_has_more_and_foreign_rows_are_never_read() {
         for ambiguous in [
-            r#"{"license_status":"REVOKED","license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#,
-            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}],"items":[]}"#,
+            r#"{"license_status":"REVOKED","license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}],"items":[]}"#,
             r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"expires_at":"2020-01-01T00:00:00Z"}]}"#,
-            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}],"hasMore":"true"}"#,
-            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}],"hasMore":1}"#,
-            r#"{"customer_id":2,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#,
-            r#"{"customer_id":"2","license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#,
-            r#"{"items":[{"customer_id":11,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}]}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}],"hasMore":"true"}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}],"hasMore":1}"#,
+            r#"{"customer_id":2,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}"#,
+            r#"{"customer_id":"2","license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}"#,
+            r#"{"items":[{"customer_id":11,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}]}"#,
         ] {
             assert!(
                 matches!(read_str(ambiguous), Err(UpstreamError::BadResponse(_))),
@@ -528,9 +561,9 @@ mod tests {
             );
         }
         for own in [
-            r#"{"customer_id":1,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#,
-            r#"{"customer_id":"1","license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#,
-            r#"{"items":[{"customer_id":1,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}],"hasMore":false}"#,
+            r#"{"customer_id":1,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}"#,
+            r#"{"customer_id":"1","license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}"#,
+            r#"{"items":[{"customer_id":1,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}],"hasMore":false}"#,
         ] {
             assert!(matches!(read_str(own), Ok(Lookup::Row(_))), "{own}");
         }
@@ -540,13 +573,13 @@ mod tests {
     fn ids_over_ten_digits_in_exponent_form_are_the_same_id() {
         let id = CustomerId::parse("12345678901").unwrap();
         let body =
-            br#"{"customer_id":1.2345678901E10,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#;
+            br#"{"customer_id":1.2345678901E10,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}"#;
         assert!(matches!(
             read(body, &columns(), &StatusValues::default(), &id),
             Ok(Lookup::Row(_))
         ));
         let other =
-            br#"{"customer_id":1.2345678902E10,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}"#;
+            br#"{"customer_id":1.2345678902E10,"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}"#;
         assert!(read(other, &columns(), &StatusValues::default(), &id).is_err());
     }
 
@@ -558,17 +591,18 @@ mod tests {
             product: None,
             entitlements: Vec::new(),
             expiry_strategy: ExpiryStrategy::RevokeAccess,
+            key_serial: 0,
         })
     }
 
     #[test]
     fn reads_item_and_collection_shapes() {
-        let item = r#"{"customer_id":1,"license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"links":[{"rel":"self","href":"https://internal/ords/page/customers/validation/1"}]}"#;
+        let item = r#"{"customer_id":1,"license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"links":[{"rel":"self","href":"https://internal/ords/page/customers/validation/1"}]}"#;
         assert_eq!(
             read_str(item).unwrap(),
             row(LicenseStatus::Active, Some(1_893_456_000))
         );
-        let collection = r#"{"items":[{"customer_id":1,"license_status":"SUSPENDED","expires_at":"2030-01-01T00:00:00.000Z","max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#;
+        let collection = r#"{"items":[{"customer_id":1,"license_status":"SUSPENDED","expires_at":"2030-01-01T00:00:00.000Z","max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#;
         assert_eq!(
             read_str(collection).unwrap(),
             row(LicenseStatus::Suspended, Some(1_893_456_000))
@@ -594,7 +628,7 @@ mod tests {
             r#"{"license_status":"ACTIVE"}"#,
             r#"{"license_status":"ACTIVE","expires_at":"01/01/2030"}"#,
             r#"{"license_status":"ACTIVE","expires_at":1893456000}"#,
-            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null},{"license_status":"REVOKED","expires_at":null}]}"#,
+            r#"{"items":[{"license_status":"ACTIVE","expires_at":null,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null},{"license_status":"REVOKED","expires_at":null}]}"#,
             r#"{"items":[],"hasMore":true}"#,
             r#"{"items":{}}"#,
             r#"{"items":[1]}"#,
@@ -653,13 +687,14 @@ mod tests {
             product: "sku".into(),
             entitlements: "features".into(),
             expiry_strategy: "on_expiry".into(),
+            key_serial: "key_generation".into(),
         };
         let statuses = StatusValues {
             active: vec!["A".into(), "ACTIVE".into()],
             suspended: vec!["S".into()],
             revoked: vec!["R".into()],
         };
-        let body = br#"{"state":"A","valid_to":null,"seats":null,"sku":null,"features":null,"on_expiry":null}"#;
+        let body = br#"{"state":"A","valid_to":null,"seats":null,"sku":null,"features":null,"on_expiry":null,"key_generation":null}"#;
         assert_eq!(
             read(body, &columns, &statuses, &CustomerId::parse("1").unwrap()).unwrap(),
             row(LicenseStatus::Active, None)

@@ -43,6 +43,8 @@ pub struct Columns {
     pub entitlements: String,
     /// `REVOKE_ACCESS` or `MAINTAIN_ACCESS` (NULL: revoke).
     pub expiry_strategy: String,
+    /// The serial of the license's current key (NULL: 0).
+    pub key_serial: String,
 }
 
 /// The columns as `deploy/ords/schema.sql` names them.
@@ -56,6 +58,7 @@ impl Default for Columns {
             product: "product".into(),
             entitlements: "entitlements".into(),
             expiry_strategy: "expiry_strategy".into(),
+            key_serial: "key_serial".into(),
         }
     }
 }
@@ -142,6 +145,7 @@ impl Columns {
             product: column(src, var::PRODUCT_COLUMN, columns.product)?,
             entitlements: column(src, var::ENTITLEMENTS_COLUMN, columns.entitlements)?,
             expiry_strategy: column(src, var::EXPIRY_STRATEGY_COLUMN, columns.expiry_strategy)?,
+            key_serial: column(src, var::KEY_SERIAL_COLUMN, columns.key_serial)?,
         })
     }
 }

@@ -1,5 +1,11 @@
 //! Minting and checking license keys: the MAC is
-//! `HMAC-SHA256(key_secret, "license-key/v1\0" || customer_id)`, truncated to 128 bits.
+//! `HMAC-SHA256(key_secret, "license-key/v1\0" || customer_id)` for serial 0 (every key
+//! issued before serials), and
+//! `HMAC-SHA256(key_secret, "license-key/v1\0" || customer_id || "\0" || serial)` (the
+//! serial as 4 big-endian bytes) for a later one, truncated to 128 bits. A customer id
+//! never holds a zero byte, so the two forms never meet. The serial is the license
+//! row's `key_serial`: bumping it there replaces a leaked key, and a key whose serial
+//! is not the row's licenses nothing (see `verdict::seats`).
 //!
 //! The broker needs no table of issued keys, and a key for one customer cannot be
 //! turned into a key for another. The check runs before anything else touches the
@@ -66,10 +72,14 @@ impl LicenseKeys {
             .map_err(|problem| ConfigError::new(origin, format!("{}: {problem}", path.display())))
     }
 
-    fn mac(&self, customer_id: &CustomerId) -> [u8; MAC_LEN] {
+    fn mac(&self, customer_id: &CustomerId, serial: u32) -> [u8; MAC_LEN] {
         let mut mac = self.keyed.clone();
         mac.update(DOMAIN);
         mac.update(customer_id.as_str().as_bytes());
+        if serial != 0 {
+            mac.update(b"\0");
+            mac.update(&serial.to_be_bytes());
+        }
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; MAC_LEN];
         out.copy_from_slice(&full[..MAC_LEN]);
@@ -96,15 +106,24 @@ impl LicenseKeys {
             })
     }
 
-    /// The printed license key for `customer_id`.
+    /// The printed license key for `customer_id`, serial 0 (the first key).
     pub fn mint(&self, customer_id: &CustomerId) -> String {
-        LicenseKey::new(customer_id.clone(), self.mac(customer_id)).encode()
+        self.mint_serial(customer_id, 0)
     }
 
-    /// True when the key's MAC is the one this secret gives its customer id, compared
-    /// in constant time so timing reveals nothing about how close a forgery came.
+    /// The printed license key for `customer_id` and the row's `key_serial` `serial`.
+    pub fn mint_serial(&self, customer_id: &CustomerId, serial: u32) -> String {
+        let mac = self.mac(customer_id, serial);
+        LicenseKey::with_serial(customer_id.clone(), serial, mac).encode()
+    }
+
+    /// True when the key's MAC is the one this secret gives its customer id and
+    /// serial, compared in constant time so timing reveals nothing about how close a
+    /// forgery came. (Whether the serial is the row's is decided after the lookup.)
     pub fn verify(&self, key: &LicenseKey) -> bool {
-        self.mac(key.customer_id()).ct_eq(key.mac()).into()
+        self.mac(key.customer_id(), key.serial())
+            .ct_eq(key.mac())
+            .into()
     }
 }
 
@@ -173,6 +192,29 @@ mod tests {
         mac[15] ^= 1;
         assert!(!keys.verify(&LicenseKey::new(id.clone(), mac)));
         assert!(!self::keys(2).verify(&key));
+    }
+
+    #[test]
+    fn serial_0_keys_are_the_keys_issued_before_serials_and_serials_are_signed() {
+        let keys = keys(1);
+        let id = CustomerId::parse("42").unwrap();
+        // Today's key, computed by hand: HMAC over the domain and the id only.
+        let mut mac = keys.keyed.clone();
+        mac.update(DOMAIN);
+        mac.update(b"42");
+        let full = mac.finalize().into_bytes();
+        let before = LicenseKey::new(id.clone(), full[..MAC_LEN].try_into().unwrap());
+        assert_eq!(keys.mint(&id), before.encode());
+        assert_eq!(keys.mint_serial(&id, 0), before.encode());
+        let second = LicenseKey::parse(&keys.mint_serial(&id, 1)).unwrap();
+        assert_eq!(second.serial(), 1);
+        assert!(keys.verify(&second));
+        assert_ne!(second.mac(), before.mac());
+        // A serial moved onto another key's MAC does not verify.
+        let moved = LicenseKey::with_serial(id.clone(), 2, *second.mac());
+        assert!(!keys.verify(&moved));
+        let moved = LicenseKey::with_serial(id, 1, *before.mac());
+        assert!(!keys.verify(&moved));
     }
 
     #[test]

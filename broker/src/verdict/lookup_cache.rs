@@ -244,6 +244,7 @@ mod tests {
             product: None,
             entitlements: Vec::new(),
             expiry_strategy: license_shared::ExpiryStrategy::RevokeAccess,
+            key_serial: 0,
         })
     }
 

@@ -304,6 +304,7 @@ mod tests {
             product: Some("desktop-pro".into()),
             entitlements: Vec::new(),
             expiry_strategy: ExpiryStrategy::RevokeAccess,
+            key_serial: 0,
         })
     }
 

@@ -45,12 +45,19 @@ pub(crate) enum Signed {
 }
 
 impl Verdicts {
-    /// Answers `operation` for the license `id` (whose key's MAC verified).
-    /// `product` is the app's own product code, when it names one.
+    /// Answers `operation` for the license `id` (whose key, issued for `serial`,
+    /// has a MAC that verified). `product` is the app's own product code, when it
+    /// names one.
+    ///
+    /// A key whose serial is not the row's `key_serial` (a key replaced because it
+    /// leaked) is answered `REVOKED`, whatever the operation, before any seat call: it
+    /// licenses nothing and never takes, renews or frees a seat. The verdict tells its
+    /// holder nothing about the license (as for an unknown customer).
     pub(crate) async fn answer(
         &self,
         operation: &Operation,
         id: &CustomerId,
+        serial: u32,
         product: Option<&str>,
         echo: Echo,
     ) -> Answered<Signed> {
@@ -58,6 +65,14 @@ impl Verdicts {
         let mut upstream_status = looked.upstream_status;
         let result = match looked.result {
             Err(err) => Err(err),
+            Ok(Lookup::Row(row)) if row.key_serial != serial => {
+                let iat = (self.clock)();
+                let code = VerdictCode::Revoked;
+                Ok(Signed::Verdict(
+                    self.sign(id, code, &Facts::default(), None, iat, echo),
+                    code,
+                ))
+            }
             Ok(lookup) => {
                 let seat_answer = self.with_seats(operation, id, product, &lookup, echo).await;
                 upstream_status = seat_answer.upstream_status.or(upstream_status);

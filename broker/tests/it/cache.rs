@@ -11,7 +11,7 @@ use super::helpers::*;
 async fn fifty_concurrent_validations_for_one_license_make_one_ords_call() {
     let delay = std::time::Duration::from_millis(200);
     let ords = FakeOrds::start_with_delay(delay, |_, _, _| {
-        (200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#)
+        (200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#)
     })
     .await;
     let app = spawn_app_with_fake(&ords, &FakeTokens::new()).await;
@@ -52,7 +52,7 @@ async fn upstream_errors_are_not_cached() {
         if index == 0 {
             (503, "down")
         } else {
-            (200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#)
+            (200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#)
         }
     })
     .await;

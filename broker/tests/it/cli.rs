@@ -94,6 +94,33 @@ fn issue_key_needs_only_the_key_secret_and_check_names_what_is_missing() {
     let parsed = LicenseKey::parse(key.trim()).unwrap();
     assert_eq!(parsed.customer_id().as_str(), "42");
     assert!(env.config().unwrap().license_keys.verify(&parsed));
+    assert_eq!(parsed.serial(), 0);
+
+    // --serial N: the key for the row's key_serial N, and --serial 0 is the default.
+    let keys = env.config().unwrap().license_keys;
+    for (serial, args) in [
+        (0, vec!["issue-key", "--customer-id", "42", "--serial", "0"]),
+        (3, vec!["issue-key", "--customer-id", "42", "--serial", "3"]),
+    ] {
+        let output = broker()
+            .args(&args)
+            .env(var::KEY_SECRET_FILE, key_secret)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let printed = String::from_utf8(output.stdout).unwrap();
+        let parsed = LicenseKey::parse(printed.trim()).unwrap();
+        assert_eq!(parsed.serial(), serial);
+        assert!(keys.verify(&parsed));
+        assert_eq!(serial == 0, printed.trim() == key.trim());
+    }
+    let negative = broker()
+        .args(["issue-key", "--customer-id", "42", "--serial=-1"])
+        .env(var::KEY_SECRET_FILE, key_secret)
+        .output()
+        .unwrap();
+    assert!(!negative.status.success());
+    assert!(String::from_utf8_lossy(&negative.stderr).contains("--serial"));
 
     let bad = broker()
         .args(["issue-key", "--customer-id", "../1"])

@@ -10,7 +10,7 @@ use license_broker::vars as var;
 
 use super::helpers::*;
 
-const ROW: &str = r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#;
+const ROW: &str = r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#;
 
 /// Statuses of `n` validations of `key` claiming to come from `client`.
 async fn burst(app: &TestApp, client: &str, key: &str, n: usize) -> Vec<reqwest::Response> {

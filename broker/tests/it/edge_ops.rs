@@ -168,7 +168,7 @@ async fn a_client_that_trickles_its_headers_is_disconnected() {
 
 #[tokio::test]
 async fn over_tls_a_client_trusting_the_certificate_gets_a_signed_verdict() {
-    let ords = FakeOrds::answering(200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#).await;
+    let ords = FakeOrds::answering(200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#).await;
     let dir = tempfile::tempdir().unwrap();
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));

@@ -5,7 +5,7 @@ use super::helpers::*;
 /// Keys that would carry a hostile id cannot even be parsed: 400, no token, no ORDS.
 #[tokio::test]
 async fn hostile_ids_get_400_with_zero_upstream_calls() {
-    let ords = FakeOrds::answering(200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#).await;
+    let ords = FakeOrds::answering(200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#).await;
     let tokens = FakeTokens::new();
     let app = spawn_app_with_fake(&ords, &tokens).await;
     let long = "9".repeat(10_000);
@@ -44,7 +44,7 @@ async fn hostile_ids_get_400_with_zero_upstream_calls() {
 
 #[tokio::test]
 async fn forged_key_gets_a_signed_not_found_without_reaching_ords() {
-    let ords = FakeOrds::answering(200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#).await;
+    let ords = FakeOrds::answering(200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#).await;
     let tokens = FakeTokens::new();
     let app = spawn_app_with_fake(&ords, &tokens).await;
     // Right format and checksum, MAC under another secret.
@@ -159,7 +159,7 @@ async fn healthz_is_always_up_and_readyz_follows_the_token_source() {
 #[tokio::test]
 async fn a_declared_body_over_the_limit_is_refused_at_once_not_awaited() {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let ords = FakeOrds::answering(200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#).await;
+    let ords = FakeOrds::answering(200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#).await;
     let app = spawn_app_with_fake(&ords, &FakeTokens::new()).await;
     // Headers announcing 10 GB, then nothing: before, the broker waited for the body
     // until its 4 s deadline and answered 504.

@@ -27,6 +27,7 @@ mod edge_shutdown;
 mod emulator;
 mod helpers;
 mod input;
+mod key_serials;
 mod layers;
 mod license_key_fuzz;
 mod ords_answers;

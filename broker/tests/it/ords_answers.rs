@@ -12,27 +12,27 @@ fn item(_: usize, path: &str, _: &axum::http::HeaderMap) -> Answer {
     match path.rsplit('/').next().unwrap_or("") {
         "1" => (
             200,
-            r#"{"customer_id":1,"product":"desktop-pro","max_machines":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":"2999-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","links":[{"rel":"self","href":"http://ords-internal.example/ords/page/customers/validation/1"}]}"#,
+            r#"{"customer_id":1,"product":"desktop-pro","max_machines":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":"2999-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","links":[{"rel":"self","href":"http://ords-internal.example/ords/page/customers/validation/1"}]}"#,
         ),
         "2" => (
             200,
-            r#"{"customer_id":2,"product":"desktop-pro","max_machines":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":"2001-01-01T00:00:00Z","updated_at":null,"links":[]}"#,
+            r#"{"customer_id":2,"product":"desktop-pro","max_machines":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":"2001-01-01T00:00:00Z","updated_at":null,"links":[]}"#,
         ),
         "3" => (
             200,
-            r#"{"customer_id":3,"product":null,"max_machines":null,"entitlements":null,"expiry_strategy":null,"license_status":"SUSPENDED","expires_at":"2999-01-01T00:00:00Z","updated_at":null,"links":[]}"#,
+            r#"{"customer_id":3,"product":null,"max_machines":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"SUSPENDED","expires_at":"2999-01-01T00:00:00Z","updated_at":null,"links":[]}"#,
         ),
         "5" => (
             200,
-            r#"{"customer_id":5,"product":null,"max_machines":null,"entitlements":null,"expiry_strategy":null,"license_status":"REVOKED","expires_at":null,"updated_at":null,"links":[]}"#,
+            r#"{"customer_id":5,"product":null,"max_machines":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"REVOKED","expires_at":null,"updated_at":null,"links":[]}"#,
         ),
         "6" => (
             200,
-            r#"{"customer_id":6,"product":null,"max_machines":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null,"updated_at":null,"links":[]}"#,
+            r#"{"customer_id":6,"product":null,"max_machines":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null,"updated_at":null,"links":[]}"#,
         ),
         "7" => (
             200,
-            r#"{"customer_id":7,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":"2999-01-01T00:00:00.000Z"}"#,
+            r#"{"customer_id":7,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":"2999-01-01T00:00:00.000Z"}"#,
         ),
         _ => (
             404,
@@ -46,19 +46,19 @@ fn collection(_: usize, path: &str, _: &axum::http::HeaderMap) -> Answer {
     match path.rsplit('/').next().unwrap_or("") {
         "1" => (
             200,
-            r#"{"items":[{"customer_id":1,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":"2999-01-01T00:00:00Z"}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[{"rel":"self","href":"http://ords-internal.example/ords/page/customers/validation/1"}]}"#,
+            r#"{"items":[{"customer_id":1,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":"2999-01-01T00:00:00Z"}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[{"rel":"self","href":"http://ords-internal.example/ords/page/customers/validation/1"}]}"#,
         ),
         "2" => (
             200,
-            r#"{"items":[{"customer_id":2,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":"2001-01-01T00:00:00Z"}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#,
+            r#"{"items":[{"customer_id":2,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":"2001-01-01T00:00:00Z"}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#,
         ),
         "3" => (
             200,
-            r#"{"items":[{"customer_id":3,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"SUSPENDED","expires_at":null}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#,
+            r#"{"items":[{"customer_id":3,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"SUSPENDED","expires_at":null}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#,
         ),
         "5" => (
             200,
-            r#"{"items":[{"customer_id":5,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"REVOKED","expires_at":null}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#,
+            r#"{"items":[{"customer_id":5,"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"REVOKED","expires_at":null}],"hasMore":false,"limit":25,"offset":0,"count":1,"links":[]}"#,
         ),
         _ => (
             200,
@@ -128,19 +128,19 @@ async fn what_cannot_be_read_is_an_upstream_error_not_a_verdict() {
         ),
         (
             200,
-            r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"PENDING","expires_at":null}"#,
+            r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"PENDING","expires_at":null}"#,
             503,
             "upstream_unavailable",
         ),
         (
             200,
-            r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":"soon"}"#,
+            r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":"soon"}"#,
             503,
             "upstream_unavailable",
         ),
         (
             200,
-            r#"{"items":[{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null},{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}]}"#,
+            r#"{"items":[{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null},{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}]}"#,
             503,
             "upstream_unavailable",
         ),
@@ -208,7 +208,7 @@ async fn the_answer_carries_nothing_of_ords() {
 async fn outgoing_authorization_is_exactly_bearer_and_accept_is_json() {
     let ords = FakeOrds::start(|_, _, headers| {
         assert_eq!(headers["accept"], "application/json");
-        (200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#)
+        (200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#)
     })
     .await;
     let app = spawn_app_with_fake(&ords, &FakeTokens::new()).await;
@@ -222,7 +222,7 @@ async fn one_401_means_one_refresh_and_one_replay() {
     // The stand-in accepts only generation 2.
     let ords = FakeOrds::start(|_, _, headers| {
         if headers["authorization"] == "Bearer SENTINEL_TOKEN_2" {
-            (200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#)
+            (200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#)
         } else {
             (401, r#"{"code":"Unauthorized","message":"Unauthorized"}"#)
         }
@@ -256,7 +256,7 @@ async fn a_second_401_is_an_upstream_error_never_a_loop() {
 async fn slow_ords_is_a_504_and_token_outage_a_503_with_retry_after() {
     let delay = std::time::Duration::from_millis(2500);
     let ords = FakeOrds::start_with_delay(delay, |_, _, _| {
-        (200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#)
+        (200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#)
     })
     .await;
     let tokens = FakeTokens::new();
@@ -300,7 +300,7 @@ async fn a_404_that_is_not_ords_no_row_is_an_upstream_error() {
     // A customer whose VALID is cached keeps it while ORDS's route is broken.
     let ords = FakeOrds::start(|index, _, _| {
         if index == 0 {
-            (200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#)
+            (200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#)
         } else {
             (404, "<html><body>404 Not Found</body></html>")
         }

@@ -32,7 +32,7 @@ fn ords(_: usize, path: &str, _: &axum::http::HeaderMap) -> Answer {
     match path.rsplit('/').next().unwrap_or("") {
         "1" => (
             200,
-            r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#,
+            r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#,
         ),
         "9" => (200, "<html>SENTINEL_TOKEN_in_a_body</html>"),
         _ => (

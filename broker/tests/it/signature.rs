@@ -9,7 +9,7 @@ use super::helpers::*;
 
 #[tokio::test]
 async fn envelope_verifies_with_ed25519_compact() {
-    let ords = FakeOrds::answering(200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"license_status":"ACTIVE","expires_at":null}"#).await;
+    let ords = FakeOrds::answering(200, r#"{"max_machines":null,"product":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"license_status":"ACTIVE","expires_at":null}"#).await;
     let app = spawn_app_with_fake(&ords, &FakeTokens::new()).await;
     let response = app.validate(&app.key("1"), &nonce()).await;
     let envelope: Envelope = response.json().await.unwrap();

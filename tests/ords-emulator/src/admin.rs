@@ -151,7 +151,7 @@ pub(crate) async fn get_licenses(State(e): State<Emulator>) -> Response {
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub(crate) struct PutQuery {
-    /// Skip the CHECK constraints on `max_machines`, `entitlements` and `expiry_strategy`, to test a
+    /// Skip the CHECK constraints on `max_machines`, `entitlements`, `expiry_strategy` and `key_serial`, to test a
     /// client against data a real table would refuse.
     unchecked: bool,
 }
@@ -199,6 +199,14 @@ pub(crate) async fn put_license(
             ));
         }
     }
+    if let Some(serial) = seed.key_serial.filter(|_| !q.unchecked) {
+        if !(0..=license::KEY_SERIAL_LIMIT).contains(&serial) {
+            return bad_request(format!(
+                "license.key_serial: {serial} violates the CHECK constraint: NULL or a whole number from 0 to {}",
+                license::KEY_SERIAL_LIMIT
+            ));
+        }
+    }
     if seed.customer_id != id {
         return bad_request(format!(
             "license.customer_id: {} does not match the URL's {id}",
@@ -218,6 +226,7 @@ pub(crate) async fn put_license(
     e.set_max_machines(id, seed.max_machines);
     e.set_entitlements(id, entitlements.as_deref());
     e.set_expiry_strategy(id, expiry_strategy.as_deref());
+    e.set_key_serial(id, seed.key_serial);
     let render = Render::of(&e.inner.options);
     let row = e
         .inner

@@ -305,14 +305,15 @@ impl Emulator {
 
     /// Inserts or replaces a row (e.g. to suspend a license mid-test). Dates are
     /// stored as the columns would: DATE to the second, TIMESTAMP to the millisecond.
-    /// A replaced row keeps its `max_machines`, `entitlements` and `expiry_strategy`
-    /// (a new one gets NULL in each); set them with [`Emulator::set_max_machines`],
-    /// [`Emulator::set_entitlements`] and [`Emulator::set_expiry_strategy`].
+    /// A replaced row keeps its `max_machines`, `entitlements`, `expiry_strategy` and
+    /// `key_serial` (a new one gets NULL in each); set them with
+    /// [`Emulator::set_max_machines`], [`Emulator::set_entitlements`],
+    /// [`Emulator::set_expiry_strategy`] and [`Emulator::set_key_serial`].
     pub fn upsert_license(&self, mut license: License) {
         license.expires_at = license.expires_at.map(state::truncate_seconds);
         license.updated_at = license.updated_at.map(state::truncate_millis);
         let mut state = self.inner.state();
-        let (max_machines, entitlements, expiry_strategy) = state
+        let (max_machines, entitlements, expiry_strategy, key_serial) = state
             .licenses
             .get(&license.customer_id)
             .map(|r| {
@@ -320,6 +321,7 @@ impl Emulator {
                     r.max_machines,
                     r.entitlements.clone(),
                     r.expiry_strategy.clone(),
+                    r.key_serial,
                 )
             })
             .unwrap_or_default();
@@ -330,8 +332,30 @@ impl Emulator {
                 max_machines,
                 entitlements,
                 expiry_strategy,
+                key_serial,
             },
         );
+    }
+
+    /// The row's `key_serial` column: `Some(None)` is NULL (0), `None` no row.
+    pub fn key_serial(&self, customer_id: i64) -> Option<Option<i64>> {
+        self.inner
+            .state()
+            .licenses
+            .get(&customer_id)
+            .map(|r| r.key_serial)
+    }
+
+    /// Sets the row's `key_serial` (`None` = NULL, 0); `false` without a row. Not
+    /// checked, like [`Emulator::set_entitlements`].
+    pub fn set_key_serial(&self, customer_id: i64, key_serial: Option<i64>) -> bool {
+        match self.inner.state().licenses.get_mut(&customer_id) {
+            Some(r) => {
+                r.key_serial = key_serial;
+                true
+            }
+            None => false,
+        }
     }
 
     /// The row's `entitlements` column as stored (`"export,sync"`): `Some(None)` is

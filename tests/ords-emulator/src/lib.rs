@@ -54,7 +54,8 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use emulator::{ClientInfo, Emulator};
 pub use faults::Faults;
 pub use license::{
-    Column, License, ENTITLEMENTS_PATTERN, EXPIRY_STRATEGIES, LICENSE_STATUSES, MAX_MACHINES_LIMIT,
+    Column, License, ENTITLEMENTS_PATTERN, EXPIRY_STRATEGIES, KEY_SERIAL_LIMIT, LICENSE_STATUSES,
+    MAX_MACHINES_LIMIT,
 };
 pub use options::{
     EcidStyle, EmulatorOptions, PrivilegeWithoutRoles, ResponseFormat, TokenErrorStyle,

@@ -12,8 +12,9 @@
 //! | `max_machines`   | NUMBER         | number, or `null` (no machine limit)   |
 //! | `entitlements`   | VARCHAR2(512)  | `"export,sync"` or `null` (none)       |
 //! | `expiry_strategy`| VARCHAR2(16)   | `"MAINTAIN_ACCESS"`, `"REVOKE_ACCESS"` or `null` (= `REVOKE_ACCESS`) |
+//! | `key_serial`     | NUMBER         | number, or `null` (= 0, the first key) |
 //!
-//! `max_machines`, `entitlements` and `expiry_strategy` are not fields of [`License`]:
+//! `max_machines`, `entitlements`, `expiry_strategy` and `key_serial` are not fields of [`License`]:
 //! crates outside this one build `License` values with struct literals, and a new
 //! field would break them. The table keeps them beside each row in a [`Record`].
 //!
@@ -44,6 +45,10 @@ pub const EXPIRY_STRATEGIES: [&str; 2] = ["REVOKE_ACCESS", "MAINTAIN_ACCESS"];
 /// The largest `max_machines` the table's CHECK constraint allows: a whole number from
 /// 0 to this, the range of the broker's unsigned 32-bit reading.
 pub const MAX_MACHINES_LIMIT: i64 = 4_294_967_295;
+
+/// The largest `key_serial` the table's CHECK constraint allows: a whole number from
+/// 0 to this, the range of the broker's unsigned 32-bit reading.
+pub const KEY_SERIAL_LIMIT: i64 = 4_294_967_295;
 
 /// The longest entitlement name (`[a-z0-9][a-z0-9._-]{0,63}`).
 pub const MAX_ENTITLEMENT_CHARS: usize = 64;
@@ -107,6 +112,9 @@ pub enum Column {
     /// `expiry_strategy VARCHAR2(16)`: `REVOKE_ACCESS` or `MAINTAIN_ACCESS`; NULL =
     /// `REVOKE_ACCESS`.
     ExpiryStrategy,
+    /// `key_serial NUMBER`: the serial of the license's current key; NULL = 0. A key
+    /// issued for another serial licenses nothing.
+    KeySerial,
 }
 
 /// A row as the table stores it: the [`License`] columns plus the columns added since.
@@ -116,6 +124,7 @@ pub(crate) struct Record {
     pub max_machines: Option<i64>,
     pub entitlements: Option<String>,
     pub expiry_strategy: Option<String>,
+    pub key_serial: Option<i64>,
 }
 
 /// How ORDS prints values, from the options that change it.
@@ -170,7 +179,7 @@ pub fn exponent_form(n: i64) -> Option<String> {
 
 impl Column {
     /// Every column in table order (the order of `SELECT *`).
-    pub const ALL: [Column; 8] = [
+    pub const ALL: [Column; 9] = [
         Column::CustomerId,
         Column::Product,
         Column::LicenseStatus,
@@ -179,6 +188,7 @@ impl Column {
         Column::MaxMachines,
         Column::Entitlements,
         Column::ExpiryStrategy,
+        Column::KeySerial,
     ];
 
     /// The lower-case name ORDS uses as the JSON key.
@@ -192,6 +202,7 @@ impl Column {
             Column::MaxMachines => "max_machines",
             Column::Entitlements => "entitlements",
             Column::ExpiryStrategy => "expiry_strategy",
+            Column::KeySerial => "key_serial",
         }
     }
 
@@ -206,6 +217,7 @@ impl Column {
             Column::MaxMachines => "NUMBER",
             Column::Entitlements => "VARCHAR2(512)",
             Column::ExpiryStrategy => "VARCHAR2(16)",
+            Column::KeySerial => "NUMBER",
         }
     }
 
@@ -237,6 +249,9 @@ impl Column {
                 .map_or(Cell::Value(Value::Null), |n| render.number(n)),
             Column::Entitlements => text(&record.entitlements),
             Column::ExpiryStrategy => text(&record.expiry_strategy),
+            Column::KeySerial => record
+                .key_serial
+                .map_or(Cell::Value(Value::Null), |n| render.number(n)),
         }
     }
 
@@ -248,13 +263,13 @@ impl Column {
         match self {
             // Oracle converts the text to a NUMBER (`1e3` is 1000, `4.0` is 4); a number
             // with a fraction equals no integer; text that is no number raises.
-            Column::CustomerId | Column::MaxMachines => match to_number(bind) {
+            Column::CustomerId | Column::MaxMachines | Column::KeySerial => match to_number(bind) {
                 None => Err("ORA-01722: invalid number"),
                 Some(Number::Other) => Ok(false),
-                Some(Number::Integer(n)) => Ok(if self == Column::CustomerId {
-                    n == row.customer_id
-                } else {
-                    record.max_machines == Some(n)
+                Some(Number::Integer(n)) => Ok(match self {
+                    Column::CustomerId => n == row.customer_id,
+                    Column::MaxMachines => record.max_machines == Some(n),
+                    _ => record.key_serial == Some(n),
                 }),
             },
             Column::Product => Ok(row.product.as_deref() == Some(bind)),

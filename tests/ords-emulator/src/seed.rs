@@ -235,6 +235,10 @@ pub struct LicenseSeed {
     /// `REVOKE_ACCESS`, when left out or `""`.
     #[serde(default)]
     pub expiry_strategy: Option<String>,
+    /// The serial of the license's current key (NUMBER, 0 to 4294967295); NULL, which
+    /// means 0 (the first key), when left out.
+    #[serde(default)]
+    pub key_serial: Option<i64>,
 }
 
 /// Why a seed was refused.

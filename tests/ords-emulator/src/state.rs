@@ -91,6 +91,7 @@ impl State {
                     max_machines: l.max_machines,
                     entitlements: empty_is_null(l.entitlements.clone()),
                     expiry_strategy: empty_is_null(l.expiry_strategy.clone()),
+                    key_serial: l.key_serial,
                 };
                 (l.customer_id, record)
             })

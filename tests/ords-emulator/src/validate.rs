@@ -162,6 +162,17 @@ impl Seed {
                     "violates the CHECK constraint: NULL or at least 0",
                 ));
             }
+            if l.key_serial
+                .is_some_and(|n| !(0..=license::KEY_SERIAL_LIMIT).contains(&n))
+            {
+                return Err(invalid(
+                    format!("licenses[{i}].key_serial"),
+                    format!(
+                        "violates the CHECK constraint: NULL or a whole number from 0 to {}",
+                        license::KEY_SERIAL_LIMIT
+                    ),
+                ));
+            }
             if let Some(list) = l.entitlements.as_deref().filter(|s| !s.is_empty()) {
                 if !license::entitlements_are_valid(list) {
                     return Err(invalid(

@@ -77,7 +77,13 @@ pub fn oracle(body: &[u8], id: &str) -> Option<Reading> {
 }
 
 /// The default columns besides status and expiry, which the bodies hold as NULL.
-const OPTIONAL_COLUMNS: [&str; 4] = ["max_machines", "product", "entitlements", "expiry_strategy"];
+const OPTIONAL_COLUMNS: [&str; 5] = [
+    "max_machines",
+    "product",
+    "entitlements",
+    "expiry_strategy",
+    "key_serial",
+];
 
 fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![

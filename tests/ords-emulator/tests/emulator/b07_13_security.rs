@@ -9,7 +9,7 @@ use crate::{start, start_toml, start_with, Env, INVALID_TOKEN, UNAUTHORIZED};
 /// The article's row for customer 1 under the default seed and START.
 fn row_1(env: &Env) -> String {
     format!(
-        r#"{{"customer_id":1,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2026-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":"export,sync","expiry_strategy":null,"links":[{{"rel":"collection","href":"{}/ords/page/customers/validation/"}}]}}"#,
+        r#"{{"customer_id":1,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2026-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":"export,sync","expiry_strategy":null,"key_serial":null,"links":[{{"rel":"collection","href":"{}/ords/page/customers/validation/"}}]}}"#,
         env.ords.base_url
     )
 }

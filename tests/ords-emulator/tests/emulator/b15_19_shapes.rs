@@ -124,7 +124,7 @@ async fn b16_collection_with_no_row_is_200_with_empty_items() {
         )
     );
     let one = env.get("customers/validation/3", Some(&token)).await;
-    assert!(one.body.starts_with(r#"{"items":[{"customer_id":3,"product":"desktop-pro","license_status":"SUSPENDED","expires_at":"2026-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":null,"expiry_strategy":null}],"hasMore":false,"limit":25,"offset":0,"count":1,"#), "{}", one.body);
+    assert!(one.body.starts_with(r#"{"items":[{"customer_id":3,"product":"desktop-pro","license_status":"SUSPENDED","expires_at":"2026-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}],"hasMore":false,"limit":25,"offset":0,"count":1,"#), "{}", one.body);
 }
 
 #[tokio::test]
@@ -196,7 +196,7 @@ async fn b17_item_is_the_flat_row_with_a_collection_link_and_404_without_a_row()
         assert_eq!(
             answer.body,
             format!(
-                r#"{{"customer_id":{id},"product":"{product}","license_status":"{status}","expires_at":"{expires}","updated_at":"2025-01-01T00:00:00.000Z","max_machines":{max_machines},"entitlements":{entitlements},"expiry_strategy":{strategy},"links":[{{"rel":"collection","href":"{parent}"}}]}}"#
+                r#"{{"customer_id":{id},"product":"{product}","license_status":"{status}","expires_at":"{expires}","updated_at":"2025-01-01T00:00:00.000Z","max_machines":{max_machines},"entitlements":{entitlements},"expiry_strategy":{strategy},"key_serial":null,"links":[{{"rel":"collection","href":"{parent}"}}]}}"#
             )
         );
     }
@@ -371,7 +371,7 @@ async fn b19_keys_are_lowercase_and_values_are_formatted_like_ords() {
     assert_eq!(
         answer,
         format!(
-            r#"{{"customer_id":42,"product":null,"license_status":"REVOKED","expires_at":null,"updated_at":"2025-03-04T03:06:07.891Z","max_machines":null,"entitlements":null,"expiry_strategy":null,"links":[{{"rel":"collection","href":"{}/ords/page/customers/validation/"}}]}}"#,
+            r#"{{"customer_id":42,"product":null,"license_status":"REVOKED","expires_at":null,"updated_at":"2025-03-04T03:06:07.891Z","max_machines":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"links":[{{"rel":"collection","href":"{}/ords/page/customers/validation/"}}]}}"#,
             env.ords.base_url
         )
     );

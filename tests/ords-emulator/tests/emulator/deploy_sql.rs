@@ -8,7 +8,7 @@ use ords_emulator::seats::{
 };
 use ords_emulator::{
     Column, Outcome, Procedure, Seed, SourceType, ENTITLEMENTS_PATTERN, EXPIRY_STRATEGIES,
-    LICENSE_STATUSES, MAX_MACHINES_LIMIT,
+    KEY_SERIAL_LIMIT, LICENSE_STATUSES, MAX_MACHINES_LIMIT,
 };
 
 fn read(file: &str) -> String {
@@ -232,7 +232,7 @@ fn a_rerun_looks_every_object_up_before_creating_it() {
     }
     // ALTER TABLE … ADD (…) columns are named as user_tab_columns lists them.
     assert!(schema.contains(
-        "l_columns t_statements := t_statements('MAX_MACHINES', 'ENTITLEMENTS', 'EXPIRY_STRATEGY');"
+        "l_columns t_statements := t_statements('MAX_MACHINES', 'ENTITLEMENTS', 'EXPIRY_STRATEGY', 'KEY_SERIAL');"
     ));
 }
 
@@ -312,6 +312,10 @@ fn the_table_matches_the_emulator_columns_and_rows() {
     let strategy = check_of(body, "licenses_expiry_strategy_ck");
     assert!(strategy.starts_with("expiry_strategy IN ("), "{strategy}");
     assert_eq!(quoted(strategy), EXPIRY_STRATEGIES);
+    assert_eq!(
+        check_of(body, "licenses_key_serial_ck"),
+        format!("key_serial = TRUNC(key_serial) AND key_serial BETWEEN 0 AND {KEY_SERIAL_LIMIT}")
+    );
 
     // A table from before the newer columns gets each of them, with the same type and
     // constraint, and a column that exists already is skipped (ORA-01430).
@@ -328,6 +332,7 @@ fn the_table_matches_the_emulator_columns_and_rows() {
         (Column::MaxMachines, "licenses_max_machines_ck"),
         (Column::Entitlements, "licenses_entitlements_ck"),
         (Column::ExpiryStrategy, "licenses_expiry_strategy_ck"),
+        (Column::KeySerial, "licenses_key_serial_ck"),
     ];
     let expected_adds: Vec<String> = newer
         .iter()
@@ -394,6 +399,7 @@ fn the_table_matches_the_emulator_columns_and_rows() {
                 l.max_machines.map_or("NULL".to_owned(), |m| m.to_string()),
                 text(&l.entitlements),
                 text(&l.expiry_strategy),
+                l.key_serial.map_or("NULL".to_owned(), |n| n.to_string()),
             ]
         })
         .collect();

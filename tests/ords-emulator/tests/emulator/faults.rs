@@ -258,7 +258,7 @@ async fn licenses_can_be_changed_over_http() {
         .unwrap();
     assert_eq!(
         put.text().await.unwrap(),
-        r#"{"customer_id":3,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":null,"expiry_strategy":null}"#
+        r#"{"customer_id":3,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}"#
     );
     let bad = env
         .http

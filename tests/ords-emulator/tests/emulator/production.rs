@@ -215,7 +215,7 @@ async fn dates_shift_by_the_ords_jvm_time_zone() {
     assert_eq!(
         answer.body,
         format!(
-            r#"{{"customer_id":1,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2025-12-31T22:00:00Z","updated_at":"2024-12-31T22:00:00.000Z","max_machines":null,"entitlements":"export,sync","expiry_strategy":null,"links":[{{"rel":"collection","href":"{}/ords/page/customers/validation/"}}]}}"#,
+            r#"{{"customer_id":1,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2025-12-31T22:00:00Z","updated_at":"2024-12-31T22:00:00.000Z","max_machines":null,"entitlements":"export,sync","expiry_strategy":null,"key_serial":null,"links":[{{"rel":"collection","href":"{}/ords/page/customers/validation/"}}]}}"#,
             env.ords.base_url
         )
     );
@@ -268,7 +268,7 @@ async fn numbers_of_more_than_10_digits_print_in_exponent_form() {
     assert_eq!(
         answer.body,
         format!(
-            r#"{{"customer_id":1.2345678901e10,"product":"desktop-lite","license_status":"ACTIVE","expires_at":"2026-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":null,"expiry_strategy":null,"links":[{{"rel":"collection","href":"{base}/ords/page/customers/validation/"}}]}}"#
+            r#"{{"customer_id":1.2345678901e10,"product":"desktop-lite","license_status":"ACTIVE","expires_at":"2026-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":null,"expiry_strategy":null,"key_serial":null,"links":[{{"rel":"collection","href":"{base}/ords/page/customers/validation/"}}]}}"#
         )
     );
     // ... and so can a row put over HTTP. Ten digits stay plain.
@@ -281,7 +281,7 @@ async fn numbers_of_more_than_10_digits_print_in_exponent_form() {
         .unwrap();
     assert_eq!(
         put.text().await.unwrap(),
-        r#"{"customer_id":1.0e10,"product":null,"license_status":"ACTIVE","expires_at":null,"updated_at":null,"max_machines":1234567890,"entitlements":null,"expiry_strategy":null}"#
+        r#"{"customer_id":1.0e10,"product":null,"license_status":"ACTIVE","expires_at":null,"updated_at":null,"max_machines":1234567890,"entitlements":null,"expiry_strategy":null,"key_serial":null}"#
     );
     let answer = env
         .get("customers/validation/10000000000", Some(&token))

@@ -24,21 +24,21 @@ async fn entitlements_and_expiry_strategy_are_served_put_and_checked() {
     let row = put(
         &env,
         "7",
-        r#"{"license_status":"ACTIVE","product":"desktop-pro","expires_at":"2030-01-01T00:00:00Z","updated_at":"now","entitlements":"export,sync.v2,team-5","expiry_strategy":"MAINTAIN_ACCESS"}"#,
+        r#"{"license_status":"ACTIVE","product":"desktop-pro","expires_at":"2030-01-01T00:00:00Z","updated_at":"now","entitlements":"export,sync.v2,team-5","expiry_strategy":"MAINTAIN_ACCESS","key_serial":null}"#,
     )
     .await;
     assert_eq!(
         (row.status, row.body.as_str()),
         (
             200,
-            r#"{"customer_id":7,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":"export,sync.v2,team-5","expiry_strategy":"MAINTAIN_ACCESS"}"#
+            r#"{"customer_id":7,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":"export,sync.v2,team-5","expiry_strategy":"MAINTAIN_ACCESS","key_serial":null}"#
         )
     );
     let served = env.get("customers/validation/7", Some(&token)).await;
     assert_eq!(
         served.body,
         format!(
-            r#"{{"customer_id":7,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":"export,sync.v2,team-5","expiry_strategy":"MAINTAIN_ACCESS","links":[{{"rel":"collection","href":"{}/ords/page/customers/validation/"}}]}}"#,
+            r#"{{"customer_id":7,"product":"desktop-pro","license_status":"ACTIVE","expires_at":"2030-01-01T00:00:00Z","updated_at":"2025-01-01T00:00:00.000Z","max_machines":null,"entitlements":"export,sync.v2,team-5","expiry_strategy":"MAINTAIN_ACCESS","key_serial":null,"links":[{{"rel":"collection","href":"{}/ords/page/customers/validation/"}}]}}"#,
             env.ords.base_url
         )
     );
@@ -47,12 +47,12 @@ async fn entitlements_and_expiry_strategy_are_served_put_and_checked() {
     let empty = put(
         &env,
         "7",
-        r#"{"license_status":"ACTIVE","entitlements":"","expiry_strategy":""}"#,
+        r#"{"license_status":"ACTIVE","entitlements":"","expiry_strategy":"","key_serial":null}"#,
     )
     .await;
     assert_eq!(
         empty.body,
-        r#"{"customer_id":7,"product":null,"license_status":"ACTIVE","expires_at":null,"updated_at":null,"max_machines":null,"entitlements":null,"expiry_strategy":null}"#
+        r#"{"customer_id":7,"product":null,"license_status":"ACTIVE","expires_at":null,"updated_at":null,"max_machines":null,"entitlements":null,"expiry_strategy":null,"key_serial":null}"#
     );
 
     // The CHECK constraints.
@@ -66,7 +66,7 @@ async fn entitlements_and_expiry_strategy_are_served_put_and_checked() {
             r#"{"error":"invalid_request","message":"license.entitlements: \"export,,sync\" violates the CHECK constraint: NULL or comma-separated names matching [a-z0-9][a-z0-9._-]{0,63}, at most 512 characters"}"#,
         ),
         (
-            r#"{"license_status":"ACTIVE","expiry_strategy":"KEEP"}"#,
+            r#"{"license_status":"ACTIVE","expiry_strategy":"KEEP","key_serial":null}"#,
             r#"{"error":"invalid_request","message":"license.expiry_strategy: \"KEEP\" violates the CHECK constraint: NULL or one of [\"REVOKE_ACCESS\", \"MAINTAIN_ACCESS\"]"}"#,
         ),
     ] {
@@ -120,12 +120,12 @@ async fn entitlements_and_expiry_strategy_are_served_put_and_checked() {
     let unchecked = put(
         &env,
         "7?unchecked=true",
-        r#"{"license_status":"ACTIVE","entitlements":" Export,,x ","expiry_strategy":"KEEP"}"#,
+        r#"{"license_status":"ACTIVE","entitlements":" Export,,x ","expiry_strategy":"KEEP","key_serial":null}"#,
     )
     .await;
     assert_eq!(
         unchecked.body,
-        r#"{"customer_id":7,"product":null,"license_status":"ACTIVE","expires_at":null,"updated_at":null,"max_machines":null,"entitlements":" Export,,x ","expiry_strategy":"KEEP"}"#
+        r#"{"customer_id":7,"product":null,"license_status":"ACTIVE","expires_at":null,"updated_at":null,"max_machines":null,"entitlements":" Export,,x ","expiry_strategy":"KEEP","key_serial":null}"#
     );
 }
 
@@ -167,7 +167,7 @@ async fn the_library_keeps_the_columns_beside_each_row() {
     let served = env.get("customers/validation/8", Some(&token)).await;
     assert!(
         served.body.contains(
-            r#""max_machines":null,"entitlements":"Not Valid","expiry_strategy":null,"links""#
+            r#""max_machines":null,"entitlements":"Not Valid","expiry_strategy":null,"key_serial":null,"links""#
         ),
         "{}",
         served.body
