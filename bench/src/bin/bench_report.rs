@@ -7,9 +7,11 @@ use anyhow::{bail, Context as _};
 use license_bench::report;
 use license_bench::results::Results;
 
-/// The markers around the section bench/ffi/run.sh (bench-ffi) writes.
-const FFI_BEGIN: &str = "<!-- bench-ffi:begin -->";
-const FFI_END: &str = "<!-- bench-ffi:end -->";
+/// The markers around the sections other harnesses write into BENCHMARKS.md.
+const KEPT_SECTIONS: [(&str, &str); 2] = [
+    ("<!-- bench-ffi:begin -->", "<!-- bench-ffi:end -->"),
+    ("<!-- bench-size:begin -->", "<!-- bench-size:end -->"),
+];
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,13 +21,16 @@ fn main() -> anyhow::Result<()> {
     let mut text = report::render(&Results {
         dir: Path::new(dir),
     });
-    // bench/ffi/run.sh writes its own section between these markers: keep it.
+    // bench/ffi/run.sh and bench/size.sh write their own sections between markers:
+    // keep them.
     let previous = std::fs::read_to_string(out).unwrap_or_default();
-    if let (Some(begin), Some(end)) = (previous.find(FFI_BEGIN), previous.find(FFI_END)) {
-        if begin < end {
-            text.push('\n');
-            text.push_str(&previous[begin..end + FFI_END.len()]);
-            text.push('\n');
+    for (begin_marker, end_marker) in KEPT_SECTIONS {
+        if let (Some(begin), Some(end)) = (previous.find(begin_marker), previous.find(end_marker)) {
+            if begin < end {
+                text.push('\n');
+                text.push_str(&previous[begin..end + end_marker.len()]);
+                text.push('\n');
+            }
         }
     }
     std::fs::write(out, &text).with_context(|| format!("writing {out}"))?;
