@@ -235,3 +235,6 @@ fn stop(manager: Option<TokenHandle>, metrics_task: Option<JoinHandle<()>>) {
         task.abort();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -55,7 +55,7 @@ pub(crate) use state::{AppState, Parts};
 
 /// The router, with the middleware above. `metrics`: whether `/metrics` is on this
 /// (public) router; it is not when a separate metrics listener is configured.
-fn app(state: AppState, metrics: bool) -> Router {
+pub(crate) fn app(state: AppState, metrics: bool) -> Router {
     let router = Router::new()
         .route("/v1/license/validate", post(validate::validate))
         .route("/v1/license/activate", post(validate::activate))
@@ -109,6 +109,3 @@ async fn method_not_allowed() -> impl axum::response::IntoResponse {
     });
     (axum::http::StatusCode::METHOD_NOT_ALLOWED, axum::Json(body))
 }
-
-#[cfg(test)]
-mod tests;

@@ -6,15 +6,17 @@ use std::path::Path;
 
 use crate::config::vars as var;
 use crate::config::{unknown_variables, ConfigError, Sources};
-use crate::verdict::Signer;
 use crate::Config;
 
+/// A signing key made for these tests only (`openssl genpkey -algorithm ed25519`): a
+/// fixed file keeps the settings tests off the verdict module, which sits above config.
+const TEST_SIGNING_KEY: &str = "-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIGJwSKVGXTy7/1/TmDBD/PnkIwXZKQdmLom8fhznE/at
+-----END PRIVATE KEY-----
+";
+
 fn write_keys(dir: &Path) {
-    std::fs::write(
-        dir.join("signing.pem"),
-        Signer::generate().to_pem().unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.join("signing.pem"), TEST_SIGNING_KEY).unwrap();
     std::fs::write(dir.join("key-secret"), "k7Qp2vX9mR4tL8wZ3nB6cF1hJ5sD0gYe\n").unwrap();
     std::fs::write(dir.join("client-secret"), "SENTINEL_SECRET_ops\n").unwrap();
 }

@@ -1,5 +1,6 @@
-//! The broker's own 404 and 405 are the `{"error","message"}` JSON every other error
-//! is, and a separate metrics listener takes `/metrics` off the public router.
+//! The router as `app` wires it from a whole configuration: the broker's own 404 and
+//! 405 are the `{"error","message"}` JSON every other error is, and a separate metrics
+//! listener takes `/metrics` off the public router.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,10 +9,12 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use tower::ServiceExt as _;
 
-use super::*;
-use crate::app::{build_state, Config};
+use axum::Router;
+
+use super::{build_state, Config};
 use crate::config::vars as var;
 use crate::config::Sources;
+use crate::http::{app, metrics_app, AppState};
 use crate::ords::token::{TokenError, TokenFuture, TokenSource};
 use crate::verdict::Signer;
 
