@@ -105,15 +105,8 @@ pub unsafe extern "C" fn lc_check(
     mode: lc_check_mode,
     verdict_json: *mut *mut c_char,
 ) -> lc_status {
-    call(|| {
-        // SAFETY: `client` is NULL or a live client (this function's contract).
-        let handle = unsafe { handle(client) }?;
-        let out = non_null(verdict_json, "verdict_json")?;
-        let json = handle.run(Call::Check(calls::mode(mode)?))?;
-        // SAFETY: `out` is non-null and writable (this function's contract).
-        unsafe { write_out(out, &json) };
-        Ok(())
-    })
+    // SAFETY: passed on from this function's contract.
+    unsafe { blocking(client, verdict_json, || Ok(Call::Check(calls::mode(mode)?))) }
 }
 
 /// Activates the license `license_key` on this machine (claims a seat where the license
@@ -131,23 +124,16 @@ pub unsafe extern "C" fn lc_activate(
     machine_name: *const c_char,
     verdict_json: *mut *mut c_char,
 ) -> lc_status {
-    call(|| {
-        // SAFETY: `client` is NULL or a live client (this function's contract).
-        let handle = unsafe { handle(client) }?;
-        // SAFETY: the strings are NULL or NUL-terminated (this function's contract).
-        let key = unsafe { required_str(license_key, "license_key") }?;
-        // SAFETY: as above.
-        let name = unsafe { optional_str(machine_name, "machine_name") }?;
-        let out = non_null(verdict_json, "verdict_json")?;
-        let json = handle.run(Call::Activate {
-            key: key.to_owned(),
-            name: name.map(str::to_owned),
-            replace: None,
-        })?;
-        // SAFETY: `out` is non-null and writable (this function's contract).
-        unsafe { write_out(out, &json) };
-        Ok(())
-    })
+    // SAFETY: passed on from this function's contract.
+    unsafe {
+        blocking(client, verdict_json, || {
+            Ok(Call::Activate {
+                key: required_str(license_key, "license_key")?.to_owned(),
+                name: optional_str(machine_name, "machine_name")?.map(str::to_owned),
+                replace: None,
+            })
+        })
+    }
 }
 
 /// The way out of `MACHINE_LIMIT` with only the key in hand: frees the seat of machine
@@ -166,25 +152,16 @@ pub unsafe extern "C" fn lc_activate_replacing(
     machine_name: *const c_char,
     verdict_json: *mut *mut c_char,
 ) -> lc_status {
-    call(|| {
-        // SAFETY: `client` is NULL or a live client (this function's contract).
-        let handle = unsafe { handle(client) }?;
-        // SAFETY: the strings are NULL or NUL-terminated (this function's contract).
-        let key = unsafe { required_str(license_key, "license_key") }?;
-        // SAFETY: as above.
-        let id = unsafe { required_str(machine_id, "machine_id") }?;
-        // SAFETY: as above.
-        let name = unsafe { optional_str(machine_name, "machine_name") }?;
-        let out = non_null(verdict_json, "verdict_json")?;
-        let json = handle.run(Call::Activate {
-            key: key.to_owned(),
-            name: name.map(str::to_owned),
-            replace: Some(id.to_owned()),
-        })?;
-        // SAFETY: `out` is non-null and writable (this function's contract).
-        unsafe { write_out(out, &json) };
-        Ok(())
-    })
+    // SAFETY: passed on from this function's contract.
+    unsafe {
+        blocking(client, verdict_json, || {
+            Ok(Call::Activate {
+                key: required_str(license_key, "license_key")?.to_owned(),
+                name: optional_str(machine_name, "machine_name")?.map(str::to_owned),
+                replace: Some(required_str(machine_id, "machine_id")?.to_owned()),
+            })
+        })
+    }
 }
 
 /// Frees this machine's seat online, then removes the stored key and the lease. `LC_OK`
@@ -199,15 +176,8 @@ pub unsafe extern "C" fn lc_deactivate(
     client: *mut lc_client,
     verdict_json: *mut *mut c_char,
 ) -> lc_status {
-    call(|| {
-        // SAFETY: `client` is NULL or a live client (this function's contract).
-        let handle = unsafe { handle(client) }?;
-        let out = non_null(verdict_json, "verdict_json")?;
-        let json = handle.run(Call::Deactivate)?;
-        // SAFETY: `out` is non-null and writable (this function's contract).
-        unsafe { write_out(out, &json) };
-        Ok(())
-    })
+    // SAFETY: passed on from this function's contract.
+    unsafe { blocking(client, verdict_json, || Ok(Call::Deactivate)) }
 }
 
 /// Frees the seat of another machine (a dead laptop) by the 12-digit id that
@@ -222,17 +192,13 @@ pub unsafe extern "C" fn lc_deactivate_machine(
     machine_id: *const c_char,
     verdict_json: *mut *mut c_char,
 ) -> lc_status {
-    call(|| {
-        // SAFETY: `client` is NULL or a live client (this function's contract).
-        let handle = unsafe { handle(client) }?;
-        // SAFETY: `machine_id` is NULL or NUL-terminated (this function's contract).
-        let id = unsafe { required_str(machine_id, "machine_id") }?;
-        let out = non_null(verdict_json, "verdict_json")?;
-        let json = handle.run(Call::DeactivateMachine(id.to_owned()))?;
-        // SAFETY: `out` is non-null and writable (this function's contract).
-        unsafe { write_out(out, &json) };
-        Ok(())
-    })
+    // SAFETY: passed on from this function's contract.
+    unsafe {
+        blocking(client, verdict_json, || {
+            let id = required_str(machine_id, "machine_id")?;
+            Ok(Call::DeactivateMachine(id.to_owned()))
+        })
+    }
 }
 
 /// Lists the machines holding the stored license's seats (the verdict's `machines`
@@ -245,15 +211,8 @@ pub unsafe extern "C" fn lc_machines(
     client: *mut lc_client,
     verdict_json: *mut *mut c_char,
 ) -> lc_status {
-    call(|| {
-        // SAFETY: `client` is NULL or a live client (this function's contract).
-        let handle = unsafe { handle(client) }?;
-        let out = non_null(verdict_json, "verdict_json")?;
-        let json = handle.run(Call::Machines(None))?;
-        // SAFETY: `out` is non-null and writable (this function's contract).
-        unsafe { write_out(out, &json) };
-        Ok(())
-    })
+    // SAFETY: passed on from this function's contract.
+    unsafe { blocking(client, verdict_json, || Ok(Call::Machines(None))) }
 }
 
 /// Lists the machines holding the seats of `license_key`, a key this machine need not
@@ -268,17 +227,13 @@ pub unsafe extern "C" fn lc_machines_for_key(
     license_key: *const c_char,
     verdict_json: *mut *mut c_char,
 ) -> lc_status {
-    call(|| {
-        // SAFETY: `client` is NULL or a live client (this function's contract).
-        let handle = unsafe { handle(client) }?;
-        // SAFETY: `license_key` is NULL or NUL-terminated (this function's contract).
-        let key = unsafe { required_str(license_key, "license_key") }?;
-        let out = non_null(verdict_json, "verdict_json")?;
-        let json = handle.run(Call::Machines(Some(key.to_owned())))?;
-        // SAFETY: `out` is non-null and writable (this function's contract).
-        unsafe { write_out(out, &json) };
-        Ok(())
-    })
+    // SAFETY: passed on from this function's contract.
+    unsafe {
+        blocking(client, verdict_json, || {
+            let key = required_str(license_key, "license_key")?;
+            Ok(Call::Machines(Some(key.to_owned())))
+        })
+    }
 }
 
 /// [`lc_check`] without blocking the caller: returns at once (`LC_OK` when the check
@@ -297,12 +252,12 @@ pub unsafe extern "C" fn lc_check_async(
     callback: lc_verdict_callback,
     userdata: *mut c_void,
 ) -> lc_status {
-    call(|| {
-        // SAFETY: `client` is NULL or a live client (this function's contract).
-        let handle = unsafe { handle(client) }?;
-        let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
-        handle.spawn(Call::Check(calls::mode(mode)?), callback, userdata)
-    })
+    // SAFETY: passed on from this function's contract.
+    unsafe {
+        asynchronous(client, callback, userdata, || {
+            Ok(Call::Check(calls::mode(mode)?))
+        })
+    }
 }
 
 /// [`lc_activate`] without blocking the caller, calling back as [`lc_check_async`] does.
@@ -317,21 +272,16 @@ pub unsafe extern "C" fn lc_activate_async(
     callback: lc_verdict_callback,
     userdata: *mut c_void,
 ) -> lc_status {
-    call(|| {
-        // SAFETY: `client` is NULL or a live client (this function's contract).
-        let handle = unsafe { handle(client) }?;
-        // SAFETY: the strings are NULL or NUL-terminated (this function's contract).
-        let key = unsafe { required_str(license_key, "license_key") }?;
-        // SAFETY: as above.
-        let name = unsafe { optional_str(machine_name, "machine_name") }?;
-        let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
-        let call = Call::Activate {
-            key: key.to_owned(),
-            name: name.map(str::to_owned),
-            replace: None,
-        };
-        handle.spawn(call, callback, userdata)
-    })
+    // SAFETY: passed on from this function's contract.
+    unsafe {
+        asynchronous(client, callback, userdata, || {
+            Ok(Call::Activate {
+                key: required_str(license_key, "license_key")?.to_owned(),
+                name: optional_str(machine_name, "machine_name")?.map(str::to_owned),
+                replace: None,
+            })
+        })
+    }
 }
 
 /// [`lc_deactivate`] without blocking the caller, calling back as [`lc_check_async`]
@@ -345,12 +295,8 @@ pub unsafe extern "C" fn lc_deactivate_async(
     callback: lc_verdict_callback,
     userdata: *mut c_void,
 ) -> lc_status {
-    call(|| {
-        // SAFETY: `client` is NULL or a live client (this function's contract).
-        let handle = unsafe { handle(client) }?;
-        let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
-        handle.spawn(Call::Deactivate, callback, userdata)
-    })
+    // SAFETY: passed on from this function's contract.
+    unsafe { asynchronous(client, callback, userdata, || Ok(Call::Deactivate)) }
 }
 
 /// [`lc_deactivate_machine`] without blocking the caller, calling back as
@@ -366,14 +312,13 @@ pub unsafe extern "C" fn lc_deactivate_machine_async(
     callback: lc_verdict_callback,
     userdata: *mut c_void,
 ) -> lc_status {
-    call(|| {
-        // SAFETY: `client` is NULL or a live client (this function's contract).
-        let handle = unsafe { handle(client) }?;
-        // SAFETY: `machine_id` is NULL or NUL-terminated (this function's contract).
-        let id = unsafe { required_str(machine_id, "machine_id") }?;
-        let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
-        handle.spawn(Call::DeactivateMachine(id.to_owned()), callback, userdata)
-    })
+    // SAFETY: passed on from this function's contract.
+    unsafe {
+        asynchronous(client, callback, userdata, || {
+            let id = required_str(machine_id, "machine_id")?;
+            Ok(Call::DeactivateMachine(id.to_owned()))
+        })
+    }
 }
 
 /// [`lc_machines`] without blocking the caller, calling back as [`lc_check_async`] does.
@@ -386,12 +331,8 @@ pub unsafe extern "C" fn lc_machines_async(
     callback: lc_verdict_callback,
     userdata: *mut c_void,
 ) -> lc_status {
-    call(|| {
-        // SAFETY: `client` is NULL or a live client (this function's contract).
-        let handle = unsafe { handle(client) }?;
-        let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
-        handle.spawn(Call::Machines(None), callback, userdata)
-    })
+    // SAFETY: passed on from this function's contract.
+    unsafe { asynchronous(client, callback, userdata, || Ok(Call::Machines(None))) }
 }
 
 /// One call described by `call_json` (`{"op": "check", "mode": "auto"}`, `{"op":
@@ -461,6 +402,49 @@ pub extern "C" fn lc_status_name(status: u32) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn lc_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The shape of every blocking call: the client, the call that `make` reads from the
+/// arguments (strings are copied before anything runs), and the verdict written to
+/// `verdict_json`, all behind the panic boundary.
+///
+/// # Safety
+/// `client` is NULL or a live client; `verdict_json` is NULL or writable; the pointers
+/// `make` reads are NULL or NUL-terminated strings.
+unsafe fn blocking(
+    client: *mut lc_client,
+    verdict_json: *mut *mut c_char,
+    make: impl FnOnce() -> Result<Call, Failure>,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        let out = non_null(verdict_json, "verdict_json")?;
+        let json = handle.run(make()?)?;
+        // SAFETY: `out` is non-null and writable (this function's contract).
+        unsafe { write_out(out, &json) };
+        Ok(())
+    })
+}
+
+/// The shape of every async call: the call that `make` reads from the arguments,
+/// started on a thread of its own that hands the outcome to `callback`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `callback` is NULL or may be called from another
+/// thread with `userdata`; the pointers `make` reads are NULL or NUL-terminated strings.
+unsafe fn asynchronous(
+    client: *mut lc_client,
+    callback: lc_verdict_callback,
+    userdata: *mut c_void,
+    make: impl FnOnce() -> Result<Call, Failure>,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
+        handle.spawn(make()?, callback, userdata)
+    })
 }
 
 /// The client behind `client`, or `LC_INVALID_ARGUMENT` for NULL.
