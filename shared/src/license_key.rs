@@ -45,7 +45,7 @@ const MAX_SYMBOLS: usize = (MAX_DATA * 8).div_ceil(5) + CHECK_SYMBOLS;
 /// The longest printed key: `MAX_SYMBOLS` with a `-` between groups.
 const MAX_TEXT: usize = MAX_SYMBOLS + MAX_SYMBOLS / GROUP;
 
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// An ORDS customer id as a license key may carry it: 1 to 32 of `A-Z a-z 0-9 _ -`.
 /// Anything else could change the shape of the ORDS URL, so it is refused here.
@@ -301,14 +301,14 @@ const SYMBOL_VALUES: [u8; 128] = {
 };
 const NOT_A_SYMBOL: u8 = u8::MAX;
 
-fn symbol_value(ch: char) -> Option<u8> {
+pub(crate) fn symbol_value(ch: char) -> Option<u8> {
     let value = *SYMBOL_VALUES.get(ch as usize)?;
     (value != NOT_A_SYMBOL).then_some(value)
 }
 
 /// Writes `data` as symbols into `out`, returning how many; `out` holds at least
 /// `data.len() * 8 / 5 + 1`.
-fn base32_encode_into(data: &[u8], out: &mut [u8]) -> usize {
+pub(crate) fn base32_encode_into(data: &[u8], out: &mut [u8]) -> usize {
     let mut n = 0;
     let (mut buffer, mut bits) = (0u32, 0u32);
     for &byte in data {
@@ -330,7 +330,7 @@ fn base32_encode_into(data: &[u8], out: &mut [u8]) -> usize {
 /// Decodes symbol values into `out`, returning the length; refuses non-canonical input
 /// (leftover bits that are not zero, or a symbol count no byte string encodes to), so
 /// each key has exactly one spelling, and input that does not fit `out`.
-fn base32_decode(symbols: &[u8], out: &mut [u8]) -> Option<usize> {
+pub(crate) fn base32_decode(symbols: &[u8], out: &mut [u8]) -> Option<usize> {
     let mut len = 0;
     let (mut buffer, mut bits) = (0u32, 0u32);
     for &value in symbols {

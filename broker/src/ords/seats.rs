@@ -85,6 +85,11 @@ pub(crate) enum SeatCall<'a> {
         machine_hash: &'a str,
         machine_name: Option<&'a str>,
         lease_seconds: u64,
+        /// An offline activation's own name (see `license_shared::activation_ref`):
+        /// the seat keeps it, and only a release naming it frees the seat then. An
+        /// online activation sends none, which clears an earlier one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        activation_ref: Option<&'a str>,
     },
     Renew {
         machine_hash: &'a str,
@@ -95,6 +100,11 @@ pub(crate) enum SeatCall<'a> {
         by_machine_hash: &'a str,
         release_budget: u32,
         release_window_seconds: u64,
+        /// An offline deactivation: the seat is freed only when it still belongs to
+        /// the activation of that name (a code replayed after the machine activated
+        /// again frees nothing).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        activation_ref: Option<&'a str>,
     },
 }
 
