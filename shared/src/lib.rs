@@ -33,6 +33,7 @@ pub use keyset::{kid_for, parse_public_key, Keyset, KeysetError};
 pub use license_key::{CustomerId, LicenseKey, LicenseKeyError, MAC_LEN};
 pub use offline::{
     activation_ref, CodeError, CodeKind, OfflineDeactivation, OfflineRequest, OfflineResponse,
+    OFFLINE_NONCE_BYTES,
 };
 pub use request::{
     check_machine_name, is_product_code, AppInfo, MachineNameProblem, RequestError, ValidateRequest,
