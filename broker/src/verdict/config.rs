@@ -36,8 +36,9 @@ pub struct PolicyConfig {
 }
 
 /// The longest offline activation lease, in days: a machine that never comes online
-/// must come back with a new request at least this often.
-pub(crate) const MAX_OFFLINE_ACTIVATION_DAYS: u64 = 365;
+/// must come back with a new request at least this often. The same 30 days that cap
+/// every verdict's offline use, which the client also enforces whatever is signed.
+pub(crate) const MAX_OFFLINE_ACTIVATION_DAYS: u64 = 30;
 const DAY_SECS: u64 = 24 * 3600;
 
 impl Default for PolicyConfig {
@@ -131,12 +132,12 @@ impl SeatConfig {
     }
 }
 
-/// `LICENSE_BROKER_OFFLINE_ACTIVATION_DAYS`: 1 to 365 whole days.
+/// `LICENSE_BROKER_OFFLINE_ACTIVATION_DAYS`: 1 to 30 whole days.
 fn offline_activation(src: &Sources) -> Result<Duration, ConfigError> {
     let days: u64 = src.parse_or(
         var::OFFLINE_ACTIVATION_DAYS,
         30,
-        "a whole number of days from 1 to 365",
+        "a whole number of days from 1 to 30",
     )?;
     if !(1..=MAX_OFFLINE_ACTIVATION_DAYS).contains(&days) {
         return Err(ConfigError::new(

@@ -262,11 +262,7 @@ impl Verdicts {
                 entitlements: facts.entitlements.to_vec(),
                 expiry_strategy: facts.expiry_strategy,
             },
-            policy: within_seat(
-                policy,
-                iat,
-                facts.seat_lease_until,
-            ),
+            policy: within_seat(policy, iat, facts.seat_lease_until),
         };
         self.signer.sign_json(&BoundVerdict {
             verdict: &payload,

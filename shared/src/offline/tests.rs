@@ -57,7 +57,10 @@ fn a_response_carries_the_envelope_exactly() {
     }
     .to_code()
     .unwrap();
-    assert_eq!(OfflineResponse::from_code(&code).unwrap().envelope, envelope);
+    assert_eq!(
+        OfflineResponse::from_code(&code).unwrap().envelope,
+        envelope
+    );
 }
 
 #[test]
@@ -105,7 +108,10 @@ fn errors_name_the_group_and_what_to_do() {
         matches!(error, CodeError::Group { group: 3, .. }),
         "{message}"
     );
-    assert!(message.contains("group 3 of") && message.contains("typo"), "{message}");
+    assert!(
+        message.contains("group 3 of") && message.contains("typo"),
+        "{message}"
+    );
     let error = OfflineRequest::from_code(&code.replace('-', "").replacen('A', "U", 1));
     assert!(matches!(error, Err(CodeError::Character { ch: 'U', .. })));
     assert_eq!(OfflineRequest::from_code(" \n"), Err(CodeError::Empty));
@@ -130,7 +136,8 @@ fn activation_refs_differ_per_device_key() {
 
 /// Any code, made of any bytes, as its text.
 fn any_code() -> impl Strategy<Value = String> {
-    prop::collection::vec(any::<u8>(), 0..300).prop_map(|body| text::encode(CodeKind::Request, &body))
+    prop::collection::vec(any::<u8>(), 0..300)
+        .prop_map(|body| text::encode(CodeKind::Request, &body))
 }
 
 proptest! {

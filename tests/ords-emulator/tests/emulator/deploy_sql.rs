@@ -632,9 +632,9 @@ fn seats_sql_defines_the_emulators_seat_handlers() {
     // The offline activation's name on a seat: a column (added to an older table too),
     // set by every activation, and matched by a release that names one.
     assert!(sql.contains("  activation_ref    VARCHAR2(64 CHAR),\n"));
-    assert!(sql.contains(
-        "q'[ALTER TABLE license_activations ADD (activation_ref VARCHAR2(64 CHAR))]'"
-    ));
+    assert!(
+        sql.contains("q'[ALTER TABLE license_activations ADD (activation_ref VARCHAR2(64 CHAR))]'")
+    );
     assert!(sql.contains("SET activation_ref = l_activation_ref"));
     assert!(sql.contains("AND activation_ref = p_activation_ref"));
     // The live-pair index.
