@@ -694,12 +694,19 @@ async fn a_release_naming_an_activation_frees_only_that_activation() {
     assert_eq!(call("activate", offline("first")).await, "ACTIVATED");
     assert_eq!(call("release", release_of("other")).await, "NOT_HELD");
     assert_eq!(call("release", release_of("first")).await, "RELEASED");
-    assert_eq!(call("release", release_of("first")).await, "NOT_HELD", "once");
+    assert_eq!(
+        call("release", release_of("first")).await,
+        "NOT_HELD",
+        "once"
+    );
     // Activated again (a new offline activation): the first one's release is stale.
     assert_eq!(call("activate", offline("second")).await, "ACTIVATED");
     assert_eq!(call("release", release_of("first")).await, "NOT_HELD");
     // An online activation of the same machine takes the seat over: no name.
-    assert_eq!(call("activate", activate_body("m", None, 86400)).await, "RENEWED");
+    assert_eq!(
+        call("activate", activate_body("m", None, 86400)).await,
+        "RENEWED"
+    );
     assert_eq!(call("release", release_of("second")).await, "NOT_HELD");
     // A renewal keeps the name an activation gave.
     assert_eq!(call("activate", offline("third")).await, "RENEWED");
