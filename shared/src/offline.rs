@@ -68,12 +68,10 @@ pub enum CodeError {
     Empty,
     #[error("group {group} has {ch:?}, which no code uses (codes are digits, letters and dashes); check that group against the original")]
     Character { ch: char, group: usize },
-    #[error("group {group} of {groups} ({text}) has a typo: its check character does not match; compare that group with the original and correct it")]
-    Group {
-        group: usize,
-        groups: usize,
-        text: String,
-    },
+    /// The group's text is not repeated: a code carries the license key, and error
+    /// messages reach logs.
+    #[error("group {group} of {groups} (counting the dash-separated groups from the start) has a typo: its check character does not match; compare that group with the original and correct it")]
+    Group { group: usize, groups: usize },
     #[error("the code is cut short or has a stray character in its last group (group {groups}); paste the whole code again")]
     Cut { groups: usize },
     #[error("the code does not read as a whole though each group checks (groups missing, doubled or swapped?); paste the whole code again")]

@@ -47,7 +47,7 @@ pub(crate) fn encode(kind: CodeKind, body: &[u8]) -> String {
 
 /// The body of a code of `expected` kind, or what is wrong with the text.
 pub(crate) fn decode(text: &str, expected: CodeKind) -> Result<Vec<u8>, CodeError> {
-    let (values, positions) = symbols_of(text)?;
+    let values = symbols_of(text)?;
     let group_len = GROUP_DATA + 1;
     let groups = values.len().div_ceil(group_len);
     if values.len() % group_len == 1 {
@@ -61,7 +61,6 @@ pub(crate) fn decode(text: &str, expected: CodeKind) -> Result<Vec<u8>, CodeErro
             return Err(CodeError::Group {
                 group: index + 1,
                 groups,
-                text: positions[index].clone(),
             });
         }
         data.extend_from_slice(body);
@@ -86,33 +85,24 @@ pub(crate) fn decode(text: &str, expected: CodeKind) -> Result<Vec<u8>, CodeErro
     Ok(framed[2..].to_vec())
 }
 
-/// The symbol values of `text` and, per group, the group as the person wrote it
-/// (for the message that names a group).
-fn symbols_of(text: &str) -> Result<(Vec<u8>, Vec<String>), CodeError> {
+/// The symbol values of `text`, skipping dashes and white space.
+fn symbols_of(text: &str) -> Result<Vec<u8>, CodeError> {
     let mut values = Vec::new();
-    let mut groups: Vec<String> = Vec::new();
     for ch in text.chars() {
         if ch == '-' || ch.is_whitespace() {
             continue;
         }
-        let group = values.len() / (GROUP_DATA + 1);
-        let value = symbol_value(ch).ok_or(CodeError::Character {
-            ch,
-            group: group + 1,
-        })?;
+        let group = values.len() / (GROUP_DATA + 1) + 1;
+        let value = symbol_value(ch).ok_or(CodeError::Character { ch, group })?;
         if values.len() >= MAX_CODE_BYTES * 2 {
             return Err(CodeError::TooLong);
         }
-        if groups.len() <= group {
-            groups.push(String::new());
-        }
-        groups[group].push(ch);
         values.push(value);
     }
     if values.is_empty() {
         return Err(CodeError::Empty);
     }
-    Ok((values, groups))
+    Ok(values)
 }
 
 /// Luhn mod 32 over `group` (canonical symbols), salted by the group's position: the
