@@ -1,5 +1,7 @@
 //! `POST /v1/license/{validate,activate,deactivate,machines}`: one body, one order
-//! of checks, one verdict service; only the [`Operation`] differs.
+//! of checks, one verdict service; only the [`Operation`] differs. The offline
+//! endpoints (`/v1/license/offline/{activate,deactivate}`) take their request as a
+//! code instead of JSON members (`offline` reads it) and then go the same way.
 //!
 //! Order matters: the per-address limit (before the body is read, so a flood costs
 //! one map lookup each), content type, size, a concurrency slot (once the body is in),
