@@ -35,6 +35,18 @@ fn machine(keys: &BrokerKeys, id: &str) -> Desktop {
     desktop
 }
 
+/// `code` with the first character of its group `group` (from 0) replaced.
+fn typo(code: &str, group: usize) -> String {
+    let mut groups: Vec<String> = code.split('-').map(str::to_owned).collect();
+    let wrong = if groups[group].starts_with('A') {
+        "B"
+    } else {
+        "A"
+    };
+    groups[group].replace_range(0..1, wrong);
+    groups.join("-")
+}
+
 /// `activate KEY --offline-request`: the code on stdout, exit 0.
 fn offline_request(desktop: &Desktop, key: &str) -> String {
     let out = desktop.run(&["activate", key, "--offline-request"]);
@@ -93,12 +105,9 @@ fn an_offline_request_licenses_its_machine_alone_and_its_deactivation_code_frees
         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-'));
 
     // A one-character typo is caught by its group's check character.
-    let mut groups: Vec<String> = request.split('-').map(str::to_owned).collect();
-    let wrong = if groups[1].starts_with('A') { "B" } else { "A" };
-    groups[1].replace_range(0..1, wrong);
     let (status, body) = post(
         &activate_url,
-        serde_json::json!({"request": groups.join("-")}),
+        serde_json::json!({"request": typo(&request, 1)}),
     );
     assert_eq!(status, 400, "{body}");
     assert!(
@@ -122,6 +131,16 @@ fn an_offline_request_licenses_its_machine_alone_and_its_deactivation_code_frees
     let out = other.run(&["activate", "--offline-response", &response]);
     assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
     assert_eq!(other.status_json(&["--offline"]).0, 1);
+
+    // Every code catches a one-character typo by its group's check character: the
+    // response on the machine, the deactivation code at the broker (below).
+    let out = air_gapped.run(&["activate", "--offline-response", &typo(&response, 3)]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("group 4 of"),
+        "{}",
+        text(&out.stderr)
+    );
 
     // On its own machine it licenses it offline for the configured days.
     let out = air_gapped.run(&["activate", "--offline-response", &response, "--json"]);
@@ -180,6 +199,13 @@ fn an_offline_request_licenses_its_machine_alone_and_its_deactivation_code_frees
         seats_used(&broker.url, &key, &trusted),
         1,
         "a forgery frees nothing"
+    );
+
+    let (status, body) = post(&deactivate_url, serde_json::json!({"code": typo(&real, 0)}));
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("group 1 of"),
+        "{body}"
     );
 
     // The real code frees the seat.
