@@ -144,13 +144,25 @@ class OfflinePage(unittest.TestCase):
         refused = other.run("activate", "--offline-response", response)
         self.assertEqual(refused.returncode, 64, refused.stderr)
 
+        # The other machine takes the second seat; a third gets MACHINE_LIMIT, with
+        # the machines holding the seats and what to do.
+        self.paste("request", other.run("activate", KEY, "--offline-request").stdout.strip())
+        self.assertNotIn(" ", self.answer_of("request", "submit", "response"))
+        third = Machine("browser-test-third")
+        self.addCleanup(third.home.cleanup)
+        self.paste("request", third.run("activate", KEY, "--offline-request").stdout.strip())
+        full = self.answer_of("request", "submit", "response")
+        self.assertIn("MACHINE_LIMIT", full)
+        self.assertIn("Free one", full)
+        self.assertFalse(self.browser.find_element(By.ID, "answer").is_displayed())
+
         # Deactivation through the page frees the seat.
         gone = machine.run("deactivate", "--offline")
         self.assertEqual(gone.returncode, 0, gone.stderr)
         self.paste("deactivation", gone.stdout.strip())
         done = self.answer_of("deactivation", "deactivate", "deactivated")
         self.assertIn("holds no seat", done)
-        self.assertIn("Seats in use: 0 of 2", done)
+        self.assertIn("Seats in use: 1 of 2", done)
         self.assertEqual(machine.status()[1]["licensed"], False)
 
     def test_the_page_breaks_no_rule_of_its_content_security_policy(self):

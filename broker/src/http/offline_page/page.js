@@ -12,11 +12,9 @@ async function post(path, body) {
   let json = null;
   try { json = await answer.json(); } catch (e) { json = null; }
   if (!answer.ok) {
-    let message = (json && json.message) || ("The license server answered HTTP " + answer.status + ".");
-    if (answer.status === 429) {
-      message += " Wait a moment, then try again.";
-    }
-    throw new Error(message);
+    // The broker's message says what went wrong and what to do (the typo's group,
+    // how long to wait).
+    throw new Error((json && json.message) || ("The license server answered HTTP " + answer.status + "."));
   }
   return json;
 }
@@ -37,8 +35,14 @@ async function activate() {
     const json = await post("/v1/license/offline/activate", {
       request: document.getElementById("request").value,
     });
+    if (!json.licensed) {
+      // A deny (MACHINE_LIMIT with the machines, EXPIRED, …): what to do, not a code
+      // to carry back.
+      show(response, json.message, true);
+      return;
+    }
     show(response, json.response);
-    show(message, json.message, !json.licensed);
+    show(message, json.message);
     if (json.qr_svg) {
       document.getElementById("qr").src =
         "data:image/svg+xml;base64," + btoa(json.qr_svg);
