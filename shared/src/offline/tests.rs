@@ -167,6 +167,33 @@ proptest! {
     }
 
     #[test]
+    fn any_request_and_deactivation_round_trip(
+        key in "[ -~]{1,128}",
+        fingerprint in "[!-~]{1,128}",
+        app in proptest::option::of(("[!-~]{1,64}", "[!-~]{1,64}")),
+        product in proptest::option::of("[A-Za-z0-9._-]{1,64}"),
+        nonce in any::<[u8; OFFLINE_NONCE_BYTES]>(),
+        created_at in any::<i64>(),
+        secret in any::<[u8; 32]>(),
+    ) {
+        let device = SigningKey::from_bytes(&secret);
+        let request = OfflineRequest {
+            license_key: key.clone(),
+            fingerprint: fingerprint.clone(),
+            app: app.map(|(id, version)| AppInfo { id, version }),
+            product: product.clone(),
+            nonce,
+            created_at,
+            device_key: device.verifying_key().to_bytes(),
+        };
+        prop_assert_eq!(OfflineRequest::from_code(&request.to_code()), Ok(request));
+        let gone = OfflineDeactivation::signed(&key, &fingerprint, product.as_deref(), nonce, created_at, &device);
+        let read = OfflineDeactivation::from_code(&gone.to_code());
+        prop_assert_eq!(read.as_ref(), Ok(&gone));
+        prop_assert_eq!(read.unwrap().verify(), Ok(()));
+    }
+
+    #[test]
     fn any_body_round_trips(body in prop::collection::vec(any::<u8>(), 0..600)) {
         let code = text::encode(CodeKind::Response, &body);
         prop_assert_eq!(text::decode(&code, CodeKind::Response), Ok(body));
