@@ -148,6 +148,29 @@ impl LicenseKey {
         &self.digest
     }
 
+    /// The bytes the key encodes (version, id length, id, the serial when not 0, MAC):
+    /// its most compact form, half the length of its text (an offline code carries it).
+    pub fn to_data(&self) -> Vec<u8> {
+        let mut data = [0u8; MAX_DATA];
+        let len = key_data(&self.customer_id, self.serial, &self.mac, &mut data);
+        data[..len].to_vec()
+    }
+
+    /// The key whose bytes are `data` (see [`LicenseKey::to_data`]), checked as a typed
+    /// key is.
+    pub fn from_data(data: &[u8]) -> Result<Self, LicenseKeyError> {
+        if data.len() > MAX_DATA {
+            return Err(LicenseKeyError::Length);
+        }
+        let digest: [u8; 32] = Sha256::digest(data).into();
+        let mut symbols = [0u8; MAX_SYMBOLS];
+        let n = base32_encode_into(data, &mut symbols);
+        symbols[n..n + CHECK_SYMBOLS].copy_from_slice(&check_symbols(&digest));
+        let text = std::str::from_utf8(&symbols[..n + CHECK_SYMBOLS])
+            .map_err(|_| LicenseKeyError::Length)?;
+        Self::parse(text)
+    }
+
     /// The printed form, e.g. `0412C-…-7Q3MA`.
     pub fn encode(&self) -> String {
         let mut data = [0u8; MAX_DATA];

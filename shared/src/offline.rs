@@ -19,6 +19,7 @@ use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, Verifying
 use sha2::{Digest as _, Sha256};
 
 use crate::envelope::{Envelope, ALG_ED25519, ENVELOPE_VERSION};
+use crate::license_key::LicenseKey;
 use crate::request::{AppInfo, ValidateRequest};
 
 pub mod text;
@@ -125,8 +126,8 @@ impl std::fmt::Debug for OfflineRequest {
 impl OfflineRequest {
     pub fn to_code(&self) -> String {
         let mut w = Vec::new();
-        put_text(&mut w, &self.license_key);
-        put_text(&mut w, &self.fingerprint);
+        put_key(&mut w, &self.license_key);
+        put_fingerprint(&mut w, &self.fingerprint);
         put_text(&mut w, self.app.as_ref().map_or("", |a| a.id.as_str()));
         put_text(&mut w, self.app.as_ref().map_or("", |a| a.version.as_str()));
         put_text(&mut w, self.product.as_deref().unwrap_or(""));
@@ -139,8 +140,8 @@ impl OfflineRequest {
     pub fn from_code(code: &str) -> Result<Self, CodeError> {
         let body = text::decode(code, CodeKind::Request)?;
         let mut r = Reader(&body);
-        let license_key = r.text("license key")?;
-        let fingerprint = r.text("fingerprint")?;
+        let license_key = r.key()?;
+        let fingerprint = r.fingerprint()?;
         let (app_id, app_version) = (r.text("app id")?, r.text("app version")?);
         let product = r.text("product")?;
         let request = Self {
@@ -276,8 +277,8 @@ impl OfflineDeactivation {
     /// The fields, in code order, without the signature.
     fn fields(&self) -> Vec<u8> {
         let mut w = Vec::new();
-        put_text(&mut w, &self.license_key);
-        put_text(&mut w, &self.fingerprint);
+        put_key(&mut w, &self.license_key);
+        put_fingerprint(&mut w, &self.fingerprint);
         put_text(&mut w, self.product.as_deref().unwrap_or(""));
         w.extend_from_slice(&self.device_key);
         w.extend_from_slice(&self.nonce);
@@ -309,8 +310,8 @@ impl OfflineDeactivation {
     pub fn from_code(code: &str) -> Result<Self, CodeError> {
         let body = text::decode(code, CodeKind::Deactivation)?;
         let mut r = Reader(&body);
-        let license_key = r.text("license key")?;
-        let fingerprint = r.text("fingerprint")?;
+        let license_key = r.key()?;
+        let fingerprint = r.fingerprint()?;
         let product = r.text("product")?;
         let code = Self {
             license_key,
@@ -347,6 +348,44 @@ impl OfflineDeactivation {
     }
 }
 
+/// How a compact field is written: as bytes (the short form), or as the text it was
+/// given (a value that has no short form, passed on for the broker to judge).
+const AS_BYTES: u8 = 0;
+const AS_TEXT: u8 = 1;
+/// Bytes of a fingerprint in its short form (an HMAC-SHA-256, base64url).
+const FINGERPRINT_BYTES: usize = 32;
+
+/// A license key: its data bytes when it parses (half the characters of its text).
+fn put_key(w: &mut Vec<u8>, key: &str) {
+    match LicenseKey::parse(key) {
+        Ok(parsed) => {
+            w.push(AS_BYTES);
+            put_bytes(w, &parsed.to_data());
+        }
+        Err(_) => {
+            w.push(AS_TEXT);
+            put_text(w, key);
+        }
+    }
+}
+
+/// A fingerprint: its 32 bytes when it is the base64url of 32 bytes, as this
+/// library's fingerprints are.
+fn put_fingerprint(w: &mut Vec<u8>, fingerprint: &str) {
+    match crate::b64::decode(fingerprint) {
+        Ok(bytes)
+            if bytes.len() == FINGERPRINT_BYTES && crate::b64::encode(&bytes) == fingerprint =>
+        {
+            w.push(AS_BYTES);
+            w.extend_from_slice(&bytes);
+        }
+        _ => {
+            w.push(AS_TEXT);
+            put_text(w, fingerprint);
+        }
+    }
+}
+
 /// A text field: one length byte, then UTF-8 (every field is at most 128 bytes).
 fn put_text(w: &mut Vec<u8>, text: &str) {
     put_bytes(w, text.as_bytes());
@@ -379,6 +418,28 @@ impl<'a> Reader<'a> {
     fn text(&mut self, what: &'static str) -> Result<String, CodeError> {
         let bytes = self.bytes(what)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| CodeError::Malformed(what))
+    }
+
+    /// A license key as [`put_key`] wrote it, in its printed form.
+    fn key(&mut self) -> Result<String, CodeError> {
+        match self.take(1, "license key")?[0] {
+            AS_BYTES => LicenseKey::from_data(self.bytes("license key")?)
+                .map(|key| key.encode())
+                .map_err(|_| CodeError::Malformed("license key")),
+            AS_TEXT => self.text("license key"),
+            _ => Err(CodeError::Malformed("license key")),
+        }
+    }
+
+    /// A fingerprint as [`put_fingerprint`] wrote it.
+    fn fingerprint(&mut self) -> Result<String, CodeError> {
+        match self.take(1, "fingerprint")?[0] {
+            AS_BYTES => Ok(crate::b64::encode(
+                &self.array::<FINGERPRINT_BYTES>("fingerprint")?,
+            )),
+            AS_TEXT => self.text("fingerprint"),
+            _ => Err(CodeError::Malformed("fingerprint")),
+        }
     }
 
     fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], CodeError> {

@@ -199,3 +199,38 @@ proptest! {
         prop_assert_eq!(text::decode(&code, CodeKind::Response), Ok(body));
     }
 }
+
+#[test]
+fn a_real_key_and_fingerprint_travel_in_their_short_form() {
+    let key = crate::LicenseKey::with_serial(
+        crate::CustomerId::parse("4711").unwrap(),
+        3,
+        [7; crate::MAC_LEN],
+    )
+    .encode();
+    let fingerprint = crate::base64url_encode(&[9; 32]);
+    let mut compact = request();
+    compact.license_key = key.clone();
+    compact.fingerprint = fingerprint.clone();
+    let read = OfflineRequest::from_code(&compact.to_code()).unwrap();
+    assert_eq!(
+        (read.license_key, read.fingerprint),
+        (key.clone(), fingerprint.clone())
+    );
+    // Text of the same lengths (no key, no base64) takes longer: bytes are the short form.
+    let mut long = compact.clone();
+    long.license_key = "x".repeat(key.len());
+    long.fingerprint = "y".repeat(fingerprint.len());
+    assert!(compact.to_code().len() + 30 < long.to_code().len());
+    assert_eq!(
+        OfflineRequest::from_code(&long.to_code())
+            .unwrap()
+            .license_key,
+        long.license_key
+    );
+    // A key typed in any spelling travels as its printed form.
+    let mut sloppy = compact.clone();
+    sloppy.license_key = key.to_lowercase().replace('-', " ");
+    let read = OfflineRequest::from_code(&sloppy.to_code()).unwrap();
+    assert_eq!(read.license_key, key);
+}
