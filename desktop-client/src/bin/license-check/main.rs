@@ -98,7 +98,7 @@ enum Command {
     /// Activates the license on this machine: claims one of its seats online, and on a
     /// verified VALID stores KEY and the signed verdict. Exit 1 with MACHINE_LIMIT
     /// (nothing stored) lists the machines holding the seats and the command that
-    /// replaces one.
+    /// replaces one. Without a network: --offline-request, then --offline-response.
     #[command(after_help = AFTER_HELP)]
     Activate {
         /// The license key, or `-` to read it from standard input (keeps it out of the process list).
@@ -137,6 +137,7 @@ enum Command {
     },
     /// Frees this machine's seat online, then removes the stored key and the saved
     /// verdict. When the license server cannot be reached it changes nothing (exit 2).
+    /// A machine activated offline: --offline.
     #[command(after_help = AFTER_HELP)]
     Deactivate {
         /// Free the seat of another machine (an id from `license-check machines`), keeping this one.
