@@ -64,7 +64,9 @@ async function deactivate() {
     });
     const payload = JSON.parse(atob(envelope.payload.replace(/-/g, "+").replace(/_/g, "/")));
     const machines = payload.license && payload.license.machines;
-    let text = "Done: that machine holds no seat of this license now.";
+    // DEACTIVATED both when this code freed the seat and when its activation held none
+    // any more (freed before, or the machine activated again since): say what is true.
+    let text = "Done: the activation this code gives up holds no seat of this license now.";
     if (machines && machines.max !== null) {
       text += " Seats in use: " + machines.used + " of " + machines.max + ".";
     }
