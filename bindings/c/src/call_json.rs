@@ -37,7 +37,10 @@ enum Request {
         #[serde(default)]
         license_key: Option<String>,
     },
-    OfflineRequest {
+    /// `"op": "offline_request"` (a variant named `OfflineRequest` would repeat the
+    /// enum's name).
+    #[serde(rename = "offline_request")]
+    OfflineAsk {
         license_key: String,
     },
     InstallOfflineResponse {
@@ -74,7 +77,7 @@ pub(crate) fn parse(json: &str) -> Result<Parsed, Failure> {
         ))
     })?;
     let call = match request {
-        Request::OfflineRequest { license_key } => {
+        Request::OfflineAsk { license_key } => {
             return Ok(Parsed::Code(CodeCall::OfflineRequest(license_key)))
         }
         Request::DeactivateOffline => return Ok(Parsed::Code(CodeCall::DeactivateOffline)),
