@@ -576,7 +576,8 @@ async fn offline_activation(
         .as_ref()
         .map_or(u32::MAX, |m| m.used);
     out.detail(format!(
-        "deactivate --offline, its signed code posted → {} (seats in use: {used} of 2)",
+        "deactivate --offline, its signed code ({} characters) posted → {} (seats in use: {used} of 2)",
+        code.len(),
         payload.result.code
     ));
     ensure!(
