@@ -155,7 +155,8 @@ CREATE OR REPLACE PACKAGE license_seats AUTHID DEFINER AS
   -- within 2 s); anything else is raised, and ORDS answers 555.
 
   -- {"machine_hash", "machine_name", "lease_seconds", "activation_ref"}:
-  -- ACTIVATED | RENEWED | MACHINE_LIMIT. The seat keeps activation_ref (NULL: online).
+  -- ACTIVATED | RENEWED | REPEATED (renewed, and already this activation's) |
+  -- MACHINE_LIMIT. The seat keeps activation_ref (NULL: online).
   FUNCTION activate(p_customer_id IN NUMBER, p_body IN CLOB) RETURN PLS_INTEGER;
 
   -- {"machine_hash", "lease_seconds"}: RENEWED | NOT_ACTIVATED.
@@ -432,6 +433,7 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
     l_machine_name license_activations.machine_name%TYPE;
     l_lease_seconds PLS_INTEGER;
     l_activation_ref license_activations.activation_ref%TYPE;
+    l_repeated BOOLEAN;
     l_max licenses.max_machines%TYPE;
     l_now TIMESTAMP;
     l_outcome VARCHAR2(16);
@@ -446,8 +448,15 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
     l_max := lock_license(p_customer_id);
     l_now := now_utc();
     lapse(p_customer_id, l_now);
+    -- The same offline activation asked again (its request code submitted twice).
+    l_repeated := l_activation_ref IS NOT NULL
+      AND holds_activation(p_customer_id, l_machine_hash, l_activation_ref, l_now);
     IF renew_live(p_customer_id, l_machine_hash, l_machine_name, l_now, l_lease_seconds) THEN
-      l_outcome := 'RENEWED';
+      IF l_repeated THEN
+        l_outcome := 'REPEATED';
+      ELSE
+        l_outcome := 'RENEWED';
+      END IF;
     ELSIF l_max IS NOT NULL AND live_count(p_customer_id, l_now) >= l_max THEN
       l_outcome := 'MACHINE_LIMIT';
     ELSE
@@ -471,7 +480,7 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
     END IF;
     -- The seat belongs to this activation now: an offline one names itself, an online
     -- one names none, so an earlier offline deactivation code frees it no more.
-    IF l_outcome IN ('ACTIVATED', 'RENEWED') THEN
+    IF l_outcome IN ('ACTIVATED', 'RENEWED', 'REPEATED') THEN
       UPDATE license_activations
          SET activation_ref = l_activation_ref
        WHERE customer_id = p_customer_id

@@ -19,7 +19,7 @@ use license_shared::{
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::validate::Asked;
+use super::validate::{Asked, Decided};
 use crate::verdict::Operation;
 
 #[derive(Deserialize)]
@@ -75,10 +75,11 @@ fn bad_code(member: &'static str) -> impl Fn(CodeError) -> ApiError {
 /// `200 {"response": "<code>", …}`: the response code, with what the page shows a
 /// person beside it (the code, a sentence, the machines of a full license, a QR
 /// code as SVG). Only `response` is read by a client; the rest is for people.
-pub(super) fn response_code(envelope: &[u8], code: VerdictCode) -> Result<Response, ApiError> {
+pub(super) fn response_code(decided: &Decided) -> Result<Response, ApiError> {
     let internal = |what: &str| ApiError::Internal(format!("offline response: {what}"));
+    let code = decided.code;
     let envelope: Envelope =
-        serde_json::from_slice(envelope).map_err(|_| internal("envelope JSON"))?;
+        serde_json::from_slice(&decided.envelope).map_err(|_| internal("envelope JSON"))?;
     let payload = license_shared::base64url_decode(&envelope.payload)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<VerdictPayload>(&bytes).ok())
@@ -91,7 +92,8 @@ pub(super) fn response_code(envelope: &[u8], code: VerdictCode) -> Result<Respon
         "code": code.as_str(),
         "licensed": payload.result.valid,
         "offline_until": payload.policy.offline_until,
-        "message": sentence(&payload),
+        "message": sentence(&payload, decided.repeated),
+        "repeated": decided.repeated,
         "machines": payload.license.machines,
         "qr_svg": qr_svg(&text),
     });
@@ -105,12 +107,17 @@ pub(super) fn response_code(envelope: &[u8], code: VerdictCode) -> Result<Respon
         .into_response())
 }
 
-/// What the answer means, and what to do with it.
-fn sentence(payload: &VerdictPayload) -> String {
+/// What the answer means, and what to do with it. `repeated`: the request was
+/// answered before (a used request).
+fn sentence(payload: &VerdictPayload, repeated: bool) -> String {
     let install = "Type or paste the response code into the offline machine (`license-check activate --offline-response CODE`).";
+    let again = match repeated {
+        true => "This request was answered before (a used request): its machine already holds the seat, and this is the same answer again. Install it only if the machine has not installed one; a machine that has needs no other (it would say the request is no longer pending). ",
+        false => "",
+    };
     match payload.result.code {
         VerdictCode::Valid => format!(
-            "Activated: this machine holds a seat. {install} It then runs without a network until {} (UTC).",
+            "{again}Activated: this machine holds a seat. {install} It then runs without a network until {} (UTC).",
             time::OffsetDateTime::from_unix_timestamp(payload.policy.offline_until)
                 .map(|t| t.date().to_string())
                 .unwrap_or_default()

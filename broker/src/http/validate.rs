@@ -127,6 +127,14 @@ async fn handle(state: AppState, request: Request, endpoint: Endpoint) -> Respon
     response
 }
 
+/// A signed answer: the envelope's JSON and its code, and whether it answers an
+/// offline request a second time.
+pub(super) struct Decided {
+    pub(super) envelope: Vec<u8>,
+    pub(super) code: VerdictCode,
+    pub(super) repeated: bool,
+}
+
 /// What a request asks, whichever endpoint and encoding it came in.
 pub(super) struct Asked {
     pub(super) request: ValidateRequest,
@@ -156,10 +164,11 @@ async fn answer(
         Endpoint::OfflineDeactivate => offline::deactivation(&body)?,
         _ => asked_online(endpoint, &body)?,
     };
-    let (envelope, code) = decide(state, endpoint, asked, ip, seen).await?;
+    let decided = decide(state, endpoint, asked, ip, seen).await?;
     if endpoint == Endpoint::OfflineActivate {
-        return offline::response_code(&envelope, code);
+        return offline::response_code(&decided);
     }
+    let envelope = decided.envelope;
     // The envelope is signed as the JSON of the body (the same bytes `Json` would make
     // of it, without serde's pass over the base64 and a growing buffer).
     Ok((
@@ -217,7 +226,7 @@ async fn decide(
     asked: Asked,
     ip: IpAddr,
     seen: &mut RequestFacts,
-) -> Result<(Vec<u8>, VerdictCode), ApiError> {
+) -> Result<Decided, ApiError> {
     let Asked {
         request,
         operation,
@@ -268,7 +277,7 @@ async fn decide(
             .check_not_found_budget(ip)
             .map_err(ApiError::RateLimited)?;
     }
-    let (envelope, code) = if verified {
+    let decided = if verified {
         let answered = state
             .verdicts()
             .answer(
@@ -283,14 +292,19 @@ async fn decide(
         verdict(answered.result?)?
     } else {
         tracing::info!(customer_id = %id, "license key MAC does not verify; answering NOT_FOUND");
-        (state.verdicts().not_found(id, echo), VerdictCode::NotFound)
+        Decided {
+            envelope: state.verdicts().not_found(id, echo),
+            code: VerdictCode::NotFound,
+            repeated: false,
+        }
     };
+    let code = decided.code;
     state.metrics().verdict(code);
     seen.code = Some(code.as_str());
     if code == VerdictCode::NotFound {
         state.limits().record_not_found(ip);
     }
-    Ok((envelope, code))
+    Ok(decided)
 }
 
 /// The `Content-Length` the request declares, if it is a number.
@@ -302,9 +316,18 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// The signed envelope and its code, or the refusal that is no verdict.
-fn verdict(signed: Signed) -> Result<(Vec<u8>, VerdictCode), ApiError> {
+fn verdict(signed: Signed) -> Result<Decided, ApiError> {
     match signed {
-        Signed::Verdict(envelope, code) => Ok((envelope, code)),
+        Signed::Verdict(envelope, code) => Ok(Decided {
+            envelope,
+            code,
+            repeated: false,
+        }),
+        Signed::Repeated(envelope, code) => Ok(Decided {
+            envelope,
+            code,
+            repeated: true,
+        }),
         Signed::ReleaseBudgetSpent {
             budget,
             window_secs,

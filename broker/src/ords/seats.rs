@@ -34,6 +34,9 @@ pub(crate) enum Outcome {
     Activated,
     /// Activate or renew: this machine already held a live seat; its lease is renewed.
     Renewed,
+    /// Activate: this machine's live seat already belonged to the offline activation
+    /// named (its request answered again); its lease is renewed.
+    Repeated,
     /// Activate: every seat is held by other machines; nothing changed.
     MachineLimit,
     /// Renew: this machine holds no live seat (never had one, freed, or lapsed).
@@ -121,7 +124,9 @@ impl SeatCall<'_> {
     fn allows(&self, outcome: Outcome) -> bool {
         use Outcome::*;
         match self {
-            Self::Activate { .. } => matches!(outcome, Activated | Renewed | MachineLimit),
+            Self::Activate { .. } => {
+                matches!(outcome, Activated | Renewed | Repeated | MachineLimit)
+            }
             Self::Renew { .. } => matches!(outcome, Renewed | NotActivated),
             Self::Release { .. } => matches!(outcome, Released | NotHeld | ReleaseLimit),
         }

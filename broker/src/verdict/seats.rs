@@ -48,6 +48,9 @@ pub(crate) enum Operation {
 pub(crate) enum Signed {
     /// The signed envelope's JSON, the body of the answer, and the verdict it carries.
     Verdict(Vec<u8>, VerdictCode),
+    /// The same, for an offline activation asked again (its request code submitted
+    /// before): the seat was already this activation's.
+    Repeated(Vec<u8>, VerdictCode),
     /// The license already freed its budget of other machines' seats in the window.
     ReleaseBudgetSpent { budget: u32, window_secs: u64 },
     /// `machine_id` names no machine holding a seat of this license.
@@ -277,14 +280,22 @@ impl SeatRequest<'_> {
         answered.map(|answer| {
             let (code, list) = match answer.outcome {
                 Outcome::NoLicense => return self.gone(echo),
-                Outcome::Activated | Outcome::Renewed => (self.code, false),
+                Outcome::Activated | Outcome::Renewed | Outcome::Repeated => (self.code, false),
                 Outcome::MachineLimit => (VerdictCode::MachineLimit, true),
                 _ => (VerdictCode::NotActivated, false),
             };
             let mut seats = machines(&answer, self.own, list);
             seats.max = seats.max.or(Some(self.max));
             let lease = seat_lease(&answer, self.own);
-            self.sign_within(code, Some(seats), lease, echo)
+            match (
+                self.sign_within(code, Some(seats), lease, echo),
+                answer.outcome,
+            ) {
+                (Signed::Verdict(envelope, code), Outcome::Repeated) => {
+                    Signed::Repeated(envelope, code)
+                }
+                (signed, _) => signed,
+            }
         })
     }
 

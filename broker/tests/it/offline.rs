@@ -68,7 +68,7 @@ async fn a_request_code_is_answered_with_a_verdict_bound_to_it_for_the_offline_t
 }
 
 #[tokio::test]
-async fn a_full_license_answers_machine_limit_as_a_response_code_with_the_machines() {
+async fn a_used_request_is_said_so_and_a_full_license_answers_machine_limit_with_the_machines() {
     let app = spawn_app().await;
     for machine in ["one", "two", "three"] {
         let device = SigningKey::from_bytes(&rand::random());
@@ -77,7 +77,19 @@ async fn a_full_license_answers_machine_limit_as_a_response_code_with_the_machin
         assert_eq!(response.status(), 200);
         let body: Value = response.json().await.unwrap();
         if machine != "three" {
-            assert_eq!(body["code"], "VALID", "{body}");
+            assert_eq!(
+                (&body["code"], &body["repeated"]),
+                (&json!("VALID"), &json!(false))
+            );
+            // A used request: the same seat, the same activation, and the page says so.
+            let again = offline(&app, "activate", json!({"request": request.to_code()})).await;
+            let again: Value = again.json().await.unwrap();
+            assert_eq!(
+                (&again["code"], &again["repeated"]),
+                (&json!("VALID"), &json!(true))
+            );
+            let message = again["message"].as_str().unwrap();
+            assert!(message.contains("used request"), "{message}");
             continue;
         }
         assert_eq!(body["code"], "MACHINE_LIMIT", "{body}");

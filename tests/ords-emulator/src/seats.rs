@@ -129,7 +129,12 @@ impl Procedure {
     /// The outcomes of its 200 answers.
     pub fn outcomes(self) -> &'static [Outcome] {
         match self {
-            Procedure::Activate => &[Outcome::Activated, Outcome::Renewed, Outcome::MachineLimit],
+            Procedure::Activate => &[
+                Outcome::Activated,
+                Outcome::Renewed,
+                Outcome::Repeated,
+                Outcome::MachineLimit,
+            ],
             Procedure::Renew => &[Outcome::Renewed, Outcome::NotActivated],
             Procedure::Release => &[Outcome::Released, Outcome::NotHeld, Outcome::ReleaseLimit],
             Procedure::List => &[Outcome::Listed],
@@ -151,6 +156,9 @@ pub enum Outcome {
     Activated,
     /// activate or renew: this machine's live seat was renewed (never a second seat).
     Renewed,
+    /// activate: this machine's live seat already belonged to the offline activation
+    /// named (its request answered again); renewed.
+    Repeated,
     /// activate: every seat is held by other machines; nothing changed.
     MachineLimit,
     /// renew: this machine holds no live seat; renew never creates one.
@@ -174,9 +182,10 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome.
-    pub const ALL: [Outcome; 11] = [
+    pub const ALL: [Outcome; 12] = [
         Outcome::Activated,
         Outcome::Renewed,
+        Outcome::Repeated,
         Outcome::MachineLimit,
         Outcome::NotActivated,
         Outcome::Released,
@@ -193,6 +202,7 @@ impl Outcome {
         match self {
             Outcome::Activated => "ACTIVATED",
             Outcome::Renewed => "RENEWED",
+            Outcome::Repeated => "REPEATED",
             Outcome::MachineLimit => "MACHINE_LIMIT",
             Outcome::NotActivated => "NOT_ACTIVATED",
             Outcome::Released => "RELEASED",
@@ -366,6 +376,17 @@ pub(crate) async fn handle(
             lease_seconds,
             activation_ref,
         } => {
+            // seats.sql: the same offline activation asked again.
+            let repeated = activation_ref.is_some() && {
+                let state = inner.state();
+                state.activations.get(&customer_id).is_some_and(|seats| {
+                    seats.iter().any(|seat| {
+                        seat.is_live(now)
+                            && seat.machine_hash == machine_hash
+                            && seat.activation_ref == activation_ref
+                    })
+                })
+            };
             let outcome = activate(
                 inner,
                 customer_id,
@@ -376,8 +397,15 @@ pub(crate) async fn handle(
                 now + Duration::seconds(lease_seconds),
             )
             .await;
+            let outcome = match outcome {
+                Outcome::Renewed if repeated => Outcome::Repeated,
+                other => other,
+            };
             // seats.sql: the seat belongs to this activation now (NULL: online).
-            if matches!(outcome, Outcome::Activated | Outcome::Renewed) {
+            if matches!(
+                outcome,
+                Outcome::Activated | Outcome::Renewed | Outcome::Repeated
+            ) {
                 let mut state = inner.state();
                 let seats = state.activations.entry(customer_id).or_default();
                 for seat in seats.iter_mut() {

@@ -692,6 +692,8 @@ async fn a_release_naming_an_activation_frees_only_that_activation() {
         )
     };
     assert_eq!(call("activate", offline("first")).await, "ACTIVATED");
+    // The same activation asked again: renewed, and said so.
+    assert_eq!(call("activate", offline("first")).await, "REPEATED");
     assert_eq!(call("release", release_of("other")).await, "NOT_HELD");
     assert_eq!(call("release", release_of("first")).await, "RELEASED");
     assert_eq!(
