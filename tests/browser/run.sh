@@ -2,8 +2,8 @@
 # The broker's /offline page in a real browser: starts license-stack (the ORDS emulator
 # and a broker on loopback), then runs test_offline_page.py, which drives Debian's
 # chromium through chromium-driver with Selenium (PyPI, pinned, in a venv of its own)
-# and the real license-check. Needs chromium, chromium-driver and python3-venv; .ci/run
-# installs them.
+# and the real license-check, and reads the page's QR code back with zbarimg. Needs
+# chromium, chromium-driver, zbar-tools and python3-venv; .ci/run installs them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD

@@ -1,7 +1,8 @@
 """The broker's /offline page in a real browser (headless Chromium driven by Selenium):
 a request code made by the real `license-check` with no network is pasted into the
 page, the response code read from `#response` is installed by `license-check`, and the
-machine is licensed; a one-character typo is named by its group; a deactivation code
+machine is licensed; the QR code the page draws reads back (zbarimg) as that response
+code; a one-character typo is named by its group; a deactivation code
 pasted into the page frees the seat; and the page loads nothing the CSP refuses.
 
 Run by tests/browser/run.sh, which starts license-stack and sets:
@@ -128,8 +129,15 @@ class OfflinePage(unittest.TestCase):
         self.assertTrue(response.replace("-", "").isalnum(), response)
         message = self.browser.find_element(By.ID, "message").text
         self.assertIn("Activated", message)
-        qr = self.browser.find_element(By.ID, "qr").get_attribute("src")
-        self.assertTrue(qr.startswith("data:image/svg+xml;base64,"), qr[:40])
+        qr = self.browser.find_element(By.ID, "qr")
+        self.assertTrue(qr.get_attribute("src").startswith("data:image/svg+xml;base64,"))
+        # The QR code, as the phone draws it, reads back as the response code.
+        shot = os.path.join(machine.home.name, "qr.png")
+        qr.screenshot(shot)
+        scanned = subprocess.run(
+            ["zbarimg", "--raw", "-q", shot], capture_output=True, text=True, timeout=60
+        )
+        self.assertEqual(scanned.stdout.strip(), response, scanned.stderr)
         download = self.browser.find_element(By.ID, "download").get_attribute("href")
         self.assertTrue(download.startswith("blob:"), download)
 

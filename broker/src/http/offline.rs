@@ -140,13 +140,36 @@ fn sentence(payload: &VerdictPayload, repeated: bool) -> String {
 
 /// The response code as a QR code (SVG), which a phone shows and the offline machine's
 /// camera or scanner could read; the same characters as the text (QR's alphanumeric
-/// mode holds upper-case letters, digits and `-`).
+/// mode holds upper-case letters, digits and `-`). Drawn as one stroked path, a line
+/// one module thick per horizontal run of dark modules, with relative moves: half the
+/// size of the `qrcode` crate's own SVG (a rectangle per module) for a code some 100
+/// modules square; with the 4-module quiet zone the QR specification asks for.
 fn qr_svg(text: &str) -> Option<String> {
-    use qrcode::render::svg;
+    use std::fmt::Write as _;
+    const QUIET: usize = 4;
     let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::L).ok()?;
-    Some(
-        code.render::<svg::Color<'_>>()
-            .min_dimensions(240, 240)
-            .build(),
-    )
+    let width = code.width();
+    let colors = code.to_colors();
+    let mut path = String::with_capacity(width * width / 2);
+    for (y, row) in colors.chunks(width).enumerate() {
+        // The pen starts each row at the left edge of the code, on the row's middle.
+        let _ = write!(path, "M{QUIET} {}.5", y + QUIET);
+        let (mut pen, mut x) = (0, 0);
+        while x < width {
+            if row[x] == qrcode::Color::Light {
+                x += 1;
+                continue;
+            }
+            let start = x;
+            while x < width && row[x] == qrcode::Color::Dark {
+                x += 1;
+            }
+            let _ = write!(path, "m{} 0h{}", start - pen, x - start);
+            pen = x;
+        }
+    }
+    let side = width + 2 * QUIET;
+    Some(format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {side} {side}\" shape-rendering=\"crispEdges\"><rect width=\"{side}\" height=\"{side}\" fill=\"#fff\"/><path d=\"{path}\" stroke=\"#000\" stroke-width=\"1\" fill=\"none\"/></svg>"
+    ))
 }

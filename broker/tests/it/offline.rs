@@ -49,10 +49,12 @@ async fn a_request_code_is_answered_with_a_verdict_bound_to_it_for_the_offline_t
         (&json!("VALID"), &json!(true))
     );
     let code = body["response"].as_str().unwrap();
+    let svg = body["qr_svg"].as_str().unwrap();
     assert!(
-        body["qr_svg"].as_str().unwrap().starts_with("<?xml"),
-        "{body}"
+        svg.starts_with("<svg xmlns=") && svg.ends_with("</svg>"),
+        "{svg}"
     );
+    assert!(svg.len() < 50_000, "{} bytes", svg.len());
     let opened = OfflineResponse::from_code(code)
         .unwrap()
         .envelope
