@@ -64,6 +64,12 @@ export declare class Client {
   /** `options.replace`: a seat id to free first (the way out of MACHINE_LIMIT). */
   activate(key: string, machineName?: string | null, options?: { replace?: string }): Promise<Verdict>;
   deactivate(): Promise<Verdict>;
+  /** Offline activation: a request code made with no network. */
+  offlineRequest(key: string): Promise<string>;
+  /** Installs the license server's response code to this machine's pending request. */
+  installOfflineResponse(code: string): Promise<Verdict>;
+  /** Removes the key and the lease; the signed deactivation code. */
+  deactivateOffline(): Promise<string>;
   deactivateMachine(machineId: string): Promise<Verdict>;
   /** `options.key`: list that key's seats instead of the stored license's. */
   machines(options?: { key?: string }): Promise<Verdict>;

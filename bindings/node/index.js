@@ -101,6 +101,8 @@ function callAsync(handle, request) {
         const outcome = JSON.parse(koffi.decode(out[0], 'char', -1));
         native.stringFree(out[0]);
         if (outcome.status !== 0) return reject(failure(outcome.status, outcome.error));
+        // An offline request or deactivation answers with a code, not a verdict.
+        if (outcome.code !== undefined) return resolve(outcome.code);
         return resolve(new Verdict(outcome.verdict));
       } catch (e) {
         return reject(e);
@@ -180,6 +182,28 @@ class Client {
   machines(options) {
     const key = options && options.key !== undefined ? options.key : null;
     return this._call({ op: 'machines', license_key: key });
+  }
+
+  /** Offline activation, step 1, with no network: resolves to a request code (letters,
+   * digits and dashes) to take to the license server's /offline page; the pending
+   * request is kept in the data directory, so only this machine can install the answer. */
+  offlineRequest(key) {
+    if (typeof key !== 'string') return Promise.reject(new TypeError('key must be a string'));
+    return this._call({ op: 'offline_request', license_key: key });
+  }
+
+  /** Offline activation, step 2: installs the license server's response code, verified
+   * like an online verdict; rejects with INVALID_ARGUMENT when it does not answer this
+   * machine's pending request. */
+  installOfflineResponse(code) {
+    if (typeof code !== 'string') return Promise.reject(new TypeError('code must be a string'));
+    return this._call({ op: 'install_offline_response', response: code });
+  }
+
+  /** For a machine activated offline: removes the key and the lease and resolves to a
+   * deactivation code, signed by this machine, that frees its seat at /offline. */
+  deactivateOffline() {
+    return this._call({ op: 'deactivate_offline' });
   }
 
   /** Frees the native client once the calls in flight have ended; calls after this

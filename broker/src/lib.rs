@@ -9,8 +9,9 @@
 //! - `app`: the broker put together: [`Config`] (each domain's settings and the checks
 //!   across them), the parts built from it, [`Broker`] and [`serve`]; the preflight
 //!   ([`check_route`]), keygen and the binary's help texts.
-//! - `http`: the router, the validate and health handlers, [`ApiError`], the request
-//!   log, TLS, the accept loop with its drain on shutdown, and the edge settings.
+//! - `http`: the router, the validate, offline-activation and health handlers, the
+//!   `/offline` page, [`ApiError`], the request log, TLS, the accept loop with its
+//!   drain on shutdown, and the edge settings.
 //! - `verdict`: license keys, the lookup cache, the decision, the offline policy, the
 //!   seats and the Ed25519 signature, with their settings.
 //! - `ords`: everything said to ORDS: the resource and seat calls, the outbound HTTP

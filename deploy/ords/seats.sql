@@ -81,6 +81,7 @@ BEGIN
   lease_until       TIMESTAMP          NOT NULL,
   released_at       TIMESTAMP,
   released_remotely CHAR(1)            DEFAULT 'N' NOT NULL,
+  activation_ref    VARCHAR2(64 CHAR),
   CONSTRAINT license_activations_pk PRIMARY KEY (activation_id),
   CONSTRAINT license_activations_fk FOREIGN KEY (customer_id) REFERENCES licenses (customer_id) ON DELETE CASCADE,
   CONSTRAINT license_activations_status_ck CHECK (status IN ('ACTIVE', 'LAPSED', 'RELEASED')),
@@ -88,6 +89,20 @@ BEGIN
 )]';
 EXCEPTION
   WHEN e_exists THEN
+    NULL;
+END;
+/
+
+-- A table from before offline activation gets its activation_ref column (the name of
+-- the offline activation that holds the seat); one that has it already is skipped
+-- (ORA-01430).
+DECLARE
+  e_column_exists EXCEPTION;
+  PRAGMA EXCEPTION_INIT(e_column_exists, -1430);
+BEGIN
+  EXECUTE IMMEDIATE q'[ALTER TABLE license_activations ADD (activation_ref VARCHAR2(64 CHAR))]';
+EXCEPTION
+  WHEN e_column_exists THEN
     NULL;
 END;
 /
@@ -139,15 +154,17 @@ CREATE OR REPLACE PACKAGE license_seats AUTHID DEFINER AS
   -- 400 BAD_REQUEST (with "message"), 404 NO_LICENSE, 409 BUSY (row lock not had
   -- within 2 s); anything else is raised, and ORDS answers 555.
 
-  -- {"machine_hash", "machine_name", "lease_seconds"}:
-  -- ACTIVATED | RENEWED | MACHINE_LIMIT.
+  -- {"machine_hash", "machine_name", "lease_seconds", "activation_ref"}:
+  -- ACTIVATED | RENEWED | REPEATED (renewed, and already this activation's) |
+  -- MACHINE_LIMIT. The seat keeps activation_ref (NULL: online).
   FUNCTION activate(p_customer_id IN NUMBER, p_body IN CLOB) RETURN PLS_INTEGER;
 
   -- {"machine_hash", "lease_seconds"}: RENEWED | NOT_ACTIVATED.
   FUNCTION renew(p_customer_id IN NUMBER, p_body IN CLOB) RETURN PLS_INTEGER;
 
   -- {"machine_hash", "by_machine_hash", "release_budget",
-  --  "release_window_seconds"}: RELEASED | NOT_HELD | RELEASE_LIMIT.
+  --  "release_window_seconds", "activation_ref"}: RELEASED | NOT_HELD | RELEASE_LIMIT.
+  -- With activation_ref, a seat that does not keep it is NOT_HELD.
   FUNCTION release_seat(p_customer_id IN NUMBER, p_body IN CLOB) RETURN PLS_INTEGER;
 
   -- LISTED.
@@ -393,11 +410,30 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
     RETURN l_count > 0;
   END holds_seat;
 
+  -- Whether this machine's live seat belongs to the offline activation p_activation_ref.
+  FUNCTION holds_activation(
+    p_customer_id IN NUMBER, p_machine_hash IN VARCHAR2, p_activation_ref IN VARCHAR2,
+    p_now IN TIMESTAMP
+  ) RETURN BOOLEAN IS
+    l_count PLS_INTEGER;
+  BEGIN
+    SELECT COUNT(*) INTO l_count
+      FROM license_activations
+     WHERE customer_id = p_customer_id
+       AND machine_hash = p_machine_hash
+       AND activation_ref = p_activation_ref
+       AND status = 'ACTIVE'
+       AND lease_until > p_now;
+    RETURN l_count > 0;
+  END holds_activation;
+
   FUNCTION activate(p_customer_id IN NUMBER, p_body IN CLOB) RETURN PLS_INTEGER IS
     l_body JSON_OBJECT_T;
     l_machine_hash license_activations.machine_hash%TYPE;
     l_machine_name license_activations.machine_name%TYPE;
     l_lease_seconds PLS_INTEGER;
+    l_activation_ref license_activations.activation_ref%TYPE;
+    l_repeated BOOLEAN;
     l_max licenses.max_machines%TYPE;
     l_now TIMESTAMP;
     l_outcome VARCHAR2(16);
@@ -407,12 +443,20 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
     l_machine_hash := text_member(l_body, 'machine_hash', TRUE);
     l_machine_name := text_member(l_body, 'machine_name', FALSE);
     l_lease_seconds := int_member(l_body, 'lease_seconds', c_min_lease_seconds, c_max_seconds);
+    l_activation_ref := text_member(l_body, 'activation_ref', FALSE);
 
     l_max := lock_license(p_customer_id);
     l_now := now_utc();
     lapse(p_customer_id, l_now);
+    -- The same offline activation asked again (its request code submitted twice).
+    l_repeated := l_activation_ref IS NOT NULL
+      AND holds_activation(p_customer_id, l_machine_hash, l_activation_ref, l_now);
     IF renew_live(p_customer_id, l_machine_hash, l_machine_name, l_now, l_lease_seconds) THEN
-      l_outcome := 'RENEWED';
+      IF l_repeated THEN
+        l_outcome := 'REPEATED';
+      ELSE
+        l_outcome := 'RENEWED';
+      END IF;
     ELSIF l_max IS NOT NULL AND live_count(p_customer_id, l_now) >= l_max THEN
       l_outcome := 'MACHINE_LIMIT';
     ELSE
@@ -433,6 +477,16 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
           END IF;
           l_outcome := 'RENEWED';
       END;
+    END IF;
+    -- The seat belongs to this activation now: an offline one names itself, an online
+    -- one names none, so an earlier offline deactivation code frees it no more.
+    IF l_outcome IN ('ACTIVATED', 'RENEWED', 'REPEATED') THEN
+      UPDATE license_activations
+         SET activation_ref = l_activation_ref
+       WHERE customer_id = p_customer_id
+         AND machine_hash = l_machine_hash
+         AND status = 'ACTIVE'
+         AND lease_until > l_now;
     END IF;
     l_status := seats_answer(p_customer_id, l_outcome, l_max, l_now);
     COMMIT;
@@ -498,6 +552,7 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
     l_by_machine_hash license_activations.machine_hash%TYPE;
     l_budget PLS_INTEGER;
     l_window_seconds PLS_INTEGER;
+    l_activation_ref license_activations.activation_ref%TYPE;
     l_remote CHAR(1);
     l_spent PLS_INTEGER;
     l_max licenses.max_machines%TYPE;
@@ -510,6 +565,7 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
     l_by_machine_hash := text_member(l_body, 'by_machine_hash', TRUE);
     l_budget := int_member(l_body, 'release_budget', 0, c_max_release_budget);
     l_window_seconds := int_member(l_body, 'release_window_seconds', 1, c_max_seconds);
+    l_activation_ref := text_member(l_body, 'activation_ref', FALSE);
 
     l_max := lock_license(p_customer_id);
     l_now := now_utc();
@@ -524,6 +580,11 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
        AND status = 'RELEASED'
        AND released_at > l_now - NUMTODSINTERVAL(l_window_seconds, 'SECOND');
     IF NOT holds_seat(p_customer_id, l_machine_hash, l_now) THEN
+      l_outcome := 'NOT_HELD';
+    -- An offline deactivation frees the seat only while the activation it proves
+    -- holds it: replayed after the machine activated again, it frees nothing.
+    ELSIF l_activation_ref IS NOT NULL
+      AND NOT holds_activation(p_customer_id, l_machine_hash, l_activation_ref, l_now) THEN
       l_outcome := 'NOT_HELD';
     ELSIF l_spent >= l_budget THEN
       l_outcome := 'RELEASE_LIMIT';

@@ -8,11 +8,13 @@
 //!
 //! One concept per file: this one holds the public API; `local` the local reads and
 //! the offline answer, `online` the round trip (send, verify, decide), `persist` the
-//! writes, `activation` activation, `seats` deactivation and the machine list.
+//! writes, `activation` activation, `seats` deactivation and the machine list,
+//! `offline` offline activation and deactivation (codes carried by hand).
 
 mod activation;
 pub(crate) mod builder;
 mod local;
+mod offline;
 mod online;
 mod persist;
 mod seats;
@@ -297,6 +299,33 @@ impl LicenseClient {
         &self.inner.paths
     }
 
+    /// Offline activation, step 1, with no network: a request code for `key` (letters,
+    /// digits and `-`, safe to type), to be carried to the license server (its
+    /// `/offline` page or `POST /v1/license/offline/activate`). The pending request
+    /// (its nonce and a device key made for it) is kept in the data directory: only
+    /// this machine, with it, can install the answer. A new request replaces an
+    /// earlier pending one. Reads and writes local files only (it blocks briefly).
+    pub fn offline_request(&self, key: &str) -> Result<String, Error> {
+        offline::request(&self.inner, key)
+    }
+
+    /// Offline activation, step 2: installs the response code through the same
+    /// verifier as an online answer. `Ok` with a licensed verdict when it licenses this
+    /// machine (for the offline term the license server signed), `Ok` with a verified
+    /// deny otherwise (`MACHINE_LIMIT`: free a seat and submit the same request again).
+    /// An error of kind [`ErrorKind::InvalidArgument`](crate::ErrorKind) when the code is
+    /// not a response code or does not answer this machine's pending request.
+    pub fn install_offline_response(&self, code: &str) -> Result<Verdict, Error> {
+        offline::install(&self.inner, code)
+    }
+
+    /// Offline deactivation: removes the key and the lease and returns a deactivation
+    /// code signed with the offline activation's device key; the license server frees
+    /// this machine's seat on it, once. Only for a machine activated offline.
+    pub fn deactivate_offline(&self) -> Result<String, Error> {
+        offline::deactivate(&self.inner)
+    }
+
     async fn run(&self, mode: Mode) -> Verdict {
         let inner = Arc::clone(&self.inner);
         let pending = match blocking(move || inner.prepare(mode)).await {
@@ -324,7 +353,8 @@ pub fn remove_activation(store: &dyn KeyStore, paths: &Paths) -> Result<(), Erro
         .delete_key()
         .map_err(|e| Error::key_store("removed from", e));
     let lease = lease::remove(paths).map_err(Error::cache);
-    key.and(lease)
+    let offline = crate::store::offline::forget(paths).map_err(Error::cache);
+    key.and(lease).and(offline)
 }
 
 /// Why a blocking twin did not run its async original to the end.

@@ -8,6 +8,7 @@
 //! - `keystore`: the license key and the second copy of the marks (OS keyring, a 0600
 //!   file, or memory).
 //! - `lease`: the signed lease (`license.json`), tied to the key by its hash.
+//! - `offline`: an offline activation's pending request and device key.
 //! - `adopt`: the one-time move of an activation out of the location every app once
 //!   shared ([`Paths::adopt_from`]); it knows every store, so it sits above them.
 
@@ -16,4 +17,5 @@ pub(crate) mod fs;
 pub(crate) mod keystore;
 pub(crate) mod lease;
 pub(crate) mod marks;
+pub(crate) mod offline;
 pub(crate) mod paths;

@@ -4,7 +4,8 @@
 //!      the exact bytes received, then `typ` and the payload's coherence.
 //! 5.   Online only: the nonce this request sent, compared in constant time.
 //! 5a.  Online only: the signed `request` is this request's own: the same operation
-//!      (endpoint), the same key (a digest of it, exactly as sent) and the same product.
+//!      (endpoint), the same key (a digest of it, exactly as sent), the same product,
+//!      and for an offline response the same device key (the pending request's).
 //!      A nonce alone binds an answer to a moment, not to a question: someone who can
 //!      rewrite the request in transit (a broken TLS, a hostile proxy) could keep the
 //!      nonce and swap the key for a forged one with the same customer id (a signed
@@ -105,6 +106,9 @@ pub enum RequestPart {
     Key,
     /// Another product, or none where this app named one (or the other way round).
     Product,
+    /// Another offline request's device key, or none (an online answer) where an
+    /// offline one was expected, or the other way round.
+    DeviceKey,
 }
 
 impl std::fmt::Display for RequestPart {
@@ -114,6 +118,7 @@ impl std::fmt::Display for RequestPart {
             Self::Operation => "it answers another operation",
             Self::Key => "it answers another license key",
             Self::Product => "it answers another product",
+            Self::DeviceKey => "it answers another offline request, or an online one",
         })
     }
 }
@@ -140,24 +145,51 @@ pub(crate) fn verify_online(
     license_id: &str,
     app: &ThisApp,
 ) -> Result<VerdictPayload, Untrusted> {
+    let ours = asked(call, sent);
+    let binding = Binding {
+        fingerprint,
+        license_id,
+        app,
+    };
+    verify_answer(envelope, trusted, &sent.nonce, &ours, binding)
+}
+
+/// What a verdict must be bound to on this machine.
+#[derive(Clone, Copy)]
+pub(crate) struct Binding<'a> {
+    pub(crate) fingerprint: &'a Fingerprint,
+    pub(crate) license_id: &'a str,
+    pub(crate) app: &'a ThisApp,
+}
+
+/// Verifies an answer to the request `ours` that carried `nonce`: an online answer, or
+/// an offline response code (whose request went by hand, and names its device key).
+/// Steps 1 to 7a; the one verifier of every answer.
+pub(crate) fn verify_answer(
+    envelope: &Envelope,
+    trusted: &Keyset,
+    nonce: &str,
+    ours: &VerdictRequest,
+    binding: Binding<'_>,
+) -> Result<VerdictPayload, Untrusted> {
     let opened = envelope.open_bound(trusted)?;
     let (payload, request) = (&opened.payload, &opened.request);
-    let nonce_matches: bool = payload.nonce.as_bytes().ct_eq(sent.nonce.as_bytes()).into();
+    let nonce_matches: bool = payload.nonce.as_bytes().ct_eq(nonce.as_bytes()).into();
     if !nonce_matches {
         return Err(Untrusted::Nonce);
     }
-    let ours = asked(call, sent);
     let differs = match request {
         None => Some(RequestPart::Missing),
         Some(theirs) if theirs.op != ours.op => Some(RequestPart::Operation),
         Some(theirs) if theirs.key != ours.key => Some(RequestPart::Key),
         Some(theirs) if theirs.product != ours.product => Some(RequestPart::Product),
+        Some(theirs) if theirs.device_key != ours.device_key => Some(RequestPart::DeviceKey),
         Some(_) => None,
     };
     if let Some(differs) = differs {
         return Err(Untrusted::Request { differs });
     }
-    check_binding(opened, fingerprint, license_id, app)
+    check_binding(opened, binding.fingerprint, binding.license_id, binding.app)
 }
 
 /// Verifies a cached envelope. Its nonce answered an earlier request, so it proves

@@ -11,6 +11,8 @@
 //! - [`envelope`]: Ed25519 signing with a domain prefix, and the verifier that
 //!   checks a signature over the exact bytes received before parsing anything.
 //! - [`keyset`]: the trusted verifying keys by `kid`, and how `kid`s are derived.
+//! - [`offline`]: the codes an air-gapped machine and the broker exchange by hand
+//!   (request, response, deactivation) and their typing-safe text.
 //! - [`license_key`]: the human-friendly license key format and its typo checksum.
 //!   The key's MAC is checked only by the broker, which alone holds the key secret.
 
@@ -18,6 +20,7 @@ pub mod envelope;
 pub mod error;
 pub mod keyset;
 pub mod license_key;
+pub mod offline;
 pub mod request;
 mod unicode_tables;
 pub mod verdict;
@@ -28,6 +31,10 @@ pub use envelope::{
 pub use error::{ErrorBody, ErrorCode};
 pub use keyset::{kid_for, parse_public_key, Keyset, KeysetError};
 pub use license_key::{CustomerId, LicenseKey, LicenseKeyError, MAC_LEN};
+pub use offline::{
+    activation_ref, CodeError, CodeKind, OfflineDeactivation, OfflineRequest, OfflineResponse,
+    OFFLINE_NONCE_BYTES,
+};
 pub use request::{
     check_machine_name, is_product_code, AppInfo, MachineNameProblem, RequestError, ValidateRequest,
 };

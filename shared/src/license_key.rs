@@ -45,7 +45,7 @@ const MAX_SYMBOLS: usize = (MAX_DATA * 8).div_ceil(5) + CHECK_SYMBOLS;
 /// The longest printed key: `MAX_SYMBOLS` with a `-` between groups.
 const MAX_TEXT: usize = MAX_SYMBOLS + MAX_SYMBOLS / GROUP;
 
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+pub(crate) const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// An ORDS customer id as a license key may carry it: 1 to 32 of `A-Z a-z 0-9 _ -`.
 /// Anything else could change the shape of the ORDS URL, so it is refused here.
@@ -146,6 +146,29 @@ impl LicenseKey {
     /// MAC included: what the broker logs of it is four bytes.
     pub fn digest(&self) -> &[u8; 32] {
         &self.digest
+    }
+
+    /// The bytes the key encodes (version, id length, id, the serial when not 0, MAC):
+    /// its most compact form, half the length of its text (an offline code carries it).
+    pub fn to_data(&self) -> Vec<u8> {
+        let mut data = [0u8; MAX_DATA];
+        let len = key_data(&self.customer_id, self.serial, &self.mac, &mut data);
+        data[..len].to_vec()
+    }
+
+    /// The key whose bytes are `data` (see [`LicenseKey::to_data`]), checked as a typed
+    /// key is.
+    pub fn from_data(data: &[u8]) -> Result<Self, LicenseKeyError> {
+        if data.len() > MAX_DATA {
+            return Err(LicenseKeyError::Length);
+        }
+        let digest: [u8; 32] = Sha256::digest(data).into();
+        let mut symbols = [0u8; MAX_SYMBOLS];
+        let n = base32_encode_into(data, &mut symbols);
+        symbols[n..n + CHECK_SYMBOLS].copy_from_slice(&check_symbols(&digest));
+        let text = std::str::from_utf8(&symbols[..n + CHECK_SYMBOLS])
+            .map_err(|_| LicenseKeyError::Length)?;
+        Self::parse(text)
     }
 
     /// The printed form, e.g. `0412C-…-7Q3MA`.
@@ -301,14 +324,14 @@ const SYMBOL_VALUES: [u8; 128] = {
 };
 const NOT_A_SYMBOL: u8 = u8::MAX;
 
-fn symbol_value(ch: char) -> Option<u8> {
+pub(crate) fn symbol_value(ch: char) -> Option<u8> {
     let value = *SYMBOL_VALUES.get(ch as usize)?;
     (value != NOT_A_SYMBOL).then_some(value)
 }
 
 /// Writes `data` as symbols into `out`, returning how many; `out` holds at least
 /// `data.len() * 8 / 5 + 1`.
-fn base32_encode_into(data: &[u8], out: &mut [u8]) -> usize {
+pub(crate) fn base32_encode_into(data: &[u8], out: &mut [u8]) -> usize {
     let mut n = 0;
     let (mut buffer, mut bits) = (0u32, 0u32);
     for &byte in data {
@@ -330,7 +353,7 @@ fn base32_encode_into(data: &[u8], out: &mut [u8]) -> usize {
 /// Decodes symbol values into `out`, returning the length; refuses non-canonical input
 /// (leftover bits that are not zero, or a symbol count no byte string encodes to), so
 /// each key has exactly one spelling, and input that does not fit `out`.
-fn base32_decode(symbols: &[u8], out: &mut [u8]) -> Option<usize> {
+pub(crate) fn base32_decode(symbols: &[u8], out: &mut [u8]) -> Option<usize> {
     let mut len = 0;
     let (mut buffer, mut bits) = (0u32, 0u32);
     for &value in symbols {

@@ -39,6 +39,11 @@ pub struct VerdictRequest {
     pub key: String,
     /// The product the request named, or null.
     pub product: Option<String>,
+    /// Offline activation and deactivation only: base64url of the public device key
+    /// the request carried, so that only the machine holding its private half (kept
+    /// with the pending request) can take the answer as its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
 }
 
 /// Bytes of the key's SHA-256 that `request.key` carries.
@@ -53,7 +58,14 @@ impl VerdictRequest {
             op: op.to_owned(),
             key: crate::b64::encode(&digest[..REQUEST_KEY_BYTES]),
             product: product.map(str::to_owned),
+            device_key: None,
         }
+    }
+
+    /// This request, made offline with the device key `device_key` (base64url).
+    pub fn with_device_key(mut self, device_key: String) -> Self {
+        self.device_key = Some(device_key);
+        self
     }
 }
 
@@ -64,6 +76,7 @@ impl std::fmt::Debug for VerdictRequest {
             .field("op", &self.op)
             .field("key", &"<digest>")
             .field("product", &self.product)
+            .field("device_key", &self.device_key)
             .finish()
     }
 }

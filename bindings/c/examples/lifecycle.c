@@ -152,6 +152,27 @@ int main(void) {
   expect(s == LC_NO_LICENSE && strcmp(lc_status_name(s), "LC_NO_LICENSE") == 0,
          "a second deactivation is LC_NO_LICENSE", lc_last_error());
 
+  /* Offline activation: a request code made with no network, only letters, digits and
+   * dashes; a code that is no response is refused; a machine not activated offline
+   * has nothing to deactivate offline. (The round trip through the broker is in the
+   * Python, C# and Node suites, which can make HTTP requests.) */
+  char *code = NULL;
+  s = lc_offline_request(client, key, &code);
+  expect(s == LC_OK && code && strlen(code) > 100 && strspn(code, "0123456789ABCDEFGHJKMNPQRSTVWXYZ-") == strlen(code),
+         "an offline request code is letters, digits and dashes", s == LC_OK ? code : lc_last_error());
+  s = lc_install_offline_response(client, code, &json);
+  expect(s == LC_INVALID_ARGUMENT && strstr(lc_last_error(), "request code"),
+         "a request code is not installed as a response", lc_last_error());
+  lc_string_free(code);
+  code = NULL;
+  s = lc_deactivate_offline(client, &code);
+  expect(s == LC_NO_LICENSE && code == NULL, "a machine not activated offline has no deactivation code",
+         lc_last_error());
+  s = lc_call(client, "{\"op\":\"offline_request\",\"license_key\":\"not-a-key\"}", &json);
+  expect(s == LC_INVALID_KEY && has_member(json, "\"error\""), "lc_call offline_request checks the key",
+         json);
+  lc_string_free(json);
+
   lc_client_free(client);
   lc_client_free(NULL);
   lc_string_free(NULL);

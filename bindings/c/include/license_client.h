@@ -163,6 +163,39 @@ lc_status lc_machines_for_key(lc_client *client,
                               const char *license_key,
                               char **verdict_json);
 
+// Offline activation, step 1, with no network: writes to `*request_code` a request
+// code for `license_key` (letters, digits and `-`) to carry to the license server's
+// `/offline` page, and keeps the pending request in the data directory. Free it with
+// `lc_string_free`.
+//
+// # Safety
+// `client` is NULL or a live client; `license_key` is NULL or NUL-terminated;
+// `request_code` is NULL or writable.
+lc_status lc_offline_request(lc_client *client,
+                             const char *license_key,
+                             char **request_code);
+
+// Offline activation, step 2: installs the license server's response code (through
+// the same verification as an online verdict). `LC_OK` with the verdict (licensed, or
+// a verified deny such as `MACHINE_LIMIT`); `LC_INVALID_ARGUMENT` when the code is not
+// a response code or does not answer this machine's pending request.
+//
+// # Safety
+// `client` is NULL or a live client; `response_code` is NULL or NUL-terminated;
+// `verdict_json` is NULL or writable.
+lc_status lc_install_offline_response(lc_client *client,
+                                      const char *response_code,
+                                      char **verdict_json);
+
+// Offline deactivation (a machine activated offline): removes the key and the lease
+// and writes to `*deactivation_code` a code signed by this machine that frees its seat
+// at the license server's `/offline` page. Free it with `lc_string_free`.
+//
+// # Safety
+// `client` is NULL or a live client; `deactivation_code` is NULL or writable.
+lc_status lc_deactivate_offline(lc_client *client,
+                                char **deactivation_code);
+
 // [`lc_check`] without blocking the caller: returns at once (`LC_OK` when the check
 // started) and later calls `callback(userdata, status, verdict_json, error)` once, on a
 // thread of the library's. `verdict_json` (on `LC_OK`) and `error` (otherwise) are
@@ -217,11 +250,13 @@ lc_status lc_machines_async(lc_client *client,
 
 // One call described by `call_json` (`{"op": "check", "mode": "auto"}`, `{"op":
 // "activate", "license_key": …, "machine_name": …}`, `{"op": "deactivate"}`, `{"op":
-// "deactivate_machine", "machine_id": …}`, `{"op": "machines"}`), for hosts whose
+// "deactivate_machine", "machine_id": …}`, `{"op": "machines"}`, `{"op":
+// "offline_request", "license_key": …}`, `{"op": "install_offline_response",
+// "response": …}`, `{"op": "deactivate_offline"}`), for hosts whose
 // foreign calls may finish on another thread than they started (worker pools), where
 // `lc_last_error` cannot be read: `*outcome_json` is written whatever the status (free
-// it with `lc_string_free`): `{"status": 0, "verdict": {…}}` or `{"status": n, "error":
-// "…"}`. Only a NULL `outcome_json` leaves nothing written (`LC_INVALID_ARGUMENT`).
+// it with `lc_string_free`): `{"status": 0, "verdict": {…}}`, `{"status": 0, "code":
+// "…"}` (an offline request or deactivation code) or `{"status": n, "error": "…"}`. Only a NULL `outcome_json` leaves nothing written (`LC_INVALID_ARGUMENT`).
 //
 // # Safety
 // `client` is NULL or a live client; `call_json` is NULL or NUL-terminated;

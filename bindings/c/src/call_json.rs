@@ -7,7 +7,7 @@
 use serde::Deserialize;
 
 use crate::boundary::Failure;
-use crate::calls::{Call, Mode};
+use crate::calls::{Call, CodeCall, Mode};
 
 /// The request: `{"op": "check", "mode": "auto"}`, `{"op": "activate", "license_key": …,
 /// "machine_name": …, "replace": …}`, `{"op": "deactivate"}`, `{"op":
@@ -37,6 +37,23 @@ enum Request {
         #[serde(default)]
         license_key: Option<String>,
     },
+    /// `"op": "offline_request"` (a variant named `OfflineRequest` would repeat the
+    /// enum's name).
+    #[serde(rename = "offline_request")]
+    OfflineAsk {
+        license_key: String,
+    },
+    InstallOfflineResponse {
+        response: String,
+    },
+    DeactivateOffline,
+}
+
+/// A parsed call: one answered by a verdict, or one answered by an offline code.
+#[derive(Debug)]
+pub(crate) enum Parsed {
+    Verdict(Call),
+    Code(CodeCall),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -49,16 +66,22 @@ enum ModeName {
 }
 
 /// The call `json` describes.
-pub(crate) fn parse(json: &str) -> Result<Call, Failure> {
+pub(crate) fn parse(json: &str) -> Result<Parsed, Failure> {
     let request: Request = serde_json::from_str(json).map_err(|e| {
         Failure::invalid(format!(
             "call_json: {e}; it is {{\"op\": \"check\", \"mode\": \"auto\"|\"refresh\"|\"offline\"}}, \
              {{\"op\": \"activate\", \"license_key\": …, \"machine_name\": …, \"replace\": …}}, \
-             {{\"op\": \"deactivate\"}}, {{\"op\": \"deactivate_machine\", \"machine_id\": …}} or \
-             {{\"op\": \"machines\", \"license_key\": …}}"
+             {{\"op\": \"deactivate\"}}, {{\"op\": \"deactivate_machine\", \"machine_id\": …}}, \
+             {{\"op\": \"machines\", \"license_key\": …}}, {{\"op\": \"offline_request\", \"license_key\": …}}, \
+             {{\"op\": \"install_offline_response\", \"response\": …}} or {{\"op\": \"deactivate_offline\"}}"
         ))
     })?;
-    Ok(match request {
+    let call = match request {
+        Request::OfflineAsk { license_key } => {
+            return Ok(Parsed::Code(CodeCall::OfflineRequest(license_key)))
+        }
+        Request::DeactivateOffline => return Ok(Parsed::Code(CodeCall::DeactivateOffline)),
+        Request::InstallOfflineResponse { response } => Call::InstallOfflineResponse(response),
         Request::Check { mode } => Call::Check(match mode {
             ModeName::Auto => Mode::Auto,
             ModeName::Refresh => Mode::Refresh,
@@ -76,14 +99,23 @@ pub(crate) fn parse(json: &str) -> Result<Call, Failure> {
         Request::Deactivate => Call::Deactivate,
         Request::DeactivateMachine { machine_id } => Call::DeactivateMachine(machine_id),
         Request::Machines { license_key } => Call::Machines(license_key),
-    })
+    };
+    Ok(Parsed::Verdict(call))
 }
 
-/// `{"status": 0, "verdict": {…}}` or `{"status": n, "error": "…"}`.
-pub(crate) fn outcome(result: &Result<String, Failure>) -> String {
+/// What a call answered: a verdict's JSON, or an offline code.
+pub(crate) enum Answer {
+    Verdict(String),
+    Code(String),
+}
+
+/// `{"status": 0, "verdict": {…}}`, `{"status": 0, "code": "…"}` (an offline code) or
+/// `{"status": n, "error": "…"}`.
+pub(crate) fn outcome(result: &Result<Answer, Failure>) -> String {
     match result {
         // The verdict is already JSON: embedded as it is, not parsed again.
-        Ok(verdict) => format!("{{\"status\":0,\"verdict\":{verdict}}}"),
+        Ok(Answer::Verdict(verdict)) => format!("{{\"status\":0,\"verdict\":{verdict}}}"),
+        Ok(Answer::Code(code)) => serde_json::json!({"status": 0, "code": code}).to_string(),
         Err(failure) => serde_json::json!({
             "status": failure.status as u32,
             "error": failure.message,
@@ -101,31 +133,31 @@ mod tests {
     fn requests_parse_and_bad_ones_name_the_shape() {
         assert!(matches!(
             parse(r#"{"op":"check"}"#),
-            Ok(Call::Check(Mode::Auto))
+            Ok(Parsed::Verdict(Call::Check(Mode::Auto)))
         ));
         assert!(matches!(
             parse(r#"{"op":"check","mode":"offline"}"#),
-            Ok(Call::Check(Mode::Offline))
+            Ok(Parsed::Verdict(Call::Check(Mode::Offline)))
         ));
         assert!(matches!(
             parse(r#"{"op":"activate","license_key":"K","machine_name":"N"}"#),
-            Ok(Call::Activate { key, name: Some(name), replace: None }) if key == "K" && name == "N"
+            Ok(Parsed::Verdict(Call::Activate { key, name: Some(name), replace: None })) if key == "K" && name == "N"
         ));
         assert!(matches!(
             parse(r#"{"op":"activate","license_key":"K","replace":"0123456789ab"}"#),
-            Ok(Call::Activate { replace: Some(id), .. }) if id == "0123456789ab"
+            Ok(Parsed::Verdict(Call::Activate { replace: Some(id), .. })) if id == "0123456789ab"
         ));
         assert!(matches!(
             parse(r#"{"op":"machines"}"#),
-            Ok(Call::Machines(None))
+            Ok(Parsed::Verdict(Call::Machines(None)))
         ));
         assert!(matches!(
             parse(r#"{"op":"machines","license_key":"K"}"#),
-            Ok(Call::Machines(Some(key))) if key == "K"
+            Ok(Parsed::Verdict(Call::Machines(Some(key)))) if key == "K"
         ));
         assert!(matches!(
             parse(r#"{"op":"deactivate_machine","machine_id":"ab"}"#),
-            Ok(Call::DeactivateMachine(id)) if id == "ab"
+            Ok(Parsed::Verdict(Call::DeactivateMachine(id))) if id == "ab"
         ));
         let unknown = parse(r#"{"op":"check","mood":"auto"}"#).unwrap_err();
         assert_eq!(unknown.status, lc_status::LC_INVALID_ARGUMENT);
@@ -135,11 +167,25 @@ mod tests {
             .message
             .contains("dance"));
         assert!(parse(r#"{"op":"check","mode":"sometimes"}"#).is_err());
+        assert!(matches!(
+            parse(r#"{"op":"offline_request","license_key":"K"}"#),
+            Ok(Parsed::Code(CodeCall::OfflineRequest(key))) if key == "K"
+        ));
+        assert!(matches!(
+            parse(r#"{"op":"deactivate_offline"}"#),
+            Ok(Parsed::Code(CodeCall::DeactivateOffline))
+        ));
+        assert!(matches!(
+            parse(r#"{"op":"install_offline_response","response":"R"}"#),
+            Ok(Parsed::Verdict(Call::InstallOfflineResponse(code))) if code == "R"
+        ));
+        let code = outcome(&Ok(Answer::Code("ABCDE-F".into())));
+        assert_eq!(code, r#"{"code":"ABCDE-F","status":0}"#);
     }
 
     #[test]
     fn an_outcome_carries_the_verdict_or_the_error() {
-        let ok = outcome(&Ok(r#"{"code":"VALID"}"#.into()));
+        let ok = outcome(&Ok(Answer::Verdict(r#"{"code":"VALID"}"#.into())));
         let ok: serde_json::Value = serde_json::from_str(&ok).unwrap();
         assert_eq!(ok["status"], 0);
         assert_eq!(ok["verdict"]["code"], "VALID");

@@ -69,14 +69,36 @@ pub(crate) enum Call {
     DeactivateMachine(String),
     /// The seats of the stored license, or of this key when one is given.
     Machines(Option<String>),
+    /// Installs an offline response code (local files only).
+    InstallOfflineResponse(String),
+}
+
+/// A call whose answer is an offline code to carry by hand, not a verdict. Local files
+/// only: no network, no runtime.
+#[derive(Debug)]
+pub(crate) enum CodeCall {
+    /// A request code for this license key.
+    OfflineRequest(String),
+    /// Removes the key and the lease; the signed deactivation code.
+    DeactivateOffline,
+}
+
+impl CodeCall {
+    fn execute(self, client: &LicenseClient) -> Result<String, Error> {
+        match self {
+            Self::OfflineRequest(key) => client.offline_request(&key),
+            Self::DeactivateOffline => client.deactivate_offline(),
+        }
+    }
 }
 
 impl Call {
     /// Runs the call to its end on this thread.
     fn execute(self, client: &LicenseClient, runtime: &Runtime) -> Result<Verdict, Error> {
         match self {
-            // Local reads only: no runtime needed.
+            // Local reads and writes only: no runtime needed.
             Self::Check(Mode::Offline) => Ok(client.check_offline()),
+            Self::InstallOfflineResponse(code) => client.install_offline_response(&code),
             online => runtime.block_on(online.run(client)),
         }
     }
@@ -104,6 +126,7 @@ impl Call {
             Self::DeactivateMachine(id) => client.deactivate_machine(&id).await,
             Self::Machines(None) => client.machines().await,
             Self::Machines(Some(key)) => client.machines_for_key(&key).await,
+            Self::InstallOfflineResponse(code) => client.install_offline_response(&code),
         }
     }
 }
@@ -150,6 +173,11 @@ impl Handle {
     /// Runs `call` on the caller's thread: the verdict's JSON.
     pub(crate) fn run(&self, call: Call) -> Result<String, Failure> {
         verdict_json(call.execute(&self.client, &self.runtime))
+    }
+
+    /// Runs `call` on the caller's thread: the offline code.
+    pub(crate) fn code(&self, call: CodeCall) -> Result<String, Failure> {
+        call.execute(&self.client).map_err(Failure::from)
     }
 
     /// Runs `call` on a new thread and hands the result to `callback`. The thread

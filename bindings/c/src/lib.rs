@@ -31,8 +31,9 @@ mod strings;
 use std::ffi::{c_char, c_void};
 
 use crate::boundary::{call, Failure};
+use crate::call_json::{Answer, Parsed};
 pub use crate::calls::{lc_check_mode, lc_verdict_callback};
-use crate::calls::{Call, Handle};
+use crate::calls::{Call, CodeCall, Handle};
 pub use crate::status::lc_status;
 use crate::strings::{optional_str, required_str, write_out};
 
@@ -236,6 +237,71 @@ pub unsafe extern "C" fn lc_machines_for_key(
     }
 }
 
+/// Offline activation, step 1, with no network: writes to `*request_code` a request
+/// code for `license_key` (letters, digits and `-`) to carry to the license server's
+/// `/offline` page, and keeps the pending request in the data directory. Free it with
+/// `lc_string_free`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `license_key` is NULL or NUL-terminated;
+/// `request_code` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_offline_request(
+    client: *mut lc_client,
+    license_key: *const c_char,
+    request_code: *mut *mut c_char,
+) -> lc_status {
+    // SAFETY: passed on from this function's contract.
+    unsafe {
+        code_out(client, request_code, || {
+            let key = required_str(license_key, "license_key")?;
+            Ok(CodeCall::OfflineRequest(key.to_owned()))
+        })
+    }
+}
+
+/// Offline activation, step 2: installs the license server's response code (through
+/// the same verification as an online verdict). `LC_OK` with the verdict (licensed, or
+/// a verified deny such as `MACHINE_LIMIT`); `LC_INVALID_ARGUMENT` when the code is not
+/// a response code or does not answer this machine's pending request.
+///
+/// # Safety
+/// `client` is NULL or a live client; `response_code` is NULL or NUL-terminated;
+/// `verdict_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_install_offline_response(
+    client: *mut lc_client,
+    response_code: *const c_char,
+    verdict_json: *mut *mut c_char,
+) -> lc_status {
+    // SAFETY: passed on from this function's contract.
+    unsafe {
+        blocking(client, verdict_json, || {
+            let code = required_str(response_code, "response_code")?;
+            Ok(Call::InstallOfflineResponse(code.to_owned()))
+        })
+    }
+}
+
+/// Offline deactivation (a machine activated offline): removes the key and the lease
+/// and writes to `*deactivation_code` a code signed by this machine that frees its seat
+/// at the license server's `/offline` page. Free it with `lc_string_free`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `deactivation_code` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_deactivate_offline(
+    client: *mut lc_client,
+    deactivation_code: *mut *mut c_char,
+) -> lc_status {
+    // SAFETY: passed on from this function's contract.
+    unsafe {
+        code_out(client, deactivation_code, || {
+            Ok(CodeCall::DeactivateOffline)
+        })
+    }
+}
+
 /// [`lc_check`] without blocking the caller: returns at once (`LC_OK` when the check
 /// started) and later calls `callback(userdata, status, verdict_json, error)` once, on a
 /// thread of the library's. `verdict_json` (on `LC_OK`) and `error` (otherwise) are
@@ -337,11 +403,13 @@ pub unsafe extern "C" fn lc_machines_async(
 
 /// One call described by `call_json` (`{"op": "check", "mode": "auto"}`, `{"op":
 /// "activate", "license_key": …, "machine_name": …}`, `{"op": "deactivate"}`, `{"op":
-/// "deactivate_machine", "machine_id": …}`, `{"op": "machines"}`), for hosts whose
+/// "deactivate_machine", "machine_id": …}`, `{"op": "machines"}`, `{"op":
+/// "offline_request", "license_key": …}`, `{"op": "install_offline_response",
+/// "response": …}`, `{"op": "deactivate_offline"}`), for hosts whose
 /// foreign calls may finish on another thread than they started (worker pools), where
 /// `lc_last_error` cannot be read: `*outcome_json` is written whatever the status (free
-/// it with `lc_string_free`): `{"status": 0, "verdict": {…}}` or `{"status": n, "error":
-/// "…"}`. Only a NULL `outcome_json` leaves nothing written (`LC_INVALID_ARGUMENT`).
+/// it with `lc_string_free`): `{"status": 0, "verdict": {…}}`, `{"status": 0, "code":
+/// "…"}` (an offline request or deactivation code) or `{"status": n, "error": "…"}`. Only a NULL `outcome_json` leaves nothing written (`LC_INVALID_ARGUMENT`).
 ///
 /// # Safety
 /// `client` is NULL or a live client; `call_json` is NULL or NUL-terminated;
@@ -360,7 +428,10 @@ pub unsafe extern "C" fn lc_call(
         let handle = unsafe { handle(client) }?;
         // SAFETY: `call_json` is NULL or NUL-terminated (this function's contract).
         let json = unsafe { required_str(call_json, "call_json") }?;
-        handle.run(call_json::parse(json)?)
+        match call_json::parse(json)? {
+            Parsed::Verdict(call) => handle.run(call).map(Answer::Verdict),
+            Parsed::Code(call) => handle.code(call).map(Answer::Code),
+        }
     });
     let text = call_json::outcome(&result);
     // SAFETY: `out` is non-null and writable (this function's contract).
@@ -423,6 +494,27 @@ unsafe fn blocking(
         let json = handle.run(make()?)?;
         // SAFETY: `out` is non-null and writable (this function's contract).
         unsafe { write_out(out, &json) };
+        Ok(())
+    })
+}
+
+/// [`blocking`] for a call answered by an offline code: the code written to `out`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `out` is NULL or writable; the pointers `make`
+/// reads are NULL or NUL-terminated strings.
+unsafe fn code_out(
+    client: *mut lc_client,
+    out: *mut *mut c_char,
+    make: impl FnOnce() -> Result<CodeCall, Failure>,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        let out = non_null(out, "the code's out-parameter")?;
+        let code = handle.code(make()?)?;
+        // SAFETY: `out` is non-null and writable (this function's contract).
+        unsafe { write_out(out, &code) };
         Ok(())
     })
 }

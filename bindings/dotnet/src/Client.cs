@@ -136,6 +136,40 @@ namespace LicenseClient
             return Finish(status, json);
         }
 
+        /// <summary>Offline activation, step 1, with no network: a request code (letters,
+        /// digits and dashes) to take to the license server's /offline page. The pending
+        /// request is kept in the data directory: only this machine can install the
+        /// answer.</summary>
+        public string OfflineRequest(string licenseKey)
+        {
+            if (licenseKey == null) throw new ArgumentNullException("licenseKey");
+            IntPtr code;
+            var status = Native.lc_offline_request(Live(), Native.Utf8(licenseKey), out code);
+            if (status != Status.Ok) throw Failure(status);
+            return Native.Take(code);
+        }
+
+        /// <summary>Offline activation, step 2: installs the license server's response
+        /// code, verified like an online verdict. InvalidArgumentException when it does not
+        /// answer this machine's pending request.</summary>
+        public Verdict InstallOfflineResponse(string responseCode)
+        {
+            if (responseCode == null) throw new ArgumentNullException("responseCode");
+            IntPtr json;
+            return Finish(Native.lc_install_offline_response(Live(), Native.Utf8(responseCode), out json), json);
+        }
+
+        /// <summary>For a machine activated offline: removes the key and the lease and
+        /// returns a deactivation code, signed by this machine, that frees its seat at
+        /// /offline.</summary>
+        public string DeactivateOffline()
+        {
+            IntPtr code;
+            var status = Native.lc_deactivate_offline(Live(), out code);
+            if (status != Status.Ok) throw Failure(status);
+            return Native.Take(code);
+        }
+
         public Task<Verdict> CheckAsync(CheckMode mode = CheckMode.Auto)
         {
             return Task.Run(() => Check(mode));

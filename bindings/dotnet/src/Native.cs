@@ -38,6 +38,15 @@ namespace LicenseClient
         internal static extern Status lc_machines(ClientHandle client, out IntPtr verdictJson);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status lc_offline_request(ClientHandle client, byte[] licenseKey, out IntPtr requestCode);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status lc_install_offline_response(ClientHandle client, byte[] responseCode, out IntPtr verdictJson);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status lc_deactivate_offline(ClientHandle client, out IntPtr deactivationCode);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void lc_string_free(IntPtr s);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]

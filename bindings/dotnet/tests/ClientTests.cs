@@ -22,6 +22,7 @@ internal static class ClientTests
         Run("bad input throws by kind, naming the problem", BadInputThrowsByKind);
         Run("the async form answers", TheAsyncFormAnswers);
         Run("a disposed client refuses calls", ADisposedClientRefusesCalls);
+        Run("offline activation through the broker and back", OfflineActivation);
         Console.WriteLine("{0} passed, {1} failed", passed, failed);
         return failed == 0 ? 0 : 1;
     }
@@ -109,6 +110,37 @@ internal static class ClientTests
         c.Dispose();
         Throws<ObjectDisposedException>(() => c.Check());
         c.Dispose();
+    }
+
+    private static void OfflineActivation()
+    {
+        using (var c = NewClient())
+        using (var other = NewClient())
+        {
+            var request = c.OfflineRequest(Key);
+            True(System.Text.RegularExpressions.Regex.IsMatch(request, "^[0-9A-HJKMNP-TV-Z-]+$"), request);
+            var answer = Post("/v1/license/offline/activate", "{\"request\":\"" + request + "\"}");
+            True(answer.Contains("\"code\":\"VALID\""), answer);
+            var response = System.Text.RegularExpressions.Regex.Match(answer, "\"response\":\"([0-9A-Z-]+)\"").Groups[1].Value;
+            Throws<InvalidArgumentException>(() => other.InstallOfflineResponse(response));
+            var installed = c.InstallOfflineResponse(response);
+            True(installed.Licensed && installed.Code == "VALID", installed.Code);
+            True(c.Check(CheckMode.Offline).Licensed, "licensed offline");
+            var code = c.DeactivateOffline();
+            Equal("NO_LICENSE", c.Check(CheckMode.Offline).Code);
+            var freed = Post("/v1/license/offline/deactivate", "{\"code\":\"" + code + "\"}");
+            True(freed.Contains("\"payload\""), freed);
+        }
+    }
+
+    /// <summary>POSTs JSON to the broker; the answer's body (a non-2xx throws).</summary>
+    private static string Post(string path, string json)
+    {
+        using (var web = new System.Net.WebClient())
+        {
+            web.Headers[System.Net.HttpRequestHeader.ContentType] = "application/json";
+            return web.UploadString(Url.TrimEnd('/') + path, json);
+        }
     }
 
     private static Client NewClient()

@@ -150,3 +150,32 @@ test('inside an Electron asar the library is loaded from app.asar.unpacked', () 
 test('the library version is the crate version', () => {
   assert.strictEqual(libraryVersion(), '0.1.0');
 });
+
+async function post(route, body) {
+  const answer = await fetch(URL.replace(/\/$/, '') + route, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return [answer.status, await answer.json()];
+}
+
+test('offline activation through the broker and back', async () => {
+  const c = newClient();
+  const request = await c.offlineRequest(KEY);
+  assert.match(request, /^[0-9A-HJKMNP-TV-Z-]+$/);
+  const [status, answer] = await post('/v1/license/offline/activate', { request });
+  assert.deepStrictEqual([status, answer.code], [200, 'VALID']);
+  const other = newClient();
+  await assert.rejects(other.installOfflineResponse(answer.response),
+    (e) => e instanceof LicenseClientError && e.kind === 'INVALID_ARGUMENT');
+  other.close();
+  const installed = await c.installOfflineResponse(answer.response);
+  assert.deepStrictEqual([installed.licensed, installed.code], [true, 'VALID']);
+  assert.ok((await c.check({ mode: 'offline' })).licensed);
+  const code = await c.deactivateOffline();
+  assert.strictEqual((await c.check({ mode: 'offline' })).code, 'NO_LICENSE');
+  const [freed, envelope] = await post('/v1/license/offline/deactivate', { code });
+  assert.ok(freed === 200 && typeof envelope.payload === 'string', JSON.stringify(envelope));
+  c.close();
+});

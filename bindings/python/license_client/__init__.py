@@ -150,6 +150,27 @@ class Client:
         key_bytes = _text(key, "key")
         return self._verdict(lambda h, out: _lib.lc_machines_for_key(h, key_bytes, out))
 
+    def offline_request(self, key: str) -> str:
+        """Offline activation, step 1, with no network: a request code (letters, digits
+        and dashes) to take to the license server's /offline page. The pending request
+        is kept in the data directory: only this machine can install the answer."""
+        key_bytes = _text(key, "key")
+        return self._string(lambda h, out: _lib.lc_offline_request(h, key_bytes, out))
+
+    def install_offline_response(self, code: str) -> Verdict:
+        """Offline activation, step 2: installs the license server's response code,
+        verified like an online verdict. `InvalidArgumentError` when it does not answer
+        this machine's pending request."""
+        code_bytes = _text(code, "code")
+        return self._verdict(
+            lambda h, out: _lib.lc_install_offline_response(h, code_bytes, out)
+        )
+
+    def deactivate_offline(self) -> str:
+        """For a machine activated offline: removes the key and the lease and returns a
+        deactivation code, signed by this machine, that frees its seat at /offline."""
+        return self._string(lambda h, out: _lib.lc_deactivate_offline(h, out))
+
     async def check_async(self, mode: str = "auto") -> Verdict:
         """`check` on the running loop's default executor."""
         return await asyncio.get_running_loop().run_in_executor(None, self.check, mode)
@@ -177,6 +198,9 @@ class Client:
                 pass
 
     def _verdict(self, call: Any) -> Verdict:
+        return Verdict.from_dict(json.loads(self._string(call)))
+
+    def _string(self, call: Any) -> str:
         handle = self._handle
         if handle is None:
             raise InvalidArgumentError("INVALID_ARGUMENT", 2, "this Client is closed")
@@ -185,7 +209,6 @@ class Client:
         if status != 0:
             _raise_for(status)
         try:
-            text = ctypes.string_at(out.value).decode("utf-8")
+            return ctypes.string_at(out.value).decode("utf-8")
         finally:
             _lib.lc_string_free(out)
-        return Verdict.from_dict(json.loads(text))

@@ -4,7 +4,10 @@ LC_TEST_TRUSTED_KEYS, LC_TEST_KEY (customer 1: valid, entitlements export and sy
 and LC_TEST_FORGED_KEY."""
 
 import asyncio
+import json
 import os
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -143,3 +146,40 @@ def test_an_unreachable_broker_falls_back_and_says_so(tmp_path):
 
 def test_the_library_version_is_the_crate_version():
     assert license_client.library_version() == "0.1.0"
+
+
+def _post(path, body):
+    request = urllib.request.Request(
+        URL.rstrip("/") + path,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_offline_activation_through_the_broker_and_back(client, tmp_path):
+    request = client.offline_request(KEY)
+    assert set(request) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ-")
+    status, answer = _post("/v1/license/offline/activate", {"request": request})
+    assert status == 200 and answer["code"] == "VALID", answer
+    # Another machine has no pending request: the response licenses nothing there.
+    with Client(
+        broker_url=URL, app_id="com.example.python", trusted_keys=KEYS,
+        product="desktop-pro", data_dir=str(tmp_path / "other"), key_store="file",
+        machine_id=f"python-{uuid.uuid4()}",
+    ) as other:
+        with pytest.raises(InvalidArgumentError):
+            other.install_offline_response(answer["response"])
+    installed = client.install_offline_response(answer["response"])
+    assert installed.licensed and installed.code == "VALID"
+    assert client.check(mode="offline").licensed
+    code = client.deactivate_offline()
+    assert client.check(mode="offline").code == "NO_LICENSE"
+    status, freed = _post("/v1/license/offline/deactivate", {"code": code})
+    assert status == 200 and "payload" in freed, freed
+    with pytest.raises(NoLicenseError):
+        client.deactivate_offline()

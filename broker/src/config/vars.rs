@@ -52,6 +52,11 @@ settings! {
     TOKEN_URL = "LICENSE_BROKER_TOKEN_URL", default "`<base>/oauth/token`";
     /// Seconds a valid verdict may be used offline (capped at 30 days and by expiry).
     OFFLINE_GRACE_SECS = "LICENSE_BROKER_OFFLINE_GRACE_SECS", default "`604800` (7 days)";
+    /// Days an offline activation (a request code answered through
+    /// `POST /v1/license/offline/activate` or the `/offline` page) licenses its machine
+    /// without the broker, and the least its seat is held; 1 to 30 (the client never uses
+    /// a verdict offline for longer than 30 days).
+    OFFLINE_ACTIVATION_DAYS = "LICENSE_BROKER_OFFLINE_ACTIVATION_DAYS", default "`30`";
     /// Seconds after which a client should ask again at start-up.
     RECHECK_AFTER_SECS = "LICENSE_BROKER_RECHECK_AFTER_SECS", default "`86400` (1 day)";
     /// Seconds a looked-up active license stays cached.

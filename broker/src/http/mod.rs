@@ -2,7 +2,9 @@
 //! loop.
 //!
 //! - [`serve`]: the accept loop, plain or TLS, and the drain on shutdown.
-//! - [`validate`]: `POST /v1/license/validate`.
+//! - [`validate`]: `POST /v1/license/validate` (and activate, deactivate, machines).
+//! - [`offline`]: `POST /v1/license/offline/{activate,deactivate}`, offline codes in
+//!   and out; [`offline_page`]: `GET /offline`, the page a person uses for them.
 //! - [`health`]: `GET /healthz`, `GET /readyz` and `GET /metrics`.
 //! - [`error`]: [`ApiError`], the only error a handler returns.
 //! - [`state`]: [`AppState`], what handlers share.
@@ -32,6 +34,8 @@
 mod edge_config;
 mod error;
 mod health;
+mod offline;
+mod offline_page;
 pub(crate) mod request_log;
 mod serve;
 pub(crate) mod shutdown;
@@ -61,6 +65,17 @@ pub(crate) fn app(state: AppState, metrics: bool) -> Router {
         .route("/v1/license/activate", post(validate::activate))
         .route("/v1/license/deactivate", post(validate::deactivate))
         .route("/v1/license/machines", post(validate::machines))
+        .route(
+            "/v1/license/offline/activate",
+            post(validate::offline_activate),
+        )
+        .route(
+            "/v1/license/offline/deactivate",
+            post(validate::offline_deactivate),
+        )
+        .route("/offline", get(offline_page::page))
+        .route("/offline/page.js", get(offline_page::script))
+        .route("/offline/page.css", get(offline_page::style))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     let router = if metrics {

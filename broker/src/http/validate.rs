@@ -1,5 +1,7 @@
 //! `POST /v1/license/{validate,activate,deactivate,machines}`: one body, one order
-//! of checks, one verdict service; only the [`Operation`] differs.
+//! of checks, one verdict service; only the [`Operation`] differs. The offline
+//! endpoints (`/v1/license/offline/{activate,deactivate}`) take their request as a
+//! code instead of JSON members (`offline` reads it) and then go the same way.
 //!
 //! Order matters: the per-address limit (before the body is read, so a flood costs
 //! one map lookup each), content type, size, a concurrency slot (once the body is in),
@@ -12,7 +14,7 @@
 //! (the logging layer takes it out again).
 
 use std::future::Future;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -24,6 +26,7 @@ use http_body_util::BodyExt as _;
 use license_shared::{LicenseKey, ValidateRequest, VerdictCode, VerdictRequest};
 
 use super::error::ApiError;
+use super::offline;
 use super::state::AppState;
 use crate::guard::KeyId;
 use crate::http::request_log::RequestFacts;
@@ -40,6 +43,10 @@ enum Endpoint {
     Activate,
     Deactivate,
     Machines,
+    /// `POST /v1/license/offline/activate`: a request code, answered by a response code.
+    OfflineActivate,
+    /// `POST /v1/license/offline/deactivate`: a deactivation code.
+    OfflineDeactivate,
 }
 
 impl Endpoint {
@@ -47,8 +54,8 @@ impl Endpoint {
     fn op(self) -> &'static str {
         match self {
             Self::Validate => "validate",
-            Self::Activate => "activate",
-            Self::Deactivate => "deactivate",
+            Self::Activate | Self::OfflineActivate => "activate",
+            Self::Deactivate | Self::OfflineDeactivate => "deactivate",
             Self::Machines => "machines",
         }
     }
@@ -84,6 +91,20 @@ pub(super) fn machines(
     handle(state, request, Endpoint::Machines)
 }
 
+pub(super) fn offline_activate(
+    State(state): State<AppState>,
+    request: Request,
+) -> impl Future<Output = Response> {
+    handle(state, request, Endpoint::OfflineActivate)
+}
+
+pub(super) fn offline_deactivate(
+    State(state): State<AppState>,
+    request: Request,
+) -> impl Future<Output = Response> {
+    handle(state, request, Endpoint::OfflineDeactivate)
+}
+
 async fn handle(state: AppState, request: Request, endpoint: Endpoint) -> Response {
     let mut seen = RequestFacts::default();
     // The broker's own deadline (a 504) covers everything the request does, reading the
@@ -106,12 +127,67 @@ async fn handle(state: AppState, request: Request, endpoint: Endpoint) -> Respon
     response
 }
 
+/// A signed answer: the envelope's JSON and its code, and whether it answers an
+/// offline request a second time.
+pub(super) struct Decided {
+    pub(super) envelope: Vec<u8>,
+    pub(super) code: VerdictCode,
+    pub(super) repeated: bool,
+}
+
+/// What a request asks, whichever endpoint and encoding it came in.
+pub(super) struct Asked {
+    pub(super) request: ValidateRequest,
+    pub(super) operation: Operation,
+    /// An offline request's device key (base64url), signed into the verdict's `request`.
+    pub(super) device_key: Option<String>,
+}
+
 async fn answer(
     state: &AppState,
     request: Request,
     endpoint: Endpoint,
     seen: &mut RequestFacts,
 ) -> Result<Response, ApiError> {
+    let (ip, body) = admit(state, request, seen).await?;
+    // A slot among the broker's `max_concurrent` for the work (none free: a quick 503
+    // with `Retry-After`, never a queue), held until the answer is ready. Taken only
+    // now: a client that sends its body slowly, or never, must not hold one of them to
+    // the deadline, or a few hundred addresses sending bodies a byte at a time would
+    // keep every slot taken and every real validation refused.
+    let _slot = state
+        .capacity()
+        .try_acquire()
+        .map_err(|_| ApiError::Overloaded)?;
+    let asked = match endpoint {
+        Endpoint::OfflineActivate => offline::activation(&body)?,
+        Endpoint::OfflineDeactivate => offline::deactivation(&body)?,
+        _ => asked_online(endpoint, &body)?,
+    };
+    let decided = decide(state, endpoint, asked, ip, seen).await?;
+    if endpoint == Endpoint::OfflineActivate {
+        return offline::response_code(&decided);
+    }
+    let envelope = decided.envelope;
+    // The envelope is signed as the JSON of the body (the same bytes `Json` would make
+    // of it, without serde's pass over the base64 and a growing buffer).
+    Ok((
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        envelope,
+    )
+        .into_response())
+}
+
+/// The per-address limit (before the body is read, so a flood costs one map lookup
+/// each), the content type and the body under its size limit.
+async fn admit(
+    state: &AppState,
+    request: Request,
+    seen: &mut RequestFacts,
+) -> Result<(IpAddr, Bytes), ApiError> {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -127,22 +203,38 @@ async fn answer(
     if declared_length(request.headers()).is_some_and(|len| len > BODY_LIMIT as u64) {
         return Err(ApiError::PayloadTooLarge(BODY_LIMIT));
     }
-    let body = read_body(request.into_body()).await?;
-    // A slot among the broker's `max_concurrent` for the work (none free: a quick 503
-    // with `Retry-After`, never a queue), held until the answer is ready. Taken only
-    // now: a client that sends its body slowly, or never, must not hold one of them to
-    // the deadline, or a few hundred addresses sending bodies a byte at a time would
-    // keep every slot taken and every real validation refused.
-    let _slot = state
-        .capacity()
-        .try_acquire()
-        .map_err(|_| ApiError::Overloaded)?;
-    let request: ValidateRequest = serde_json::from_slice(&body)
+    Ok((ip, read_body(request.into_body()).await?))
+}
+
+/// The JSON body of an online endpoint.
+fn asked_online(endpoint: Endpoint, body: &[u8]) -> Result<Asked, ApiError> {
+    let request: ValidateRequest = serde_json::from_slice(body)
         .map_err(|e| ApiError::InvalidRequest(format!("request body: {e}")))?;
+    let operation = operation(endpoint, &request)?;
+    Ok(Asked {
+        request,
+        operation,
+        device_key: None,
+    })
+}
+
+/// From a checked request to its signed verdict: the key's format and limits, its MAC,
+/// and the verdict service.
+async fn decide(
+    state: &AppState,
+    endpoint: Endpoint,
+    asked: Asked,
+    ip: IpAddr,
+    seen: &mut RequestFacts,
+) -> Result<Decided, ApiError> {
+    let Asked {
+        request,
+        operation,
+        device_key,
+    } = asked;
     request
         .check()
         .map_err(|e| ApiError::InvalidRequest(e.to_string()))?;
-    let operation = operation(endpoint, &request)?;
     let key = LicenseKey::parse(&request.license_key)
         .map_err(|e| ApiError::InvalidRequest(format!("license_key: {e}")))?;
     // One key, one identity: the parser accepts any case, I/L for 1, O for 0 and
@@ -155,7 +247,7 @@ async fn answer(
         .limits()
         .check_key(&key_id)
         .map_err(ApiError::RateLimited)?;
-    if endpoint == Endpoint::Activate {
+    if matches!(endpoint, Endpoint::Activate | Endpoint::OfflineActivate) {
         state
             .limits()
             .check_activation(&key_id)
@@ -167,12 +259,14 @@ async fn answer(
     // check runs here; the URL itself is built once, by the lookup.
     check_id_segment(id.as_str())
         .map_err(|e| ApiError::InvalidRequest(format!("license_key: {e}")))?;
+    let mut asked = VerdictRequest::new(
+        endpoint.op(),
+        &request.license_key,
+        request.product.as_deref(),
+    );
+    asked.device_key = device_key;
     let echo = Echo {
-        request: VerdictRequest::new(
-            endpoint.op(),
-            &request.license_key,
-            request.product.as_deref(),
-        ),
+        request: asked,
         nonce: request.nonce,
         fingerprint: request.fingerprint,
     };
@@ -183,7 +277,7 @@ async fn answer(
             .check_not_found_budget(ip)
             .map_err(ApiError::RateLimited)?;
     }
-    let (envelope, code) = if verified {
+    let decided = if verified {
         let answered = state
             .verdicts()
             .answer(
@@ -198,23 +292,19 @@ async fn answer(
         verdict(answered.result?)?
     } else {
         tracing::info!(customer_id = %id, "license key MAC does not verify; answering NOT_FOUND");
-        (state.verdicts().not_found(id, echo), VerdictCode::NotFound)
+        Decided {
+            envelope: state.verdicts().not_found(id, echo),
+            code: VerdictCode::NotFound,
+            repeated: false,
+        }
     };
+    let code = decided.code;
     state.metrics().verdict(code);
     seen.code = Some(code.as_str());
     if code == VerdictCode::NotFound {
         state.limits().record_not_found(ip);
     }
-    // The envelope is signed as the JSON of the body (the same bytes `Json` would make
-    // of it, without serde's pass over the base64 and a growing buffer).
-    Ok((
-        [
-            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        envelope,
-    )
-        .into_response())
+    Ok(decided)
 }
 
 /// The `Content-Length` the request declares, if it is a number.
@@ -226,9 +316,18 @@ fn declared_length(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// The signed envelope and its code, or the refusal that is no verdict.
-fn verdict(signed: Signed) -> Result<(Vec<u8>, VerdictCode), ApiError> {
+fn verdict(signed: Signed) -> Result<Decided, ApiError> {
     match signed {
-        Signed::Verdict(envelope, code) => Ok((envelope, code)),
+        Signed::Verdict(envelope, code) => Ok(Decided {
+            envelope,
+            code,
+            repeated: false,
+        }),
+        Signed::Repeated(envelope, code) => Ok(Decided {
+            envelope,
+            code,
+            repeated: true,
+        }),
         Signed::ReleaseBudgetSpent {
             budget,
             window_secs,
@@ -296,11 +395,18 @@ fn operation(endpoint: Endpoint, request: &ValidateRequest) -> Result<Operation,
         Endpoint::Validate => Operation::Validate,
         Endpoint::Activate => Operation::Activate {
             machine_name: request.machine_name.clone(),
+            activation_ref: None,
         },
         Endpoint::Deactivate => Operation::Deactivate {
             machine_id: request.machine_id.clone(),
+            activation_ref: None,
         },
         Endpoint::Machines => Operation::Machines,
+        Endpoint::OfflineActivate | Endpoint::OfflineDeactivate => {
+            return Err(ApiError::Internal(
+                "an offline request was read as an online one".into(),
+            ))
+        }
     })
 }
 

@@ -34,6 +34,9 @@ pub(crate) enum Outcome {
     Activated,
     /// Activate or renew: this machine already held a live seat; its lease is renewed.
     Renewed,
+    /// Activate: this machine's live seat already belonged to the offline activation
+    /// named (its request answered again); its lease is renewed.
+    Repeated,
     /// Activate: every seat is held by other machines; nothing changed.
     MachineLimit,
     /// Renew: this machine holds no live seat (never had one, freed, or lapsed).
@@ -85,6 +88,11 @@ pub(crate) enum SeatCall<'a> {
         machine_hash: &'a str,
         machine_name: Option<&'a str>,
         lease_seconds: u64,
+        /// An offline activation's own name (see `license_shared::activation_ref`):
+        /// the seat keeps it, and only a release naming it frees the seat then. An
+        /// online activation sends none, which clears an earlier one.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        activation_ref: Option<&'a str>,
     },
     Renew {
         machine_hash: &'a str,
@@ -95,6 +103,11 @@ pub(crate) enum SeatCall<'a> {
         by_machine_hash: &'a str,
         release_budget: u32,
         release_window_seconds: u64,
+        /// An offline deactivation: the seat is freed only when it still belongs to
+        /// the activation of that name (a code replayed after the machine activated
+        /// again frees nothing).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        activation_ref: Option<&'a str>,
     },
 }
 
@@ -111,7 +124,9 @@ impl SeatCall<'_> {
     fn allows(&self, outcome: Outcome) -> bool {
         use Outcome::*;
         match self {
-            Self::Activate { .. } => matches!(outcome, Activated | Renewed | MachineLimit),
+            Self::Activate { .. } => {
+                matches!(outcome, Activated | Renewed | Repeated | MachineLimit)
+            }
             Self::Renew { .. } => matches!(outcome, Renewed | NotActivated),
             Self::Release { .. } => matches!(outcome, Released | NotHeld | ReleaseLimit),
         }

@@ -30,13 +30,23 @@ pub struct PolicyConfig {
     pub offline_grace: Duration,
     /// When the client should ask again at start-up.
     pub recheck_after: Duration,
+    /// An offline activation's lease (and the least its seat is held); at most
+    /// [`MAX_OFFLINE_ACTIVATION_DAYS`] days.
+    pub offline_activation: Duration,
 }
+
+/// The longest offline activation lease, in days: a machine that never comes online
+/// must come back with a new request at least this often. The same 30 days that cap
+/// every verdict's offline use, which the client also enforces whatever is signed.
+pub(crate) const MAX_OFFLINE_ACTIVATION_DAYS: u64 = 30;
+const DAY_SECS: u64 = 24 * 3600;
 
 impl Default for PolicyConfig {
     fn default() -> Self {
         Self {
             offline_grace: Duration::from_secs(7 * 24 * 3600),
             recheck_after: Duration::from_secs(24 * 3600),
+            offline_activation: Duration::from_secs(30 * DAY_SECS),
         }
     }
 }
@@ -87,6 +97,7 @@ impl PolicyConfig {
         Ok(Self {
             offline_grace: grace.min(MAX_OFFLINE_GRACE),
             recheck_after: src.secs_or(var::RECHECK_AFTER_SECS, defaults.recheck_after)?,
+            offline_activation: offline_activation(src)?,
         })
     }
 }
@@ -119,6 +130,22 @@ impl SeatConfig {
             )?,
         })
     }
+}
+
+/// `LICENSE_BROKER_OFFLINE_ACTIVATION_DAYS`: 1 to 30 whole days.
+fn offline_activation(src: &Sources) -> Result<Duration, ConfigError> {
+    let days: u64 = src.parse_or(
+        var::OFFLINE_ACTIVATION_DAYS,
+        30,
+        "a whole number of days from 1 to 30",
+    )?;
+    if !(1..=MAX_OFFLINE_ACTIVATION_DAYS).contains(&days) {
+        return Err(ConfigError::new(
+            src.origin(var::OFFLINE_ACTIVATION_DAYS),
+            format!("({days}) must be from 1 to {MAX_OFFLINE_ACTIVATION_DAYS} days"),
+        ));
+    }
+    Ok(Duration::from_secs(days * DAY_SECS))
 }
 
 /// Unset, the lease is the offline grace, brought within what the seats package

@@ -109,6 +109,20 @@ pub(crate) fn policy(
     expiry_strategy: ExpiryStrategy,
     config: &PolicyConfig,
 ) -> Policy {
+    let grace = config.offline_grace.min(MAX_OFFLINE_GRACE);
+    lease_policy(code, iat, expires_at, expiry_strategy, grace, config)
+}
+
+/// [`policy`] with the offline lease `grace` chosen by the caller: the offline grace,
+/// or an offline activation's own term.
+fn lease_policy(
+    code: VerdictCode,
+    iat: i64,
+    expires_at: Option<i64>,
+    expiry_strategy: ExpiryStrategy,
+    grace: std::time::Duration,
+    config: &PolicyConfig,
+) -> Policy {
     let fallback =
         code == VerdictCode::Expired && expiry_strategy == ExpiryStrategy::MaintainAccess;
     let expires_at = if fallback { None } else { expires_at };
@@ -118,7 +132,7 @@ pub(crate) fn policy(
             offline_until: iat,
         };
     }
-    let grace = config.offline_grace.min(MAX_OFFLINE_GRACE).as_secs() as i64;
+    let grace = grace.as_secs().min(i64::MAX as u64) as i64;
     let mut offline_until = iat.saturating_add(grace);
     if let Some(expiry) = expires_at {
         offline_until = offline_until.min(expiry);
@@ -221,6 +235,16 @@ impl Verdicts {
         iat: i64,
         echo: Echo,
     ) -> Vec<u8> {
+        // A verdict that names a device key answers an offline request: its lease is
+        // the offline activation's term, since the machine cannot come back sooner.
+        let (expires_at, strategy) = (facts.expires_at, facts.expiry_strategy);
+        let policy = match echo.request.device_key {
+            Some(_) => {
+                let term = self.policy.offline_activation;
+                lease_policy(code, iat, expires_at, strategy, term, &self.policy)
+            }
+            None => policy(code, iat, expires_at, strategy, &self.policy),
+        };
         let payload = VerdictPayload {
             typ: VERDICT_TYP.to_owned(),
             iat,
@@ -238,17 +262,7 @@ impl Verdicts {
                 entitlements: facts.entitlements.to_vec(),
                 expiry_strategy: facts.expiry_strategy,
             },
-            policy: within_seat(
-                policy(
-                    code,
-                    iat,
-                    facts.expires_at,
-                    facts.expiry_strategy,
-                    &self.policy,
-                ),
-                iat,
-                facts.seat_lease_until,
-            ),
+            policy: within_seat(policy, iat, facts.seat_lease_until),
         };
         self.signer.sign_json(&BoundVerdict {
             verdict: &payload,

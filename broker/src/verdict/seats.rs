@@ -28,8 +28,18 @@ const SHORT_ID_HEX: usize = 12;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Operation {
     Validate,
-    Activate { machine_name: Option<String> },
-    Deactivate { machine_id: Option<String> },
+    /// `activation_ref`: an offline activation's name (the seat is held for the
+    /// offline activation term and keeps the name).
+    Activate {
+        machine_name: Option<String>,
+        activation_ref: Option<String>,
+    },
+    /// `activation_ref`: an offline deactivation, which frees this machine's seat only
+    /// while it still belongs to that activation.
+    Deactivate {
+        machine_id: Option<String>,
+        activation_ref: Option<String>,
+    },
     Machines,
 }
 
@@ -38,6 +48,9 @@ pub(crate) enum Operation {
 pub(crate) enum Signed {
     /// The signed envelope's JSON, the body of the answer, and the verdict it carries.
     Verdict(Vec<u8>, VerdictCode),
+    /// The same, for an offline activation asked again (its request code submitted
+    /// before): the seat was already this activation's.
+    Repeated(Vec<u8>, VerdictCode),
     /// The license already freed its budget of other machines' seats in the window.
     ReleaseBudgetSpent { budget: u32, window_secs: u64 },
     /// `machine_id` names no machine holding a seat of this license.
@@ -137,19 +150,42 @@ impl Verdicts {
                 };
                 request.claim(&call, echo).await
             }
-            (Operation::Activate { machine_name }, true, Some(own)) => {
+            (
+                Operation::Activate {
+                    machine_name,
+                    activation_ref,
+                },
+                true,
+                Some(own),
+            ) => {
+                // An offline machine renews nothing: its seat is held at least as long
+                // as the lease it was given.
+                let lease_seconds = match activation_ref {
+                    Some(_) => lease_seconds.max(self.policy.offline_activation.as_secs()),
+                    None => lease_seconds,
+                };
                 let call = SeatCall::Activate {
                     machine_hash: own,
                     machine_name: machine_name.as_deref(),
                     lease_seconds,
+                    activation_ref: activation_ref.as_deref(),
                 };
                 request.claim(&call, echo).await
             }
             // A key for another product frees nothing; it gets its WRONG_PRODUCT below.
-            (Operation::Deactivate { machine_id }, _, Some(own))
-                if code != VerdictCode::WrongProduct =>
-            {
-                request.release(machine_id.as_deref(), own, echo).await
+            (
+                Operation::Deactivate {
+                    machine_id,
+                    activation_ref,
+                },
+                _,
+                Some(own),
+            ) if code != VerdictCode::WrongProduct => {
+                let target = match machine_id {
+                    Some(short) => Release::Other(short),
+                    None => Release::Own(activation_ref.as_deref()),
+                };
+                request.release(target, own, echo).await
             }
             // A deny of the license itself, a listing, or a machine without a
             // fingerprint (which can hold no seat): the license decision, with the
@@ -175,6 +211,15 @@ struct SeatRequest<'a> {
     own: Option<&'a str>,
     /// The row's machine limit.
     max: u32,
+}
+
+/// Which seat a deactivation frees.
+enum Release<'a> {
+    /// This machine's own; when an offline activation's name is given, only while the
+    /// seat still belongs to that activation.
+    Own(Option<&'a str>),
+    /// The seat with this short id (from a machine list).
+    Other(&'a str),
 }
 
 /// The seat a `machine_id` names.
@@ -235,22 +280,30 @@ impl SeatRequest<'_> {
         answered.map(|answer| {
             let (code, list) = match answer.outcome {
                 Outcome::NoLicense => return self.gone(echo),
-                Outcome::Activated | Outcome::Renewed => (self.code, false),
+                Outcome::Activated | Outcome::Renewed | Outcome::Repeated => (self.code, false),
                 Outcome::MachineLimit => (VerdictCode::MachineLimit, true),
                 _ => (VerdictCode::NotActivated, false),
             };
             let mut seats = machines(&answer, self.own, list);
             seats.max = seats.max.or(Some(self.max));
             let lease = seat_lease(&answer, self.own);
-            self.sign_within(code, Some(seats), lease, echo)
+            match (
+                self.sign_within(code, Some(seats), lease, echo),
+                answer.outcome,
+            ) {
+                (Signed::Verdict(envelope, code), Outcome::Repeated) => {
+                    Signed::Repeated(envelope, code)
+                }
+                (signed, _) => signed,
+            }
         })
     }
 
     /// Deactivate: frees this machine's seat, or the one `machine_id` names.
-    async fn release(&self, machine_id: Option<&str>, own: &str, echo: Echo) -> Answered<Signed> {
-        let target = match machine_id {
-            None => own.to_owned(),
-            Some(short) => {
+    async fn release(&self, which: Release<'_>, own: &str, echo: Echo) -> Answered<Signed> {
+        let (target, activation_ref) = match which {
+            Release::Own(activation_ref) => (own.to_owned(), activation_ref),
+            Release::Other(short) => {
                 let found = self.target(short).await;
                 let upstream_status = found.upstream_status;
                 let answer = |result| Answered {
@@ -258,7 +311,7 @@ impl SeatRequest<'_> {
                     upstream_status,
                 };
                 match found.result {
-                    Ok(Target::Seat(hash)) => hash,
+                    Ok(Target::Seat(hash)) => (hash, None),
                     Ok(Target::NoLicense) => return answer(Ok(self.gone(echo))),
                     Ok(Target::NoSuchMachine) => return answer(Ok(Signed::NoSuchMachine)),
                     Err(err) => return answer(Err(err)),
@@ -271,6 +324,7 @@ impl SeatRequest<'_> {
             by_machine_hash: own,
             release_budget: seats.release_budget,
             release_window_seconds: seats.release_window.as_secs(),
+            activation_ref,
         };
         let answered = Box::pin(self.verdicts.ords.seat(self.id, &call)).await;
         answered.map(|answer| match answer.outcome {

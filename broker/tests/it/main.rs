@@ -12,6 +12,7 @@
 //!   reading), and over license keys against the key secret.
 //! - `token_clock`, `token_http`, `token_emulator`: the token manager on a paused clock,
 //!   against a literal-JSON token endpoint, and against the emulator.
+//! - `offline`: offline activation codes in and out, and the `/offline` page.
 //! - `layers`: the shape of `broker/src`, read from its text: `config` imports no other
 //!   broker module, the top-level modules import each other without a cycle, and no
 //!   function is over 120 lines.
@@ -30,6 +31,7 @@ mod input;
 mod key_serials;
 mod layers;
 mod license_key_fuzz;
+mod offline;
 mod ords_answers;
 mod ords_fuzz;
 mod production;

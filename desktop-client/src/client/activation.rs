@@ -34,16 +34,16 @@ pub(super) struct Options<'a> {
 
 /// What was on this machine before the activation: the two copies of the marks and
 /// the hash of the stored key.
-struct Before {
+pub(super) struct Before {
     file_marks: Marks,
     store_marks: Marks,
     stored_hash: Option<String>,
 }
 
 /// What became of a verified answer on this machine.
-struct Kept {
+pub(super) struct Kept {
     /// The verdict, or why the key or the lease could not be kept.
-    outcome: Result<Verdict, Error>,
+    pub(super) outcome: Result<Verdict, Error>,
     /// Whether the seat the answer gave this machine, one it did not hold before,
     /// is not used (not kept, or not trusted to start with) and so is freed again.
     free_seat: bool,
@@ -146,7 +146,7 @@ impl Seat {
 impl Inner {
     /// Checks that the key and the lease can be kept before any seat is claimed, and
     /// reads what is on this machine now.
-    fn ready_to_store(&self) -> Result<Before, Error> {
+    pub(super) fn ready_to_store(&self) -> Result<Before, Error> {
         let not_activated = "the license was not activated and no seat was claimed";
         self.key_store
             .ready()
@@ -164,7 +164,7 @@ impl Inner {
     /// Decides from the verified answer and keeps what it allows: on an allow the key,
     /// then the lease (the key stored before is put back when the lease cannot be
     /// written); a deny for the stored key replaces its lease.
-    fn keep(
+    pub(super) fn keep(
         &self,
         received: &Received,
         payload: &VerdictPayload,

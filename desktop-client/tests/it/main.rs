@@ -8,6 +8,7 @@
 //!   (feature `cli`): the binary against the real broker and emulator (replacing a
 //!   machine, apps kept apart, JSON on every exit, `RATE_LIMITED`).
 //! - `no_place`: no seat without a place to keep it (real broker and emulator).
+//! - `offline`: offline activation through the library against the real broker.
 //! - `seats`: machine seats (activate, deactivate, machines, custom machine ids).
 //! - `products`: the app's product, entitlements and the perpetual fallback.
 //! - `keyring`: the OS keyring for real (`LICENSE_CHECK_REQUIRE_OS_KEYRING=1` makes an
@@ -36,6 +37,7 @@ mod hardening;
 mod keyring;
 mod layers;
 mod no_place;
+mod offline;
 mod products;
 mod real_broker;
 mod seats;

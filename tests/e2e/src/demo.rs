@@ -2,7 +2,8 @@
 //!
 //! Steps 1 to 4 talk to ORDS as the article's `curl` and Postman steps do; from step 5
 //! on, a desktop app (the real client library) talks only to the broker; step 9 shows
-//! a seat-limited license, step 10 products, entitlements and the perpetual fallback.
+//! a seat-limited license, step 10 products, entitlements and the perpetual fallback,
+//! step 11 an air-gapped machine activated and deactivated with codes carried by hand.
 
 use std::sync::Arc;
 
@@ -53,6 +54,7 @@ pub async fn run(out: &mut Narrator) -> anyhow::Result<()> {
     tampered_verdict_is_refused(out, &client).await?;
     seats_are_enforced_in_the_database(out, &stack).await?;
     products_and_entitlements(out, &stack).await?;
+    offline_activation(out, &http, &stack).await?;
 
     out.banner(&format!(
         "\nAll {} steps behaved as promised.",
@@ -478,6 +480,112 @@ fn find_envelope(value: &mut Value) -> Option<&mut Value> {
         Value::Object(map) => map.values_mut().find_map(find_envelope),
         _ => None,
     }
+}
+
+/// Step 11: a machine without a network activates with a request code, answered by
+/// the broker (the seat claimed in the database as online), and gives its seat back
+/// with a deactivation code only it can sign. Customer 4's two seats are still held
+/// by the machines of step 9.
+async fn offline_activation(
+    out: &mut Narrator,
+    http: &reqwest::Client,
+    stack: &Stack,
+) -> anyhow::Result<()> {
+    out.step("An air-gapped machine activates with codes carried by hand, and gives its seat back");
+    let key = stack.issue_key("4")?;
+    // No license server URL at all: this machine cannot reach one.
+    let paths = Paths::in_dir(stack.scratch("air-gapped"));
+    let air_gapped = LicenseClient::builder()
+        .app_id(APP_ID)
+        .trusted_keys(stack.trusted().clone())
+        .key_store(Box::new(FileKeyStore::new(paths.data_dir.clone())))
+        .paths(paths)
+        .fingerprint(Fingerprint::from_machine_id("demo-air-gapped", APP_ID))
+        .build()?;
+    let request = air_gapped.offline_request(&key)?;
+    out.detail(format!(
+        "the offline machine's request code ({} characters, no network): {}",
+        request.len(),
+        compact(&Value::String(request.clone()))
+    ));
+    let asked = || async {
+        let answer: Value = http
+            .post(stack.url_for("/v1/license/offline/activate"))
+            .json(&serde_json::json!({ "request": request }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::Ok(answer)
+    };
+    let full = asked().await?;
+    out.detail(format!(
+        "POST /v1/license/offline/activate → {}",
+        full["code"]
+    ));
+    out.detail(format!(
+        "  \"{}\"",
+        full["message"].as_str().unwrap_or_default()
+    ));
+    ensure!(
+        full["code"] == "MACHINE_LIMIT",
+        "expected MACHINE_LIMIT: {full}"
+    );
+    let third = desktop_client(stack, "seat-third")?;
+    third.deactivate().await.context("freeing a seat online")?;
+    out.detail("the third machine of step 9 deactivates online; the same request again:");
+    let answer = asked().await?;
+    let response = answer["response"].as_str().unwrap_or_default().to_owned();
+    out.detail(format!(
+        "  → {} with a response code of {} characters (also a QR code and a file on /offline)",
+        answer["code"],
+        response.len()
+    ));
+    let elsewhere = desktop_client(stack, "not-the-requester")?;
+    let refused = elsewhere.install_offline_response(&response);
+    out.detail(format!(
+        "the response on another machine → {}",
+        refused
+            .as_ref()
+            .map_or_else(|e| e.to_string(), |v| v.code.as_str().to_owned())
+    ));
+    ensure!(
+        refused.is_err(),
+        "another machine installed it: {refused:?}"
+    );
+    let installed = air_gapped.install_offline_response(&response)?;
+    show(out, "the offline machine, install the response", &installed);
+    let days = (installed.offline_until.unwrap_or(0) - license_client::SystemClock.now()) / DAY;
+    ensure!(
+        installed.licensed && days >= 29,
+        "expected 30 days offline, got {installed:?}"
+    );
+    let code = air_gapped.deactivate_offline()?;
+    let freed: Value = http
+        .post(stack.url_for("/v1/license/offline/deactivate"))
+        .json(&serde_json::json!({ "code": code }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let payload: license_shared::VerdictPayload =
+        serde_json::from_value::<license_shared::Envelope>(freed)?.open(stack.trusted())?;
+    let used = payload
+        .license
+        .machines
+        .as_ref()
+        .map_or(u32::MAX, |m| m.used);
+    out.detail(format!(
+        "deactivate --offline, its signed code ({} characters) posted → {} (seats in use: {used} of 2)",
+        code.len(),
+        payload.result.code
+    ));
+    ensure!(
+        payload.result.code == license_shared::VerdictCode::Deactivated && used == 1,
+        "expected the seat freed: {payload:?}"
+    );
+    out.proved("the offline answer is the same signed verdict, bound to the request and this machine's device key; only that machine can give the seat back");
+    Ok(())
 }
 
 async fn activate_denied(client: &LicenseClient, key: &str) -> anyhow::Result<Verdict> {

@@ -108,13 +108,19 @@ impl Procedure {
     /// them (the first bad one is the 400's message).
     pub fn body_members(self) -> &'static [&'static str] {
         match self {
-            Procedure::Activate => &["machine_hash", "machine_name", "lease_seconds"],
+            Procedure::Activate => &[
+                "machine_hash",
+                "machine_name",
+                "lease_seconds",
+                "activation_ref",
+            ],
             Procedure::Renew => &["machine_hash", "lease_seconds"],
             Procedure::Release => &[
                 "machine_hash",
                 "by_machine_hash",
                 "release_budget",
                 "release_window_seconds",
+                "activation_ref",
             ],
             Procedure::List => &[],
         }
@@ -123,7 +129,12 @@ impl Procedure {
     /// The outcomes of its 200 answers.
     pub fn outcomes(self) -> &'static [Outcome] {
         match self {
-            Procedure::Activate => &[Outcome::Activated, Outcome::Renewed, Outcome::MachineLimit],
+            Procedure::Activate => &[
+                Outcome::Activated,
+                Outcome::Renewed,
+                Outcome::Repeated,
+                Outcome::MachineLimit,
+            ],
             Procedure::Renew => &[Outcome::Renewed, Outcome::NotActivated],
             Procedure::Release => &[Outcome::Released, Outcome::NotHeld, Outcome::ReleaseLimit],
             Procedure::List => &[Outcome::Listed],
@@ -145,6 +156,9 @@ pub enum Outcome {
     Activated,
     /// activate or renew: this machine's live seat was renewed (never a second seat).
     Renewed,
+    /// activate: this machine's live seat already belonged to the offline activation
+    /// named (its request answered again); renewed.
+    Repeated,
     /// activate: every seat is held by other machines; nothing changed.
     MachineLimit,
     /// renew: this machine holds no live seat; renew never creates one.
@@ -168,9 +182,10 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome.
-    pub const ALL: [Outcome; 11] = [
+    pub const ALL: [Outcome; 12] = [
         Outcome::Activated,
         Outcome::Renewed,
+        Outcome::Repeated,
         Outcome::MachineLimit,
         Outcome::NotActivated,
         Outcome::Released,
@@ -187,6 +202,7 @@ impl Outcome {
         match self {
             Outcome::Activated => "ACTIVATED",
             Outcome::Renewed => "RENEWED",
+            Outcome::Repeated => "REPEATED",
             Outcome::MachineLimit => "MACHINE_LIMIT",
             Outcome::NotActivated => "NOT_ACTIVATED",
             Outcome::Released => "RELEASED",
@@ -241,6 +257,8 @@ pub(crate) struct Activation {
     pub lease_until: OffsetDateTime,
     pub released_at: Option<OffsetDateTime>,
     pub released_remotely: bool,
+    /// The offline activation holding the seat (NULL: an online one).
+    pub activation_ref: Option<String>,
 }
 
 impl Activation {
@@ -356,8 +374,20 @@ pub(crate) async fn handle(
             machine_hash,
             machine_name,
             lease_seconds,
+            activation_ref,
         } => {
-            activate(
+            // seats.sql: the same offline activation asked again.
+            let repeated = activation_ref.is_some() && {
+                let state = inner.state();
+                state.activations.get(&customer_id).is_some_and(|seats| {
+                    seats.iter().any(|seat| {
+                        seat.is_live(now)
+                            && seat.machine_hash == machine_hash
+                            && seat.activation_ref == activation_ref
+                    })
+                })
+            };
+            let outcome = activate(
                 inner,
                 customer_id,
                 max_machines,
@@ -366,7 +396,25 @@ pub(crate) async fn handle(
                 now,
                 now + Duration::seconds(lease_seconds),
             )
-            .await
+            .await;
+            let outcome = match outcome {
+                Outcome::Renewed if repeated => Outcome::Repeated,
+                other => other,
+            };
+            // seats.sql: the seat belongs to this activation now (NULL: online).
+            if matches!(
+                outcome,
+                Outcome::Activated | Outcome::Renewed | Outcome::Repeated
+            ) {
+                let mut state = inner.state();
+                let seats = state.activations.entry(customer_id).or_default();
+                for seat in seats.iter_mut() {
+                    if seat.is_live(now) && seat.machine_hash == machine_hash {
+                        seat.activation_ref = activation_ref.clone();
+                    }
+                }
+            }
+            outcome
         }
         Request::Renew {
             machine_hash,
@@ -385,13 +433,13 @@ pub(crate) async fn handle(
             by_machine_hash,
             budget,
             window_seconds,
+            activation_ref,
         } => {
             let mut state = inner.state();
             release(
                 &mut state,
                 customer_id,
-                &machine_hash,
-                &by_machine_hash,
+                (&machine_hash, &by_machine_hash, activation_ref.as_deref()),
                 budget,
                 now - Duration::seconds(window_seconds),
                 now,
@@ -459,6 +507,7 @@ async fn activate(
             lease_until: until,
             released_at: None,
             released_remotely: false,
+            activation_ref: None,
         });
     Outcome::Activated
 }
@@ -504,11 +553,12 @@ fn live_count(state: &State, customer_id: i64, now: OffsetDateTime) -> usize {
         .map_or(0, |s| s.iter().filter(|a| a.is_live(now)).count())
 }
 
+/// `(machine_hash, by_machine_hash, activation_ref)`: with an activation_ref, a seat
+/// that does not keep it is not held (seats.sql: holds_activation).
 fn release(
     state: &mut State,
     customer_id: i64,
-    machine_hash: &str,
-    by_machine_hash: &str,
+    (machine_hash, by_machine_hash, activation_ref): (&str, &str, Option<&str>),
     budget: i64,
     window_start: OffsetDateTime,
     now: OffsetDateTime,
@@ -521,6 +571,9 @@ fn release(
     else {
         return Outcome::NotHeld;
     };
+    if activation_ref.is_some() && seats[index].activation_ref.as_deref() != activation_ref {
+        return Outcome::NotHeld;
+    }
     // Every release counts, a machine's own too (seats.sql: release_seat).
     let spent = seats
         .iter()
@@ -544,6 +597,7 @@ enum Request {
         machine_hash: String,
         machine_name: Option<String>,
         lease_seconds: i64,
+        activation_ref: Option<String>,
     },
     Renew {
         machine_hash: String,
@@ -554,6 +608,7 @@ enum Request {
         by_machine_hash: String,
         budget: i64,
         window_seconds: i64,
+        activation_ref: Option<String>,
     },
     List,
 }
@@ -578,6 +633,7 @@ impl Request {
                 machine_hash: required("machine_hash")?,
                 machine_name: text(&object, "machine_name")?,
                 lease_seconds: lease("lease_seconds")?,
+                activation_ref: text(&object, "activation_ref")?,
             },
             Procedure::Renew => Request::Renew {
                 machine_hash: required("machine_hash")?,
@@ -588,6 +644,7 @@ impl Request {
                 by_machine_hash: required("by_machine_hash")?,
                 budget: integer(&object, "release_budget", 0, MAX_RELEASE_BUDGET)?,
                 window_seconds: integer(&object, "release_window_seconds", 1, MAX_SECONDS)?,
+                activation_ref: text(&object, "activation_ref")?,
             },
             Procedure::List => Request::List,
         })

@@ -7,6 +7,7 @@
 //! error.
 
 mod config;
+mod offline;
 mod print;
 
 use std::io::Read as _;
@@ -97,12 +98,24 @@ enum Command {
     /// Activates the license on this machine: claims one of its seats online, and on a
     /// verified VALID stores KEY and the signed verdict. Exit 1 with MACHINE_LIMIT
     /// (nothing stored) lists the machines holding the seats and the command that
-    /// replaces one.
+    /// replaces one. Without a network: --offline-request, then --offline-response.
     #[command(after_help = AFTER_HELP)]
     Activate {
         /// The license key, or `-` to read it from standard input (keeps it out of the process list).
-        #[arg(value_name = "KEY")]
-        key: String,
+        #[arg(value_name = "KEY", required_unless_present = "offline_response")]
+        key: Option<String>,
+        /// Without a network: print a request code (and remember the pending request)
+        /// to take to the license server's /offline page; nothing is contacted.
+        #[arg(long, conflicts_with_all = ["replace", "offline_response", "name"])]
+        offline_request: bool,
+        /// With --offline-request: also write the request code to FILE.
+        #[arg(long, value_name = "FILE", requires = "offline_request")]
+        out: Option<std::path::PathBuf>,
+        /// Install the response code (the code itself, or a file holding it) that the
+        /// license server gave for this machine's pending offline request. Exit 64
+        /// when it does not answer one.
+        #[arg(long, value_name = "CODE_OR_FILE", conflicts_with_all = ["replace", "name"])]
+        offline_response: Option<String>,
         /// A name for this machine in machine lists (at most 64 characters).
         #[arg(long, value_name = "NAME")]
         name: Option<String>,
@@ -124,6 +137,7 @@ enum Command {
     },
     /// Frees this machine's seat online, then removes the stored key and the saved
     /// verdict. When the license server cannot be reached it changes nothing (exit 2).
+    /// A machine activated offline: --offline.
     #[command(after_help = AFTER_HELP)]
     Deactivate {
         /// Free the seat of another machine (an id from `license-check machines`), keeping this one.
@@ -133,6 +147,11 @@ enum Command {
         /// license server (uninstallers); the seat lapses by itself later.
         #[arg(long)]
         local: bool,
+        /// For a machine activated offline: remove the key and the saved verdict and
+        /// print a deactivation code, signed by this machine, that frees its seat at
+        /// the license server's /offline page.
+        #[arg(long, conflicts_with_all = ["machine", "local"])]
+        offline: bool,
     },
     /// Lists the machines holding the license's seats (id, name, last seen) and marks
     /// this one; `--json` adds `machines` {used, max, list}.
@@ -150,7 +169,7 @@ enum Command {
 #[error("{0}")]
 struct Usage(String);
 
-fn usage(message: impl std::fmt::Display) -> anyhow::Error {
+pub(crate) fn usage(message: impl std::fmt::Display) -> anyhow::Error {
     Usage(message.to_string()).into()
 }
 
@@ -214,10 +233,24 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
     let store = settings.key_store();
     match cli.command {
         Command::Status { offline, refresh } => status(settings, store, json, offline, refresh),
-        Command::Activate { key, name, replace } => {
+        Command::Activate {
+            offline_response: Some(code),
+            ..
+        } => offline::install(settings, store, &code, json),
+        Command::Activate {
+            key: Some(key),
+            offline_request: true,
+            out,
+            ..
+        } => offline::request(settings, store, read_key(key)?, out, json),
+        Command::Activate {
+            key, name, replace, ..
+        } => {
+            let key = key.ok_or_else(|| usage("KEY is required"))?;
             let asked = Activation { key, name, replace };
             activate(settings, store, asked, json)
         }
+        Command::Deactivate { offline: true, .. } => offline::deactivate(settings, store, json),
         Command::Deactivate { local: true, .. } => deactivate_locally(&settings, &*store, json),
         Command::Deactivate { machine, .. } => deactivate(settings, store, machine, json),
         Command::Machines { key } => machines(settings, store, key, json),
@@ -226,13 +259,13 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 
 /// Where the settings of one run came from: the configuration file, the environment
 /// and the flags, read once before any subcommand runs.
-struct Settings {
+pub(crate) struct Settings {
     config: ConfigFile,
     kind: KeyStoreKind,
     app_id: String,
     /// `license-check` with the flags that name this app and license server, for the
     /// commands the output suggests.
-    relaunch: String,
+    pub(crate) relaunch: String,
     machine_id: Option<String>,
     product: Option<String>,
     broker_url: Option<String>,
@@ -333,7 +366,7 @@ impl Settings {
 
     /// The client for one subcommand, and where its trusted keys came from. Only
     /// `status --offline` needs no license server URL.
-    fn client(
+    pub(crate) fn client(
         self,
         store: Box<dyn KeyStore>,
         needs_broker: bool,
@@ -585,7 +618,7 @@ fn machines(
 
 /// What `--json` adds about this run: the key store and where the trust came from;
 /// and the command line that reaches this app again, for the commands shown.
-fn shown<'a>(key_store: &'a str, trust: TrustSource, relaunch: &'a str) -> Shown<'a> {
+pub(crate) fn shown<'a>(key_store: &'a str, trust: TrustSource, relaunch: &'a str) -> Shown<'a> {
     Shown {
         key_store,
         trusted_keys_source: trust.describe(),
@@ -595,7 +628,7 @@ fn shown<'a>(key_store: &'a str, trust: TrustSource, relaunch: &'a str) -> Shown
 
 /// An operation that did not happen: usage errors exit 64, refusals 1, the rest 2.
 /// `what` says what did not happen, when the error's own message does not.
-fn seat_failure(error: Error, json: bool, what: Option<String>) -> anyhow::Result<u8> {
+pub(crate) fn seat_failure(error: Error, json: bool, what: Option<String>) -> anyhow::Result<u8> {
     if error.kind().is_usage() {
         return Err(usage(error));
     }
@@ -621,7 +654,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// `-` reads the key from stdin, so it need not appear in the process list.
-fn read_key(arg: String) -> anyhow::Result<String> {
+pub(crate) fn read_key(arg: String) -> anyhow::Result<String> {
     if arg != "-" {
         return Ok(arg);
     }

@@ -629,6 +629,14 @@ fn seats_sql_defines_the_emulators_seat_handlers() {
     ] {
         assert!(sql.contains(message), "{message}");
     }
+    // The offline activation's name on a seat: a column (added to an older table too),
+    // set by every activation, and matched by a release that names one.
+    assert!(sql.contains("  activation_ref    VARCHAR2(64 CHAR),\n"));
+    assert!(
+        sql.contains("q'[ALTER TABLE license_activations ADD (activation_ref VARCHAR2(64 CHAR))]'")
+    );
+    assert!(sql.contains("SET activation_ref = l_activation_ref"));
+    assert!(sql.contains("AND activation_ref = p_activation_ref"));
     // The live-pair index.
     assert!(sql.contains("CREATE UNIQUE INDEX license_activations_live_uk ON license_activations (CASE WHEN status = 'ACTIVE' THEN customer_id END, CASE WHEN status = 'ACTIVE' THEN machine_hash END)"));
     // Every outcome the emulator knows is one the package writes.

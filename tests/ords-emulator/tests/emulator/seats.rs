@@ -665,3 +665,60 @@ async fn the_seat_handlers_need_the_privilege_like_validation() {
     assert_eq!(denied.status, 401);
     assert_eq!(env.ords.seats(4).map(|s| s.len()), Some(0));
 }
+
+/// An offline activation names itself (`activation_ref`); a release naming one frees
+/// the seat only while it still belongs to that activation, so a deactivation code
+/// replayed after the machine activated again frees nothing. A release naming none
+/// (online) frees the seat whatever activation holds it.
+#[tokio::test]
+async fn a_release_naming_an_activation_frees_only_that_activation() {
+    let env = start().await;
+    let t = env.token().await;
+    let call = |action: &'static str, body: String| {
+        let (env, t) = (&env, &t);
+        async move {
+            let path = format!("customers/seats/4/{action}");
+            let answer = post(env, &path, Some(t), &body).await;
+            assert_eq!(answer.status, 200, "{}", answer.body);
+            outcome_of(&answer)
+        }
+    };
+    let offline = |reference: &str| {
+        format!(r#"{{"machine_hash":"m","lease_seconds":86400,"activation_ref":"{reference}"}}"#)
+    };
+    let release_of = |reference: &str| {
+        format!(
+            r#"{{"machine_hash":"m","by_machine_hash":"m","release_budget":10,"release_window_seconds":600,"activation_ref":"{reference}"}}"#
+        )
+    };
+    assert_eq!(call("activate", offline("first")).await, "ACTIVATED");
+    // The same activation asked again: renewed, and said so.
+    assert_eq!(call("activate", offline("first")).await, "REPEATED");
+    assert_eq!(call("release", release_of("other")).await, "NOT_HELD");
+    assert_eq!(call("release", release_of("first")).await, "RELEASED");
+    assert_eq!(
+        call("release", release_of("first")).await,
+        "NOT_HELD",
+        "once"
+    );
+    // Activated again (a new offline activation): the first one's release is stale.
+    assert_eq!(call("activate", offline("second")).await, "ACTIVATED");
+    assert_eq!(call("release", release_of("first")).await, "NOT_HELD");
+    // An online activation of the same machine takes the seat over: no name.
+    assert_eq!(
+        call("activate", activate_body("m", None, 86400)).await,
+        "RENEWED"
+    );
+    assert_eq!(call("release", release_of("second")).await, "NOT_HELD");
+    // A renewal keeps the name an activation gave.
+    assert_eq!(call("activate", offline("third")).await, "RENEWED");
+    let renew = r#"{"machine_hash":"m","lease_seconds":86400}"#.to_owned();
+    assert_eq!(call("renew", renew).await, "RENEWED");
+    assert_eq!(call("release", release_of("third")).await, "RELEASED");
+    // Online, a release naming no activation frees whatever holds the seat.
+    assert_eq!(call("activate", offline("fourth")).await, "ACTIVATED");
+    assert_eq!(
+        call("release", release_body("m", "m", 10, 600)).await,
+        "RELEASED"
+    );
+}
