@@ -27,6 +27,20 @@ pub struct Seed {
     pub clients: Vec<ClientSeed>,
     /// Rows of the license table.
     pub licenses: Vec<LicenseSeed>,
+    /// Rows of the `license_products` table (`seats.sql`): which products have trials.
+    #[serde(default)]
+    pub products: Vec<ProductSeed>,
+}
+
+/// A row of `license_products`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductSeed {
+    /// The product code, as licenses name it.
+    pub product: String,
+    /// How long a trial of it lasts; NULL, no trial, when left out.
+    #[serde(default)]
+    pub trial_days: Option<i64>,
 }
 
 /// A REST-enabled schema.
@@ -239,6 +253,14 @@ pub struct LicenseSeed {
     /// means 0 (the first key), when left out.
     #[serde(default)]
     pub key_serial: Option<i64>,
+    /// `NODE_LOCKED` (the default when left out) or `FLOATING`: `max_machines` then
+    /// counts machines running now, each holding a short lease.
+    #[serde(default)]
+    pub license_model: Option<String>,
+    /// How many days a floating seat may be borrowed for offline use (0 to 3650); 0,
+    /// no borrowing, when left out.
+    #[serde(default)]
+    pub max_borrow_days: Option<i64>,
 }
 
 /// Why a seed was refused.
