@@ -29,7 +29,8 @@ pub use error::{ErrorBody, ErrorCode};
 pub use keyset::{kid_for, parse_public_key, Keyset, KeysetError};
 pub use license_key::{CustomerId, LicenseKey, LicenseKeyError, MAC_LEN};
 pub use request::{
-    check_machine_name, is_product_code, AppInfo, MachineNameProblem, RequestError, ValidateRequest,
+    check_machine_name, is_product_code, AppInfo, MachineNameProblem, RequestError, TrialRequest,
+    ValidateRequest, BORROW_DAYS_MAX, TRIAL_KEY,
 };
 pub use verdict::{
     BoundVerdict, ExpiryStrategy, LicenseInfo, MachineEntry, Machines, Policy, VerdictCode,

@@ -109,6 +109,13 @@ settings! {
     /// The window of `LICENSE_BROKER_RELEASE_BUDGET`, in seconds (default 30 days, at most
     /// 315360000).
     RELEASE_WINDOW_SECS = "LICENSE_BROKER_RELEASE_WINDOW_SECS", default "`2592000` (30 days)";
+    /// Seconds a floating license's seat stays held without a checkout from its machine
+    /// (the library renews it in the background, at a fraction of this); a crashed app's
+    /// seat comes back when it runs out. From 2 to 86400.
+    FLOATING_LEASE_SECS = "LICENSE_BROKER_FLOATING_LEASE_SECS", default "`900`";
+    /// Path of the trials handler under the schema root (`deploy/ords/seats.sql`). Default
+    /// `customers/trials/start`.
+    TRIALS_PATH = "LICENSE_BROKER_TRIALS_PATH", default "`customers/trials/start`";
     /// Activations per hour for one license key (default 10); `0` turns the limit off.
     ACTIVATIONS_PER_HOUR = "LICENSE_BROKER_ACTIVATIONS_PER_HOUR", default "`10`";
     /// Seconds allowed for one whole ORDS exchange; 3 by default, and it must stay shorter

@@ -37,6 +37,7 @@ mod serve;
 pub(crate) mod shutdown;
 mod slots;
 mod state;
+mod trial;
 pub(crate) mod tls;
 mod validate;
 
@@ -61,6 +62,9 @@ pub(crate) fn app(state: AppState, metrics: bool) -> Router {
         .route("/v1/license/activate", post(validate::activate))
         .route("/v1/license/deactivate", post(validate::deactivate))
         .route("/v1/license/machines", post(validate::machines))
+        .route("/v1/license/checkout", post(validate::checkout))
+        .route("/v1/license/checkin", post(validate::checkin))
+        .route("/v1/trial/start", post(trial::start))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     let router = if metrics {
@@ -96,7 +100,7 @@ pub(crate) fn metrics_app(state: AppState) -> Router {
 async fn not_found() -> impl axum::response::IntoResponse {
     let body = serde_json::json!({
         "error": "not_found",
-        "message": "no such endpoint; the API is POST /v1/license/validate, activate, deactivate and machines",
+        "message": "no such endpoint; the API is POST /v1/license/validate, activate, deactivate, machines, checkout and checkin, and POST /v1/trial/start",
     });
     (axum::http::StatusCode::NOT_FOUND, axum::Json(body))
 }

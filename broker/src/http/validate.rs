@@ -1,4 +1,4 @@
-//! `POST /v1/license/{validate,activate,deactivate,machines}`: one body, one order
+//! `POST /v1/license/{validate,activate,deactivate,machines,checkout,checkin}`: one body, one order
 //! of checks, one verdict service; only the [`Operation`] differs.
 //!
 //! Order matters: the per-address limit (before the body is read, so a flood costs
@@ -40,6 +40,8 @@ enum Endpoint {
     Activate,
     Deactivate,
     Machines,
+    Checkout,
+    Checkin,
 }
 
 impl Endpoint {
@@ -50,6 +52,8 @@ impl Endpoint {
             Self::Activate => "activate",
             Self::Deactivate => "deactivate",
             Self::Machines => "machines",
+            Self::Checkout => "checkout",
+            Self::Checkin => "checkin",
         }
     }
 }
@@ -82,6 +86,20 @@ pub(super) fn machines(
     request: Request,
 ) -> impl Future<Output = Response> {
     handle(state, request, Endpoint::Machines)
+}
+
+pub(super) fn checkout(
+    State(state): State<AppState>,
+    request: Request,
+) -> impl Future<Output = Response> {
+    handle(state, request, Endpoint::Checkout)
+}
+
+pub(super) fn checkin(
+    State(state): State<AppState>,
+    request: Request,
+) -> impl Future<Output = Response> {
+    handle(state, request, Endpoint::Checkin)
 }
 
 async fn handle(state: AppState, request: Request, endpoint: Endpoint) -> Response {
@@ -218,7 +236,7 @@ async fn answer(
 }
 
 /// The `Content-Length` the request declares, if it is a number.
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
+pub(super) fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -247,7 +265,7 @@ fn verdict(signed: Signed) -> Result<(Vec<u8>, VerdictCode), ApiError> {
 /// `Bytes` extractor, which boxes the body once more to apply the same limit, or
 /// `http_body_util`'s `collect`, which queues every frame: a request's few hundred
 /// bytes arrive as one frame, which is kept as it is, uncopied.
-async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
+pub(super) async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
     let unreadable = || ApiError::InvalidRequest("the request body could not be read".into());
     let mut whole = Bytes::new();
     let mut joined: Option<BytesMut> = None;
@@ -281,8 +299,11 @@ fn operation(endpoint: Endpoint, request: &ValidateRequest) -> Result<Operation,
             "{member} is only accepted by /v1/license/{only}"
         )))
     };
-    if request.machine_name.is_some() && endpoint != Endpoint::Activate {
-        return refuse("machine_name", "activate");
+    if request.machine_name.is_some() && !matches!(endpoint, Endpoint::Activate | Endpoint::Checkout) {
+        return refuse("machine_name", "activate and /v1/license/checkout");
+    }
+    if request.borrow_days.is_some() && endpoint != Endpoint::Checkout {
+        return refuse("borrow_days", "checkout");
     }
     if request.machine_id.is_some() && endpoint != Endpoint::Deactivate {
         return refuse("machine_id", "deactivate");
@@ -301,11 +322,16 @@ fn operation(endpoint: Endpoint, request: &ValidateRequest) -> Result<Operation,
             machine_id: request.machine_id.clone(),
         },
         Endpoint::Machines => Operation::Machines,
+        Endpoint::Checkout => Operation::Checkout {
+            machine_name: request.machine_name.clone(),
+            borrow_days: request.borrow_days.unwrap_or(0),
+        },
+        Endpoint::Checkin => Operation::Checkin,
     })
 }
 
 /// `application/json`, with or without parameters such as `charset=utf-8`.
-fn is_json(headers: &HeaderMap) -> bool {
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(CONTENT_TYPE) else {
         return false;
     };
