@@ -232,7 +232,10 @@ impl ValidateRequest {
                 return Err(RequestError::Product);
             }
         }
-        if self.borrow_days.is_some_and(|d| d == 0 || d > BORROW_DAYS_MAX) {
+        if self
+            .borrow_days
+            .is_some_and(|d| d == 0 || d > BORROW_DAYS_MAX)
+        {
             return Err(RequestError::BorrowDays);
         }
         if let Some(id) = &self.machine_id {

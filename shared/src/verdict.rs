@@ -288,7 +288,7 @@ impl VerdictPayload {
     /// matching `code`, and the policy times not before `iat`.
     pub fn is_coherent(&self) -> bool {
         self.typ == VERDICT_TYP
-            && self.result.valid == (self.result.code == VerdictCode::Valid)
+            && self.result.valid == self.result.code.licenses()
             && self.policy.recheck_after >= self.iat
             && self.policy.offline_until >= self.iat
     }

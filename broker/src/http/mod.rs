@@ -37,8 +37,8 @@ mod serve;
 pub(crate) mod shutdown;
 mod slots;
 mod state;
-mod trial;
 pub(crate) mod tls;
+mod trial;
 mod validate;
 
 use axum::http::header::{AUTHORIZATION, COOKIE};

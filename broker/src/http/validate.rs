@@ -299,7 +299,9 @@ fn operation(endpoint: Endpoint, request: &ValidateRequest) -> Result<Operation,
             "{member} is only accepted by /v1/license/{only}"
         )))
     };
-    if request.machine_name.is_some() && !matches!(endpoint, Endpoint::Activate | Endpoint::Checkout) {
+    if request.machine_name.is_some()
+        && !matches!(endpoint, Endpoint::Activate | Endpoint::Checkout)
+    {
         return refuse("machine_name", "activate and /v1/license/checkout");
     }
     if request.borrow_days.is_some() && endpoint != Endpoint::Checkout {

@@ -25,10 +25,10 @@ mod path;
 mod refusals;
 mod seats;
 mod strict_json;
-mod trials;
 #[cfg(test)]
 mod tests;
 pub mod token;
+mod trials;
 
 use std::sync::Arc;
 

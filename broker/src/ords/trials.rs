@@ -122,7 +122,9 @@ fn read_trial_answer(body: &[u8]) -> Result<TrialAnswer, UpstreamError> {
                 expires_at: Some(time(&expires)?),
             })
         }
-        (outcome, _, _) => Err(broken(format!("{outcome:?} without started_at and expires_at"))),
+        (outcome, _, _) => Err(broken(format!(
+            "{outcome:?} without started_at and expires_at"
+        ))),
     }
 }
 
@@ -139,7 +141,10 @@ mod tests {
         assert_eq!(started.outcome, TrialOutcome::TrialStarted);
         assert_eq!(started.expires_at, Some(1_736_899_200));
         let none = read_trial_answer(br#"{"outcome":"NO_TRIAL"}"#).unwrap();
-        assert_eq!((none.outcome, none.expires_at), (TrialOutcome::NoTrial, None));
+        assert_eq!(
+            (none.outcome, none.expires_at),
+            (TrialOutcome::NoTrial, None)
+        );
         for broken in [
             &br#"{"outcome":"TRIAL"}"#[..],
             br#"{"outcome":"NO_TRIAL","started_at":"2025-01-01T00:00:00Z","expires_at":"2025-01-15T00:00:00Z"}"#,

@@ -40,8 +40,12 @@ const SECS_PER_DAY: u64 = 86_400;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Operation {
     Validate,
-    Activate { machine_name: Option<String> },
-    Deactivate { machine_id: Option<String> },
+    Activate {
+        machine_name: Option<String>,
+    },
+    Deactivate {
+        machine_id: Option<String>,
+    },
     Machines,
     Checkout {
         machine_name: Option<String>,
