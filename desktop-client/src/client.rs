@@ -12,6 +12,7 @@
 
 mod activation;
 pub(crate) mod builder;
+mod floating;
 mod local;
 mod online;
 mod persist;
@@ -151,7 +152,7 @@ impl LicenseClient {
     ) -> Result<Verdict, Error> {
         let options = Options {
             machine_name,
-            replace: None,
+            ..Options::default()
         };
         activation::activate(&self.inner, key, options).await
     }
@@ -182,6 +183,7 @@ impl LicenseClient {
         let options = Options {
             machine_name,
             replace: Some(machine_id),
+            ..Options::default()
         };
         activation::activate(&self.inner, key, options).await
     }
@@ -314,6 +316,8 @@ impl LicenseClient {
         }
     }
 }
+
+pub use self::floating::{Checkout, SeatKeeper, SeatState};
 
 /// Removes the stored key and the lease on this machine only, without asking the
 /// license server, and without a client: for uninstallers and tools that have no

@@ -282,6 +282,9 @@ impl SeatRequest<'_> {
                 Outcome::NotFloating => (VerdictCode::NotFloating, false),
                 _ => (VerdictCode::NotActivated, false),
             };
+            // A checkout lists the holders: the app sees who else runs, and its own
+            // seat's `since` tells a renewal from a seat taken anew.
+            let list = list || matches!(self.operation, Operation::Checkout { .. });
             let mut seats = machines(&answer, self.own, list);
             seats.max = seats.max.or(Some(self.max));
             let lease = seat_lease(&answer, self.own);
