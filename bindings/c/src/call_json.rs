@@ -37,6 +37,15 @@ enum Request {
         #[serde(default)]
         license_key: Option<String>,
     },
+    Checkout {
+        license_key: String,
+        #[serde(default)]
+        machine_name: Option<String>,
+        #[serde(default)]
+        borrow_days: Option<u32>,
+    },
+    Checkin,
+    StartTrial,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,7 +64,9 @@ pub(crate) fn parse(json: &str) -> Result<Call, Failure> {
             "call_json: {e}; it is {{\"op\": \"check\", \"mode\": \"auto\"|\"refresh\"|\"offline\"}}, \
              {{\"op\": \"activate\", \"license_key\": …, \"machine_name\": …, \"replace\": …}}, \
              {{\"op\": \"deactivate\"}}, {{\"op\": \"deactivate_machine\", \"machine_id\": …}} or \
-             {{\"op\": \"machines\", \"license_key\": …}}"
+             {{\"op\": \"machines\", \"license_key\": …}}, \
+             {{\"op\": \"checkout\", \"license_key\": …, \"machine_name\": …, \"borrow_days\": …}}, \
+             {{\"op\": \"checkin\"}} or {{\"op\": \"start_trial\"}}"
         ))
     })?;
     Ok(match request {
@@ -76,6 +87,17 @@ pub(crate) fn parse(json: &str) -> Result<Call, Failure> {
         Request::Deactivate => Call::Deactivate,
         Request::DeactivateMachine { machine_id } => Call::DeactivateMachine(machine_id),
         Request::Machines { license_key } => Call::Machines(license_key),
+        Request::Checkout {
+            license_key,
+            machine_name,
+            borrow_days,
+        } => Call::Checkout {
+            key: license_key,
+            name: machine_name,
+            borrow_days,
+        },
+        Request::Checkin => Call::Checkin,
+        Request::StartTrial => Call::StartTrial,
     })
 }
 
@@ -135,6 +157,15 @@ mod tests {
             .message
             .contains("dance"));
         assert!(parse(r#"{"op":"check","mode":"sometimes"}"#).is_err());
+        assert!(matches!(
+            parse(r#"{"op":"checkout","license_key":"K","borrow_days":3}"#),
+            Ok(Call::Checkout { key, name: None, borrow_days: Some(3) }) if key == "K"
+        ));
+        assert!(matches!(parse(r#"{"op":"checkin"}"#), Ok(Call::Checkin)));
+        assert!(matches!(
+            parse(r#"{"op":"start_trial"}"#),
+            Ok(Call::StartTrial)
+        ));
     }
 
     #[test]

@@ -85,6 +85,13 @@ impl SeatKeeper {
         self.state.borrow().clone()
     }
 
+    /// Stops the renewal without returning the seat: it lapses at the end of its lease
+    /// (for a caller that returns it another way, or keeps it to the lease's end).
+    pub fn stop(mut self) {
+        self.task.abort();
+        self.returned = true;
+    }
+
     /// Stops the renewal and returns the seat (`DEACTIVATED` once it is free).
     pub async fn checkin(mut self) -> Result<Verdict, Error> {
         self.task.abort();

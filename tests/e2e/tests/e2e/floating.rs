@@ -8,7 +8,9 @@ use std::collections::HashMap;
 
 use license_shared::{Keyset, VerdictCode, VerdictPayload};
 
-use super::processes::{broker_env, start_broker, start_emulator, BrokerKeys, Emulator};
+use super::processes::{
+    broker_env, start_broker, start_emulator, text, BrokerKeys, Desktop, Emulator,
+};
 use super::seats::{body, call, issue_key, nonce};
 
 const DAY: i64 = 86_400;
@@ -255,4 +257,76 @@ fn a_trial_starts_once_per_machine_and_product_and_ends_by_the_databases_clock()
         assert_eq!(status, 400);
         assert!(text.contains("fingerprint"), "{text}");
     });
+}
+
+/// `license-check --json …` on `desktop`: the exit code and the parsed object.
+fn json_run(desktop: &Desktop, args: &[&str]) -> (i32, serde_json::Value) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = desktop.run(&all);
+    let json = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {}", text(&out.stdout)));
+    (out.status.code().expect("an exit code"), json)
+}
+
+#[test]
+fn the_cli_checks_a_floating_seat_out_and_in_and_starts_a_trial() {
+    let emulator = start_emulator();
+    let keys = BrokerKeys::create();
+    let broker = start_broker(&floating_env(&keys, &emulator));
+    let key = issue_key(&keys, "7");
+    let machines: Vec<Desktop> = (0..3)
+        .map(|_| Desktop::new(&keys.trusted, &broker.url))
+        .collect();
+    for (i, desktop) in machines.iter().take(2).enumerate() {
+        let name = format!("bench {i}");
+        let (code, json) = json_run(desktop, &["checkout", &key, "--name", &name]);
+        assert_eq!((code, json["code"].as_str()), (0, Some("VALID")), "{json}");
+    }
+    let (code, json) = json_run(&machines[2], &["checkout", &key]);
+    assert_eq!(
+        (code, json["code"].as_str()),
+        (1, Some("SEATS_IN_USE")),
+        "{json}"
+    );
+    assert!(
+        json["message"].as_str().unwrap().contains("bench 0"),
+        "{json}"
+    );
+    let (code, json) = json_run(&machines[0], &["checkin"]);
+    assert_eq!(
+        (code, json["code"].as_str()),
+        (0, Some("DEACTIVATED")),
+        "{json}"
+    );
+    let (code, json) = json_run(&machines[2], &["checkout", &key, "--borrow", "30"]);
+    assert_eq!((code, json["code"].as_str()), (0, Some("VALID")), "{json}");
+    let borrowed = json["offline_until"].as_i64().unwrap();
+    let now = time_now();
+    assert!(
+        borrowed <= now + 7 * DAY + 5 && borrowed > now + 6 * DAY,
+        "{json}"
+    );
+
+    let (code, json) = json_run(&machines[0], &["trial", "--product", "desktop-pro"]);
+    assert_eq!((code, json["code"].as_str()), (0, Some("TRIAL")), "{json}");
+    let (code, json) = json_run(&machines[0], &["trial", "--product", "desktop-lite"]);
+    assert_eq!(
+        (code, json["code"].as_str()),
+        (1, Some("NO_TRIAL")),
+        "{json}"
+    );
+    let (code, json) = json_run(&machines[0], &["trial"]);
+    assert_eq!(
+        (code, json["code"].as_str()),
+        (64, Some("USAGE_ERROR")),
+        "{json}"
+    );
+}
+
+fn time_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
