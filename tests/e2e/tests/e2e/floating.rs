@@ -276,7 +276,7 @@ fn the_cli_checks_a_floating_seat_out_and_in_and_starts_a_trial() {
     let broker = start_broker(&floating_env(&keys, &emulator));
     let key = issue_key(&keys, "7");
     let machines: Vec<Desktop> = (0..3)
-        .map(|_| Desktop::new(&keys.trusted, &broker.url))
+        .map(|i| Desktop::machine(&keys.trusted, &broker.url, &format!("cli-machine-{i}")))
         .collect();
     for (i, desktop) in machines.iter().take(2).enumerate() {
         let name = format!("bench {i}");

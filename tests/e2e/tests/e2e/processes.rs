@@ -211,6 +211,8 @@ pub struct Desktop {
     pub home: tempfile::TempDir,
     pub trusted: String,
     pub broker_url: String,
+    /// `LICENSE_CHECK_MACHINE_ID`, for several machines on one host; else the OS's id.
+    pub machine_id: Option<String>,
 }
 
 impl Desktop {
@@ -219,13 +221,26 @@ impl Desktop {
             home: tempfile::tempdir().unwrap(),
             trusted: trusted.to_owned(),
             broker_url: broker_url.to_owned(),
+            machine_id: None,
+        }
+    }
+
+    /// Another machine on this host: its own `LICENSE_CHECK_MACHINE_ID`.
+    pub fn machine(trusted: &str, broker_url: &str, machine_id: &str) -> Desktop {
+        Desktop {
+            machine_id: Some(machine_id.to_owned()),
+            ..Desktop::new(trusted, broker_url)
         }
     }
 
     /// Runs `license-check ARGS`.
     pub fn run(&self, args: &[&str]) -> Output {
         let home = self.home.path();
-        Command::new(binaries::path("license-check"))
+        let mut command = Command::new(binaries::path("license-check"));
+        if let Some(id) = &self.machine_id {
+            command.env("LICENSE_CHECK_MACHINE_ID", id);
+        }
+        command
             .args(args)
             .env("HOME", home)
             .env("XDG_CONFIG_HOME", home.join("config"))
