@@ -31,8 +31,9 @@
 -- held for days and renewed by validations; a floating seat is a short lease (minutes)
 -- renewed by checking out again while the app runs, freed by checkin at exit, and
 -- lapsing by itself when the app died. A FLOATING license refuses activate and renew
--- (FLOATING), a NODE_LOCKED one refuses checkout and checkin (NOT_FLOATING), so no
--- call can give a floating seat a node-locked lease.
+-- (FLOATING), a NODE_LOCKED one refuses checkout and checkin (NOT_FLOATING), and renew
+-- gives each model's seat its own lease, so no call can give a floating seat a
+-- node-locked lease.
 --
 -- Each function writes its JSON answer with HTP and returns the HTTP status, which
 -- the handler assigns to the implicit parameter :status_code
@@ -255,7 +256,9 @@ CREATE OR REPLACE PACKAGE license_seats AUTHID DEFINER AS
   -- ACTIVATED | RENEWED | MACHINE_LIMIT.
   FUNCTION activate(p_customer_id IN NUMBER, p_body IN CLOB) RETURN PLS_INTEGER;
 
-  -- {"machine_hash", "lease_seconds"}: RENEWED | NOT_ACTIVATED.
+  -- {"machine_hash", "lease_seconds", "floating_lease_seconds"}: RENEWED | NOT_ACTIVATED.
+  -- A FLOATING license's seat is renewed for floating_lease_seconds, never shortening a
+  -- borrow; a node-locked one for lease_seconds.
   FUNCTION renew(p_customer_id IN NUMBER, p_body IN CLOB) RETURN PLS_INTEGER;
 
   -- {"machine_hash", "by_machine_hash", "release_budget",
@@ -479,6 +482,27 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
     RETURN l_model = 'FLOATING';
   END is_floating;
 
+  -- Renews this machine's live floating seat to p_until, never shortening a borrowed
+  -- lease; the name changes only when one is given. FALSE when it holds none.
+  FUNCTION renew_floating(
+    p_customer_id IN NUMBER,
+    p_machine_hash IN VARCHAR2,
+    p_machine_name IN VARCHAR2,
+    p_now IN TIMESTAMP,
+    p_until IN TIMESTAMP
+  ) RETURN BOOLEAN IS
+  BEGIN
+    UPDATE license_activations
+       SET last_seen = p_now,
+           lease_until = GREATEST(lease_until, p_until),
+           machine_name = NVL(p_machine_name, machine_name)
+     WHERE customer_id = p_customer_id
+       AND machine_hash = p_machine_hash
+       AND status = 'ACTIVE'
+       AND lease_until > p_now;
+    RETURN SQL%ROWCOUNT > 0;
+  END renew_floating;
+
   -- Seats not renewed in time lapse by themselves.
   PROCEDURE lapse(p_customer_id IN NUMBER, p_now IN TIMESTAMP) IS
   BEGIN
@@ -600,6 +624,7 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
     l_body JSON_OBJECT_T;
     l_machine_hash license_activations.machine_hash%TYPE;
     l_lease_seconds PLS_INTEGER;
+    l_floating_lease_seconds PLS_INTEGER;
     l_max licenses.max_machines%TYPE;
     l_now TIMESTAMP;
     l_outcome VARCHAR2(16);
@@ -608,14 +633,20 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
     l_body := parse_body(p_body);
     l_machine_hash := text_member(l_body, 'machine_hash', TRUE);
     l_lease_seconds := int_member(l_body, 'lease_seconds', c_min_lease_seconds, c_max_seconds);
+    l_floating_lease_seconds := int_member(l_body, 'floating_lease_seconds', c_min_floating_lease_seconds, c_max_seconds);
 
     l_max := lock_license(p_customer_id);
     l_now := now_utc();
     lapse(p_customer_id, l_now);
-    -- Renewing never creates a seat: a lapsed one is gone. A floating seat is renewed
-    -- by checkout, with its own short lease.
+    -- Renewing never creates a seat: a lapsed one is gone. A floating seat keeps its
+    -- own short lease.
     IF is_floating(p_customer_id) THEN
-      l_outcome := 'FLOATING';
+      IF renew_floating(p_customer_id, l_machine_hash, NULL, l_now,
+                        l_now + NUMTODSINTERVAL(l_floating_lease_seconds, 'SECOND')) THEN
+        l_outcome := 'RENEWED';
+      ELSE
+        l_outcome := 'NOT_ACTIVATED';
+      END IF;
     ELSIF renew_live(p_customer_id, l_machine_hash, NULL, l_now, l_lease_seconds) THEN
       l_outcome := 'RENEWED';
     ELSE
@@ -746,16 +777,7 @@ CREATE OR REPLACE PACKAGE BODY license_seats AS
       GREATEST(l_lease_seconds, LEAST(l_borrow_seconds, l_borrow_days * c_seconds_per_day)), 'SECOND');
     IF NOT is_floating(p_customer_id) THEN
       l_outcome := 'NOT_FLOATING';
-    ELSIF holds_seat(p_customer_id, l_machine_hash, l_now) THEN
-      -- A renewal never cuts a borrowed seat short.
-      UPDATE license_activations
-         SET last_seen = l_now,
-             lease_until = GREATEST(lease_until, l_until),
-             machine_name = NVL(l_machine_name, machine_name)
-       WHERE customer_id = p_customer_id
-         AND machine_hash = l_machine_hash
-         AND status = 'ACTIVE'
-         AND lease_until > l_now;
+    ELSIF renew_floating(p_customer_id, l_machine_hash, l_machine_name, l_now, l_until) THEN
       l_outcome := 'RENEWED';
     ELSIF l_max IS NOT NULL AND live_count(p_customer_id, l_now) >= l_max THEN
       l_outcome := 'SEATS_IN_USE';

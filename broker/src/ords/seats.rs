@@ -47,7 +47,7 @@ pub(crate) enum Outcome {
     ReleaseLimit,
     /// List.
     Listed,
-    /// Activate or renew of a floating license: nothing changed (check out instead).
+    /// Activate of a floating license: nothing changed (check out instead).
     Floating,
     /// Checkout: this machine took a free floating seat.
     CheckedOut,
@@ -100,9 +100,12 @@ pub(crate) enum SeatCall<'a> {
         machine_name: Option<&'a str>,
         lease_seconds: u64,
     },
+    /// The database gives a floating license's seat `floating_lease_seconds`, a
+    /// node-locked one's `lease_seconds`: the broker does not know the model.
     Renew {
         machine_hash: &'a str,
         lease_seconds: u64,
+        floating_lease_seconds: u64,
     },
     Release {
         machine_hash: &'a str,
@@ -144,7 +147,7 @@ impl SeatCall<'_> {
             Self::Activate { .. } => {
                 matches!(outcome, Activated | Renewed | MachineLimit | Floating)
             }
-            Self::Renew { .. } => matches!(outcome, Renewed | NotActivated | Floating),
+            Self::Renew { .. } => matches!(outcome, Renewed | NotActivated),
             Self::Release { .. } => matches!(outcome, Released | NotHeld | ReleaseLimit),
             Self::Checkout { .. } => {
                 matches!(outcome, CheckedOut | Renewed | SeatsInUse | NotFloating)
@@ -434,6 +437,7 @@ mod tests {
         let renew = SeatCall::Renew {
             machine_hash: "ab",
             lease_seconds: 60,
+            floating_lease_seconds: 900,
         };
         assert!(renew.allows(Outcome::NotActivated));
         assert!(
@@ -442,7 +446,7 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_string(&renew).unwrap(),
-            r#"{"machine_hash":"ab","lease_seconds":60}"#
+            r#"{"machine_hash":"ab","lease_seconds":60,"floating_lease_seconds":900}"#
         );
         let checkout = SeatCall::Checkout {
             machine_hash: "ab",

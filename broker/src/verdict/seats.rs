@@ -15,9 +15,10 @@
 //!   again, or `SEATS_IN_USE` with the machines holding the seats and since when;
 //! - checkin: this machine's floating seat is freed; `DEACTIVATED`.
 //!
-//! The database knows each license's model: a floating license answers activate and
-//! validate with `FLOATING` (signed `CHECKOUT_REQUIRED`), a node-locked one answers
-//! checkout and checkin with `NOT_FLOATING`. A floating verdict's offline window is
+//! The database knows each license's model: a floating license answers activate with
+//! `FLOATING` (signed `CHECKOUT_REQUIRED`) and renews its seat for a validation with
+//! the floating lease, a node-locked one answers checkout and checkin with
+//! `NOT_FLOATING`. A floating verdict's offline window is
 //! capped by its seat's lease like every seated verdict, so it never outlives the
 //! lease unless the seat was borrowed.
 //!
@@ -155,6 +156,7 @@ impl Verdicts {
                 let call = SeatCall::Renew {
                     machine_hash: own,
                     lease_seconds,
+                    floating_lease_seconds: self.seats.floating_lease.as_secs(),
                 };
                 request.claim(&call, echo).await
             }

@@ -143,7 +143,7 @@ impl Procedure {
     pub fn body_members(self) -> &'static [&'static str] {
         match self {
             Procedure::Activate => &["machine_hash", "machine_name", "lease_seconds"],
-            Procedure::Renew => &["machine_hash", "lease_seconds"],
+            Procedure::Renew => &["machine_hash", "lease_seconds", "floating_lease_seconds"],
             Procedure::Release => &[
                 "machine_hash",
                 "by_machine_hash",
@@ -176,7 +176,7 @@ impl Procedure {
                 Outcome::MachineLimit,
                 Outcome::Floating,
             ],
-            Procedure::Renew => &[Outcome::Renewed, Outcome::NotActivated, Outcome::Floating],
+            Procedure::Renew => &[Outcome::Renewed, Outcome::NotActivated],
             Procedure::Release => &[Outcome::Released, Outcome::NotHeld, Outcome::ReleaseLimit],
             Procedure::List => &[Outcome::Listed],
             Procedure::Checkout => &[
@@ -234,7 +234,7 @@ pub enum Outcome {
     BadRequest,
     /// 409: the row lock was not had within [`LOCK_WAIT`] (ORA-30006).
     Busy,
-    /// activate or renew of a `FLOATING` license: nothing changed (use checkout).
+    /// activate of a `FLOATING` license: nothing changed (use checkout).
     Floating,
     /// checkout: a new floating seat.
     CheckedOut,
@@ -472,7 +472,20 @@ pub(crate) async fn handle(
         read
     };
     let outcome = match request {
-        Request::Activate { .. } | Request::Renew { .. } if floating => Outcome::Floating,
+        Request::Activate { .. } if floating => Outcome::Floating,
+        Request::Renew {
+            machine_hash,
+            floating_lease_seconds,
+            ..
+        } if floating => {
+            let until = now + Duration::seconds(floating_lease_seconds);
+            let mut state = inner.state();
+            if renew_floating(&mut state, customer_id, &machine_hash, None, now, until) {
+                Outcome::Renewed
+            } else {
+                Outcome::NotActivated
+            }
+        }
         Request::Checkout { .. } | Request::Checkin { .. } if !floating => Outcome::NotFloating,
         Request::Checkout {
             machine_hash,
@@ -529,6 +542,7 @@ pub(crate) async fn handle(
         Request::Renew {
             machine_hash,
             lease_seconds,
+            ..
         } => {
             let mut state = inner.state();
             let until = now + Duration::seconds(lease_seconds);
@@ -645,16 +659,14 @@ async fn checkout(inner: &Inner, claim: Claim<'_>) -> Outcome {
     } = claim;
     let used = {
         let mut state = inner.state();
-        let seats = state.activations.entry(customer_id).or_default();
-        if let Some(seat) = seats
-            .iter_mut()
-            .find(|a| a.is_live(now) && a.machine_hash == machine_hash)
-        {
-            seat.last_seen = now;
-            seat.lease_until = seat.lease_until.max(until);
-            if let Some(name) = machine_name {
-                seat.machine_name = Some(name.to_owned());
-            }
+        if renew_floating(
+            &mut state,
+            customer_id,
+            machine_hash,
+            machine_name,
+            now,
+            until,
+        ) {
             return Outcome::Renewed;
         }
         live_count(&state, customer_id, now)
@@ -681,6 +693,31 @@ async fn checkout(inner: &Inner, claim: Claim<'_>) -> Outcome {
             released_remotely: false,
         });
     Outcome::CheckedOut
+}
+
+/// Renews this machine's live floating seat to `until`, never shortening a borrowed
+/// lease (name replaced only when one is given); `false` when it holds none.
+fn renew_floating(
+    state: &mut State,
+    customer_id: i64,
+    machine_hash: &str,
+    machine_name: Option<&str>,
+    now: OffsetDateTime,
+    until: OffsetDateTime,
+) -> bool {
+    let seats = state.activations.entry(customer_id).or_default();
+    let Some(seat) = seats
+        .iter_mut()
+        .find(|a| a.is_live(now) && a.machine_hash == machine_hash)
+    else {
+        return false;
+    };
+    seat.last_seen = now;
+    seat.lease_until = seat.lease_until.max(until);
+    if let Some(name) = machine_name {
+        seat.machine_name = Some(name.to_owned());
+    }
+    true
 }
 
 /// Checkin: a plain floating seat ends as if its lease ran out now (LAPSED); one whose
@@ -855,6 +892,7 @@ enum Request {
     Renew {
         machine_hash: String,
         lease_seconds: i64,
+        floating_lease_seconds: i64,
     },
     Release {
         machine_hash: String,
@@ -907,6 +945,7 @@ impl Request {
             Procedure::Renew => Request::Renew {
                 machine_hash: required("machine_hash")?,
                 lease_seconds: lease("lease_seconds")?,
+                floating_lease_seconds: floating_lease("floating_lease_seconds")?,
             },
             Procedure::Release => Request::Release {
                 machine_hash: required("machine_hash")?,

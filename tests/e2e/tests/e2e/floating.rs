@@ -107,12 +107,19 @@ fn forty_checkouts_over_two_replicas_get_exactly_two_floating_seats() {
             assert_eq!(renewed.unwrap().result.code, VerdictCode::Valid);
         }
         // A floating license is never activated (that would be a long node-locked
-        // lease) nor validated: the database says so, signed.
-        for op in ["activate", "validate"] {
-            let url = format!("{}/v1/license/{op}", replicas[0].url);
-            let refused = call(&http, &url, body(&key, "machine-third"), &trusted).await;
-            assert_eq!(refused.unwrap().result.code, VerdictCode::CheckoutRequired);
-        }
+        // lease): the database says so, signed. A validation renews a held seat with
+        // the floating lease and never takes one.
+        let url = format!("{}/v1/license/activate", replicas[0].url);
+        let refused = call(&http, &url, body(&key, "machine-third"), &trusted).await;
+        assert_eq!(refused.unwrap().result.code, VerdictCode::CheckoutRequired);
+        let validate = format!("{}/v1/license/validate", replicas[1].url);
+        let held = call(&http, &validate, body(&key, &seated[0]), &trusted)
+            .await
+            .unwrap();
+        assert_eq!(held.result.code, VerdictCode::Valid);
+        assert!(held.policy.offline_until <= held.iat + 61, "{held:?}");
+        let none = call(&http, &validate, body(&key, "machine-third"), &trusted).await;
+        assert_eq!(none.unwrap().result.code, VerdictCode::NotActivated);
 
         // A third machine gets in after a checkin (on the other replica)…
         let third = "machine-third";

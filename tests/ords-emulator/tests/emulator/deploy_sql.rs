@@ -755,10 +755,13 @@ fn seats_sql_adds_the_floating_columns_and_trial_tables_the_emulator_serves() {
     assert!(
         sql.contains("IF NOT is_floating(p_customer_id) THEN\n      l_outcome := 'NOT_FLOATING';")
     );
+    // A validation renews a floating seat with its own lease.
+    let renew = function_body(&sql, "renew");
+    assert!(renew.contains("IF renew_floating(p_customer_id, l_machine_hash, NULL, l_now,"));
     // A borrow is capped by the license and a renewal never shortens it.
     assert!(sql.contains(
         "GREATEST(l_lease_seconds, LEAST(l_borrow_seconds, l_borrow_days * c_seconds_per_day))"
     ));
-    assert!(sql.contains("lease_until = GREATEST(lease_until, l_until)"));
+    assert!(sql.contains("lease_until = GREATEST(lease_until, p_until)"));
     assert!(sql.contains("l_expires := l_now + NUMTODSINTERVAL(l_days, 'DAY');"));
 }

@@ -164,8 +164,36 @@ async fn each_model_refuses_the_other_models_calls() {
     let activate = r#"{"machine_hash":"m","lease_seconds":3600}"#;
     let a = post(&env, "customers/seats/7/activate", Some(&t), activate).await;
     assert_eq!((a.status, a.body), (200, seats("FLOATING", "2", &[])));
-    let r = post(&env, "customers/seats/7/renew", Some(&t), activate).await;
-    assert_eq!(outcome(&r.body), "FLOATING");
+    // Renew (a validation) gives a floating seat its own short lease, never a creation.
+    let renew = r#"{"machine_hash":"m","lease_seconds":3600,"floating_lease_seconds":30}"#;
+    let r = post(&env, "customers/seats/7/renew", Some(&t), renew).await;
+    assert_eq!((r.status, r.body), (200, seats("NOT_ACTIVATED", "2", &[])));
+    post(
+        &env,
+        "customers/seats/7/checkout",
+        Some(&t),
+        &checkout("m", 60, 0),
+    )
+    .await;
+    let r = post(&env, "customers/seats/7/renew", Some(&t), renew).await;
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(
+        (
+            v["outcome"].as_str(),
+            v["machines"][0]["lease_until"].as_str()
+        ),
+        (Some("RENEWED"), Some("2025-01-01T00:01:00Z")),
+        "a renewal never shortens a lease: {v}"
+    );
+    let r = post(
+        &env,
+        "customers/seats/7/renew",
+        Some(&t),
+        &renew.replace("30}", "600}"),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["machines"][0]["lease_until"], "2025-01-01T00:10:00Z");
     let c = post(
         &env,
         "customers/seats/4/checkout",

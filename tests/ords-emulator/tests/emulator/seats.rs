@@ -110,7 +110,7 @@ async fn activate_renew_list_release_on_a_limited_license() {
         &env,
         "customers/seats/4/renew",
         Some(&t),
-        r#"{"machine_hash":"m1","lease_seconds":3600}"#,
+        r#"{"machine_hash":"m1","lease_seconds":3600,"floating_lease_seconds":900}"#,
     )
     .await;
     let m1_renewed = seat_since(
@@ -333,7 +333,7 @@ async fn a_seat_lapses_at_its_lease_end_by_the_emulator_clock() {
         &env,
         "customers/seats/4/renew",
         Some(&t),
-        r#"{"machine_hash":"old","lease_seconds":60}"#,
+        r#"{"machine_hash":"old","lease_seconds":60,"floating_lease_seconds":60}"#,
     )
     .await;
     assert_eq!(
@@ -445,7 +445,8 @@ async fn no_license_bad_requests_busy_and_555() {
         "customers/seats/99/renew",
         "customers/seats/99/release",
     ] {
-        let body = release_body("m", "m", 0, 60).replace("}", r#","lease_seconds":60}"#);
+        let body = release_body("m", "m", 0, 60)
+            .replace("}", r#","lease_seconds":60,"floating_lease_seconds":60}"#);
         let a = post(&env, path, Some(&t), &body).await;
         assert_eq!(
             (a.status, a.body.as_str()),
@@ -569,7 +570,7 @@ async fn no_license_bad_requests_busy_and_555() {
         &env,
         "customers/seats/99/renew",
         Some(&t),
-        r#"{"machine_hash":"m","lease_seconds":60}"#,
+        r#"{"machine_hash":"m","lease_seconds":60,"floating_lease_seconds":60}"#,
     )
     .await;
     assert_eq!(missing.status, 404);
