@@ -46,7 +46,9 @@ settings! {
     KEY_SECRET_FILE = "LICENSE_BROKER_KEY_SECRET_FILE", default "required";
     /// Validations per minute from one client address; `0` turns the limit off.
     RATE_PER_IP = "LICENSE_BROKER_RATE_PER_IP", default "`60`";
-    /// Validations per minute for one license key; `0` turns the limit off.
+    /// Validations per minute for one license key (checkouts and checkins of a floating
+    /// license: per key and machine, as every machine shares the key); `0` turns the
+    /// limit off.
     RATE_PER_KEY = "LICENSE_BROKER_RATE_PER_KEY", default "`20`";
     /// Token endpoint; defaults to `<ORDS_BASE_URL>/oauth/token`.
     TOKEN_URL = "LICENSE_BROKER_TOKEN_URL", default "`<base>/oauth/token`";

@@ -169,9 +169,15 @@ async fn answer(
     // sent (one hash of the key per request).
     let key_id = KeyId::of_key(&key);
     seen.key = Some(key_id.fingerprint());
+    let limited = match (endpoint, &request.fingerprint) {
+        (Endpoint::Checkout | Endpoint::Checkin, Some(fingerprint)) => {
+            key_id.on_machine(fingerprint)
+        }
+        _ => key_id,
+    };
     state
         .limits()
-        .check_key(&key_id)
+        .check_key(&limited)
         .map_err(ApiError::RateLimited)?;
     if endpoint == Endpoint::Activate {
         state
