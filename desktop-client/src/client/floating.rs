@@ -24,12 +24,13 @@ use tokio::sync::watch;
 
 use super::activation::{self, Options};
 use super::{blocking, seats, LicenseClient};
-use crate::decide::from_answer;
+use crate::decide::{classify_lease, from_answer, without_answer, Failure};
 use crate::error::{Error, ErrorKind};
 use crate::store::keystore::LicenseKeyText;
+use crate::store::lease;
 use crate::transport::Call;
 use crate::verdict::{Code, Verdict};
-use crate::verify::{fresh_nonce, verify_online};
+use crate::verify::{fresh_nonce, verify_cached, verify_online};
 
 /// The `license.id` a trial's verdict names: a trial is no customer's license.
 const TRIAL_LICENSE_ID: &str = "trial";
@@ -180,6 +181,10 @@ impl LicenseClient {
     /// finds the one it started before: a signed `TRIAL` (licensed until
     /// [`Verdict::expires_at`]), `TRIAL_EXPIRED` once it has ended (never a second
     /// one), or `NO_TRIAL`. The app's product is required (the builder's `product`).
+    ///
+    /// A verified `TRIAL` is saved in the data directory: when the license server
+    /// cannot be reached, the saved trial answers within its signed offline window (and
+    /// never past the trial's end), as a license's lease does.
     pub async fn start_trial(&self) -> Result<Verdict, Error> {
         let inner = &self.inner;
         let product = inner.app.product.clone().ok_or_else(|| {
@@ -201,10 +206,10 @@ impl LicenseClient {
         };
         request.check().map_err(Error::invalid_argument)?;
         let transport = inner.transport.as_ref().ok_or_else(Error::no_broker_url)?;
-        let received = transport
-            .post(Call::Trial, &request)
-            .await
-            .map_err(|e| Error::transport(e, None))?;
+        let received = match transport.post(Call::Trial, &request).await {
+            Ok(received) => received,
+            Err(e) => return self.saved_trial(&product, &fingerprint, e).await,
+        };
         // The request as the verdict names it: a trial carries no license key.
         let sent = ValidateRequest {
             license_key: TRIAL_KEY.to_owned(),
@@ -213,7 +218,7 @@ impl LicenseClient {
             app: Some(app),
             machine_name: None,
             machine_id: None,
-            product: Some(product),
+            product: Some(product.clone()),
             borrow_days: None,
         };
         let payload = verify_online(
@@ -226,10 +231,63 @@ impl LicenseClient {
             &inner.app,
         )
         .map_err(Error::untrusted_answer)?;
-        Ok(from_answer(
+        let mut verdict = from_answer(
             &payload,
             inner.clock.now(),
             inner.skew_tolerance,
+            &inner.app,
+        );
+        let path = inner.paths.trial_file(&product);
+        let saved = blocking(move || match payload.result.code {
+            license_shared::VerdictCode::Trial => {
+                lease::save_file(&path, &received.raw, TRIAL_LICENSE_ID)
+            }
+            // An ended trial (or none) leaves nothing to use offline.
+            _ => crate::store::fs::remove_if_present(&path),
+        })
+        .await?;
+        if let Err(e) = saved {
+            verdict.append_notes(&[format!(
+                "The trial could not be saved for offline use: {e}."
+            )]);
+        }
+        Ok(verdict)
+    }
+
+    /// The trial saved for `product`, when the license server could not be asked: its
+    /// offline window as for a lease, or the transport's error without one.
+    async fn saved_trial(
+        &self,
+        product: &str,
+        fingerprint: &crate::fingerprint::Fingerprint,
+        failure: crate::transport::TransportError,
+    ) -> Result<Verdict, Error> {
+        let path = self.inner.paths.trial_file(product);
+        let read = blocking(move || lease::load_file(&path)).await?;
+        let lease::CacheRead::Present(saved) = read else {
+            return Err(Error::transport(failure, None));
+        };
+        let inner = &self.inner;
+        let Ok(payload) = verify_cached(
+            &saved.envelope,
+            &inner.trusted_keys,
+            fingerprint,
+            TRIAL_LICENSE_ID,
+            0,
+            &inner.app,
+        ) else {
+            return Err(Error::transport(failure, None));
+        };
+        let now = inner.clock.now();
+        // The saved trial was signed at `iat`: a clock before that has been turned back.
+        let rolled_back =
+            (now < payload.iat.saturating_sub(inner.rollback_tolerance)).then_some(payload.iat);
+        let saved = classify_lease(payload, now, &inner.app);
+        Ok(without_answer(
+            &saved,
+            &Failure::Transport(failure),
+            rolled_back,
+            now,
             &inner.app,
         ))
     }

@@ -217,3 +217,26 @@ async fn a_trial_from_the_library_is_signed_and_starts_once() {
     let err = anonymous.start_trial().await.unwrap_err();
     assert!(err.to_string().contains("product"), "{err}");
 }
+
+#[tokio::test]
+async fn a_saved_trial_answers_offline_within_its_window() {
+    let mut f = fixture().await;
+    let app = f.app("machine-offline");
+    let first = app.start_trial().await.unwrap();
+    assert_eq!(first.code, Code::Trial, "{}", first.message);
+    f.stack.stop().await.expect("the broker stops");
+    let offline = app.start_trial().await.unwrap();
+    assert_eq!(
+        (offline.licensed, offline.code, offline.offline_until),
+        (true, Code::OfflineGrace, first.offline_until),
+        "{}",
+        offline.message
+    );
+    // Another machine has no saved trial: the failure is the transport's.
+    let never = f.app("machine-never").start_trial().await.unwrap_err();
+    assert_eq!(
+        never.kind(),
+        license_client::ErrorKind::BrokerUnreachable,
+        "{never}"
+    );
+}
