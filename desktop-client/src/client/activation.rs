@@ -258,9 +258,13 @@ impl Inner {
         key_hash: &str,
     ) -> Result<(), Error> {
         let previous = self.key_store.get_key().ok().flatten();
-        self.key_store
-            .set_key(key)
-            .map_err(|e| Error::key_store("stored in", e))?;
+        // The same key again (a floating seat's renewal every few minutes, a repeated
+        // activation) is not written to the key store again.
+        if previous.as_ref() != Some(key) {
+            self.key_store
+                .set_key(key)
+                .map_err(|e| Error::key_store("stored in", e))?;
+        }
         if let Err(e) = lease::save(&self.paths, &received.raw, key_hash) {
             let _ = match &previous {
                 Some(previous) => self.key_store.set_key(previous),
