@@ -40,7 +40,8 @@ LC_TEST_TRUSTED_KEYS=$(member '["trusted_keys"]')
 LC_TEST_KEY=$(member '["keys"]["1"]')
 LC_TEST_FORGED_KEY=$(member '["forged_key"]')
 LC_TEST_TWO_SEAT_KEY=$(member '["keys"]["4"]')
-export LC_TEST_BROKER_URL LC_TEST_TRUSTED_KEYS LC_TEST_KEY LC_TEST_FORGED_KEY LC_TEST_TWO_SEAT_KEY
+LC_TEST_FLOATING_KEY=$(member '["keys"]["7"]')
+export LC_TEST_BROKER_URL LC_TEST_TRUSTED_KEYS LC_TEST_KEY LC_TEST_FORGED_KEY LC_TEST_TWO_SEAT_KEY LC_TEST_FLOATING_KEY
 echo "== the stack is up at $LC_TEST_BROKER_URL"
 
 run_c() {

@@ -73,6 +73,9 @@ export declare class Client {
   deactivateMachine(machineId: string): Promise<Verdict>;
   /** `options.key`: list that key's seats instead of the stored license's. */
   machines(options?: { key?: string }): Promise<Verdict>;
+  checkout(key: string, machineName?: string | null, options?: { borrowDays?: number }): Promise<Verdict>;
+  checkin(): Promise<Verdict>;
+  startTrial(): Promise<Verdict>;
   close(): void;
 }
 

@@ -206,6 +206,32 @@ class Client {
     return this._call({ op: 'deactivate_offline' });
   }
 
+  /** Checks a seat of a floating license out for this run of the app and stores the
+   * key; the library renews it in the background until checkin() or close().
+   * SEATS_IN_USE lists the holders in `verdict.machines`; `options.borrowDays` holds
+   * the seat for offline use (capped by the license). */
+  checkout(key, machineName, options) {
+    if (typeof key !== 'string') return Promise.reject(new TypeError('key must be a string'));
+    const borrowDays = options && options.borrowDays !== undefined ? options.borrowDays : null;
+    if (borrowDays !== null && !(Number.isInteger(borrowDays) && borrowDays >= 1 && borrowDays <= 3650)) {
+      return Promise.reject(new RangeError('borrowDays must be a whole number of days from 1 to 3650'));
+    }
+    return this._call({
+      op: 'checkout', license_key: key, machine_name: machineName == null ? null : machineName, borrow_days: borrowDays,
+    });
+  }
+
+  /** Stops the renewal and returns this machine's floating seat (DEACTIVATED). */
+  checkin() {
+    return this._call({ op: 'checkin' });
+  }
+
+  /** Starts (or finds) this machine's trial of the client's product: TRIAL until
+   * `expires_at`, then TRIAL_EXPIRED; NO_TRIAL for a product without one. */
+  startTrial() {
+    return this._call({ op: 'start_trial' });
+  }
+
   /** Frees the native client once the calls in flight have ended; calls after this
    * reject. */
   close() {

@@ -146,6 +146,9 @@ INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_
 INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy, key_serial)
   SELECT 6, 'desktop-pro', 'ACTIVE', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') - 30, SYS_EXTRACT_UTC(SYSTIMESTAMP), NULL, 'export', 'MAINTAIN_ACCESS', NULL FROM dual
    WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 6);
+INSERT INTO licenses (customer_id, product, license_status, expires_at, updated_at, max_machines, entitlements, expiry_strategy, key_serial)
+  SELECT 7, 'desktop-pro', 'ACTIVE', TRUNC(CAST(SYS_EXTRACT_UTC(SYSTIMESTAMP) AS DATE), 'MI') + 365, SYS_EXTRACT_UTC(SYSTIMESTAMP), 2, NULL, NULL, NULL FROM dual
+   WHERE NOT EXISTS (SELECT NULL FROM licenses WHERE customer_id = 7);
 COMMIT;
 
 -- ORDS prints DATE and TIMESTAMP values in UTC with a Z, converting them from the

@@ -13,6 +13,7 @@
 
 mod activation;
 pub(crate) mod builder;
+mod floating;
 mod local;
 mod offline;
 mod online;
@@ -153,7 +154,7 @@ impl LicenseClient {
     ) -> Result<Verdict, Error> {
         let options = Options {
             machine_name,
-            replace: None,
+            ..Options::default()
         };
         activation::activate(&self.inner, key, options).await
     }
@@ -184,6 +185,7 @@ impl LicenseClient {
         let options = Options {
             machine_name,
             replace: Some(machine_id),
+            ..Options::default()
         };
         activation::activate(&self.inner, key, options).await
     }
@@ -343,6 +345,8 @@ impl LicenseClient {
         }
     }
 }
+
+pub use self::floating::{Checkout, SeatKeeper, SeatState};
 
 /// Removes the stored key and the lease on this machine only, without asking the
 /// license server, and without a client: for uninstallers and tools that have no

@@ -65,7 +65,7 @@ pub(crate) fn recheck_after(payload: &VerdictPayload) -> i64 {
 /// after that expiry, by definition).
 fn lease_end(payload: &VerdictPayload) -> i64 {
     let expiry = match payload.result.code {
-        VerdictCode::Valid => payload.license.expires_at.unwrap_or(i64::MAX),
+        VerdictCode::Valid | VerdictCode::Trial => payload.license.expires_at.unwrap_or(i64::MAX),
         _ => i64::MAX,
     };
     offline_until(payload).min(expiry)
@@ -253,7 +253,36 @@ fn deny_message(payload: &VerdictPayload, app: &ThisApp) -> String {
             };
             format!("This license key is for another product{theirs}, not this app{ours}. Use the key you received for this app, or contact your vendor.")
         }
+        VerdictCode::SeatsInUse => {
+            let holders: Vec<String> = payload
+                .license
+                .machines
+                .iter()
+                .flat_map(|m| &m.list)
+                .map(|m| {
+                    let name = m.name.as_deref().map_or_else(|| m.id.clone(), clean_text);
+                    match m.since {
+                        Some(since) => format!("{name} (since {})", format_time(since)),
+                        None => name,
+                    }
+                })
+                .collect();
+            let held = if holders.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", holders.join(", "))
+            };
+            format!("Every seat of the floating license is in use{held}. Try again when one of them closes the app; a seat whose app stopped without closing comes back by itself when its lease runs out.")
+        }
+        VerdictCode::NotFloating => "This license is not a floating license: activate it on this machine instead of checking a seat out.".into(),
+        VerdictCode::CheckoutRequired => "This is a floating license: check a seat out (license-check checkout KEY) instead of activating it; the seat is held while the app runs.".into(),
+        VerdictCode::TrialExpired => match payload.license.expires_at {
+            Some(at) => format!("The trial on this machine ended on {}. Buy a license and activate it to keep using the app.", format_time(at)),
+            None => "The trial on this machine has ended. Buy a license and activate it to keep using the app.".into(),
+        },
+        VerdictCode::NoTrial => "This product has no trial. Buy a license and activate it to use the app.".into(),
         VerdictCode::Valid => "The license is valid.".into(),
+        VerdictCode::Trial => "The trial is running.".into(),
     }
 }
 
@@ -294,11 +323,19 @@ pub(crate) fn from_answer(
             Some(at) => format!(" It expires on {}.", format_time(at)),
             None => String::new(),
         };
+        let what = match payload.result.code {
+            VerdictCode::Trial => "The trial is running",
+            _ => "The license is valid",
+        };
         let message = format!(
-            "The license is valid (confirmed online).{expiry} It can be used offline {}",
+            "{what} (confirmed online).{expiry} It can be used offline {}",
             remaining(lease_end(payload), now)
         );
-        return verdict(payload, true, Code::Valid, Source::Online, message);
+        let code = match payload.result.code {
+            VerdictCode::Trial => Code::Trial,
+            _ => Code::Valid,
+        };
+        return verdict(payload, true, code, Source::Online, message);
     }
     let mut message = deny_message(payload, app);
     let offset = now.saturating_sub(payload.iat);

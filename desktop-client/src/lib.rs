@@ -105,7 +105,7 @@ mod verdict;
 mod verify;
 
 pub use client::builder::{BuildError, LicenseClientBuilder};
-pub use client::{remove_activation, LicenseClient};
+pub use client::{remove_activation, Checkout, LicenseClient, SeatKeeper, SeatState};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorKind};
 pub use fingerprint::{Fingerprint, FingerprintError};

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use license_shared::{Envelope, ErrorBody, ValidateRequest};
+use license_shared::{Envelope, ErrorBody};
 
 use crate::text::clean_text;
 
@@ -65,6 +65,12 @@ pub(crate) enum Call {
     Deactivate,
     /// List the machines holding the license's seats.
     Machines,
+    /// Take or renew a floating license's seat for this running app.
+    Checkout,
+    /// Return this machine's floating seat.
+    Checkin,
+    /// Start (or find) this machine's trial of the app's product.
+    Trial,
 }
 
 impl Call {
@@ -74,6 +80,9 @@ impl Call {
             Self::Activate => "v1/license/activate",
             Self::Deactivate => "v1/license/deactivate",
             Self::Machines => "v1/license/machines",
+            Self::Checkout => "v1/license/checkout",
+            Self::Checkin => "v1/license/checkin",
+            Self::Trial => "v1/trial/start",
         }
     }
 }
@@ -121,7 +130,7 @@ impl Transport {
     pub(crate) async fn post(
         &self,
         call: Call,
-        request: &ValidateRequest,
+        request: &(impl serde::Serialize + Sync),
     ) -> Result<Received, TransportError> {
         // reqwest's timeout covers connect, headers and body; this outer one is a
         // backstop so that no code path here can outlast the promise to the app.
@@ -136,7 +145,7 @@ impl Transport {
     async fn send(
         &self,
         call: Call,
-        request: &ValidateRequest,
+        request: &(impl serde::Serialize + Sync),
     ) -> Result<Received, TransportError> {
         let url = self
             .base

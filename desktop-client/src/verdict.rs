@@ -26,6 +26,19 @@ pub enum Code {
     Deactivated,
     /// The license is for another product than this app.
     WrongProduct,
+    /// Checkout refused: every seat of the floating license is held by a machine
+    /// running it now; the message lists them and since when.
+    SeatsInUse,
+    /// The license is not floating: activate it instead of checking a seat out.
+    NotFloating,
+    /// The license is floating: check a seat out instead of activating it.
+    CheckoutRequired,
+    /// Licensed by a running trial of this product on this machine, until its end.
+    Trial,
+    /// This machine's trial of the product has ended; there is no second one.
+    TrialExpired,
+    /// The product has no trial.
+    NoTrial,
     /// Licensed: the license expired, but it keeps access for the builds released
     /// before its expiry (`MAINTAIN_ACCESS`), and this build is one of them (its
     /// build time, compiled in, is before the signed `expires_at`). Newer builds are
@@ -70,6 +83,12 @@ impl Code {
             Self::NotActivated => "NOT_ACTIVATED",
             Self::Deactivated => "DEACTIVATED",
             Self::WrongProduct => "WRONG_PRODUCT",
+            Self::SeatsInUse => "SEATS_IN_USE",
+            Self::NotFloating => "NOT_FLOATING",
+            Self::CheckoutRequired => "CHECKOUT_REQUIRED",
+            Self::Trial => "TRIAL",
+            Self::TrialExpired => "TRIAL_EXPIRED",
+            Self::NoTrial => "NO_TRIAL",
             Self::PerpetualFallback => "PERPETUAL_FALLBACK",
             Self::OfflineGrace => "OFFLINE_GRACE",
             Self::OfflineExpired => "OFFLINE_EXPIRED",
@@ -104,6 +123,12 @@ impl From<VerdictCode> for Code {
             VerdictCode::NotActivated => Self::NotActivated,
             VerdictCode::Deactivated => Self::Deactivated,
             VerdictCode::WrongProduct => Self::WrongProduct,
+            VerdictCode::SeatsInUse => Self::SeatsInUse,
+            VerdictCode::NotFloating => Self::NotFloating,
+            VerdictCode::CheckoutRequired => Self::CheckoutRequired,
+            VerdictCode::Trial => Self::Trial,
+            VerdictCode::TrialExpired => Self::TrialExpired,
+            VerdictCode::NoTrial => Self::NoTrial,
         }
     }
 }

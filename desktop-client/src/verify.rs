@@ -131,6 +131,9 @@ fn asked(call: Call, sent: &ValidateRequest) -> VerdictRequest {
         Call::Activate => "activate",
         Call::Deactivate => "deactivate",
         Call::Machines => "machines",
+        Call::Checkout => "checkout",
+        Call::Checkin => "checkin",
+        Call::Trial => "start",
     };
     VerdictRequest::new(op, &sent.license_key, sent.product.as_deref())
 }

@@ -36,7 +36,8 @@ pub use offline::{
     OFFLINE_NONCE_BYTES,
 };
 pub use request::{
-    check_machine_name, is_product_code, AppInfo, MachineNameProblem, RequestError, ValidateRequest,
+    check_machine_name, is_product_code, AppInfo, MachineNameProblem, RequestError, TrialRequest,
+    ValidateRequest, BORROW_DAYS_MAX, TRIAL_KEY,
 };
 pub use verdict::{
     BoundVerdict, ExpiryStrategy, LicenseInfo, MachineEntry, Machines, Policy, VerdictCode,

@@ -180,6 +180,7 @@ impl OfflineRequest {
             machine_name: None,
             machine_id: None,
             product: self.product.clone(),
+            borrow_days: None,
         }
     }
 }
@@ -344,6 +345,7 @@ impl OfflineDeactivation {
             machine_name: None,
             machine_id: None,
             product: self.product.clone(),
+            borrow_days: None,
         }
     }
 }

@@ -56,6 +56,51 @@ pub struct ValidateRequest {
     /// that names none works with brokers from before products.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product: Option<String>,
+    /// Checkout only: hold the floating seat this many days for offline use (borrow),
+    /// up to the license's own limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub borrow_days: Option<u32>,
+}
+
+/// Longest borrow a checkout may ask for, in days; the license's `max_borrow_days`
+/// caps it further.
+pub const BORROW_DAYS_MAX: u32 = 3650;
+
+/// The body of `POST /v1/trial/start`: one trial per machine and product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrialRequest {
+    /// The product code of the app asking.
+    pub product: String,
+    /// Base64url of 16 to 64 fresh random bytes; the verdict must echo it.
+    pub nonce: String,
+    /// This machine's fingerprint: the trial belongs to it.
+    pub fingerprint: String,
+    /// Optional name and version of the calling app, for the broker's logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<AppInfo>,
+}
+
+/// The `request.key` of a trial's verdict: a trial request carries no license key, so
+/// it names the digest of the empty one.
+pub const TRIAL_KEY: &str = "";
+
+impl TrialRequest {
+    /// Checks every bound, naming the first field that breaks one (the same bounds as a
+    /// validation's nonce, fingerprint, app and product).
+    pub fn check(&self) -> Result<(), RequestError> {
+        ValidateRequest {
+            license_key: "trial".to_owned(),
+            nonce: self.nonce.clone(),
+            fingerprint: Some(self.fingerprint.clone()),
+            app: self.app.clone(),
+            machine_name: None,
+            machine_id: None,
+            product: Some(self.product.clone()),
+            borrow_days: None,
+        }
+        .check()
+    }
 }
 
 /// The calling application.
@@ -78,6 +123,7 @@ impl std::fmt::Debug for ValidateRequest {
             .field("machine_name", &self.machine_name)
             .field("machine_id", &self.machine_id)
             .field("product", &self.product)
+            .field("borrow_days", &self.borrow_days)
             .finish()
     }
 }
@@ -105,6 +151,8 @@ pub enum RequestError {
         "product must be 1 to {PRODUCT_MAX_CHARS} characters of A-Z, a-z, 0-9, '.', '_' and '-'"
     )]
     Product,
+    #[error("borrow_days must be a whole number of days from 1 to {BORROW_DAYS_MAX}")]
+    BorrowDays,
 }
 
 /// What is wrong with an activation's `machine_name`.
@@ -184,6 +232,12 @@ impl ValidateRequest {
                 return Err(RequestError::Product);
             }
         }
+        if self
+            .borrow_days
+            .is_some_and(|d| d == 0 || d > BORROW_DAYS_MAX)
+        {
+            return Err(RequestError::BorrowDays);
+        }
         if let Some(id) = &self.machine_id {
             let ok = !id.is_empty()
                 && id.len() <= MACHINE_ID_MAX_CHARS
@@ -239,6 +293,7 @@ mod tests {
             machine_name: None,
             machine_id: None,
             product: None,
+            borrow_days: None,
         }
     }
 

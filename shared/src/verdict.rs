@@ -93,7 +93,7 @@ pub struct BoundVerdict<'a> {
 /// The decision itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerdictResult {
-    /// True exactly when `code` is `VALID`.
+    /// True exactly when `code` licenses the app: `VALID` or `TRIAL`.
     pub valid: bool,
     /// Why.
     pub code: VerdictCode,
@@ -121,11 +121,23 @@ pub enum VerdictCode {
     Deactivated,
     /// The license is for another product than the app that asked.
     WrongProduct,
+    /// Checkout refused: a floating license's seats are all held by machines running now.
+    SeatsInUse,
+    /// Checkout or checkin of a license that is not floating: activate it instead.
+    NotFloating,
+    /// Activate or validate of a floating license: check a seat out instead.
+    CheckoutRequired,
+    /// A running trial of the product on this machine: licensed until `expires_at`.
+    Trial,
+    /// This machine's trial of the product has ended; it never gets another.
+    TrialExpired,
+    /// The product has no trial.
+    NoTrial,
 }
 
 impl VerdictCode {
     /// Every code, in declaration order ([`VerdictCode::index`] is the position here).
-    pub const ALL: [VerdictCode; 9] = [
+    pub const ALL: [VerdictCode; 15] = [
         Self::Valid,
         Self::Expired,
         Self::Suspended,
@@ -135,7 +147,19 @@ impl VerdictCode {
         Self::NotActivated,
         Self::Deactivated,
         Self::WrongProduct,
+        Self::SeatsInUse,
+        Self::NotFloating,
+        Self::CheckoutRequired,
+        Self::Trial,
+        Self::TrialExpired,
+        Self::NoTrial,
     ];
+
+    /// Whether this code licenses the app (`result.valid`): `VALID`, and a running
+    /// `TRIAL`.
+    pub fn licenses(self) -> bool {
+        matches!(self, Self::Valid | Self::Trial)
+    }
 
     /// This code's position in [`VerdictCode::ALL`]. (A new code fails to compile here
     /// until it gets its place, a reminder to add it to `ALL` too.)
@@ -150,6 +174,12 @@ impl VerdictCode {
             Self::NotActivated => 6,
             Self::Deactivated => 7,
             Self::WrongProduct => 8,
+            Self::SeatsInUse => 9,
+            Self::NotFloating => 10,
+            Self::CheckoutRequired => 11,
+            Self::Trial => 12,
+            Self::TrialExpired => 13,
+            Self::NoTrial => 14,
         }
     }
 
@@ -165,6 +195,12 @@ impl VerdictCode {
             Self::NotActivated => "NOT_ACTIVATED",
             Self::Deactivated => "DEACTIVATED",
             Self::WrongProduct => "WRONG_PRODUCT",
+            Self::SeatsInUse => "SEATS_IN_USE",
+            Self::NotFloating => "NOT_FLOATING",
+            Self::CheckoutRequired => "CHECKOUT_REQUIRED",
+            Self::Trial => "TRIAL",
+            Self::TrialExpired => "TRIAL_EXPIRED",
+            Self::NoTrial => "NO_TRIAL",
         }
     }
 }
@@ -243,6 +279,10 @@ pub struct MachineEntry {
     pub name: Option<String>,
     /// When the machine was last seen online, in unix seconds.
     pub last_seen: i64,
+    /// Since when it holds its seat, in unix seconds (brokers from before floating
+    /// licenses sent no member: read as null).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
     /// True for the machine that asked.
     pub current: bool,
 }
@@ -261,7 +301,7 @@ impl VerdictPayload {
     /// matching `code`, and the policy times not before `iat`.
     pub fn is_coherent(&self) -> bool {
         self.typ == VERDICT_TYP
-            && self.result.valid == (self.result.code == VerdictCode::Valid)
+            && self.result.valid == self.result.code.licenses()
             && self.policy.recheck_after >= self.iat
             && self.policy.offline_until >= self.iat
     }
@@ -371,6 +411,7 @@ mod tests {
                     id: "0a1b2c3d4e5f".into(),
                     name: Some("laptop".into()),
                     last_seen: 1_700_000_000,
+                    since: None,
                     current: true,
                 }],
             }),

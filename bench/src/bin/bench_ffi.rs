@@ -75,7 +75,7 @@ fn main() -> anyhow::Result<()> {
         .join(" ");
     let section = render(&all, &sizes, n, rounds, &load);
     println!("{section}");
-    write_section(&args.out, &section)
+    license_bench::write_section(&args.out, (BEGIN, END), &section)
 }
 
 fn client_for(stack: &Stack, dir: &Path) -> anyhow::Result<LicenseClient> {
@@ -231,25 +231,6 @@ fn render(all: &[Figures], sizes: &[(String, u64)], n: u32, rounds: u32, load: &
             .map(|(label, bytes)| format!("| {label} | {:.2} | {bytes} |\n", *bytes as f64 / 1e6))
             .collect::<String>(),
     )
-}
-
-/// Replaces the section between the markers in `out`, or appends it.
-fn write_section(out: &Path, section: &str) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(out).unwrap_or_default();
-    let updated = match (text.find(BEGIN), text.find(END)) {
-        (Some(begin), Some(end)) if begin < end => {
-            format!(
-                "{}{section}{}",
-                &text[..begin],
-                &text[end + END.len()..].trim_start_matches('\n')
-            )
-        }
-        _ => format!(
-            "{}\n{section}",
-            text.trim_end_matches('\n').to_owned() + "\n"
-        ),
-    };
-    std::fs::write(out, updated).with_context(|| format!("writing {}", out.display()))
 }
 
 fn parse_args() -> anyhow::Result<Args> {

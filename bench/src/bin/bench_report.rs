@@ -8,9 +8,13 @@ use license_bench::report;
 use license_bench::results::Results;
 
 /// The markers around the sections other harnesses write into BENCHMARKS.md.
-const KEPT_SECTIONS: [(&str, &str); 2] = [
+const KEPT_SECTIONS: [(&str, &str); 3] = [
     ("<!-- bench-ffi:begin -->", "<!-- bench-ffi:end -->"),
     ("<!-- bench-size:begin -->", "<!-- bench-size:end -->"),
+    (
+        "<!-- bench-heartbeat:begin -->",
+        "<!-- bench-heartbeat:end -->",
+    ),
 ];
 
 fn main() -> anyhow::Result<()> {
@@ -21,7 +25,7 @@ fn main() -> anyhow::Result<()> {
     let mut text = report::render(&Results {
         dir: Path::new(dir),
     });
-    // bench/ffi/run.sh and bench/size.sh write their own sections between markers:
+    // bench/ffi/run.sh, bench/size.sh and bench-heartbeat write their own sections between markers:
     // keep them.
     let previous = std::fs::read_to_string(out).unwrap_or_default();
     for (begin_marker, end_marker) in KEPT_SECTIONS {

@@ -40,6 +40,8 @@ typedef enum {
   LC_INTERNAL = 13,
 } lc_status;
 
+typedef struct Option_SeatLost Option_SeatLost;
+
 // How `lc_check` decides: one of the `LC_CHECK_*` values.
 typedef uint32_t lc_check_mode;
 
@@ -49,6 +51,11 @@ typedef void (*lc_verdict_callback)(void *userdata,
                                     lc_status status,
                                     const char *verdict_json,
                                     const char *error);
+
+// Called once, on a thread of the library's, when the floating seat a handle checked
+// out is lost: `code` (such as `"DEACTIVATED"`) and `message` are valid only during
+// the call.
+typedef Option_SeatLost lc_seat_lost_callback;
 
 // From a verified lease until its signed recheck time, else online (falling back to
 // the lease).
@@ -248,11 +255,62 @@ lc_status lc_machines_async(lc_client *client,
                             lc_verdict_callback callback,
                             void *userdata);
 
+// Checks a seat of a floating license out for this run of the app, naming the machine
+// `machine_name` in the list of holders (NULL: no name); `borrow_days` above 0 holds
+// it that many days for offline use (capped by the license). `LC_OK` with a verdict:
+// `VALID` stored the key and the lease, and the handle renews the seat in the
+// background until `lc_checkin`, `lc_client_free` or its loss (reported to the
+// callback of `lc_set_seat_lost_callback`); `SEATS_IN_USE` (its `machines` member lists
+// the holders and since when) stored nothing; `NOT_FLOATING`: activate instead.
+//
+// # Safety
+// `client` is NULL or a live client; the strings are NULL or NUL-terminated;
+// `verdict_json` is NULL or writable.
+lc_status lc_checkout(lc_client *client,
+                      const char *license_key,
+                      const char *machine_name,
+                      uint32_t borrow_days,
+                      char **verdict_json);
+
+// Stops the background renewal and returns this machine's floating seat (`DEACTIVATED`
+// once it is free), removing the lease; the key stays for the next checkout.
+//
+// # Safety
+// `client` is NULL or a live client; `verdict_json` is NULL or writable.
+lc_status lc_checkin(lc_client *client,
+                     char **verdict_json);
+
+// Starts this machine's trial of the client's `product` (or finds the one it started):
+// `TRIAL` until the verdict's `expires_at`, then `TRIAL_EXPIRED`; `NO_TRIAL` for a
+// product without one. A client without a `product` is `LC_INVALID_ARGUMENT`.
+//
+// # Safety
+// `client` is NULL or a live client; `verdict_json` is NULL or writable.
+lc_status lc_start_trial(lc_client *client,
+                         char **verdict_json);
+
+// Registers `callback` for this handle (NULL unregisters): it is called once, on a
+// thread of the library's, with `userdata`, the code (such as `"DEACTIVATED"`) and the
+// message, when the floating seat `lc_checkout` took is lost (freed by an
+// administrator, lapsed while the machine slept, or the license no longer licenses
+// it); the renewal has then stopped. The strings are valid only during the call; the
+// callback must not unwind and should return quickly (post a message to the UI).
+//
+// # Safety
+// `client` is NULL or a live client; `callback` is NULL or a function that may be
+// called from another thread with `userdata` until the handle is freed or another
+// callback is registered.
+lc_status lc_set_seat_lost_callback(lc_client *client,
+                                    lc_seat_lost_callback callback,
+                                    void *userdata);
+
 // One call described by `call_json` (`{"op": "check", "mode": "auto"}`, `{"op":
 // "activate", "license_key": …, "machine_name": …}`, `{"op": "deactivate"}`, `{"op":
 // "deactivate_machine", "machine_id": …}`, `{"op": "machines"}`, `{"op":
 // "offline_request", "license_key": …}`, `{"op": "install_offline_response",
-// "response": …}`, `{"op": "deactivate_offline"}`), for hosts whose
+// "response": …}`, `{"op": "deactivate_offline"}`, `{"op": "checkout", "license_key":
+// …, "machine_name": …, "borrow_days": …}`, `{"op": "checkin"}`, `{"op":
+// "start_trial"}`), for hosts whose
 // foreign calls may finish on another thread than they started (worker pools), where
 // `lc_last_error` cannot be read: `*outcome_json` is written whatever the status (free
 // it with `lc_string_free`): `{"status": 0, "verdict": {…}}`, `{"status": 0, "code":

@@ -37,6 +37,15 @@ enum Request {
         #[serde(default)]
         license_key: Option<String>,
     },
+    Checkout {
+        license_key: String,
+        #[serde(default)]
+        machine_name: Option<String>,
+        #[serde(default)]
+        borrow_days: Option<u32>,
+    },
+    Checkin,
+    StartTrial,
     /// `"op": "offline_request"` (a variant named `OfflineRequest` would repeat the
     /// enum's name).
     #[serde(rename = "offline_request")]
@@ -73,7 +82,9 @@ pub(crate) fn parse(json: &str) -> Result<Parsed, Failure> {
              {{\"op\": \"activate\", \"license_key\": …, \"machine_name\": …, \"replace\": …}}, \
              {{\"op\": \"deactivate\"}}, {{\"op\": \"deactivate_machine\", \"machine_id\": …}}, \
              {{\"op\": \"machines\", \"license_key\": …}}, {{\"op\": \"offline_request\", \"license_key\": …}}, \
-             {{\"op\": \"install_offline_response\", \"response\": …}} or {{\"op\": \"deactivate_offline\"}}"
+             {{\"op\": \"install_offline_response\", \"response\": …}}, {{\"op\": \"deactivate_offline\"}}, \
+             {{\"op\": \"checkout\", \"license_key\": …, \"machine_name\": …, \"borrow_days\": …}}, \
+             {{\"op\": \"checkin\"}} or {{\"op\": \"start_trial\"}}"
         ))
     })?;
     let call = match request {
@@ -99,6 +110,17 @@ pub(crate) fn parse(json: &str) -> Result<Parsed, Failure> {
         Request::Deactivate => Call::Deactivate,
         Request::DeactivateMachine { machine_id } => Call::DeactivateMachine(machine_id),
         Request::Machines { license_key } => Call::Machines(license_key),
+        Request::Checkout {
+            license_key,
+            machine_name,
+            borrow_days,
+        } => Call::Checkout {
+            key: license_key,
+            name: machine_name,
+            borrow_days,
+        },
+        Request::Checkin => Call::Checkin,
+        Request::StartTrial => Call::StartTrial,
     };
     Ok(Parsed::Verdict(call))
 }
@@ -181,6 +203,18 @@ mod tests {
         ));
         let code = outcome(&Ok(Answer::Code("ABCDE-F".into())));
         assert_eq!(code, r#"{"code":"ABCDE-F","status":0}"#);
+        assert!(matches!(
+            parse(r#"{"op":"checkout","license_key":"K","borrow_days":3}"#),
+            Ok(Parsed::Verdict(Call::Checkout { key, name: None, borrow_days: Some(3) })) if key == "K"
+        ));
+        assert!(matches!(
+            parse(r#"{"op":"checkin"}"#),
+            Ok(Parsed::Verdict(Call::Checkin))
+        ));
+        assert!(matches!(
+            parse(r#"{"op":"start_trial"}"#),
+            Ok(Parsed::Verdict(Call::StartTrial))
+        ));
     }
 
     #[test]

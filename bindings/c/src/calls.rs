@@ -8,7 +8,7 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
-use client::{Error, ErrorKind, LicenseClient, Verdict};
+use client::{Checkout, Error, ErrorKind, LicenseClient, Verdict};
 use tokio::runtime::Runtime;
 
 use crate::boundary::{self, c_string_lossy, Failure};
@@ -69,6 +69,14 @@ pub(crate) enum Call {
     DeactivateMachine(String),
     /// The seats of the stored license, or of this key when one is given.
     Machines(Option<String>),
+    /// A floating license's seat for this run, kept in the background (see `seats`).
+    Checkout {
+        key: String,
+        name: Option<String>,
+        borrow_days: Option<u32>,
+    },
+    Checkin,
+    StartTrial,
     /// Installs an offline response code (local files only).
     InstallOfflineResponse(String),
 }
@@ -127,7 +135,39 @@ impl Call {
             Self::Machines(None) => client.machines().await,
             Self::Machines(Some(key)) => client.machines_for_key(&key).await,
             Self::InstallOfflineResponse(code) => client.install_offline_response(&code),
+            Self::Checkout {
+                key,
+                name,
+                borrow_days,
+            } => {
+                let how = Checkout {
+                    machine_name: name.as_deref(),
+                    borrow_days,
+                };
+                client.checkout(&key, how).await
+            }
+            Self::Checkin => client.checkin().await,
+            Self::StartTrial => client.start_trial().await,
         }
+    }
+
+    /// Runs the call, and starts or stops the background renewal of a floating seat
+    /// around it: a licensed checkout starts it, a checkin stops it first.
+    fn execute_keeping(
+        self,
+        client: &LicenseClient,
+        runtime: &Runtime,
+        seats: &Arc<SeatWatch>,
+    ) -> Result<Verdict, Error> {
+        let checkout = matches!(self, Self::Checkout { .. });
+        if matches!(self, Self::Checkin) {
+            seats.stop();
+        }
+        let result = self.execute(client, runtime);
+        if let (true, Ok(verdict)) = (checkout, &result) {
+            seats.keep(client, runtime, verdict);
+        }
+        result
     }
 }
 
@@ -149,6 +189,7 @@ fn verdict_json(result: Result<Verdict, Error>) -> Result<String, Failure> {
 pub(crate) struct Handle {
     client: LicenseClient,
     runtime: Arc<Runtime>,
+    seats: Arc<SeatWatch>,
 }
 
 impl Handle {
@@ -167,12 +208,19 @@ impl Handle {
         Ok(Self {
             client,
             runtime: Arc::new(runtime),
+            seats: Arc::default(),
         })
+    }
+
+    /// The handle's seat-lost callback (`None` unregisters it).
+    pub(crate) fn on_seat_lost(&self, callback: Option<SeatLost>, userdata: *mut c_void) {
+        self.seats
+            .set_callback(callback.map(|c| (c, UserData(userdata))));
     }
 
     /// Runs `call` on the caller's thread: the verdict's JSON.
     pub(crate) fn run(&self, call: Call) -> Result<String, Failure> {
-        verdict_json(call.execute(&self.client, &self.runtime))
+        verdict_json(call.execute_keeping(&self.client, &self.runtime, &self.seats))
     }
 
     /// Runs `call` on the caller's thread: the offline code.
@@ -191,11 +239,13 @@ impl Handle {
     ) -> Result<(), Failure> {
         let client = self.client.clone();
         let runtime = Arc::clone(&self.runtime);
+        let seats = Arc::clone(&self.seats);
         let userdata = UserData(userdata);
         std::thread::Builder::new()
             .name("license-client-call".into())
             .spawn(move || {
-                let result = boundary::run(|| verdict_json(call.execute(&client, &runtime)));
+                let result =
+                    boundary::run(|| verdict_json(call.execute_keeping(&client, &runtime, &seats)));
                 drop(runtime);
                 deliver(callback, userdata, result);
             })
@@ -210,7 +260,8 @@ impl Handle {
 }
 
 /// The caller's `userdata`, carried to the thread that calls back.
-struct UserData(*mut c_void);
+#[derive(Clone, Copy)]
+pub(crate) struct UserData(*mut c_void);
 
 // SAFETY: the pointer is never dereferenced here, only handed back to the caller's
 // callback, and lc_check_async's contract says the callback may be called with it from
@@ -230,4 +281,86 @@ fn deliver(callback: Callback, userdata: UserData, result: Result<String, Failur
     // SAFETY: `callback` may be called from this thread with `userdata`
     // (lc_check_async's contract); the strings live until after it returns.
     unsafe { callback(userdata.0, status, ptr(&json), ptr(&error)) };
+}
+
+/// Called once, on a thread of the library's, when the floating seat a handle checked
+/// out is lost: `code` (such as `"DEACTIVATED"`) and `message` are valid only during
+/// the call.
+#[allow(non_camel_case_types)]
+pub type lc_seat_lost_callback = Option<SeatLost>;
+
+/// A seat-lost callback known not to be NULL.
+pub(crate) type SeatLost = unsafe extern "C" fn(*mut c_void, *const c_char, *const c_char);
+
+/// A handle's floating seat: the background renewal of the last licensed checkout, and
+/// the callback that hears of its loss. Per handle, never global.
+#[derive(Default)]
+pub(crate) struct SeatWatch {
+    callback: std::sync::Mutex<Option<(SeatLost, UserData)>>,
+    keeper: std::sync::Mutex<Option<client::SeatKeeper>>,
+}
+
+impl SeatWatch {
+    fn set_callback(&self, callback: Option<(SeatLost, UserData)>) {
+        *self.callback.lock().unwrap_or_else(|e| e.into_inner()) = callback;
+    }
+
+    /// Renews the seat `verdict` holds (when it holds one) in the background, and calls
+    /// the callback when it is lost. A checkout again (a renewal by the app itself)
+    /// replaces the renewal of the same seat without returning it.
+    fn keep(self: &Arc<Self>, client: &LicenseClient, runtime: &Runtime, verdict: &Verdict) {
+        if !verdict.licensed {
+            return;
+        }
+        let _inside = runtime.enter();
+        let Ok(keeper) = client.keep_seat(verdict) else {
+            return;
+        };
+        let mut state = keeper.watch();
+        let watch = Arc::clone(self);
+        runtime.spawn(async move {
+            while state.changed().await.is_ok() {
+                let now = state.borrow_and_update().clone();
+                if let client::SeatState::Lost { code, message } = now {
+                    watch.lost(code.as_str(), &message);
+                    return;
+                }
+            }
+        });
+        let previous = self
+            .keeper
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .replace(keeper);
+        if let Some(previous) = previous {
+            previous.stop();
+        }
+    }
+
+    /// Stops the renewal (a checkin returns the seat itself).
+    fn stop(&self) {
+        let keeper = self.keeper.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(keeper) = keeper {
+            keeper.stop();
+        }
+    }
+
+    fn lost(&self, code: &str, message: &str) {
+        let callback = *self.callback.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((callback, userdata)) = callback else {
+            return;
+        };
+        let (code, message) = (c_string_lossy(code), c_string_lossy(message));
+        // SAFETY: lc_set_seat_lost_callback's contract: the callback may be called from
+        // a thread of the library's with `userdata`; the strings live until it returns.
+        unsafe { callback(userdata.0, code.as_ptr(), message.as_ptr()) };
+    }
+}
+
+impl Drop for SeatWatch {
+    /// Freeing the handle stops the renewal; the seat lapses at the end of its lease
+    /// (`lc_checkin` returns it at once).
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

@@ -25,6 +25,8 @@ mod boundary;
 mod call_json;
 mod calls;
 mod config;
+#[cfg(test)]
+mod floating_tests;
 mod status;
 mod strings;
 
@@ -32,7 +34,7 @@ use std::ffi::{c_char, c_void};
 
 use crate::boundary::{call, Failure};
 use crate::call_json::{Answer, Parsed};
-pub use crate::calls::{lc_check_mode, lc_verdict_callback};
+pub use crate::calls::{lc_check_mode, lc_seat_lost_callback, lc_verdict_callback};
 use crate::calls::{Call, CodeCall, Handle};
 pub use crate::status::lc_status;
 use crate::strings::{optional_str, required_str, write_out};
@@ -401,11 +403,98 @@ pub unsafe extern "C" fn lc_machines_async(
     unsafe { asynchronous(client, callback, userdata, || Ok(Call::Machines(None))) }
 }
 
+/// Checks a seat of a floating license out for this run of the app, naming the machine
+/// `machine_name` in the list of holders (NULL: no name); `borrow_days` above 0 holds
+/// it that many days for offline use (capped by the license). `LC_OK` with a verdict:
+/// `VALID` stored the key and the lease, and the handle renews the seat in the
+/// background until `lc_checkin`, `lc_client_free` or its loss (reported to the
+/// callback of `lc_set_seat_lost_callback`); `SEATS_IN_USE` (its `machines` member lists
+/// the holders and since when) stored nothing; `NOT_FLOATING`: activate instead.
+///
+/// # Safety
+/// `client` is NULL or a live client; the strings are NULL or NUL-terminated;
+/// `verdict_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_checkout(
+    client: *mut lc_client,
+    license_key: *const c_char,
+    machine_name: *const c_char,
+    borrow_days: u32,
+    verdict_json: *mut *mut c_char,
+) -> lc_status {
+    // SAFETY: passed on from this function's contract.
+    unsafe {
+        blocking(client, verdict_json, || {
+            Ok(Call::Checkout {
+                key: required_str(license_key, "license_key")?.to_owned(),
+                name: optional_str(machine_name, "machine_name")?.map(str::to_owned),
+                borrow_days: (borrow_days > 0).then_some(borrow_days),
+            })
+        })
+    }
+}
+
+/// Stops the background renewal and returns this machine's floating seat (`DEACTIVATED`
+/// once it is free), removing the lease; the key stays for the next checkout.
+///
+/// # Safety
+/// `client` is NULL or a live client; `verdict_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_checkin(
+    client: *mut lc_client,
+    verdict_json: *mut *mut c_char,
+) -> lc_status {
+    // SAFETY: passed on from this function's contract.
+    unsafe { blocking(client, verdict_json, || Ok(Call::Checkin)) }
+}
+
+/// Starts this machine's trial of the client's `product` (or finds the one it started):
+/// `TRIAL` until the verdict's `expires_at`, then `TRIAL_EXPIRED`; `NO_TRIAL` for a
+/// product without one. A client without a `product` is `LC_INVALID_ARGUMENT`.
+///
+/// # Safety
+/// `client` is NULL or a live client; `verdict_json` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn lc_start_trial(
+    client: *mut lc_client,
+    verdict_json: *mut *mut c_char,
+) -> lc_status {
+    // SAFETY: passed on from this function's contract.
+    unsafe { blocking(client, verdict_json, || Ok(Call::StartTrial)) }
+}
+
+/// Registers `callback` for this handle (NULL unregisters): it is called once, on a
+/// thread of the library's, with `userdata`, the code (such as `"DEACTIVATED"`) and the
+/// message, when the floating seat `lc_checkout` took is lost (freed by an
+/// administrator, lapsed while the machine slept, or the license no longer licenses
+/// it); the renewal has then stopped. The strings are valid only during the call; the
+/// callback must not unwind and should return quickly (post a message to the UI).
+///
+/// # Safety
+/// `client` is NULL or a live client; `callback` is NULL or a function that may be
+/// called from another thread with `userdata` until the handle is freed or another
+/// callback is registered.
+#[no_mangle]
+pub unsafe extern "C" fn lc_set_seat_lost_callback(
+    client: *mut lc_client,
+    callback: lc_seat_lost_callback,
+    userdata: *mut c_void,
+) -> lc_status {
+    call(|| {
+        // SAFETY: `client` is NULL or a live client (this function's contract).
+        let handle = unsafe { handle(client) }?;
+        handle.on_seat_lost(callback, userdata);
+        Ok(())
+    })
+}
+
 /// One call described by `call_json` (`{"op": "check", "mode": "auto"}`, `{"op":
 /// "activate", "license_key": …, "machine_name": …}`, `{"op": "deactivate"}`, `{"op":
 /// "deactivate_machine", "machine_id": …}`, `{"op": "machines"}`, `{"op":
 /// "offline_request", "license_key": …}`, `{"op": "install_offline_response",
-/// "response": …}`, `{"op": "deactivate_offline"}`), for hosts whose
+/// "response": …}`, `{"op": "deactivate_offline"}`, `{"op": "checkout", "license_key":
+/// …, "machine_name": …, "borrow_days": …}`, `{"op": "checkin"}`, `{"op":
+/// "start_trial"}`), for hosts whose
 /// foreign calls may finish on another thread than they started (worker pools), where
 /// `lc_last_error` cannot be read: `*outcome_json` is written whatever the status (free
 /// it with `lc_string_free`): `{"status": 0, "verdict": {…}}`, `{"status": 0, "code":

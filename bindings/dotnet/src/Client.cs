@@ -170,6 +170,71 @@ namespace LicenseClient
             return Native.Take(code);
         }
 
+        /// <summary>Checks a seat of a floating license out for this run of the app and
+        /// stores the key; the library renews it in the background until Checkin, Dispose
+        /// or its loss (the SeatLost event). SEATS_IN_USE lists the holders in Machines;
+        /// <paramref name="borrowDays"/> above 0 holds the seat for offline use (capped by
+        /// the license).</summary>
+        public Verdict Checkout(string licenseKey, string machineName = null, uint borrowDays = 0)
+        {
+            if (licenseKey == null) throw new ArgumentNullException("licenseKey");
+            IntPtr json;
+            var status = Native.lc_checkout(Live(), Native.Utf8(licenseKey), Native.Utf8(machineName), borrowDays, out json);
+            return Finish(status, json);
+        }
+
+        /// <summary>Stops the renewal and returns this machine's floating seat (DEACTIVATED).</summary>
+        public Verdict Checkin()
+        {
+            IntPtr json;
+            return Finish(Native.lc_checkin(Live(), out json), json);
+        }
+
+        /// <summary>Starts (or finds) this machine's trial of the client's product: TRIAL
+        /// until ExpiresAt, then TRIAL_EXPIRED; NO_TRIAL for a product without one.</summary>
+        public Verdict StartTrial()
+        {
+            IntPtr json;
+            return Finish(Native.lc_start_trial(Live(), out json), json);
+        }
+
+        private Native.SeatLostCallback seatLostCallback;
+        private Action<string, string> seatLost;
+
+        /// <summary>Raised once, on a thread of the library's, with the code and message,
+        /// when the floating seat Checkout took is lost; keep the handler short (post to
+        /// the UI thread).</summary>
+        public event Action<string, string> SeatLost
+        {
+            add
+            {
+                lock (this)
+                {
+                    seatLost += value;
+                    if (seatLostCallback != null) return;
+                    // Kept in a field: the library calls it until the client is disposed.
+                    seatLostCallback = (userdata, code, message) =>
+                    {
+                        var handlers = seatLost;
+                        try
+                        {
+                            if (handlers != null) handlers(Native.FromUtf8(code), Native.FromUtf8(message));
+                        }
+                        catch (Exception)
+                        {
+                            // Nothing may unwind into the library.
+                        }
+                    };
+                    var status = Native.lc_set_seat_lost_callback(Live(), seatLostCallback, IntPtr.Zero);
+                    if (status != Status.Ok) throw Failure(status);
+                }
+            }
+            remove
+            {
+                lock (this) { seatLost -= value; }
+            }
+        }
+
         public Task<Verdict> CheckAsync(CheckMode mode = CheckMode.Auto)
         {
             return Task.Run(() => Check(mode));

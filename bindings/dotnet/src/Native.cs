@@ -47,6 +47,22 @@ namespace LicenseClient
         internal static extern Status lc_deactivate_offline(ClientHandle client, out IntPtr deactivationCode);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status lc_checkout(ClientHandle client, byte[] licenseKey, byte[] machineName, uint borrowDays, out IntPtr verdictJson);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status lc_checkin(ClientHandle client, out IntPtr verdictJson);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status lc_start_trial(ClientHandle client, out IntPtr verdictJson);
+
+        /// <summary>lc_seat_lost_callback: userdata, code, message (UTF-8, valid during the call).</summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void SeatLostCallback(IntPtr userdata, IntPtr code, IntPtr message);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern Status lc_set_seat_lost_callback(ClientHandle client, SeatLostCallback callback, IntPtr userdata);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void lc_string_free(IntPtr s);
 
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]

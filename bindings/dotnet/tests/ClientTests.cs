@@ -12,6 +12,7 @@ internal static class ClientTests
     private static readonly string Key = Env("LC_TEST_KEY");
     private static readonly string Forged = Env("LC_TEST_FORGED_KEY");
     private static readonly string TwoSeats = Env("LC_TEST_TWO_SEAT_KEY");
+    private static readonly string Floating = Env("LC_TEST_FLOATING_KEY");
     private static int passed, failed;
 
     private static int Main()
@@ -23,6 +24,7 @@ internal static class ClientTests
         Run("the async form answers", TheAsyncFormAnswers);
         Run("a disposed client refuses calls", ADisposedClientRefusesCalls);
         Run("offline activation through the broker and back", OfflineActivation);
+        Run("a floating seat is checked out and in, and a trial starts once", FloatingSeatsAndTrials);
         Console.WriteLine("{0} passed, {1} failed", passed, failed);
         return failed == 0 ? 0 : 1;
     }
@@ -140,6 +142,29 @@ internal static class ClientTests
         {
             web.Headers[System.Net.HttpRequestHeader.ContentType] = "application/json";
             return web.UploadString(Url.TrimEnd('/') + path, json);
+        }
+    }
+
+    private static void FloatingSeatsAndTrials()
+    {
+        using (var a = NewClient())
+        using (var b = NewClient())
+        using (var c = NewClient())
+        {
+            var lost = new List<string>();
+            a.SeatLost += (code, message) => { lock (lost) lost.Add(code); };
+            Equal("VALID", a.Checkout(Floating, "C# a").Code);
+            Equal("VALID", b.Checkout(Floating).Code);
+            var full = c.Checkout(Floating);
+            True(!full.Licensed && full.Code == "SEATS_IN_USE" && full.Message.Contains("C# a"), full.Json);
+            Equal("DEACTIVATED", a.Checkin().Code);
+            Equal("VALID", c.Checkout(Floating, null, 2).Code);
+            Equal("DEACTIVATED", b.Checkin().Code);
+            Equal("DEACTIVATED", c.Checkin().Code);
+            lock (lost) True(lost.Count == 0, string.Join(",", lost));
+            var trial = a.StartTrial();
+            True(trial.Licensed && trial.Code == "TRIAL", trial.Json);
+            True(a.StartTrial().ExpiresAt == trial.ExpiresAt, trial.Json);
         }
     }
 

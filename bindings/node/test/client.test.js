@@ -179,3 +179,21 @@ test('offline activation through the broker and back', async () => {
   assert.ok(freed === 200 && typeof envelope.payload === 'string', JSON.stringify(envelope));
   c.close();
 });
+
+test('a floating seat is checked out and in, and a trial starts once', async () => {
+  const FLOATING = process.env.LC_TEST_FLOATING_KEY;
+  const [a, b, c] = [newClient({ keyStore: 'memory' }), newClient({ keyStore: 'memory' }), newClient({ keyStore: 'memory' })];
+  assert.strictEqual((await a.checkout(FLOATING, 'Node a')).code, 'VALID');
+  assert.strictEqual((await b.checkout(FLOATING)).code, 'VALID');
+  const full = await c.checkout(FLOATING);
+  assert.deepStrictEqual([full.licensed, full.code], [false, 'SEATS_IN_USE']);
+  assert.ok(full.message.includes('Node a'), full.message);
+  assert.strictEqual((await a.checkin()).code, 'DEACTIVATED');
+  assert.strictEqual((await c.checkout(FLOATING, null, { borrowDays: 2 })).code, 'VALID');
+  for (const holder of [b, c]) assert.strictEqual((await holder.checkin()).code, 'DEACTIVATED');
+  await assert.rejects(a.checkout(FLOATING, null, { borrowDays: 0 }), RangeError);
+  const trial = await a.startTrial();
+  assert.deepStrictEqual([trial.licensed, trial.code], [true, 'TRIAL']);
+  assert.strictEqual((await a.startTrial()).expires_at, trial.expires_at);
+  for (const client of [a, b, c]) client.close();
+});

@@ -171,6 +171,56 @@ class Client:
         deactivation code, signed by this machine, that frees its seat at /offline."""
         return self._string(lambda h, out: _lib.lc_deactivate_offline(h, out))
 
+    def checkout(
+        self, key: str, machine_name: Optional[str] = None, borrow_days: int = 0
+    ) -> Verdict:
+        """Checks a seat of a floating license out for this run of the app and stores the
+        key; the library then renews the seat in the background until `checkin`,
+        `close` or its loss (see `on_seat_lost`). `SEATS_IN_USE` lists the holders in
+        `machines`; `borrow_days` > 0 holds the seat for offline use (capped by the
+        license)."""
+        key_bytes, name = _text(key, "key"), _text(machine_name, "machine_name")
+        if not isinstance(borrow_days, int) or not 0 <= borrow_days <= 3650:
+            raise ValueError("borrow_days must be a whole number of days from 0 to 3650")
+        return self._verdict(
+            lambda h, out: _lib.lc_checkout(h, key_bytes, name, borrow_days, out)
+        )
+
+    def checkin(self) -> Verdict:
+        """Stops the renewal and returns this machine's floating seat (`DEACTIVATED`)."""
+        return self._verdict(lambda h, out: _lib.lc_checkin(h, out))
+
+    def start_trial(self) -> Verdict:
+        """Starts (or finds) this machine's trial of the client's product: `TRIAL` until
+        `expires_at`, then `TRIAL_EXPIRED`; `NO_TRIAL` for a product without one."""
+        return self._verdict(lambda h, out: _lib.lc_start_trial(h, out))
+
+    def on_seat_lost(self, callback: Optional[Any]) -> None:
+        """Calls `callback(code, message)` once, on a thread of the library's, when the
+        floating seat `checkout` took is lost; `None` unregisters it. Keep it short (post
+        to the UI's queue): it runs while the library waits."""
+        if callback is None:
+            native = _native.SeatLostCallback()
+        else:
+            if not callable(callback):
+                raise TypeError("callback must be callable or None")
+
+            def native_callback(_userdata: Any, code: bytes, message: bytes) -> None:
+                try:
+                    callback(code.decode("utf-8", "replace"), message.decode("utf-8", "replace"))
+                except Exception:  # noqa: BLE001 - nothing may unwind into the library
+                    pass
+
+            native = _native.SeatLostCallback(native_callback)
+        handle = self._handle
+        if handle is None:
+            raise InvalidArgumentError("INVALID_ARGUMENT", 2, "this Client is closed")
+        status = _lib.lc_set_seat_lost_callback(handle, native, None)
+        if status != 0:
+            _raise_for(status)
+        # The library calls it until the client is freed: keep it alive as long.
+        self._seat_lost = native
+
     async def check_async(self, mode: str = "auto") -> Verdict:
         """`check` on the running loop's default executor."""
         return await asyncio.get_running_loop().run_in_executor(None, self.check, mode)

@@ -36,6 +36,7 @@ def load() -> ctypes.CDLL:
 
 Handle = ctypes.c_void_p
 VerdictCallback = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p)
+SeatLostCallback = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p)
 
 
 def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
@@ -56,6 +57,13 @@ def _declare(lib: ctypes.CDLL) -> ctypes.CDLL:
         "lc_offline_request": (ctypes.c_int, [Handle, ctypes.c_char_p, out_string]),
         "lc_install_offline_response": (ctypes.c_int, [Handle, ctypes.c_char_p, out_string]),
         "lc_deactivate_offline": (ctypes.c_int, [Handle, out_string]),
+        "lc_checkout": (
+            ctypes.c_int,
+            [Handle, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_uint32, out_string],
+        ),
+        "lc_checkin": (ctypes.c_int, [Handle, out_string]),
+        "lc_start_trial": (ctypes.c_int, [Handle, out_string]),
+        "lc_set_seat_lost_callback": (ctypes.c_int, [Handle, SeatLostCallback, ctypes.c_void_p]),
         "lc_string_free": (None, [ctypes.c_void_p]),
         "lc_last_error": (ctypes.c_char_p, []),
         "lc_status_name": (ctypes.c_char_p, [ctypes.c_uint32]),

@@ -183,3 +183,39 @@ def test_offline_activation_through_the_broker_and_back(client, tmp_path):
     assert status == 200 and "payload" in freed, freed
     with pytest.raises(NoLicenseError):
         client.deactivate_offline()
+
+
+FLOATING = os.environ["LC_TEST_FLOATING_KEY"]
+
+
+def test_a_floating_seat_is_checked_out_and_in_and_a_trial_starts(tmp_path):
+    def machine(name):
+        return Client(
+            broker_url=URL,
+            app_id="com.example.python",
+            trusted_keys=KEYS,
+            product="desktop-pro",
+            data_dir=str(tmp_path / name),
+            key_store="memory",
+            machine_id=f"python-{name}-{uuid.uuid4()}",
+            timeout_ms=5000,
+        )
+
+    with machine("a") as a, machine("b") as b, machine("c") as c:
+        lost = []
+        a.on_seat_lost(lambda code, message: lost.append(code))
+        assert a.checkout(FLOATING, machine_name="Python a").code == "VALID"
+        assert b.checkout(FLOATING).code == "VALID"
+        full = c.checkout(FLOATING)
+        assert (full.licensed, full.code) == (False, "SEATS_IN_USE")
+        assert "Python a" in full.message
+        assert a.checkin().code == "DEACTIVATED"
+        assert c.checkout(FLOATING, borrow_days=2).code == "VALID"
+        assert lost == []
+        for holder in (b, c):
+            assert holder.checkin().code == "DEACTIVATED"
+        with pytest.raises(ValueError):
+            a.checkout(FLOATING, borrow_days=-1)
+        trial = a.start_trial()
+        assert (trial.licensed, trial.code) == (True, "TRIAL")
+        assert a.start_trial().expires_at == trial.expires_at

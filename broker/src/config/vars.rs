@@ -46,7 +46,9 @@ settings! {
     KEY_SECRET_FILE = "LICENSE_BROKER_KEY_SECRET_FILE", default "required";
     /// Validations per minute from one client address; `0` turns the limit off.
     RATE_PER_IP = "LICENSE_BROKER_RATE_PER_IP", default "`60`";
-    /// Validations per minute for one license key; `0` turns the limit off.
+    /// Validations per minute for one license key (checkouts and checkins of a floating
+    /// license: per key and machine, as every machine shares the key); `0` turns the
+    /// limit off.
     RATE_PER_KEY = "LICENSE_BROKER_RATE_PER_KEY", default "`20`";
     /// Token endpoint; defaults to `<ORDS_BASE_URL>/oauth/token`.
     TOKEN_URL = "LICENSE_BROKER_TOKEN_URL", default "`<base>/oauth/token`";
@@ -114,6 +116,13 @@ settings! {
     /// The window of `LICENSE_BROKER_RELEASE_BUDGET`, in seconds (default 30 days, at most
     /// 315360000).
     RELEASE_WINDOW_SECS = "LICENSE_BROKER_RELEASE_WINDOW_SECS", default "`2592000` (30 days)";
+    /// Seconds a floating license's seat stays held without a checkout from its machine
+    /// (the library renews it in the background, at a fraction of this); a crashed app's
+    /// seat comes back when it runs out. From 2 to 86400.
+    FLOATING_LEASE_SECS = "LICENSE_BROKER_FLOATING_LEASE_SECS", default "`900`";
+    /// Path of the trials handler under the schema root (`deploy/ords/seats.sql`). Default
+    /// `customers/trials/start`.
+    TRIALS_PATH = "LICENSE_BROKER_TRIALS_PATH", default "`customers/trials/start`";
     /// Activations per hour for one license key (default 10); `0` turns the limit off.
     ACTIVATIONS_PER_HOUR = "LICENSE_BROKER_ACTIVATIONS_PER_HOUR", default "`10`";
     /// Seconds allowed for one whole ORDS exchange; 3 by default, and it must stay shorter

@@ -91,6 +91,19 @@ impl KeyId {
         Self::of_digest(key.digest())
     }
 
+    /// The identity of this key on one machine: a floating license's one key is shared
+    /// by every machine that runs it, and each renews its own seat, so checkouts are
+    /// limited per key and machine (a fleet starting at nine must not be turned away by
+    /// one key's budget); other requests stay limited per key.
+    pub(crate) fn on_machine(&self, fingerprint: &str) -> Self {
+        use sha2::Digest as _;
+        let mut hash = sha2::Sha256::new();
+        hash.update(b"key-on-machine/v1\0");
+        hash.update(self.0);
+        hash.update(fingerprint.as_bytes());
+        Self::of_digest(&hash.finalize().into())
+    }
+
     /// Bytes 4 to 19. Bytes 0 to 3 hold the check symbols that end the printed key; the
     /// fingerprint (the first four bytes here) is kept apart from them, so a log line
     /// shows no piece of the key's text.

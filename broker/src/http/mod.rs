@@ -42,6 +42,7 @@ pub(crate) mod shutdown;
 mod slots;
 mod state;
 pub(crate) mod tls;
+mod trial;
 mod validate;
 
 use axum::http::header::{AUTHORIZATION, COOKIE};
@@ -76,6 +77,9 @@ pub(crate) fn app(state: AppState, metrics: bool) -> Router {
         .route("/offline", get(offline_page::page))
         .route("/offline/page.js", get(offline_page::script))
         .route("/offline/page.css", get(offline_page::style))
+        .route("/v1/license/checkout", post(validate::checkout))
+        .route("/v1/license/checkin", post(validate::checkin))
+        .route("/v1/trial/start", post(trial::start))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     let router = if metrics {
@@ -111,7 +115,7 @@ pub(crate) fn metrics_app(state: AppState) -> Router {
 async fn not_found() -> impl axum::response::IntoResponse {
     let body = serde_json::json!({
         "error": "not_found",
-        "message": "no such endpoint; the API is POST /v1/license/validate, activate, deactivate and machines",
+        "message": "no such endpoint; the API is POST /v1/license/validate, activate, deactivate, machines, checkout and checkin, and POST /v1/trial/start",
     });
     (axum::http::StatusCode::NOT_FOUND, axum::Json(body))
 }

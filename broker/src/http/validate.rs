@@ -1,5 +1,5 @@
-//! `POST /v1/license/{validate,activate,deactivate,machines}`: one body, one order
-//! of checks, one verdict service; only the [`Operation`] differs. The offline
+//! `POST /v1/license/{validate,activate,deactivate,machines,checkout,checkin}`: one
+//! body, one order of checks, one verdict service; only the [`Operation`] differs. The offline
 //! endpoints (`/v1/license/offline/{activate,deactivate}`) take their request as a
 //! code instead of JSON members (`offline` reads it) and then go the same way.
 //!
@@ -47,6 +47,8 @@ enum Endpoint {
     OfflineActivate,
     /// `POST /v1/license/offline/deactivate`: a deactivation code.
     OfflineDeactivate,
+    Checkout,
+    Checkin,
 }
 
 impl Endpoint {
@@ -57,6 +59,8 @@ impl Endpoint {
             Self::Activate | Self::OfflineActivate => "activate",
             Self::Deactivate | Self::OfflineDeactivate => "deactivate",
             Self::Machines => "machines",
+            Self::Checkout => "checkout",
+            Self::Checkin => "checkin",
         }
     }
 }
@@ -103,6 +107,20 @@ pub(super) fn offline_deactivate(
     request: Request,
 ) -> impl Future<Output = Response> {
     handle(state, request, Endpoint::OfflineDeactivate)
+}
+
+pub(super) fn checkout(
+    State(state): State<AppState>,
+    request: Request,
+) -> impl Future<Output = Response> {
+    handle(state, request, Endpoint::Checkout)
+}
+
+pub(super) fn checkin(
+    State(state): State<AppState>,
+    request: Request,
+) -> impl Future<Output = Response> {
+    handle(state, request, Endpoint::Checkin)
 }
 
 async fn handle(state: AppState, request: Request, endpoint: Endpoint) -> Response {
@@ -243,9 +261,15 @@ async fn decide(
     // sent (one hash of the key per request).
     let key_id = KeyId::of_key(&key);
     seen.key = Some(key_id.fingerprint());
+    let limited = match (endpoint, &request.fingerprint) {
+        (Endpoint::Checkout | Endpoint::Checkin, Some(fingerprint)) => {
+            key_id.on_machine(fingerprint)
+        }
+        _ => key_id,
+    };
     state
         .limits()
-        .check_key(&key_id)
+        .check_key(&limited)
         .map_err(ApiError::RateLimited)?;
     if matches!(endpoint, Endpoint::Activate | Endpoint::OfflineActivate) {
         state
@@ -308,7 +332,7 @@ async fn decide(
 }
 
 /// The `Content-Length` the request declares, if it is a number.
-fn declared_length(headers: &HeaderMap) -> Option<u64> {
+pub(super) fn declared_length(headers: &HeaderMap) -> Option<u64> {
     headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -346,7 +370,7 @@ fn verdict(signed: Signed) -> Result<Decided, ApiError> {
 /// `Bytes` extractor, which boxes the body once more to apply the same limit, or
 /// `http_body_util`'s `collect`, which queues every frame: a request's few hundred
 /// bytes arrive as one frame, which is kept as it is, uncopied.
-async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
+pub(super) async fn read_body(mut body: Body) -> Result<Bytes, ApiError> {
     let unreadable = || ApiError::InvalidRequest("the request body could not be read".into());
     let mut whole = Bytes::new();
     let mut joined: Option<BytesMut> = None;
@@ -380,8 +404,13 @@ fn operation(endpoint: Endpoint, request: &ValidateRequest) -> Result<Operation,
             "{member} is only accepted by /v1/license/{only}"
         )))
     };
-    if request.machine_name.is_some() && endpoint != Endpoint::Activate {
-        return refuse("machine_name", "activate");
+    if request.machine_name.is_some()
+        && !matches!(endpoint, Endpoint::Activate | Endpoint::Checkout)
+    {
+        return refuse("machine_name", "activate and /v1/license/checkout");
+    }
+    if request.borrow_days.is_some() && endpoint != Endpoint::Checkout {
+        return refuse("borrow_days", "checkout");
     }
     if request.machine_id.is_some() && endpoint != Endpoint::Deactivate {
         return refuse("machine_id", "deactivate");
@@ -407,11 +436,16 @@ fn operation(endpoint: Endpoint, request: &ValidateRequest) -> Result<Operation,
                 "an offline request was read as an online one".into(),
             ))
         }
+        Endpoint::Checkout => Operation::Checkout {
+            machine_name: request.machine_name.clone(),
+            borrow_days: request.borrow_days.unwrap_or(0),
+        },
+        Endpoint::Checkin => Operation::Checkin,
     })
 }
 
 /// `application/json`, with or without parameters such as `charset=utf-8`.
-fn is_json(headers: &HeaderMap) -> bool {
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(CONTENT_TYPE) else {
         return false;
     };

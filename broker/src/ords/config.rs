@@ -15,6 +15,8 @@ pub struct OrdsConfig {
     pub validation_path: ValidationPath,
     /// The seats handlers' template; `/activate`, `/renew`, `/release` follow it.
     pub seats_path: ValidationPath,
+    /// The trials handler, `<base_url>/customers/trials/start` by default.
+    pub trials_url: Url,
     /// `client_credentials` endpoint; `<base_url>/oauth/token` unless configured.
     pub token_url: Url,
     pub columns: Columns,
@@ -103,10 +105,12 @@ impl OrdsConfig {
             }
             None => ValidationPath::parse("customers/seats/{id}").expect("a valid template"),
         };
+        let trials_url = trials_url(&base_url, src)?;
         Ok(Self {
             base_url,
             validation_path,
             seats_path,
+            trials_url,
             token_url,
             limits: OutboundLimits::from_sources(src)?,
             columns: Columns::from_sources(src)?,
@@ -198,6 +202,33 @@ fn is_loopback(url: &Url) -> bool {
 }
 
 /// `base` with extra path segments, keeping its own path.
+/// `LICENSE_BROKER_TRIALS_PATH` under the schema root: plain segments only, so the
+/// setting can never climb out of the schema.
+fn trials_url(base: &Url, src: &Sources) -> Result<Url, ConfigError> {
+    let Some(s) = src.get(var::TRIALS_PATH) else {
+        return Ok(join(base, &["customers", "trials", "start"]));
+    };
+    let segments: Vec<&str> = s.value.trim_matches('/').split('/').collect();
+    let plain = |seg: &&str| {
+        !seg.is_empty()
+            && *seg != "."
+            && *seg != ".."
+            && seg
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    };
+    if !segments.iter().all(plain) {
+        return Err(ConfigError::new(
+            s.origin,
+            format!(
+                "{:?} must be a path of plain segments (letters, digits, '.', '_', '-') such as customers/trials/start",
+                s.value
+            ),
+        ));
+    }
+    Ok(join(base, &segments))
+}
+
 fn join(base: &Url, segments: &[&str]) -> Url {
     let mut url = base.clone();
     if let Ok(mut path) = url.path_segments_mut() {

@@ -28,6 +28,7 @@ mod strict_json;
 #[cfg(test)]
 mod tests;
 pub mod token;
+mod trials;
 
 use std::sync::Arc;
 
@@ -46,6 +47,7 @@ pub use outbound::OutboundLimits;
 pub(crate) use path::{check_id_segment, SegmentError, ValidationPath};
 use refusals::Refusals;
 pub(crate) use seats::{Outcome, SeatAnswer, SeatCall};
+pub(crate) use trials::TrialOutcome;
 
 use crate::metrics::Metrics;
 use outbound::{read_capped, retry_after, BodyError};
@@ -58,6 +60,7 @@ pub(crate) struct OrdsClient {
     base_url: Url,
     path: ValidationPath,
     seats_path: ValidationPath,
+    trials_url: Url,
     columns: Columns,
     statuses: StatusValues,
     item_404_is_not_found: bool,
@@ -110,6 +113,7 @@ impl OrdsClient {
             base_url: config.base_url.clone(),
             path: config.validation_path.clone(),
             seats_path: config.seats_path.clone(),
+            trials_url: config.trials_url.clone(),
             columns: config.columns.clone(),
             statuses: config.statuses.clone(),
             item_404_is_not_found: config.item_404_is_not_found,

@@ -1,4 +1,5 @@
-//! The seat calls: activate, renew, release and list, each one `plsql/block` handler
+//! The seat calls: activate, renew, release, list, and a floating license's checkout
+//! and checkin, each one `plsql/block` handler
 //! under the seats template (`customers/seats/{id}` by default), answered by the
 //! `license_seats` package in the vendor's database.
 //!
@@ -49,6 +50,16 @@ pub(crate) enum Outcome {
     ReleaseLimit,
     /// List.
     Listed,
+    /// Activate of a floating license: nothing changed (check out instead).
+    Floating,
+    /// Checkout: this machine took a free floating seat.
+    CheckedOut,
+    /// Checkout: every floating seat is held by machines running now.
+    SeatsInUse,
+    /// Checkout or checkin of a license that is not floating: nothing changed.
+    NotFloating,
+    /// Checkin: the floating seat is free.
+    CheckedIn,
     /// Any call: there is no such license (its 404). Never read from a 200 body: only
     /// [`interpret_seat`] makes it, with no seats.
     #[serde(skip_deserializing)]
@@ -61,6 +72,9 @@ pub(crate) enum Outcome {
 pub(crate) struct Seat {
     pub machine_hash: String,
     pub machine_name: Option<String>,
+    /// When the seat was taken (held since).
+    #[serde(deserialize_with = "unix_seconds")]
+    pub activated_at: i64,
     #[serde(deserialize_with = "unix_seconds")]
     pub last_seen: i64,
     #[serde(deserialize_with = "unix_seconds")]
@@ -94,9 +108,12 @@ pub(crate) enum SeatCall<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         activation_ref: Option<&'a str>,
     },
+    /// The database gives a floating license's seat `floating_lease_seconds`, a
+    /// node-locked one's `lease_seconds`: the broker does not know the model.
     Renew {
         machine_hash: &'a str,
         lease_seconds: u64,
+        floating_lease_seconds: u64,
     },
     Release {
         machine_hash: &'a str,
@@ -109,6 +126,20 @@ pub(crate) enum SeatCall<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         activation_ref: Option<&'a str>,
     },
+    Checkout {
+        machine_hash: &'a str,
+        machine_name: Option<&'a str>,
+        lease_seconds: u64,
+        borrow_seconds: u64,
+    },
+    /// `lease_seconds` tells a borrowed seat from a plain one (its lease reaches
+    /// further); returning a borrowed one spends the release budget.
+    Checkin {
+        machine_hash: &'a str,
+        lease_seconds: u64,
+        release_budget: u32,
+        release_window_seconds: u64,
+    },
 }
 
 impl SeatCall<'_> {
@@ -117,6 +148,8 @@ impl SeatCall<'_> {
             Self::Activate { .. } => "activate",
             Self::Renew { .. } => "renew",
             Self::Release { .. } => "release",
+            Self::Checkout { .. } => "checkout",
+            Self::Checkin { .. } => "checkin",
         }
     }
 
@@ -125,10 +158,19 @@ impl SeatCall<'_> {
         use Outcome::*;
         match self {
             Self::Activate { .. } => {
-                matches!(outcome, Activated | Renewed | Repeated | MachineLimit)
+                matches!(
+                    outcome,
+                    Activated | Renewed | Repeated | MachineLimit | Floating
+                )
             }
             Self::Renew { .. } => matches!(outcome, Renewed | NotActivated),
             Self::Release { .. } => matches!(outcome, Released | NotHeld | ReleaseLimit),
+            Self::Checkout { .. } => {
+                matches!(outcome, CheckedOut | Renewed | SeatsInUse | NotFloating)
+            }
+            Self::Checkin { .. } => {
+                matches!(outcome, CheckedIn | NotHeld | ReleaseLimit | NotFloating)
+            }
         }
     }
 }
@@ -303,8 +345,8 @@ mod tests {
     fn the_package_answer_is_read_strictly() {
         let answer = read_seat_answer(
             br#"{"outcome":"MACHINE_LIMIT","max_machines":2,"used":2,"machines":[
-                {"machine_hash":"ab","machine_name":"laptop","last_seen":"2026-12-01T07:00:00Z","lease_until":"2026-12-08T07:00:00Z"},
-                {"machine_hash":"cd","machine_name":null,"last_seen":"2026-12-01T08:00:00Z","lease_until":"2026-12-08T08:00:00Z"}]}"#,
+                {"machine_hash":"ab","machine_name":"laptop","activated_at":"2026-11-30T07:00:00Z","last_seen":"2026-12-01T07:00:00Z","lease_until":"2026-12-08T07:00:00Z"},
+                {"machine_hash":"cd","machine_name":null,"activated_at":"2026-12-01T08:00:00Z","last_seen":"2026-12-01T08:00:00Z","lease_until":"2026-12-08T08:00:00Z"}]}"#,
         )
         .unwrap();
         assert_eq!(answer.outcome, Outcome::MachineLimit);
@@ -317,7 +359,8 @@ mod tests {
             br#"{"outcome":"LISTED","max_machines":"2","used":0,"machines":[]}"#,
             br#"{"outcome":"LISTED","max_machines":2,"used":0,"machines":[],"extra":1}"#,
             br#"{"outcome":"LISTED","outcome":"LISTED","max_machines":2,"used":0,"machines":[]}"#,
-            br#"{"outcome":"LISTED","max_machines":2,"used":1,"machines":[{"machine_hash":"ab","machine_name":null,"last_seen":"yesterday","lease_until":"2026-12-08T07:00:00Z"}]}"#,
+            br#"{"outcome":"LISTED","max_machines":2,"used":1,"machines":[{"machine_hash":"ab","machine_name":null,"activated_at":"2026-12-01T07:00:00Z","last_seen":"yesterday","lease_until":"2026-12-08T07:00:00Z"}]}"#,
+            br#"{"outcome":"LISTED","max_machines":2,"used":1,"machines":[{"machine_hash":"ab","machine_name":null,"last_seen":"2026-12-01T07:00:00Z","lease_until":"2026-12-08T07:00:00Z"}]}"#,
             b"<html>",
         ] {
             assert!(
@@ -410,6 +453,7 @@ mod tests {
         let renew = SeatCall::Renew {
             machine_hash: "ab",
             lease_seconds: 60,
+            floating_lease_seconds: 900,
         };
         assert!(renew.allows(Outcome::NotActivated));
         assert!(
@@ -418,7 +462,26 @@ mod tests {
         );
         assert_eq!(
             serde_json::to_string(&renew).unwrap(),
-            r#"{"machine_hash":"ab","lease_seconds":60}"#
+            r#"{"machine_hash":"ab","lease_seconds":60,"floating_lease_seconds":900}"#
         );
+        let checkout = SeatCall::Checkout {
+            machine_hash: "ab",
+            machine_name: None,
+            lease_seconds: 900,
+            borrow_seconds: 0,
+        };
+        assert!(checkout.allows(Outcome::SeatsInUse) && checkout.allows(Outcome::NotFloating));
+        assert!(!checkout.allows(Outcome::MachineLimit));
+        assert_eq!(
+            serde_json::to_string(&checkout).unwrap(),
+            r#"{"machine_hash":"ab","machine_name":null,"lease_seconds":900,"borrow_seconds":0}"#
+        );
+        let activate = SeatCall::Activate {
+            machine_hash: "ab",
+            machine_name: None,
+            lease_seconds: 60,
+            activation_ref: None,
+        };
+        assert!(activate.allows(Outcome::Floating) && !activate.allows(Outcome::CheckedOut));
     }
 }

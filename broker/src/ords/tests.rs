@@ -76,6 +76,10 @@ fn client(base: &str, tokens: Arc<dyn TokenSource>) -> OrdsClient {
         base_url,
         validation_path: ValidationPath::default(),
         seats_path: ValidationPath::parse("customers/seats/{id}").unwrap(),
+        trials_url: url::Url::parse(base)
+            .unwrap()
+            .join("customers/trials/start")
+            .unwrap(),
         columns: Columns::default(),
         statuses: StatusValues::default(),
         item_404_is_not_found: true,

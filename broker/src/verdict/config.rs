@@ -80,6 +80,8 @@ pub struct SeatConfig {
     pub release_window: Duration,
     /// Activations per hour per license key; `0` is off.
     pub activations_per_hour: u32,
+    /// A floating seat not checked out again for this long lapses.
+    pub floating_lease: Duration,
 }
 
 impl PolicyConfig {
@@ -128,6 +130,7 @@ impl SeatConfig {
                 10,
                 "a whole number per hour (0 = off)",
             )?,
+            floating_lease: floating_lease(src)?,
         })
     }
 }
@@ -146,6 +149,26 @@ fn offline_activation(src: &Sources) -> Result<Duration, ConfigError> {
         ));
     }
     Ok(Duration::from_secs(days * DAY_SECS))
+}
+
+/// The shortest and longest floating lease: a renewal every second at most, and a
+/// crashed app's seat back within a day at the latest.
+pub(crate) const FLOATING_LEASE_RANGE: std::ops::RangeInclusive<u64> = 2..=86_400;
+
+fn floating_lease(src: &Sources) -> Result<Duration, ConfigError> {
+    let lease = src.secs_or(var::FLOATING_LEASE_SECS, Duration::from_secs(900))?;
+    if !FLOATING_LEASE_RANGE.contains(&lease.as_secs()) {
+        return Err(ConfigError::new(
+            var::FLOATING_LEASE_SECS,
+            format!(
+                "({} s) must be from {} to {} seconds",
+                lease.as_secs(),
+                FLOATING_LEASE_RANGE.start(),
+                FLOATING_LEASE_RANGE.end()
+            ),
+        ));
+    }
+    Ok(lease)
 }
 
 /// Unset, the lease is the offline grace, brought within what the seats package

@@ -27,6 +27,8 @@ use crate::config::ConfigError;
 const DOMAIN: &[u8] = b"license-key/v1\0";
 /// Domain separation for machine hashes: the same secret, a different meaning.
 const MACHINE_DOMAIN: &[u8] = b"seat-machine/v1\0";
+/// Domain separation for trial keys: the same secret, a third meaning.
+const TRIAL_DOMAIN: &[u8] = b"trial-machine/v1\0";
 /// Fewest bytes a key secret may have: 256 bits, so the 128-bit MAC is the weak link.
 pub(super) const MIN_SECRET_BYTES: usize = 32;
 
@@ -91,10 +93,22 @@ impl LicenseKeys {
     /// the database never holds a value that maps back to a machine id; per license, so
     /// one machine's seats under two licenses cannot be linked.
     pub fn machine_hash(&self, customer_id: &CustomerId, fingerprint: &str) -> String {
+        self.keyed_hex(MACHINE_DOMAIN, customer_id.as_str(), fingerprint)
+    }
+
+    /// The machine's key in the trials table: `HMAC-SHA256(key_secret,
+    /// "trial-machine/v1\0" || product || "\0" || fingerprint)` in hex. Keyed, so the
+    /// table holds nothing that maps back to a machine; the same for a reinstall (the
+    /// fingerprint is derived from the OS machine id), so a trial is not reset by one.
+    pub fn trial_key(&self, product: &str, fingerprint: &str) -> String {
+        self.keyed_hex(TRIAL_DOMAIN, product, fingerprint)
+    }
+
+    fn keyed_hex(&self, domain: &[u8], scope: &str, fingerprint: &str) -> String {
         use std::fmt::Write as _;
         let mut mac = self.keyed.clone();
-        mac.update(MACHINE_DOMAIN);
-        mac.update(customer_id.as_str().as_bytes());
+        mac.update(domain);
+        mac.update(scope.as_bytes());
         mac.update(b"\0");
         mac.update(fingerprint.as_bytes());
         mac.finalize()

@@ -31,6 +31,7 @@ mod license_keys;
 mod lookup_cache;
 mod seats;
 mod sign;
+mod trials;
 
 pub use config::load_license_keys;
 pub(crate) use config::{load_signer, CacheConfig, PolicyConfig, SeatConfig, MAX_OFFLINE_GRACE};
@@ -126,7 +127,7 @@ fn lease_policy(
     let fallback =
         code == VerdictCode::Expired && expiry_strategy == ExpiryStrategy::MaintainAccess;
     let expires_at = if fallback { None } else { expires_at };
-    if code != VerdictCode::Valid && !fallback {
+    if !code.licenses() && !fallback {
         return Policy {
             recheck_after: iat,
             offline_until: iat,
@@ -235,6 +236,19 @@ impl Verdicts {
         iat: i64,
         echo: Echo,
     ) -> Vec<u8> {
+        self.sign_for(id.as_str(), code, facts, machines, iat, echo)
+    }
+
+    /// Signs a verdict about `license_id` (a customer id, or `trial` for a trial).
+    fn sign_for(
+        &self,
+        license_id: &str,
+        code: VerdictCode,
+        facts: &Facts<'_>,
+        machines: Option<Machines>,
+        iat: i64,
+        echo: Echo,
+    ) -> Vec<u8> {
         // A verdict that names a device key answers an offline request: its lease is
         // the offline activation's term, since the machine cannot come back sooner.
         let (expires_at, strategy) = (facts.expires_at, facts.expiry_strategy);
@@ -251,11 +265,11 @@ impl Verdicts {
             nonce: echo.nonce,
             fingerprint: echo.fingerprint,
             result: VerdictResult {
-                valid: code == VerdictCode::Valid,
+                valid: code.licenses(),
                 code,
             },
             license: LicenseInfo {
-                id: id.as_str().to_owned(),
+                id: license_id.to_owned(),
                 expires_at: facts.expires_at,
                 machines,
                 product: facts.product.map(str::to_owned),

@@ -9,7 +9,18 @@
 //!   held one renewed), or `MACHINE_LIMIT` with the machines holding the seats;
 //! - deactivate: this machine's seat (or the one named by `machine_id`) is freed;
 //!   `DEACTIVATED` whether or not it was held;
-//! - machines: the license decision with the machines holding its seats.
+//! - machines: the license decision with the machines holding its seats;
+//! - checkout (a `FLOATING` license): the license decision; when it is `VALID`, a seat
+//!   for a machine running now, a short lease (or a borrow) renewed by checking out
+//!   again, or `SEATS_IN_USE` with the machines holding the seats and since when;
+//! - checkin: this machine's floating seat is freed; `DEACTIVATED`.
+//!
+//! The database knows each license's model: a floating license answers activate with
+//! `FLOATING` (signed `CHECKOUT_REQUIRED`) and renews its seat for a validation with
+//! the floating lease, a node-locked one answers checkout and checkin with
+//! `NOT_FLOATING`. A floating verdict's offline window is
+//! capped by its seat's lease like every seated verdict, so it never outlives the
+//! lease unless the seat was borrowed.
 //!
 //! Seat answers are never cached: only the license row is (per license, as before), so
 //! a cached answer can never turn a seat refusal into an allow, and a seat freed on one
@@ -23,6 +34,8 @@ use crate::ords::{Answered, Lookup, Outcome, SeatAnswer, SeatCall};
 /// How many hex digits of the machine hash a seat's short id shows: 48 bits, unique
 /// among the few seats of one license, and short enough to type.
 const SHORT_ID_HEX: usize = 12;
+
+const SECS_PER_DAY: u64 = 86_400;
 
 /// What the app asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +54,11 @@ pub(crate) enum Operation {
         activation_ref: Option<String>,
     },
     Machines,
+    Checkout {
+        machine_name: Option<String>,
+        borrow_days: u32,
+    },
+    Checkin,
 }
 
 /// A signed answer, or the one refusal that is not a verdict.
@@ -147,6 +165,7 @@ impl Verdicts {
                 let call = SeatCall::Renew {
                     machine_hash: own,
                     lease_seconds,
+                    floating_lease_seconds: self.seats.floating_lease.as_secs(),
                 };
                 request.claim(&call, echo).await
             }
@@ -172,6 +191,22 @@ impl Verdicts {
                 };
                 request.claim(&call, echo).await
             }
+            (
+                Operation::Checkout {
+                    machine_name,
+                    borrow_days,
+                },
+                true,
+                Some(own),
+            ) => {
+                let call = SeatCall::Checkout {
+                    machine_hash: own,
+                    machine_name: machine_name.as_deref(),
+                    lease_seconds: self.seats.floating_lease.as_secs(),
+                    borrow_seconds: u64::from(*borrow_days) * SECS_PER_DAY,
+                };
+                request.claim(&call, echo).await
+            }
             // A key for another product frees nothing; it gets its WRONG_PRODUCT below.
             (
                 Operation::Deactivate {
@@ -186,6 +221,9 @@ impl Verdicts {
                     None => Release::Own(activation_ref.as_deref()),
                 };
                 request.release(target, own, echo).await
+            }
+            (Operation::Checkin, _, Some(own)) if code != VerdictCode::WrongProduct => {
+                request.checkin(own, echo).await
             }
             // A deny of the license itself, a listing, or a machine without a
             // fingerprint (which can hold no seat): the license decision, with the
@@ -280,10 +318,18 @@ impl SeatRequest<'_> {
         answered.map(|answer| {
             let (code, list) = match answer.outcome {
                 Outcome::NoLicense => return self.gone(echo),
-                Outcome::Activated | Outcome::Renewed | Outcome::Repeated => (self.code, false),
+                Outcome::Activated | Outcome::Renewed | Outcome::Repeated | Outcome::CheckedOut => {
+                    (self.code, false)
+                }
                 Outcome::MachineLimit => (VerdictCode::MachineLimit, true),
+                Outcome::SeatsInUse => (VerdictCode::SeatsInUse, true),
+                Outcome::Floating => (VerdictCode::CheckoutRequired, false),
+                Outcome::NotFloating => (VerdictCode::NotFloating, false),
                 _ => (VerdictCode::NotActivated, false),
             };
+            // A checkout lists the holders: the app sees who else runs, and its own
+            // seat's `since` tells a renewal from a seat taken anew.
+            let list = list || matches!(self.operation, Operation::Checkout { .. });
             let mut seats = machines(&answer, self.own, list);
             seats.max = seats.max.or(Some(self.max));
             let lease = seat_lease(&answer, self.own);
@@ -341,6 +387,33 @@ impl SeatRequest<'_> {
         })
     }
 
+    /// Checkin: frees this machine's floating seat; a borrowed one returned early spends
+    /// the release budget like any release.
+    async fn checkin(&self, own: &str, echo: Echo) -> Answered<Signed> {
+        let seats = self.verdicts.seats;
+        let call = SeatCall::Checkin {
+            machine_hash: own,
+            lease_seconds: seats.floating_lease.as_secs(),
+            release_budget: seats.release_budget,
+            release_window_seconds: seats.release_window.as_secs(),
+        };
+        let answered = Box::pin(self.verdicts.ords.seat(self.id, &call)).await;
+        answered.map(|answer| {
+            let code = match answer.outcome {
+                Outcome::NoLicense => return self.gone(echo),
+                Outcome::ReleaseLimit => {
+                    return Signed::ReleaseBudgetSpent {
+                        budget: seats.release_budget,
+                        window_secs: seats.release_window.as_secs(),
+                    }
+                }
+                Outcome::NotFloating => VerdictCode::NotFloating,
+                _ => VerdictCode::Deactivated,
+            };
+            self.sign(code, Some(machines(&answer, Some(own), false)), echo)
+        })
+    }
+
     /// The seat whose whole short id (as a list shows it) is `short`, matching one
     /// seat: a shorter prefix could free a seat nobody meant.
     async fn target(&self, short: &str) -> Answered<Target> {
@@ -372,8 +445,12 @@ impl SeatRequest<'_> {
             let seated =
                 own.is_some_and(|own| answer.machines.iter().any(|seat| seat.machine_hash == own));
             let code = match self.operation {
-                Operation::Deactivate { .. } if code == VerdictCode::WrongProduct => code,
-                Operation::Deactivate { .. } => VerdictCode::Deactivated,
+                Operation::Deactivate { .. } | Operation::Checkin
+                    if code == VerdictCode::WrongProduct =>
+                {
+                    code
+                }
+                Operation::Deactivate { .. } | Operation::Checkin => VerdictCode::Deactivated,
                 // A verdict that licenses is a lease: only a machine holding a
                 // seat gets one, whichever endpoint it asked (a listing too).
                 Operation::Machines if licenses && seated => code,
@@ -400,10 +477,10 @@ impl Verdicts {
     ) -> Signed {
         let code = match (operation, decide(lookup, iat, product)) {
             (
-                Operation::Deactivate { .. },
+                Operation::Deactivate { .. } | Operation::Checkin,
                 code @ (VerdictCode::NotFound | VerdictCode::WrongProduct),
             ) => code,
-            (Operation::Deactivate { .. }, _) => VerdictCode::Deactivated,
+            (Operation::Deactivate { .. } | Operation::Checkin, _) => VerdictCode::Deactivated,
             (_, code) => code,
         };
         let facts = Facts::of(lookup);
@@ -431,6 +508,7 @@ fn machines(answer: &SeatAnswer, own: Option<&str>, list: bool) -> Machines {
                 id: seat.machine_hash.chars().take(SHORT_ID_HEX).collect(),
                 name: seat.machine_name.clone(),
                 last_seen: seat.last_seen,
+                since: Some(seat.activated_at),
                 current: own == Some(seat.machine_hash.as_str()),
             })
             .collect()

@@ -183,6 +183,7 @@ impl TestApp {
             machine_name: None,
             machine_id: None,
             product: None,
+            borrow_days: None,
         };
         self.post_raw(serde_json::to_vec(&request).unwrap()).await
     }

@@ -356,3 +356,47 @@ async fn a_mistyped_machines_or_product_column_is_a_503_never_no_limit_or_any_pr
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_floating_key_is_rate_limited_per_machine_not_per_key() {
+    // Customer 7 is floating (2 seats). Five requests per minute per key.
+    let app =
+        super::helpers::spawn_app_env(&[(var::RATE_PER_KEY, "5"), (var::RATE_PER_IP, "1000")])
+            .await;
+    // Ten machines starting at once, one key: every one gets its verdict.
+    for i in 0..10 {
+        let response = post(&app, "checkout", body(&app, "7", &format!("m-{i}"))).await;
+        assert_eq!(response.status(), 200, "machine {i}");
+    }
+    // One machine hammering is limited like any caller.
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(
+            post(&app, "checkout", body(&app, "7", "m-0"))
+                .await
+                .status(),
+        );
+    }
+    assert!(
+        statuses.contains(&reqwest::StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // Validations stay limited per key, whatever the machine; the checkouts above
+    // spent their machines' budgets, not the key's.
+    let mut validations = Vec::new();
+    for i in 0..7 {
+        validations.push(
+            post(&app, "validate", body(&app, "7", &format!("m-{i}")))
+                .await
+                .status(),
+        );
+    }
+    assert_eq!(
+        validations
+            .iter()
+            .filter(|s| **s == reqwest::StatusCode::TOO_MANY_REQUESTS)
+            .count(),
+        2,
+        "{validations:?}"
+    );
+}

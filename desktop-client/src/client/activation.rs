@@ -30,6 +30,21 @@ pub(super) struct Options<'a> {
     pub(super) machine_name: Option<&'a str>,
     /// Free this machine's seat first (the key in hand is enough).
     pub(super) replace: Option<&'a str>,
+    /// A floating license's checkout (`POST /v1/license/checkout`) instead of an
+    /// activation: the same claim, for a seat held while the app runs.
+    pub(super) checkout: bool,
+    /// Checkout only: hold the seat this many days for offline use.
+    pub(super) borrow_days: Option<u32>,
+}
+
+impl Options<'_> {
+    fn call(&self) -> Call {
+        if self.checkout {
+            Call::Checkout
+        } else {
+            Call::Activate
+        }
+    }
 }
 
 /// What was on this machine before the activation: the two copies of the marks and
@@ -66,6 +81,7 @@ pub(super) async fn activate(
     let mut request = inner.request(&key, &nonce, &fingerprint);
     request.machine_name = options.machine_name.map(str::to_owned);
     request.machine_id = options.replace.map(str::to_owned);
+    request.borrow_days = options.borrow_days;
     request.check().map_err(Error::invalid_argument)?;
     request.machine_id = None;
     let transport = inner.transport.as_ref().ok_or_else(Error::no_broker_url)?;
@@ -77,13 +93,13 @@ pub(super) async fn activate(
             .map_err(|e| e.prefixed(&format!("the seat of machine {machine_id} was not freed, and this machine was not activated")))?;
     }
     let received = transport
-        .post(Call::Activate, &request)
+        .post(options.call(), &request)
         .await
         .map_err(|e| Error::transport(e, None))?;
     let payload = verify_online(
         &received.envelope,
         &inner.trusted_keys,
-        Call::Activate,
+        options.call(),
         &request,
         &fingerprint,
         &license_id,
@@ -208,7 +224,10 @@ impl Inner {
                 };
             }
             true
-        } else if payload.result.code == VerdictCode::MachineLimit {
+        } else if matches!(
+            payload.result.code,
+            VerdictCode::MachineLimit | VerdictCode::SeatsInUse
+        ) {
             // Not a verdict on the license but on this one attempt: a seat may be
             // freed a minute from now, and a stored lease stays as it was.
             false
@@ -239,9 +258,13 @@ impl Inner {
         key_hash: &str,
     ) -> Result<(), Error> {
         let previous = self.key_store.get_key().ok().flatten();
-        self.key_store
-            .set_key(key)
-            .map_err(|e| Error::key_store("stored in", e))?;
+        // The same key again (a floating seat's renewal every few minutes, a repeated
+        // activation) is not written to the key store again.
+        if previous.as_ref() != Some(key) {
+            self.key_store
+                .set_key(key)
+                .map_err(|e| Error::key_store("stored in", e))?;
+        }
         if let Err(e) = lease::save(&self.paths, &received.raw, key_hash) {
             let _ = match &previous {
                 Some(previous) => self.key_store.set_key(previous),

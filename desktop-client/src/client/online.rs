@@ -33,6 +33,7 @@ impl Inner {
             machine_name: None,
             machine_id: None,
             product: self.app.product.clone(),
+            borrow_days: None,
         }
     }
 

@@ -49,6 +49,25 @@ pub(super) async fn deactivate(inner: &Arc<Inner>) -> Result<Verdict, Error> {
     }
 }
 
+/// See [`LicenseClient::checkin`](super::LicenseClient::checkin): frees this machine's
+/// floating seat, then removes the lease (a verdict that no seat backs any more) and
+/// keeps the key, which the next start checks a seat out with.
+pub(super) async fn checkin(inner: &Arc<Inner>) -> Result<Verdict, Error> {
+    let Answer { payload, notes } = ask(inner, Call::Checkin, None, None).await?;
+    expect_deactivated(inner, &payload, &notes)?;
+    let paths = inner.paths.clone();
+    let removed = blocking(move || lease::remove(&paths)).await?;
+    let freed = deactivated(
+        &payload,
+        "This machine's floating seat was returned; the license key stays for the next checkout."
+            .into(),
+    );
+    match removed {
+        Ok(()) => Ok(freed),
+        Err(e) => Err(Error::cache(e).with_verdict(freed)),
+    }
+}
+
 /// See [`LicenseClient::deactivate_machine`](super::LicenseClient::deactivate_machine).
 pub(super) async fn deactivate_machine(
     inner: &Arc<Inner>,
@@ -201,7 +220,12 @@ async fn ask(
 fn denies_the_license(payload: &VerdictPayload, inner: &Inner) -> bool {
     let about_a_seat = matches!(
         payload.result.code,
-        VerdictCode::MachineLimit | VerdictCode::NotActivated | VerdictCode::Deactivated
+        VerdictCode::MachineLimit
+            | VerdictCode::NotActivated
+            | VerdictCode::Deactivated
+            | VerdictCode::SeatsInUse
+            | VerdictCode::NotFloating
+            | VerdictCode::CheckoutRequired
     );
     !about_a_seat && !grants(payload, &inner.app)
 }

@@ -60,8 +60,12 @@ pub(crate) fn key_hash(key: &LicenseKeyText) -> String {
 }
 
 pub(crate) fn load(paths: &Paths) -> CacheRead {
-    let path = paths.cache_file();
-    let bytes = match read_small(&path, CACHE_CAP) {
+    load_file(&paths.cache_file())
+}
+
+/// [`load`] from another file of the same format (a trial's saved verdict).
+pub(crate) fn load_file(path: &std::path::Path) -> CacheRead {
+    let bytes = match read_small(path, CACHE_CAP) {
         Ok(Some(bytes)) => bytes,
         Ok(None) => return CacheRead::Missing,
         Err(e) => return CacheRead::Corrupt(format!("{} could not be read: {e}", path.display())),
@@ -83,6 +87,11 @@ pub(crate) fn load(paths: &Paths) -> CacheRead {
 /// Writes the envelope bytes as received. `raw` must be one JSON value (the caller has
 /// already parsed it as an [`Envelope`]).
 pub(crate) fn save(paths: &Paths, raw: &str, key_hash: &str) -> std::io::Result<()> {
+    save_file(&paths.cache_file(), raw, key_hash)
+}
+
+/// [`save`] to another file of the same format (a trial's saved verdict).
+pub(crate) fn save_file(path: &std::path::Path, raw: &str, key_hash: &str) -> std::io::Result<()> {
     let envelope: &RawValue = serde_json::from_str(raw)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let out = CacheFileOut {
@@ -92,7 +101,7 @@ pub(crate) fn save(paths: &Paths, raw: &str, key_hash: &str) -> std::io::Result<
     };
     let bytes = serde_json::to_vec(&out)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-    write_atomically(&paths.cache_file(), &bytes)
+    write_atomically(path, &bytes)
 }
 
 pub(crate) fn remove(paths: &Paths) -> std::io::Result<()> {

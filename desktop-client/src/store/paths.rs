@@ -116,6 +116,12 @@ impl Paths {
         self.data_dir.join(CACHE_FILE)
     }
 
+    /// The saved verdict of this machine's trial of `product` (a product code: letters,
+    /// digits, `.`, `_` and `-`, so one file name).
+    pub fn trial_file(&self, product: &str) -> PathBuf {
+        self.data_dir.join(format!("trial-{product}.json"))
+    }
+
     pub fn state_file(&self) -> PathBuf {
         self.data_dir.join(STATE_FILE)
     }

@@ -33,6 +33,7 @@ mod cli_real;
 #[cfg(feature = "cli")]
 mod cli_seats;
 mod decisions;
+mod floating;
 mod hardening;
 mod keyring;
 mod layers;

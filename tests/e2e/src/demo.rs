@@ -3,7 +3,10 @@
 //! Steps 1 to 4 talk to ORDS as the article's `curl` and Postman steps do; from step 5
 //! on, a desktop app (the real client library) talks only to the broker; step 9 shows
 //! a seat-limited license, step 10 products, entitlements and the perpetual fallback,
-//! step 11 an air-gapped machine activated and deactivated with codes carried by hand.
+//! step 11 an air-gapped machine activated and deactivated with codes carried by hand,
+//! steps 12 to 15 floating licenses and trials (`floating`).
+
+mod floating;
 
 use std::sync::Arc;
 
@@ -43,6 +46,10 @@ pub async fn run(out: &mut Narrator) -> anyhow::Result<()> {
     let stack = Stack::start(&[
         // Every check reaches ORDS, so step 7 really finds it down (default: 60 s).
         ("LICENSE_BROKER_VERDICT_TTL_SECS", "0"),
+        (
+            "LICENSE_BROKER_FLOATING_LEASE_SECS",
+            &floating::FLOATING_LEASE_SECS.to_string(),
+        ),
     ])
     .await?;
     protected_after_the_privilege(out, &http, &stack).await?;
@@ -55,6 +62,10 @@ pub async fn run(out: &mut Narrator) -> anyhow::Result<()> {
     seats_are_enforced_in_the_database(out, &stack).await?;
     products_and_entitlements(out, &stack).await?;
     offline_activation(out, &http, &stack).await?;
+    floating::floating_seats(out, &stack).await?;
+    floating::leases_and_borrowing(out, &stack).await?;
+    floating::background_renewal(out, &stack).await?;
+    floating::trials(out, &stack).await?;
 
     out.banner(&format!(
         "\nAll {} steps behaved as promised.",

@@ -12,7 +12,7 @@ const HELP: &str = "\
 license-stack: the ORDS emulator and a broker on free loopback ports, for tests written
 in other languages. Prints one JSON line on stdout:
 
-  {\"broker_url\": …, \"trusted_keys\": \"kid:base64url\", \"keys\": {\"1\": …, …, \"6\": …},
+  {\"broker_url\": …, \"trusted_keys\": \"kid:base64url\", \"keys\": {\"1\": …, …, \"7\": …},
    \"forged_key\": …}
 
 (the license keys of the emulator's seeded customers 1 to 6, and a well-formed key the
@@ -57,7 +57,7 @@ fn serve() -> anyhow::Result<()> {
             .start(),
     )?;
     let mut keys = serde_json::Map::new();
-    for customer in ["1", "2", "3", "4", "5", "6"] {
+    for customer in ["1", "2", "3", "4", "5", "6", "7"] {
         keys.insert(customer.into(), stack.issue_key(customer)?.into());
     }
     let line = json!({

@@ -5,6 +5,7 @@
 mod e2e {
     pub mod commands;
     pub mod demo;
+    pub mod floating;
     pub mod offline;
     pub mod processes;
     pub mod replicas;

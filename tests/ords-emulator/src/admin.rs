@@ -227,6 +227,18 @@ pub(crate) async fn put_license(
     e.set_entitlements(id, entitlements.as_deref());
     e.set_expiry_strategy(id, expiry_strategy.as_deref());
     e.set_key_serial(id, seed.key_serial);
+    if seed.license_model.is_some() || seed.max_borrow_days.is_some() {
+        let model = seed.license_model.as_deref().unwrap_or("NODE_LOCKED");
+        let days = seed.max_borrow_days.unwrap_or(0);
+        if !license::LICENSE_MODELS.contains(&model) || !(0..=license::MAX_DAYS).contains(&days) {
+            return bad_request(format!(
+                "license.license_model must be one of {:?} and max_borrow_days from 0 to {}",
+                license::LICENSE_MODELS,
+                license::MAX_DAYS
+            ));
+        }
+        e.set_license_model(id, model == "FLOATING", days);
+    }
     let render = Render::of(&e.inner.options);
     let row = e
         .inner
@@ -238,6 +250,28 @@ pub(crate) async fn put_license(
         Some(row) => Json(row).into_response(),
         None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ClockMove {
+    advance_secs: u32,
+}
+
+/// `POST /__emulator/clock {"advance_secs": N}`: the emulator's clock moves forward
+/// by N seconds (the database's clock, for seats, floating leases and trials).
+pub(crate) async fn post_clock(State(e): State<Emulator>, body: Bytes) -> Response {
+    let step: ClockMove = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(err) => {
+            return bad_request(format!(
+                "clock: {err}; send {{\"advance_secs\": N}} with N from 0 to {}",
+                u32::MAX
+            ))
+        }
+    };
+    let shift = e.advance_clock(time::Duration::seconds(i64::from(step.advance_secs)));
+    Json(json!({ "shifted_secs": shift.whole_seconds() })).into_response()
 }
 
 pub(crate) async fn delete_license(State(e): State<Emulator>, Path(id): Path<i64>) -> Response {

@@ -1,6 +1,6 @@
 //! Time as a value the emulator is handed, so token expiry can be tested without sleeping.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use time::{Duration, OffsetDateTime};
 
@@ -45,6 +45,36 @@ impl ManualClock {
     pub fn advance(&self, by: Duration) {
         let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
         *now += by;
+    }
+}
+
+/// The emulator's clock: the one it was given, moved forward by however much
+/// `POST /__emulator/clock` asked, so tests can age tokens, seats, floating leases and
+/// trials over real HTTP without waiting.
+pub(crate) struct ShiftedClock {
+    base: Arc<dyn Clock>,
+    by: Mutex<Duration>,
+}
+
+impl ShiftedClock {
+    pub(crate) fn new(base: Arc<dyn Clock>) -> ShiftedClock {
+        ShiftedClock {
+            base,
+            by: Mutex::new(Duration::ZERO),
+        }
+    }
+
+    /// Moves this clock forward by `by` (never back) and returns the new shift.
+    pub(crate) fn advance(&self, by: Duration) -> Duration {
+        let mut shift = self.by.lock().unwrap_or_else(|e| e.into_inner());
+        *shift += by;
+        *shift
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> OffsetDateTime {
+        self.base.now() + *self.by.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

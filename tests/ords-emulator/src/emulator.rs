@@ -9,7 +9,7 @@ use axum::Router;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, ShiftedClock};
 use crate::faults::Faults;
 use crate::ids;
 use crate::license::{License, Record};
@@ -31,6 +31,8 @@ pub(crate) struct Inner {
     pub schemas: Vec<Schema>,
     pub options: EmulatorOptions,
     pub clock: Arc<dyn Clock>,
+    /// The same clock, to move it (`POST /__emulator/clock`).
+    pub shift: Arc<ShiftedClock>,
     pub started_at: OffsetDateTime,
     pub state: Mutex<State>,
     pub faults: watch::Sender<Faults>,
@@ -88,8 +90,11 @@ impl Emulator {
     ) -> Result<Emulator, SeedError> {
         seed.validate()?;
         options.validate()?;
+        let shift = Arc::new(ShiftedClock::new(clock));
+        let clock: Arc<dyn Clock> = shift.clone();
         let started_at = clock.now();
         let inner = Inner {
+            shift,
             schemas: model::compile(&seed),
             state: Mutex::new(State::from_seed(&seed, started_at)),
             options,
@@ -129,6 +134,7 @@ impl Emulator {
                 axum::routing::delete(admin::delete_tokens),
             )
             .route("/__emulator/licenses", get(admin::get_licenses))
+            .route("/__emulator/clock", post(admin::post_clock))
             .route(
                 "/__emulator/licenses/{id}",
                 put(admin::put_license).delete(admin::delete_license),
@@ -313,7 +319,7 @@ impl Emulator {
         license.expires_at = license.expires_at.map(state::truncate_seconds);
         license.updated_at = license.updated_at.map(state::truncate_millis);
         let mut state = self.inner.state();
-        let (max_machines, entitlements, expiry_strategy, key_serial) = state
+        let (max_machines, entitlements, expiry_strategy, key_serial, floating) = state
             .licenses
             .get(&license.customer_id)
             .map(|r| {
@@ -322,6 +328,7 @@ impl Emulator {
                     r.entitlements.clone(),
                     r.expiry_strategy.clone(),
                     r.key_serial,
+                    (r.floating, r.max_borrow_days),
                 )
             })
             .unwrap_or_default();
@@ -333,8 +340,34 @@ impl Emulator {
                 entitlements,
                 expiry_strategy,
                 key_serial,
+                floating: floating.0,
+                max_borrow_days: floating.1,
             },
         );
+    }
+
+    /// Sets the row's `license_model` (`FLOATING` when `floating`, else
+    /// `NODE_LOCKED`) and `max_borrow_days`; `false` without a row.
+    pub fn set_license_model(
+        &self,
+        customer_id: i64,
+        floating: bool,
+        max_borrow_days: i64,
+    ) -> bool {
+        match self.inner.state().licenses.get_mut(&customer_id) {
+            Some(r) => {
+                r.floating = floating;
+                r.max_borrow_days = max_borrow_days;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Moves the emulator's clock forward by `by`: tokens, seats, floating leases and
+    /// trials age by it. Returns the total shift so far.
+    pub fn advance_clock(&self, by: time::Duration) -> time::Duration {
+        self.inner.shift.advance(by)
     }
 
     /// The row's `key_serial` column: `Some(None)` is NULL (0), `None` no row.

@@ -54,15 +54,15 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use emulator::{ClientInfo, Emulator};
 pub use faults::Faults;
 pub use license::{
-    Column, License, ENTITLEMENTS_PATTERN, EXPIRY_STRATEGIES, KEY_SERIAL_LIMIT, LICENSE_STATUSES,
-    MAX_MACHINES_LIMIT,
+    Column, License, ENTITLEMENTS_PATTERN, EXPIRY_STRATEGIES, KEY_SERIAL_LIMIT, LICENSE_MODELS,
+    LICENSE_STATUSES, MAX_DAYS, MAX_MACHINES_LIMIT,
 };
 pub use options::{
     EcidStyle, EmulatorOptions, PrivilegeWithoutRoles, ResponseFormat, TokenErrorStyle,
 };
 pub use problem::{INVALID_TOKEN, NOT_MAPPED};
 pub use seats::{Outcome, Procedure, Seat};
-pub use seed::{Seed, SeedError, SourceType};
+pub use seed::{ProductSeed, Seed, SeedError, SourceType};
 pub use stats::{EndpointStats, Stats};
 pub use timespec::TimeSpec;
 

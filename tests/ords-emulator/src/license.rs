@@ -50,6 +50,14 @@ pub const MAX_MACHINES_LIMIT: i64 = 4_294_967_295;
 /// 0 to this, the range of the broker's unsigned 32-bit reading.
 pub const KEY_SERIAL_LIMIT: i64 = 4_294_967_295;
 
+/// The values the CHECK constraint of `seats.sql` allows in `license_model`; the
+/// column defaults to the first.
+pub const LICENSE_MODELS: [&str; 2] = ["NODE_LOCKED", "FLOATING"];
+
+/// The largest `max_borrow_days` (and product `trial_days`) the CHECK constraints of
+/// `seats.sql` allow: ten years.
+pub const MAX_DAYS: i64 = 3650;
+
 /// The longest entitlement name (`[a-z0-9][a-z0-9._-]{0,63}`).
 pub const MAX_ENTITLEMENT_CHARS: usize = 64;
 
@@ -125,6 +133,11 @@ pub(crate) struct Record {
     pub entitlements: Option<String>,
     pub expiry_strategy: Option<String>,
     pub key_serial: Option<i64>,
+    /// `license_model = 'FLOATING'` (`seats.sql`); not in the validation handler's
+    /// SELECT list: only the seats package reads it.
+    pub floating: bool,
+    /// `max_borrow_days` (`seats.sql`, default 0), read by checkout only.
+    pub max_borrow_days: i64,
 }
 
 /// How ORDS prints values, from the options that change it.

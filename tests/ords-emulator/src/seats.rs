@@ -11,6 +11,15 @@
 //! | `seats/:id/renew` | POST | `license_seats.renew(:id, :body_text)` |
 //! | `seats/:id/release` | POST | `license_seats.release_seat(:id, :body_text)` |
 //! | `seats/:id` | GET | `license_seats.list_seats(:id)` |
+//! | `seats/:id/checkout` | POST | `license_seats.checkout(:id, :body_text)` |
+//! | `seats/:id/checkin` | POST | `license_seats.checkin(:id, :body_text)` |
+//! | `trials/start` | POST | `license_seats.start_trial(:body_text)` |
+//!
+//! A `FLOATING` license (`license_model`) counts machines running now: its seats are
+//! short leases taken and renewed by checkout and freed by checkin, and it refuses
+//! activate and renew (`FLOATING`); a `NODE_LOCKED` one refuses checkout and checkin
+//! (`NOT_FLOATING`). Trials are one per product and machine, in their own table, by
+//! the database's clock (this emulator's, which `POST /__emulator/clock` moves).
 //!
 //! The database is the only seat counter. Every write takes the license row's lock
 //! (`SELECT … FOR UPDATE WAIT 2`), marks lapsed seats, then renews, counts and inserts
@@ -47,6 +56,10 @@ pub const MAX_SECONDS: i64 = 315_360_000;
 pub const MAX_TEXT_CHARS: usize = 64;
 /// The largest `release_budget`.
 pub const MAX_RELEASE_BUDGET: i64 = 1_000_000;
+/// The shortest lease a floating seat may be given (`lease_seconds` of checkout).
+pub const MIN_FLOATING_LEASE_SECONDS: i64 = 1;
+/// Seconds in a day, for `max_borrow_days` and `trial_days`.
+pub const SECONDS_PER_DAY: i64 = 86_400;
 /// The database error behind a 555 from the `seats_status` fault, unless
 /// `seats_cause` names another.
 pub const DEFAULT_FAULT_CAUSE: &str = "ORA-06502: PL/SQL: numeric or value error";
@@ -65,16 +78,31 @@ pub enum Procedure {
     Release,
     /// `GET customers/seats/:id`
     List,
+    /// `POST customers/seats/:id/checkout`
+    Checkout,
+    /// `POST customers/seats/:id/checkin`
+    Checkin,
+    /// `POST customers/trials/start`
+    StartTrial,
 }
 
 impl Procedure {
-    /// All four, in the order `seats.sql` defines them.
-    pub const ALL: [Procedure; 4] = [
+    /// All seven, in the order `seats.sql` defines them.
+    pub const ALL: [Procedure; 7] = [
         Procedure::Activate,
         Procedure::Renew,
         Procedure::Release,
         Procedure::List,
+        Procedure::Checkout,
+        Procedure::Checkin,
+        Procedure::StartTrial,
     ];
+
+    /// Whether the handler binds `:id` (a license): all but the trials, which are per
+    /// product and machine.
+    pub fn binds_id(self) -> bool {
+        self != Procedure::StartTrial
+    }
 
     /// The package function the handler calls (`call` in the seed).
     pub fn call(self) -> &'static str {
@@ -83,6 +111,9 @@ impl Procedure {
             Procedure::Renew => "license_seats.renew",
             Procedure::Release => "license_seats.release_seat",
             Procedure::List => "license_seats.list_seats",
+            Procedure::Checkout => "license_seats.checkout",
+            Procedure::Checkin => "license_seats.checkin",
+            Procedure::StartTrial => "license_seats.start_trial",
         }
     }
 
@@ -93,6 +124,9 @@ impl Procedure {
             Procedure::Renew => "seats/:id/renew",
             Procedure::Release => "seats/:id/release",
             Procedure::List => "seats/:id",
+            Procedure::Checkout => "seats/:id/checkout",
+            Procedure::Checkin => "seats/:id/checkin",
+            Procedure::StartTrial => "trials/start",
         }
     }
 
@@ -114,7 +148,7 @@ impl Procedure {
                 "lease_seconds",
                 "activation_ref",
             ],
-            Procedure::Renew => &["machine_hash", "lease_seconds"],
+            Procedure::Renew => &["machine_hash", "lease_seconds", "floating_lease_seconds"],
             Procedure::Release => &[
                 "machine_hash",
                 "by_machine_hash",
@@ -123,6 +157,19 @@ impl Procedure {
                 "activation_ref",
             ],
             Procedure::List => &[],
+            Procedure::Checkout => &[
+                "machine_hash",
+                "machine_name",
+                "lease_seconds",
+                "borrow_seconds",
+            ],
+            Procedure::Checkin => &[
+                "machine_hash",
+                "lease_seconds",
+                "release_budget",
+                "release_window_seconds",
+            ],
+            Procedure::StartTrial => &["product", "machine_key"],
         }
     }
 
@@ -134,10 +181,29 @@ impl Procedure {
                 Outcome::Renewed,
                 Outcome::Repeated,
                 Outcome::MachineLimit,
+                Outcome::Floating,
             ],
             Procedure::Renew => &[Outcome::Renewed, Outcome::NotActivated],
             Procedure::Release => &[Outcome::Released, Outcome::NotHeld, Outcome::ReleaseLimit],
             Procedure::List => &[Outcome::Listed],
+            Procedure::Checkout => &[
+                Outcome::CheckedOut,
+                Outcome::Renewed,
+                Outcome::SeatsInUse,
+                Outcome::NotFloating,
+            ],
+            Procedure::Checkin => &[
+                Outcome::CheckedIn,
+                Outcome::NotHeld,
+                Outcome::ReleaseLimit,
+                Outcome::NotFloating,
+            ],
+            Procedure::StartTrial => &[
+                Outcome::TrialStarted,
+                Outcome::Trial,
+                Outcome::TrialExpired,
+                Outcome::NoTrial,
+            ],
         }
     }
 
@@ -178,11 +244,29 @@ pub enum Outcome {
     BadRequest,
     /// 409: the row lock was not had within [`LOCK_WAIT`] (ORA-30006).
     Busy,
+    /// activate of a `FLOATING` license: nothing changed (use checkout).
+    Floating,
+    /// checkout: a new floating seat.
+    CheckedOut,
+    /// checkout: every seat is held by other machines running now.
+    SeatsInUse,
+    /// checkout or checkin of a `NODE_LOCKED` license: nothing changed.
+    NotFloating,
+    /// checkin: the floating seat is free.
+    CheckedIn,
+    /// start_trial: this machine's first trial of the product began now.
+    TrialStarted,
+    /// start_trial: the trial that machine started earlier, still running.
+    Trial,
+    /// start_trial: that trial has ended; never a new one.
+    TrialExpired,
+    /// start_trial: the product has no trial (`trial_days` NULL or no product row).
+    NoTrial,
 }
 
 impl Outcome {
     /// Every outcome.
-    pub const ALL: [Outcome; 12] = [
+    pub const ALL: [Outcome; 21] = [
         Outcome::Activated,
         Outcome::Renewed,
         Outcome::Repeated,
@@ -195,6 +279,15 @@ impl Outcome {
         Outcome::NoLicense,
         Outcome::BadRequest,
         Outcome::Busy,
+        Outcome::Floating,
+        Outcome::CheckedOut,
+        Outcome::SeatsInUse,
+        Outcome::NotFloating,
+        Outcome::CheckedIn,
+        Outcome::TrialStarted,
+        Outcome::Trial,
+        Outcome::TrialExpired,
+        Outcome::NoTrial,
     ];
 
     /// The literal in the JSON.
@@ -212,6 +305,15 @@ impl Outcome {
             Outcome::NoLicense => "NO_LICENSE",
             Outcome::BadRequest => "BAD_REQUEST",
             Outcome::Busy => "BUSY",
+            Outcome::Floating => "FLOATING",
+            Outcome::CheckedOut => "CHECKED_OUT",
+            Outcome::SeatsInUse => "SEATS_IN_USE",
+            Outcome::NotFloating => "NOT_FLOATING",
+            Outcome::CheckedIn => "CHECKED_IN",
+            Outcome::TrialStarted => "TRIAL_STARTED",
+            Outcome::Trial => "TRIAL",
+            Outcome::TrialExpired => "TRIAL_EXPIRED",
+            Outcome::NoTrial => "NO_TRIAL",
         }
     }
 
@@ -233,6 +335,8 @@ pub struct Seat {
     pub machine_hash: String,
     /// Shown to users in machine lists; NULL when none was given.
     pub machine_name: Option<String>,
+    /// When the seat was taken (holding it since).
+    pub activated_at: OffsetDateTime,
     /// The last activation or renewal.
     pub last_seen: OffsetDateTime,
     /// The seat lapses at this instant unless renewed.
@@ -253,6 +357,7 @@ pub(crate) struct Activation {
     pub machine_hash: String,
     pub machine_name: Option<String>,
     pub status: SeatStatus,
+    pub activated_at: OffsetDateTime,
     pub last_seen: OffsetDateTime,
     pub lease_until: OffsetDateTime,
     pub released_at: Option<OffsetDateTime>,
@@ -297,6 +402,7 @@ pub(crate) fn live_seats(state: &State, customer_id: i64, now: OffsetDateTime) -
         .map(|a| Seat {
             machine_hash: a.machine_hash.clone(),
             machine_name: a.machine_name.clone(),
+            activated_at: a.activated_at,
             last_seen: a.last_seen,
             lease_until: a.lease_until,
         })
@@ -322,6 +428,16 @@ pub(crate) async fn handle(
             return problem::user_defined_error(cause, format, ecid);
         }
         return problem::problem(status, None, format, ecid);
+    }
+    if procedure == Procedure::StartTrial {
+        return match Request::parse(procedure, body) {
+            Ok(Request::StartTrial {
+                product,
+                machine_key,
+            }) => start_trial(inner, &product, &machine_key, fault.busy),
+            Ok(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            Err(message) => error(Outcome::BadRequest, Some(&message)),
+        };
     }
     // `:id` goes into the function's NUMBER parameter before its code runs, converted
     // as Oracle converts text (`1e3` is 1000, `4.0` is 4), so a non-number is an
@@ -360,16 +476,67 @@ pub(crate) async fn handle(
         return error(Outcome::Busy, None);
     };
     let now = inner.clock.now();
-    let max_machines = {
+    let (max_machines, floating, max_borrow_days) = {
         let mut state = inner.state();
         let Some(record) = state.licenses.get(&customer_id) else {
             return error(Outcome::NoLicense, None);
         };
-        let max = record.max_machines;
+        let read = (record.max_machines, record.floating, record.max_borrow_days);
         lapse(&mut state, customer_id, now);
-        max
+        read
     };
     let outcome = match request {
+        Request::Activate { .. } if floating => Outcome::Floating,
+        Request::Renew {
+            machine_hash,
+            floating_lease_seconds,
+            ..
+        } if floating => {
+            let until = now + Duration::seconds(floating_lease_seconds);
+            let mut state = inner.state();
+            if renew_floating(&mut state, customer_id, &machine_hash, None, now, until) {
+                Outcome::Renewed
+            } else {
+                Outcome::NotActivated
+            }
+        }
+        Request::Checkout { .. } | Request::Checkin { .. } if !floating => Outcome::NotFloating,
+        Request::Checkout {
+            machine_hash,
+            machine_name,
+            lease_seconds,
+            borrow_seconds,
+        } => {
+            // A borrow is capped by the license, and never shorter than a plain lease.
+            let lease = lease_seconds.max(borrow_seconds.min(max_borrow_days * SECONDS_PER_DAY));
+            let seat = Claim {
+                customer_id,
+                max_machines,
+                machine_hash: &machine_hash,
+                machine_name: machine_name.as_deref(),
+                now,
+                until: now + Duration::seconds(lease),
+            };
+            checkout(inner, seat).await
+        }
+        Request::Checkin {
+            machine_hash,
+            lease_seconds,
+            budget,
+            window_seconds,
+        } => {
+            let mut state = inner.state();
+            let window_start = now - Duration::seconds(window_seconds);
+            let borrowed_past = now + Duration::seconds(lease_seconds);
+            checkin(
+                &mut state,
+                customer_id,
+                &machine_hash,
+                (budget, window_start, borrowed_past),
+                now,
+            )
+        }
+        Request::StartTrial { .. } => Outcome::BadRequest,
         Request::Activate {
             machine_hash,
             machine_name,
@@ -419,6 +586,7 @@ pub(crate) async fn handle(
         Request::Renew {
             machine_hash,
             lease_seconds,
+            ..
         } => {
             let mut state = inner.state();
             let until = now + Duration::seconds(lease_seconds);
@@ -503,6 +671,7 @@ async fn activate(
             machine_hash: machine_hash.to_owned(),
             machine_name: machine_name.map(str::to_owned),
             status: SeatStatus::Active,
+            activated_at: now,
             last_seen: now,
             lease_until: until,
             released_at: None,
@@ -510,6 +679,178 @@ async fn activate(
             activation_ref: None,
         });
     Outcome::Activated
+}
+
+/// What a checkout asks for, with the row lock held.
+struct Claim<'a> {
+    customer_id: i64,
+    max_machines: Option<i64>,
+    machine_hash: &'a str,
+    machine_name: Option<&'a str>,
+    now: OffsetDateTime,
+    until: OffsetDateTime,
+}
+
+/// Checkout with the row lock held: renew this machine's floating seat (never cutting
+/// a borrowed lease short), else count, then insert or refuse.
+async fn checkout(inner: &Inner, claim: Claim<'_>) -> Outcome {
+    let Claim {
+        customer_id,
+        max_machines,
+        machine_hash,
+        machine_name,
+        now,
+        until,
+    } = claim;
+    let used = {
+        let mut state = inner.state();
+        if renew_floating(
+            &mut state,
+            customer_id,
+            machine_hash,
+            machine_name,
+            now,
+            until,
+        ) {
+            return Outcome::Renewed;
+        }
+        live_count(&state, customer_id, now)
+    };
+    // Between the COUNT and the INSERT: only the row lock keeps another checkout of
+    // this license out of here.
+    tokio::task::yield_now().await;
+    if max_machines.is_some_and(|max| used as i64 >= max) {
+        return Outcome::SeatsInUse;
+    }
+    inner
+        .state()
+        .activations
+        .entry(customer_id)
+        .or_default()
+        .push(Activation {
+            machine_hash: machine_hash.to_owned(),
+            machine_name: machine_name.map(str::to_owned),
+            status: SeatStatus::Active,
+            activated_at: now,
+            last_seen: now,
+            lease_until: until,
+            released_at: None,
+            released_remotely: false,
+            activation_ref: None,
+        });
+    Outcome::CheckedOut
+}
+
+/// Renews this machine's live floating seat to `until`, never shortening a borrowed
+/// lease (name replaced only when one is given); `false` when it holds none.
+fn renew_floating(
+    state: &mut State,
+    customer_id: i64,
+    machine_hash: &str,
+    machine_name: Option<&str>,
+    now: OffsetDateTime,
+    until: OffsetDateTime,
+) -> bool {
+    let seats = state.activations.entry(customer_id).or_default();
+    let Some(seat) = seats
+        .iter_mut()
+        .find(|a| a.is_live(now) && a.machine_hash == machine_hash)
+    else {
+        return false;
+    };
+    seat.last_seen = now;
+    seat.lease_until = seat.lease_until.max(until);
+    if let Some(name) = machine_name {
+        seat.machine_name = Some(name.to_owned());
+    }
+    true
+}
+
+/// Checkin: a plain floating seat ends as if its lease ran out now (LAPSED); one whose
+/// lease reaches past `borrowed_past` is borrowed, and returning it is a release within
+/// the budget. `budget` is (release budget, window start, borrowed past).
+fn checkin(
+    state: &mut State,
+    customer_id: i64,
+    machine_hash: &str,
+    budget: (i64, OffsetDateTime, OffsetDateTime),
+    now: OffsetDateTime,
+) -> Outcome {
+    let (budget, window_start, borrowed_past) = budget;
+    let seats = state.activations.entry(customer_id).or_default();
+    let Some(index) = seats
+        .iter()
+        .position(|a| a.is_live(now) && a.machine_hash == machine_hash)
+    else {
+        return Outcome::NotHeld;
+    };
+    let borrowed = seats[index].lease_until > borrowed_past;
+    let spent = seats
+        .iter()
+        .filter(|a| {
+            a.status == SeatStatus::Released && a.released_at.is_some_and(|t| t > window_start)
+        })
+        .count();
+    if borrowed && spent as i64 >= budget {
+        return Outcome::ReleaseLimit;
+    }
+    let seat = &mut seats[index];
+    seat.status = if borrowed {
+        SeatStatus::Released
+    } else {
+        SeatStatus::Lapsed
+    };
+    seat.released_at = borrowed.then_some(now);
+    seat.lease_until = now;
+    Outcome::CheckedIn
+}
+
+/// One row of `license_trials`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Trial {
+    pub started_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+#[derive(Serialize)]
+struct TrialBody<'a> {
+    outcome: &'a str,
+    started_at: String,
+    expires_at: String,
+}
+
+/// `start_trial`: the product row's lock makes "look up, else insert" one step (here
+/// the state's mutex, held across both), so a machine gets one trial per product.
+fn start_trial(inner: &Inner, product: &str, machine_key: &str, busy: bool) -> Response {
+    if busy {
+        return error(Outcome::Busy, None);
+    }
+    let mut state = inner.state();
+    let Some(days) = state.products.get(product).copied().flatten() else {
+        return error(Outcome::NoTrial, None);
+    };
+    let now = inner.clock.now();
+    let key = (product.to_owned(), machine_key.to_owned());
+    let (outcome, trial) = match state.trials.get(&key) {
+        Some(t) if t.expires_at > now => (Outcome::Trial, *t),
+        Some(t) => (Outcome::TrialExpired, *t),
+        None => {
+            let t = Trial {
+                started_at: now,
+                expires_at: now + Duration::days(days),
+            };
+            state.trials.insert(key, t);
+            (Outcome::TrialStarted, t)
+        }
+    };
+    json(
+        200,
+        &TrialBody {
+            outcome: outcome.as_str(),
+            started_at: date(trial.started_at),
+            expires_at: date(trial.expires_at),
+        },
+    )
 }
 
 /// `UPDATE … SET status = 'LAPSED' WHERE status = 'ACTIVE' AND lease_until <= now`.
@@ -602,6 +943,7 @@ enum Request {
     Renew {
         machine_hash: String,
         lease_seconds: i64,
+        floating_lease_seconds: i64,
     },
     Release {
         machine_hash: String,
@@ -611,6 +953,22 @@ enum Request {
         activation_ref: Option<String>,
     },
     List,
+    Checkout {
+        machine_hash: String,
+        machine_name: Option<String>,
+        lease_seconds: i64,
+        borrow_seconds: i64,
+    },
+    Checkin {
+        machine_hash: String,
+        lease_seconds: i64,
+        budget: i64,
+        window_seconds: i64,
+    },
+    StartTrial {
+        product: String,
+        machine_key: String,
+    },
 }
 
 impl Request {
@@ -628,6 +986,8 @@ impl Request {
             text(&object, name)?.ok_or_else(|| format!("{name}: required"))
         };
         let lease = |name: &str| integer(&object, name, MIN_LEASE_SECONDS, MAX_SECONDS);
+        let floating_lease =
+            |name: &str| integer(&object, name, MIN_FLOATING_LEASE_SECONDS, MAX_SECONDS);
         Ok(match procedure {
             Procedure::Activate => Request::Activate {
                 machine_hash: required("machine_hash")?,
@@ -638,6 +998,7 @@ impl Request {
             Procedure::Renew => Request::Renew {
                 machine_hash: required("machine_hash")?,
                 lease_seconds: lease("lease_seconds")?,
+                floating_lease_seconds: floating_lease("floating_lease_seconds")?,
             },
             Procedure::Release => Request::Release {
                 machine_hash: required("machine_hash")?,
@@ -647,6 +1008,22 @@ impl Request {
                 activation_ref: text(&object, "activation_ref")?,
             },
             Procedure::List => Request::List,
+            Procedure::Checkout => Request::Checkout {
+                machine_hash: required("machine_hash")?,
+                machine_name: text(&object, "machine_name")?,
+                lease_seconds: floating_lease("lease_seconds")?,
+                borrow_seconds: integer(&object, "borrow_seconds", 0, MAX_SECONDS)?,
+            },
+            Procedure::Checkin => Request::Checkin {
+                machine_hash: required("machine_hash")?,
+                lease_seconds: floating_lease("lease_seconds")?,
+                budget: integer(&object, "release_budget", 0, MAX_RELEASE_BUDGET)?,
+                window_seconds: integer(&object, "release_window_seconds", 1, MAX_SECONDS)?,
+            },
+            Procedure::StartTrial => Request::StartTrial {
+                product: required("product")?,
+                machine_key: required("machine_key")?,
+            },
         })
     }
 }
@@ -693,6 +1070,7 @@ struct SeatsBody<'a> {
 struct SeatJson {
     machine_hash: String,
     machine_name: Option<String>,
+    activated_at: String,
     last_seen: String,
     lease_until: String,
 }
@@ -717,6 +1095,7 @@ fn answer(
         .map(|s| SeatJson {
             machine_hash: s.machine_hash,
             machine_name: s.machine_name,
+            activated_at: date(s.activated_at),
             last_seen: date(s.last_seen),
             lease_until: date(s.lease_until),
         })

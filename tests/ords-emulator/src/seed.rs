@@ -27,6 +27,20 @@ pub struct Seed {
     pub clients: Vec<ClientSeed>,
     /// Rows of the license table.
     pub licenses: Vec<LicenseSeed>,
+    /// Rows of the `license_products` table (`seats.sql`): which products have trials.
+    #[serde(default)]
+    pub products: Vec<ProductSeed>,
+}
+
+/// A row of `license_products`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductSeed {
+    /// The product code, as licenses name it.
+    pub product: String,
+    /// How long a trial of it lasts; NULL, no trial, when left out.
+    #[serde(default)]
+    pub trial_days: Option<i64>,
 }
 
 /// A REST-enabled schema.
@@ -239,6 +253,14 @@ pub struct LicenseSeed {
     /// means 0 (the first key), when left out.
     #[serde(default)]
     pub key_serial: Option<i64>,
+    /// `NODE_LOCKED` (the default when left out) or `FLOATING`: `max_machines` then
+    /// counts machines running now, each holding a short lease.
+    #[serde(default)]
+    pub license_model: Option<String>,
+    /// How many days a floating seat may be borrowed for offline use (0 to 3650); 0,
+    /// no borrowing, when left out.
+    #[serde(default)]
+    pub max_borrow_days: Option<i64>,
 }
 
 /// Why a seed was refused.
@@ -269,13 +291,16 @@ const ARTICLE_TOML: &str = include_str!("../seeds/article.toml");
 impl Seed {
     /// The article's setup (`seeds/article.toml`): alias `page`, module `customers`
     /// with `validation/:id` (`json/item`), role `license_role`, privilege
-    /// `license_priv`, client `license_backend_client`, the four seat templates
-    /// (`seats/:id/activate`, `/renew`, `/release`, `seats/:id`), and six rows:
+    /// `license_priv`, client `license_backend_client`, the seven seat and trial
+    /// templates (`seats/:id/activate`, `/renew`, `/release`, `seats/:id`,
+    /// `seats/:id/checkout`, `/checkin`, `trials/start`), and seven rows:
     /// customers 1 (valid for 365 days, entitlements `export,sync`), 2 (expired 30
     /// days ago), 3 (suspended), all without a machine limit, 4 (valid for 365 days,
     /// at most 2 machines), all four product `desktop-pro`; 5 (product
     /// `desktop-lite`, valid for 365 days) and 6 (`desktop-pro`, expired 30 days ago,
-    /// `MAINTAIN_ACCESS`, entitlement `export`).
+    /// `MAINTAIN_ACCESS`, entitlement `export`); 7 (`desktop-pro`, valid for 365 days,
+    /// `FLOATING` with 2 seats and `max_borrow_days` 7). Products: `desktop-pro` with a
+    /// 14-day trial, `desktop-lite` without one.
     pub fn article_default() -> Seed {
         // The file is part of the crate and a unit test parses it, so this cannot fail.
         Seed::from_toml_str(ARTICLE_TOML).unwrap_or_default()

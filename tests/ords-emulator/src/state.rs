@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::ids;
 use crate::license::{License, Record};
-use crate::seats::Activation;
+use crate::seats::{Activation, Trial};
 use crate::seed::Seed;
 
 /// An OAuth client at run time.
@@ -43,6 +43,10 @@ pub(crate) struct State {
     pub licenses: BTreeMap<i64, Record>,
     /// The `license_activations` table, per customer, in activation order.
     pub activations: BTreeMap<i64, Vec<Activation>>,
+    /// The `license_products` table: product code to `trial_days` (NULL: no trial).
+    pub products: BTreeMap<String, Option<i64>>,
+    /// The `license_trials` table, keyed by (product, machine_key).
+    pub trials: BTreeMap<(String, String), Trial>,
 }
 
 impl State {
@@ -92,6 +96,8 @@ impl State {
                     entitlements: empty_is_null(l.entitlements.clone()),
                     expiry_strategy: empty_is_null(l.expiry_strategy.clone()),
                     key_serial: l.key_serial,
+                    floating: l.license_model.as_deref() == Some("FLOATING"),
+                    max_borrow_days: l.max_borrow_days.unwrap_or(0),
                 };
                 (l.customer_id, record)
             })
@@ -101,6 +107,12 @@ impl State {
             tokens: HashMap::new(),
             licenses,
             activations: BTreeMap::new(),
+            products: seed
+                .products
+                .iter()
+                .map(|p| (p.product.clone(), p.trial_days))
+                .collect(),
+            trials: BTreeMap::new(),
         }
     }
 

@@ -189,12 +189,54 @@ impl Seed {
                     ));
                 }
             }
+            if let Some(m) = l.license_model.as_deref() {
+                if !license::LICENSE_MODELS.contains(&m) {
+                    return Err(invalid(
+                        format!("licenses[{i}].license_model"),
+                        format!(
+                            "{m:?} violates the CHECK constraint: one of {:?}",
+                            license::LICENSE_MODELS
+                        ),
+                    ));
+                }
+            }
+            if l.max_borrow_days
+                .is_some_and(|d| !(0..=license::MAX_DAYS).contains(&d))
+            {
+                return Err(invalid(
+                    format!("licenses[{i}].max_borrow_days"),
+                    format!(
+                        "violates the CHECK constraint: a whole number from 0 to {}",
+                        license::MAX_DAYS
+                    ),
+                ));
+            }
             if !LICENSE_STATUSES.contains(&l.license_status.as_str()) {
                 return Err(invalid(
                     format!("licenses[{i}].license_status"),
                     format!(
                         "{:?} violates the CHECK constraint: one of {LICENSE_STATUSES:?}",
                         l.license_status
+                    ),
+                ));
+            }
+        }
+        let mut products = HashSet::new();
+        for (i, p) in self.products.iter().enumerate() {
+            if !products.insert(p.product.as_str()) {
+                return Err(invalid(
+                    format!("products[{i}].product"),
+                    format!("duplicate primary key {:?}", p.product),
+                ));
+            }
+            if p.trial_days
+                .is_some_and(|d| !(1..=license::MAX_DAYS).contains(&d))
+            {
+                return Err(invalid(
+                    format!("products[{i}].trial_days"),
+                    format!(
+                        "violates the CHECK constraint: NULL or a whole number from 1 to {}",
+                        license::MAX_DAYS
                     ),
                 ));
             }
@@ -292,7 +334,7 @@ fn validate_handler(
                 format!("{} is called with {}", procedure.call(), procedure.method()),
             ));
         }
-        if !pattern.params().any(|p| p == "id") {
+        if procedure.binds_id() && !pattern.params().any(|p| p == "id") {
             return Err(invalid(
                 format!("{field}.call"),
                 "the template must bind :id",

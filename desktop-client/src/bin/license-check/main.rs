@@ -7,6 +7,7 @@
 //! error.
 
 mod config;
+mod floating;
 mod offline;
 mod print;
 
@@ -162,6 +163,34 @@ enum Command {
         #[arg(long, value_name = "KEY")]
         key: Option<String>,
     },
+    /// Checks a seat of a floating license out for this machine (a short lease while
+    /// the app runs; exit 1 with SEATS_IN_USE lists who holds the seats and since when).
+    /// Stores KEY and the signed verdict like activate.
+    #[command(after_help = AFTER_HELP)]
+    Checkout {
+        /// The license key, or `-` to read it from standard input.
+        #[arg(value_name = "KEY")]
+        key: String,
+        /// Hold the seat this many days for offline use (borrow), up to the license's
+        /// max_borrow_days; return it early with `checkin`.
+        #[arg(long, value_name = "DAYS")]
+        borrow: Option<u32>,
+        /// A name for this machine in the list of holders (at most 64 characters).
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Returns this machine's floating seat and removes the saved verdict; the key stays.
+    #[command(after_help = AFTER_HELP)]
+    Checkin,
+    /// Starts this machine's trial of a product (or shows the one it started): TRIAL
+    /// until its end, then TRIAL_EXPIRED; NO_TRIAL for a product without one.
+    #[command(after_help = AFTER_HELP)]
+    Trial {
+        /// The product to try (wins over LICENSE_CHECK_PRODUCT and `product` in the
+        /// config file).
+        #[arg(long, value_name = "PRODUCT")]
+        product: Option<String>,
+    },
 }
 
 /// An error that is the caller's to fix: exit 64.
@@ -254,6 +283,11 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Deactivate { local: true, .. } => deactivate_locally(&settings, &*store, json),
         Command::Deactivate { machine, .. } => deactivate(settings, store, machine, json),
         Command::Machines { key } => machines(settings, store, key, json),
+        Command::Checkout { key, borrow, name } => {
+            floating::checkout(settings, store, (key, borrow, name), json)
+        }
+        Command::Checkin => floating::checkin(settings, store, json),
+        Command::Trial { product } => floating::trial(settings, store, product, json),
     }
 }
 

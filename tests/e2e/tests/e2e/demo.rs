@@ -15,10 +15,10 @@ fn the_demo_runs_every_step_and_exits_zero() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        stdout.contains("All 11 steps behaved as promised."),
+        stdout.contains("All 15 steps behaved as promised."),
         "{stdout}"
     );
-    assert_eq!(stdout.matches('✔').count(), 11, "{stdout}");
+    assert_eq!(stdout.matches('✔').count(), 15, "{stdout}");
     assert!(
         !stdout.contains('\x1b'),
         "no colour codes when not on a terminal"

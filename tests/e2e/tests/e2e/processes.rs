@@ -225,6 +225,14 @@ impl Desktop {
         }
     }
 
+    /// Another machine on this host: its own `LICENSE_CHECK_MACHINE_ID`.
+    pub fn machine(trusted: &str, broker_url: &str, machine_id: &str) -> Desktop {
+        Desktop {
+            machine_id: Some(machine_id.to_owned()),
+            ..Desktop::new(trusted, broker_url)
+        }
+    }
+
     /// Runs `license-check ARGS`.
     pub fn run(&self, args: &[&str]) -> Output {
         let home = self.home.path();

@@ -10,7 +10,7 @@ use license_shared::{Envelope, Keyset, VerdictCode, VerdictPayload};
 use super::processes::{broker, broker_env, start_broker, start_emulator, text, BrokerKeys};
 
 /// POSTs a body to `url` and opens the signed envelope, or returns the error status.
-async fn call(
+pub(super) async fn call(
     http: &reqwest::Client,
     url: &str,
     body: serde_json::Value,
@@ -28,7 +28,7 @@ async fn call(
         .expect("a verdict signed by the broker"))
 }
 
-fn body(key: &str, fingerprint: &str) -> serde_json::Value {
+pub(super) fn body(key: &str, fingerprint: &str) -> serde_json::Value {
     serde_json::json!({
         "license_key": key,
         "nonce": nonce(),
@@ -36,13 +36,13 @@ fn body(key: &str, fingerprint: &str) -> serde_json::Value {
     })
 }
 
-fn nonce() -> String {
+pub(super) fn nonce() -> String {
     use base64::Engine as _;
     let bytes: [u8; 16] = rand::random();
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn issue_key(keys: &BrokerKeys, customer_id: &str) -> String {
+pub(super) fn issue_key(keys: &BrokerKeys, customer_id: &str) -> String {
     let env = HashMap::from([(
         "LICENSE_BROKER_KEY_SECRET_FILE".to_owned(),
         keys.key_secret().display().to_string(),

@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use ords_emulator::seats::{
-    LOCK_WAIT, MAX_RELEASE_BUDGET, MAX_SECONDS, MAX_TEXT_CHARS, MIN_LEASE_SECONDS,
+    LOCK_WAIT, MAX_RELEASE_BUDGET, MAX_SECONDS, MAX_TEXT_CHARS, MIN_FLOATING_LEASE_SECONDS,
+    MIN_LEASE_SECONDS, SECONDS_PER_DAY,
 };
 use ords_emulator::{
     Column, Outcome, Procedure, Seed, SourceType, ENTITLEMENTS_PATTERN, EXPIRY_STRATEGIES,
-    KEY_SERIAL_LIMIT, LICENSE_STATUSES, MAX_MACHINES_LIMIT,
+    KEY_SERIAL_LIMIT, LICENSE_MODELS, LICENSE_STATUSES, MAX_DAYS, MAX_MACHINES_LIMIT,
 };
 
 fn read(file: &str) -> String {
@@ -490,6 +491,15 @@ fn first_args(text: &str, call: &str) -> Vec<String> {
         .collect()
 }
 
+/// The binds a seats handler passes to its function.
+fn binds(p: Procedure) -> &'static str {
+    match p {
+        Procedure::List => ":id",
+        Procedure::StartTrial => ":body_text",
+        _ => ":id, :body_text",
+    }
+}
+
 /// `name CONSTANT PLS_INTEGER := value;`
 fn constant(sql: &str, name: &str) -> i64 {
     let needle = format!("{name} CONSTANT PLS_INTEGER := ");
@@ -511,18 +521,18 @@ fn seats_sql_defines_the_emulators_seat_handlers() {
         args(&sql, "p_method"),
         Procedure::ALL.map(Procedure::method)
     );
-    assert_eq!(args(&sql, "p_source_type"), ["ORDS.source_type_plsql"; 4]);
-    assert_eq!(args(&sql, "p_module_name"), vec![module.name.clone(); 8]);
+    let n = Procedure::ALL.len();
+    assert_eq!(
+        args(&sql, "p_source_type"),
+        vec!["ORDS.source_type_plsql"; n]
+    );
+    assert_eq!(
+        args(&sql, "p_module_name"),
+        vec![module.name.clone(); 2 * n]
+    );
     let sources: Vec<String> = Procedure::ALL
         .iter()
-        .map(|p| {
-            let body = if *p == Procedure::List {
-                ""
-            } else {
-                ", :body_text"
-            };
-            format!("BEGIN :status_code := {}(:id{body}); END;", p.call())
-        })
+        .map(|p| format!("BEGIN :status_code := {}({}); END;", p.call(), binds(*p)))
         .collect();
     assert_eq!(args(&sql, "p_source"), sources);
 
@@ -543,10 +553,10 @@ fn seats_sql_defines_the_emulators_seat_handlers() {
     for p in Procedure::ALL {
         let name = p.call().trim_start_matches("license_seats.");
         // Declared in the spec with the parameters the handler passes.
-        let params = if p == Procedure::List {
-            "(p_customer_id IN NUMBER)"
-        } else {
-            "(p_customer_id IN NUMBER, p_body IN CLOB)"
+        let params = match p {
+            Procedure::List => "(p_customer_id IN NUMBER)",
+            Procedure::StartTrial => "(p_body IN CLOB)",
+            _ => "(p_customer_id IN NUMBER, p_body IN CLOB)",
         };
         assert!(
             sql.contains(&format!("FUNCTION {name}{params} RETURN PLS_INTEGER;")),
@@ -562,6 +572,12 @@ fn seats_sql_defines_the_emulators_seat_handlers() {
         // Its 200 outcomes.
         let mut outcomes = first_args(body, "l_outcome := ");
         outcomes.extend(first_args(body, "seats_answer(p_customer_id, '"));
+        outcomes.extend(first_args(body, "fail(c_ok, "));
+        // CASE WHEN … THEN 'A' ELSE 'B' END
+        for (i, _) in body.match_indices("l_outcome := CASE") {
+            let case = &body[i..i + body[i..].find("END;").unwrap()];
+            outcomes.extend(quoted(case));
+        }
         outcomes.sort();
         outcomes.dedup();
         let mut expected: Vec<&str> = p.outcomes().iter().map(|o| o.as_str()).collect();
@@ -569,7 +585,15 @@ fn seats_sql_defines_the_emulators_seat_handlers() {
         assert_eq!(outcomes, expected, "{name} outcomes");
         // Its error answers, each with its status constant.
         let mut errors = vec![("c_no_license", Outcome::NoLicense)];
-        if p != Procedure::List {
+        if p == Procedure::StartTrial {
+            // Per product: no license row to miss, the product row's lock instead.
+            errors = vec![
+                ("c_ok", Outcome::NoTrial),
+                ("c_bad_request", Outcome::BadRequest),
+                ("c_busy", Outcome::Busy),
+            ];
+            assert!(body.contains("FOR UPDATE WAIT 2;"), "{name} locks");
+        } else if p != Procedure::List {
             errors.insert(0, ("c_bad_request", Outcome::BadRequest));
             errors.push(("c_busy", Outcome::Busy));
             assert!(
@@ -615,6 +639,11 @@ fn seats_sql_defines_the_emulators_seat_handlers() {
     assert_eq!(constant(&sql, "c_max_seconds"), MAX_SECONDS);
     assert_eq!(constant(&sql, "c_max_text_chars"), MAX_TEXT_CHARS as i64);
     assert_eq!(constant(&sql, "c_max_release_budget"), MAX_RELEASE_BUDGET);
+    assert_eq!(
+        constant(&sql, "c_min_floating_lease_seconds"),
+        MIN_FLOATING_LEASE_SECONDS
+    );
+    assert_eq!(constant(&sql, "c_seconds_per_day"), SECONDS_PER_DAY);
     assert!(sql.contains(&format!("FOR UPDATE WAIT {};", LOCK_WAIT.as_secs())));
     assert!(sql.contains("PRAGMA EXCEPTION_INIT(e_busy, -30006);"));
     assert!(sql.contains("WHEN DUP_VAL_ON_INDEX THEN"));
@@ -643,4 +672,104 @@ fn seats_sql_defines_the_emulators_seat_handlers() {
     for o in Outcome::ALL {
         assert!(sql.contains(&format!("'{}'", o.as_str())), "{}", o.as_str());
     }
+}
+
+#[test]
+fn seats_sql_adds_the_floating_columns_and_trial_tables_the_emulator_serves() {
+    let sql = read("seats.sql");
+    let seed = Seed::article_default();
+    // license_model: the emulator's values, NODE_LOCKED the default.
+    let model = check_of(&sql, "licenses_license_model_ck");
+    assert_eq!(quoted(model), LICENSE_MODELS);
+    assert!(sql.contains(&format!(
+        "license_model VARCHAR2(16) DEFAULT '{}' NOT NULL",
+        LICENSE_MODELS[0]
+    )));
+    assert_eq!(
+        check_of(&sql, "licenses_max_borrow_days_ck"),
+        format!(
+            "max_borrow_days = TRUNC(max_borrow_days) AND max_borrow_days BETWEEN 0 AND {MAX_DAYS}"
+        )
+    );
+    assert_eq!(
+        check_of(&sql, "license_products_trial_days_ck"),
+        format!("trial_days = TRUNC(trial_days) AND trial_days BETWEEN 1 AND {MAX_DAYS}")
+    );
+    // Re-runnable: each object is looked up before it is created.
+    for (lookup, ddl) in [
+        (
+            "AND column_name = l_columns(i);",
+            "EXECUTE IMMEDIATE l_add_columns(i);",
+        ),
+        (
+            "WHERE table_name = 'LICENSE_PRODUCTS';",
+            "q'[CREATE TABLE license_products (",
+        ),
+        (
+            "WHERE table_name = 'LICENSE_TRIALS';",
+            "q'[CREATE TABLE license_trials (",
+        ),
+    ] {
+        let (looked, created) = (at(&sql, lookup), at(&sql, ddl));
+        assert!(looked < created, "{ddl} is looked up first");
+        assert!(
+            !sql[looked..created].contains("\n/\n"),
+            "{ddl}: lookup in another block"
+        );
+    }
+    // One trial per product and machine: the key of the table.
+    assert!(sql.contains("CONSTRAINT license_trials_pk PRIMARY KEY (product, machine_key)"));
+    // The sample products are the seed's, inserted when missing.
+    let mut products = Vec::new();
+    for (i, _) in sql.match_indices("INSERT INTO license_products (product, trial_days)") {
+        let line = sql[i..].lines().nth(1).unwrap().trim();
+        let values = line
+            .strip_prefix("SELECT ")
+            .and_then(|v| v.strip_suffix(" FROM dual"))
+            .expect("SELECT … FROM dual");
+        let values = sql_values(values);
+        let product = sql_text(&values[0]).unwrap();
+        let days = sql_text(&values[1]).map(|d| d.parse::<i64>().unwrap());
+        assert!(sql[i..].lines().nth(2).unwrap().contains(&format!(
+            "WHERE NOT EXISTS (SELECT NULL FROM license_products WHERE product = '{product}')"
+        )));
+        products.push((product, days));
+    }
+    let seeded: Vec<(String, Option<i64>)> = seed
+        .products
+        .iter()
+        .map(|p| (p.product.clone(), p.trial_days))
+        .collect();
+    assert_eq!(products, seeded);
+    // The floating sample licenses are the seed's.
+    let floating: Vec<String> = seed
+        .licenses
+        .iter()
+        .filter(|l| l.license_model.as_deref() == Some("FLOATING"))
+        .map(|l| {
+            format!(
+                "UPDATE licenses\n   SET license_model = 'FLOATING', max_borrow_days = {}\n WHERE customer_id = {}\n",
+                l.max_borrow_days.unwrap_or(0),
+                l.customer_id
+            )
+        })
+        .collect();
+    assert_eq!(floating.len(), 1);
+    for update in floating {
+        assert!(sql.contains(&update), "{update}");
+    }
+    // Each model refuses the other's calls, in the database.
+    assert!(sql.contains("IF is_floating(p_customer_id) THEN\n      l_outcome := 'FLOATING';"));
+    assert!(
+        sql.contains("IF NOT is_floating(p_customer_id) THEN\n      l_outcome := 'NOT_FLOATING';")
+    );
+    // A validation renews a floating seat with its own lease.
+    let renew = function_body(&sql, "renew");
+    assert!(renew.contains("IF renew_floating(p_customer_id, l_machine_hash, NULL, l_now,"));
+    // A borrow is capped by the license and a renewal never shortens it.
+    assert!(sql.contains(
+        "GREATEST(l_lease_seconds, LEAST(l_borrow_seconds, l_borrow_days * c_seconds_per_day))"
+    ));
+    assert!(sql.contains("lease_until = GREATEST(lease_until, p_until)"));
+    assert!(sql.contains("l_expires := l_now + NUMTODSINTERVAL(l_days, 'DAY');"));
 }

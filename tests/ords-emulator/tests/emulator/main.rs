@@ -13,6 +13,7 @@ mod b20_credentials;
 mod binary;
 mod deploy_sql;
 mod faults;
+mod floating;
 mod production;
 mod products;
 mod seats;

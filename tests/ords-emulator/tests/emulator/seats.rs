@@ -9,7 +9,7 @@ use time::Duration;
 
 use crate::{start, Answer, Env, INVALID_TOKEN, UNAUTHORIZED};
 
-async fn post(env: &Env, path: &str, token: Option<&str>, body: &str) -> Answer {
+pub(crate) async fn post(env: &Env, path: &str, token: Option<&str>, body: &str) -> Answer {
     let mut request = env
         .http
         .post(env.ords.url(path))
@@ -37,15 +37,26 @@ fn release_body(hash: &str, by: &str, budget: u32, window: u32) -> String {
     )
 }
 
-/// One element of `machines`.
+/// One element of `machines`, last seen when it was activated.
 fn seat(hash: &str, name: Option<&str>, last_seen: &str, lease_until: &str) -> String {
+    seat_since(hash, name, last_seen, last_seen, lease_until)
+}
+
+/// One element of `machines`.
+pub(crate) fn seat_since(
+    hash: &str,
+    name: Option<&str>,
+    activated_at: &str,
+    last_seen: &str,
+    lease_until: &str,
+) -> String {
     let name = name.map_or("null".to_owned(), |n| format!("\"{n}\""));
     format!(
-        r#"{{"machine_hash":"{hash}","machine_name":{name},"last_seen":"{last_seen}","lease_until":"{lease_until}"}}"#
+        r#"{{"machine_hash":"{hash}","machine_name":{name},"activated_at":"{activated_at}","last_seen":"{last_seen}","lease_until":"{lease_until}"}}"#
     )
 }
 
-fn seats(outcome: &str, max: &str, machines: &[String]) -> String {
+pub(crate) fn seats(outcome: &str, max: &str, machines: &[String]) -> String {
     format!(
         r#"{{"outcome":"{outcome}","max_machines":{max},"used":{},"machines":[{}]}}"#,
         machines.len(),
@@ -99,12 +110,13 @@ async fn activate_renew_list_release_on_a_limited_license() {
         &env,
         "customers/seats/4/renew",
         Some(&t),
-        r#"{"machine_hash":"m1","lease_seconds":3600}"#,
+        r#"{"machine_hash":"m1","lease_seconds":3600,"floating_lease_seconds":900}"#,
     )
     .await;
-    let m1_renewed = seat(
+    let m1_renewed = seat_since(
         "m1",
         Some("Ada's laptop"),
+        "2025-01-01T00:00:00Z",
         "2025-01-01T00:15:00Z",
         "2025-01-01T01:15:00Z",
     );
@@ -129,9 +141,10 @@ async fn activate_renew_list_release_on_a_limited_license() {
         &activate_body("m2", Some("Build box"), 600),
     )
     .await;
-    let m2_renamed = seat(
+    let m2_renamed = seat_since(
         "m2",
         Some("Build box"),
+        "2025-01-01T00:10:00Z",
         "2025-01-01T00:15:00Z",
         "2025-01-01T00:25:00Z",
     );
@@ -320,7 +333,7 @@ async fn a_seat_lapses_at_its_lease_end_by_the_emulator_clock() {
         &env,
         "customers/seats/4/renew",
         Some(&t),
-        r#"{"machine_hash":"old","lease_seconds":60}"#,
+        r#"{"machine_hash":"old","lease_seconds":60,"floating_lease_seconds":60}"#,
     )
     .await;
     assert_eq!(
@@ -432,7 +445,8 @@ async fn no_license_bad_requests_busy_and_555() {
         "customers/seats/99/renew",
         "customers/seats/99/release",
     ] {
-        let body = release_body("m", "m", 0, 60).replace("}", r#","lease_seconds":60}"#);
+        let body = release_body("m", "m", 0, 60)
+            .replace("}", r#","lease_seconds":60,"floating_lease_seconds":60}"#);
         let a = post(&env, path, Some(&t), &body).await;
         assert_eq!(
             (a.status, a.body.as_str()),
@@ -556,7 +570,7 @@ async fn no_license_bad_requests_busy_and_555() {
         &env,
         "customers/seats/99/renew",
         Some(&t),
-        r#"{"machine_hash":"m","lease_seconds":60}"#,
+        r#"{"machine_hash":"m","lease_seconds":60,"floating_lease_seconds":60}"#,
     )
     .await;
     assert_eq!(missing.status, 404);
@@ -712,7 +726,7 @@ async fn a_release_naming_an_activation_frees_only_that_activation() {
     assert_eq!(call("release", release_of("second")).await, "NOT_HELD");
     // A renewal keeps the name an activation gave.
     assert_eq!(call("activate", offline("third")).await, "RENEWED");
-    let renew = r#"{"machine_hash":"m","lease_seconds":86400}"#.to_owned();
+    let renew = r#"{"machine_hash":"m","lease_seconds":86400,"floating_lease_seconds":900}"#.to_owned();
     assert_eq!(call("renew", renew).await, "RENEWED");
     assert_eq!(call("release", release_of("third")).await, "RELEASED");
     // Online, a release naming no activation frees whatever holds the seat.

@@ -101,14 +101,18 @@ fn the_default_seed_is_the_article() {
             (3, "SUSPENDED"),
             (4, "ACTIVE"),
             (5, "ACTIVE"),
-            (6, "ACTIVE")
+            (6, "ACTIVE"),
+            (7, "ACTIVE")
         ]
     );
     let limits: Vec<Option<i64>> = seed.licenses.iter().map(|l| l.max_machines).collect();
-    assert_eq!(limits, [None, None, None, Some(2), None, None]);
+    assert_eq!(limits, [None, None, None, Some(2), None, None, Some(2)]);
     let products: Vec<Option<&str>> = seed.licenses.iter().map(|l| l.product.as_deref()).collect();
     let pro = Some("desktop-pro");
-    assert_eq!(products, [pro, pro, pro, pro, Some("desktop-lite"), pro]);
+    assert_eq!(
+        products,
+        [pro, pro, pro, pro, Some("desktop-lite"), pro, pro]
+    );
     let entitlements: Vec<Option<&str>> = seed
         .licenses
         .iter()
@@ -116,7 +120,15 @@ fn the_default_seed_is_the_article() {
         .collect();
     assert_eq!(
         entitlements,
-        [Some("export,sync"), None, None, None, None, Some("export")]
+        [
+            Some("export,sync"),
+            None,
+            None,
+            None,
+            None,
+            Some("export"),
+            None
+        ]
     );
     let strategies: Vec<Option<&str>> = seed
         .licenses
@@ -125,6 +137,31 @@ fn the_default_seed_is_the_article() {
         .collect();
     assert_eq!(
         strategies,
-        [None, None, None, None, None, Some("MAINTAIN_ACCESS")]
+        [None, None, None, None, None, Some("MAINTAIN_ACCESS"), None]
     );
+    // Floating licenses and trials: customer 7 only; desktop-pro has a 14-day trial.
+    let models: Vec<(Option<&str>, Option<i64>)> = seed
+        .licenses
+        .iter()
+        .map(|l| (l.license_model.as_deref(), l.max_borrow_days))
+        .collect();
+    let node_locked = (None, None);
+    assert_eq!(
+        models,
+        [
+            node_locked,
+            node_locked,
+            node_locked,
+            node_locked,
+            node_locked,
+            node_locked,
+            (Some("FLOATING"), Some(7))
+        ]
+    );
+    let trials: Vec<(&str, Option<i64>)> = seed
+        .products
+        .iter()
+        .map(|p| (p.product.as_str(), p.trial_days))
+        .collect();
+    assert_eq!(trials, [("desktop-pro", Some(14)), ("desktop-lite", None)]);
 }
