@@ -726,7 +726,8 @@ async fn a_release_naming_an_activation_frees_only_that_activation() {
     assert_eq!(call("release", release_of("second")).await, "NOT_HELD");
     // A renewal keeps the name an activation gave.
     assert_eq!(call("activate", offline("third")).await, "RENEWED");
-    let renew = r#"{"machine_hash":"m","lease_seconds":86400,"floating_lease_seconds":900}"#.to_owned();
+    let renew =
+        r#"{"machine_hash":"m","lease_seconds":86400,"floating_lease_seconds":900}"#.to_owned();
     assert_eq!(call("renew", renew).await, "RENEWED");
     assert_eq!(call("release", release_of("third")).await, "RELEASED");
     // Online, a release naming no activation frees whatever holds the seat.
