@@ -76,7 +76,11 @@ export declare class Client {
   checkout(key: string, machineName?: string | null, options?: { borrowDays?: number }): Promise<Verdict>;
   checkin(): Promise<Verdict>;
   startTrial(): Promise<Verdict>;
-  close(): void;
+  /** Calls `callback(code, message)` once, on the main thread, when the floating seat
+   * checkout() took is lost (`code` e.g. "DEACTIVATED"); `null` unregisters it. */
+  onSeatLost(callback: ((code: string, message: string) => void) | null): void;
+  /** Frees the native client after the calls in flight; resolves once it is freed. */
+  close(): Promise<void>;
 }
 
 export declare function libraryVersion(): string;

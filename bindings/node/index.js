@@ -40,6 +40,8 @@ function load() {
 
 const lib = load();
 koffi.opaque('lc_client');
+// lc_set_seat_lost_callback's callback, called later from the library's own thread.
+const SeatLost = koffi.proto('void lc_seat_lost_callback(void *userdata, const char *code, const char *message)');
 // lc_call runs one call and writes its outcome, verdict or error, as JSON: made for a
 // worker pool such as koffi's async calls, where the thread that ran the call is not
 // the one that reads the result (so lc_last_error could not be read there).
@@ -48,6 +50,7 @@ const native = {
   clientFree: lib.func('void lc_client_free(lc_client *client)'),
   call: lib.func('int lc_call(lc_client *client, const char *call, _Out_ void **outcome)'),
   stringFree: lib.func('void lc_string_free(void *s)'),
+  setSeatLost: lib.func('int lc_set_seat_lost_callback(lc_client *client, lc_seat_lost_callback *callback, void *userdata)'),
   lastError: lib.func('const char *lc_last_error()'),
   statusName: lib.func('const char *lc_status_name(uint32_t status)'),
   version: lib.func('const char *lc_version()'),
@@ -111,7 +114,27 @@ function callAsync(handle, request) {
   });
 }
 
-const finalizer = new FinalizationRegistry((handle) => native.clientFree(handle));
+// Frees a native client and then releases the koffi slots of its seat-lost callbacks
+// (`native` is { handle, callbacks }, shared by a Client and its finalizer).
+//
+// Never freed synchronously on the main thread: the library calls a seat-lost callback
+// on its runtime's worker thread, and koffi runs it by queueing it to the main thread
+// and holding that worker until the event loop has run it. lc_client_free shuts the
+// runtime down and waits for the worker, so freeing from the main thread while a loss
+// is being reported would wait on a worker that waits on the main thread: a deadlock.
+// On libuv's pool (clientFree.async) the main thread keeps running the event loop, the
+// queued callback runs, the worker lets go and the free completes. Only then, with the
+// runtime gone, can no call reach the callbacks, and their slots are unregistered.
+function freeNative(held) {
+  return new Promise((resolve) => {
+    native.clientFree.async(held.handle, () => {
+      for (const callback of held.callbacks.splice(0)) koffi.unregister(callback);
+      resolve();
+    });
+  });
+}
+
+const finalizer = new FinalizationRegistry((held) => freeNative(held));
 
 class Client {
   /**
@@ -144,7 +167,10 @@ class Client {
     const status = native.clientNew(config, out);
     if (status !== 0) throw failure(status, native.lastError());
     this._handle = out[0];
-    finalizer.register(this, this._handle, this);
+    // Every seat-lost callback ever registered on this handle: the library may be
+    // calling one it was told to forget, so each is kept until the handle is freed.
+    this._native = { handle: this._handle, callbacks: [] };
+    finalizer.register(this, this._native, this);
   }
 
   /** The start-up check; `mode` is "auto" (default), "refresh" or "offline". */
@@ -232,13 +258,45 @@ class Client {
     return this._call({ op: 'start_trial' });
   }
 
+  /** Calls `callback(code, message)` once, on the main thread, when the floating seat
+   * checkout() took is lost (freed by an administrator, lapsed while the machine slept,
+   * or the license no longer licenses it; `code` is e.g. "DEACTIVATED"): the renewal
+   * has stopped, check a seat out again to keep working. `null` unregisters it. An
+   * exception thrown by the callback becomes a process warning. */
+  onSeatLost(callback) {
+    if (callback !== null && typeof callback !== 'function') {
+      throw new TypeError('callback must be a function or null');
+    }
+    if (this._closed) throw new LicenseClientError('INVALID_ARGUMENT', 2, 'this Client is closed');
+    let registered = null;
+    if (callback) {
+      const guarded = (_userdata, code, message) => {
+        try {
+          callback(code, message);
+        } catch (e) {
+          // Nothing may unwind into the library; the app still hears of its bug.
+          process.emitWarning(`the seat-lost callback threw: ${e && e.stack ? e.stack : e}`, 'LicenseClientWarning');
+        }
+      };
+      registered = koffi.register(guarded, koffi.pointer(SeatLost));
+      this._native.callbacks.push(registered);
+    }
+    const status = native.setSeatLost(this._handle, registered, null);
+    if (status !== 0) throw failure(status, native.lastError());
+  }
+
   /** Frees the native client once the calls in flight have ended; calls after this
-   * reject. */
+   * reject. Resolves once it is freed (a pending seat-lost callback has run by then). */
   close() {
-    if (this._closed) return;
-    this._closed = true;
-    finalizer.unregister(this);
-    this._freeWhenIdle();
+    if (!this._closed) {
+      this._closed = true;
+      finalizer.unregister(this);
+      this._freed = new Promise((resolve) => {
+        this._whenFreed = resolve;
+      });
+      this._freeWhenIdle();
+    }
+    return this._freed;
   }
 
   _call(request) {
@@ -253,8 +311,8 @@ class Client {
   // A worker thread may still be inside a call: the handle is freed after the last one.
   _freeWhenIdle() {
     if (this._closed && !this._inFlight && this._handle) {
-      native.clientFree(this._handle);
       this._handle = null;
+      freeNative(this._native).then(this._whenFreed);
     }
   }
 }

@@ -25,6 +25,7 @@ internal static class ClientTests
         Run("a disposed client refuses calls", ADisposedClientRefusesCalls);
         Run("offline activation through the broker and back", OfflineActivation);
         Run("a floating seat is checked out and in, and a trial starts once", FloatingSeatsAndTrials);
+        Run("a lost floating seat raises SeatLost", ALostSeatRaisesSeatLost);
         Console.WriteLine("{0} passed, {1} failed", passed, failed);
         return failed == 0 ? 0 : 1;
     }
@@ -168,7 +169,31 @@ internal static class ClientTests
         }
     }
 
-    private static Client NewClient()
+    // Two clients with one machine id are one machine to the broker: when the second
+    // returns the seat, the first's next background renewal (about every second under
+    // license-stack's 3 s lease) finds a seat taken anew and reports the first as lost.
+    private static void ALostSeatRaisesSeatLost()
+    {
+        var machineId = "dotnet-lost-" + Guid.NewGuid();
+        using (var app = NewClient(machineId))
+        using (var other = NewClient(machineId))
+        using (var fired = new System.Threading.ManualResetEventSlim(false))
+        {
+            string code = null, message = null;
+            app.SeatLost += (c, m) => { code = c; message = m; fired.Set(); };
+            Equal("VALID", app.Checkout(Floating).Code);
+            // The broker tells seats apart by the second they were taken in.
+            System.Threading.Thread.Sleep(1200);
+            Equal("VALID", other.Checkout(Floating).Code);
+            Equal("DEACTIVATED", other.Checkin().Code);
+            True(fired.Wait(TimeSpan.FromSeconds(10)), "SeatLost was not raised within 10 s");
+            Equal("DEACTIVATED", code);
+            True(!string.IsNullOrEmpty(message), "SeatLost had no message");
+            app.Checkin();
+        }
+    }
+
+    private static Client NewClient(string machineId = null)
     {
         var dir = Path.Combine(Path.GetTempPath(), "lc-dotnet-" + Guid.NewGuid());
         return new Client(new ClientOptions
@@ -179,7 +204,7 @@ internal static class ClientTests
             Product = "desktop-pro",
             DataDir = dir,
             KeyStore = "file",
-            MachineId = "dotnet-" + Guid.NewGuid(),
+            MachineId = machineId ?? "dotnet-" + Guid.NewGuid(),
             TimeoutMs = 5000,
         });
     }

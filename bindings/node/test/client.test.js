@@ -197,3 +197,59 @@ test('a floating seat is checked out and in, and a trial starts once', async () 
   assert.strictEqual((await a.startTrial()).expires_at, trial.expires_at);
   for (const client of [a, b, c]) client.close();
 });
+
+// Two clients with one machine id are one machine to the broker: when the second
+// returns the seat, the first's next background renewal (about every second under
+// license-stack's 3 s lease) finds a seat taken anew and reports the first as lost.
+async function loseTheSeat(app) {
+  const FLOATING = process.env.LC_TEST_FLOATING_KEY;
+  const other = newClient({ keyStore: 'memory', machineId: app.machineId });
+  assert.strictEqual((await app.client.checkout(FLOATING)).code, 'VALID');
+  // The broker tells seats apart by the second they were taken in.
+  await new Promise((resolve) => { setTimeout(resolve, 1200); });
+  assert.strictEqual((await other.checkout(FLOATING)).code, 'VALID');
+  assert.strictEqual((await other.checkin()).code, 'DEACTIVATED');
+  await other.close();
+}
+
+function sameMachine() {
+  const machineId = `node-lost-${crypto.randomUUID()}`;
+  return { machineId, client: newClient({ keyStore: 'memory', machineId }) };
+}
+
+test('a lost floating seat is reported to onSeatLost', async () => {
+  const app = sameMachine();
+  let timer;
+  const lost = new Promise((resolve) => { app.client.onSeatLost((code, message) => resolve({ code, message })); });
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error('onSeatLost was not called within 10 s')), 10000);
+  });
+  await loseTheSeat(app);
+  const { code, message } = await Promise.race([lost, timeout]);
+  clearTimeout(timer);
+  assert.strictEqual(code, 'DEACTIVATED');
+  assert.ok(typeof message === 'string' && message.length > 0, message);
+  await app.client.checkin();
+  await app.client.close();
+  assert.throws(() => app.client.onSeatLost(null), LicenseClientError);
+  assert.throws(() => newClient().onSeatLost('not a function'), TypeError);
+});
+
+test('close() while a seat-lost callback waits for the main thread, and a callback that throws, break nothing', async () => {
+  const app = sameMachine();
+  let calls = 0;
+  app.client.onSeatLost(() => {
+    calls += 1;
+    throw new Error('a bug in the app');
+  });
+  const warned = new Promise((resolve) => { process.once('warning', resolve); });
+  await loseTheSeat(app);
+  // Hold the main thread (not the event loop's turn) past the next renewals: the loss
+  // is reported meanwhile, so the library's worker waits for this thread to run the
+  // callback while close() frees the handle, which stops that worker.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 4000);
+  await app.client.close();
+  assert.strictEqual(calls, 1);
+  const warning = await warned;
+  assert.match(warning.message, /seat-lost callback threw: Error: a bug in the app/);
+});

@@ -6,6 +6,8 @@ and LC_TEST_FORGED_KEY."""
 import asyncio
 import json
 import os
+import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -219,3 +221,34 @@ def test_a_floating_seat_is_checked_out_and_in_and_a_trial_starts(tmp_path):
         trial = a.start_trial()
         assert (trial.licensed, trial.code) == (True, "TRIAL")
         assert a.start_trial().expires_at == trial.expires_at
+
+
+def test_a_lost_floating_seat_is_reported_to_the_callback(tmp_path):
+    # Two clients with one machine id are one machine to the broker: when the second
+    # returns the seat, the first's next background renewal (about every second under
+    # license-stack's 3 s lease) finds a seat taken anew and reports the first as lost.
+    machine_id = f"python-lost-{uuid.uuid4()}"
+
+    def client(name):
+        return Client(broker_url=URL, app_id="com.example.python", trusted_keys=KEYS,
+                      product="desktop-pro", data_dir=str(tmp_path / name),
+                      key_store="memory", machine_id=machine_id, timeout_ms=5000)
+
+    with client("app") as app, client("other") as other:
+        lost = []
+        fired = threading.Event()
+
+        def on_lost(code, message):
+            lost.append((code, message))
+            fired.set()
+
+        app.on_seat_lost(on_lost)
+        assert app.checkout(FLOATING).code == "VALID"
+        # The broker tells seats apart by the second they were taken in.
+        time.sleep(1.2)
+        assert other.checkout(FLOATING).code == "VALID"
+        assert other.checkin().code == "DEACTIVATED"
+        assert fired.wait(10), "the seat-lost callback was not called within 10 s"
+        [(code, message)] = lost
+        assert code == "DEACTIVATED" and message
+        app.checkin()

@@ -16,7 +16,9 @@ in other languages. Prints one JSON line on stdout:
    \"forged_key\": …}
 
 (the license keys of the emulator's seeded customers 1 to 6, and a well-formed key the
-broker did not issue), then serves until standard input closes.
+broker did not issue), then serves until standard input closes. The broker's floating
+lease is 3 s, so a client's background renewal of a floating seat (customer 7) runs,
+and its loss is heard, within a test's few seconds.
 
 Usage: license-stack [--help]
 
@@ -53,6 +55,9 @@ fn serve() -> anyhow::Result<()> {
                 ("LICENSE_BROKER_RATE_PER_KEY", "100000"),
                 ("LICENSE_BROKER_ACTIVATIONS_PER_HOUR", "100000"),
                 ("LICENSE_BROKER_RELEASE_BUDGET", "100000"),
+                // A floating seat is renewed about every second, so a package's test
+                // sees a lost seat reported without waiting out the default 900 s.
+                ("LICENSE_BROKER_FLOATING_LEASE_SECS", "3"),
             ])
             .start(),
     )?;
