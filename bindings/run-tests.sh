@@ -17,31 +17,9 @@ target="${CARGO_TARGET_DIR:-$root/target}/debug"
 export LICENSE_CLIENT_LIBRARY="$target/liblicense_client.so"
 work=$(mktemp -d)
 
-# license-stack serves until its stdin closes: hold a pipe open on fd 3 and close it
-# when this script ends, however it ends.
-mkfifo "$work/stdin"
-"$target/license-stack" <"$work/stdin" >"$work/stack.json" &
-stack_pid=$!
-exec 3>"$work/stdin"
-cleanup() {
-  exec 3>&-
-  wait "$stack_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-for _ in $(seq 1 300); do
-  [ -s "$work/stack.json" ] && break
-  kill -0 "$stack_pid" 2>/dev/null || { echo "license-stack did not start" >&2; exit 1; }
-  sleep 0.1
-done
-member() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$work/stack.json" "$1"; }
-LC_TEST_BROKER_URL=$(member '["broker_url"]')
-LC_TEST_TRUSTED_KEYS=$(member '["trusted_keys"]')
-LC_TEST_KEY=$(member '["keys"]["1"]')
-LC_TEST_FORGED_KEY=$(member '["forged_key"]')
-LC_TEST_TWO_SEAT_KEY=$(member '["keys"]["4"]')
-LC_TEST_FLOATING_KEY=$(member '["keys"]["7"]')
-export LC_TEST_BROKER_URL LC_TEST_TRUSTED_KEYS LC_TEST_KEY LC_TEST_FORGED_KEY LC_TEST_TWO_SEAT_KEY LC_TEST_FLOATING_KEY
+# shellcheck source=tests/license-stack.sh
+. tests/license-stack.sh
+start_license_stack "$work" "$target"
 echo "== the stack is up at $LC_TEST_BROKER_URL"
 
 run_c() {

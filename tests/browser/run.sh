@@ -21,29 +21,11 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import selenium" 2>/d
   "$venv/bin/pip" install -q --disable-pip-version-check "selenium==$selenium_version"
 fi
 
-# license-stack serves until its stdin closes: hold a pipe open on fd 3 and close it
-# when this script ends, however it ends.
-mkfifo "$work/stdin"
-"$target/license-stack" <"$work/stdin" >"$work/stack.json" &
-stack_pid=$!
-exec 3>"$work/stdin"
-cleanup() {
-  exec 3>&-
-  wait "$stack_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-for _ in $(seq 1 300); do
-  [ -s "$work/stack.json" ] && break
-  kill -0 "$stack_pid" 2>/dev/null || { echo "license-stack did not start" >&2; exit 1; }
-  sleep 0.1
-done
-member() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval("d"+sys.argv[2]))' "$work/stack.json" "$1"; }
-LC_TEST_BROKER_URL=$(member '["broker_url"]')
-LC_TEST_TRUSTED_KEYS=$(member '["trusted_keys"]')
-LC_TEST_TWO_SEAT_KEY=$(member '["keys"]["4"]')
+# shellcheck source=tests/license-stack.sh
+. tests/license-stack.sh
+start_license_stack "$work" "$target"
 LICENSE_CHECK="$target/license-check"
-export LC_TEST_BROKER_URL LC_TEST_TRUSTED_KEYS LC_TEST_TWO_SEAT_KEY LICENSE_CHECK
+export LICENSE_CHECK
 echo "== the stack is up at $LC_TEST_BROKER_URL; /offline in headless Chromium"
 # Selenium Manager never downloads a driver or a browser here: both are Debian's.
 SE_OFFLINE=true "$venv/bin/python" tests/browser/test_offline_page.py
