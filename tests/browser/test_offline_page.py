@@ -3,7 +3,8 @@ a request code made by the real `license-check` with no network is pasted into t
 page, the response code read from `#response` is installed by `license-check`, and the
 machine is licensed; the QR code the page draws reads back (zbarimg) as that response
 code; a one-character typo is named by its group; a deactivation code
-pasted into the page frees the seat; and the page loads nothing the CSP refuses.
+pasted into the page frees the seat; the page loads nothing the CSP refuses; and the
+QR code `license-check` prints on a terminal reads back as its request code.
 
 Run by tests/browser/run.sh, which starts license-stack and sets:
 LC_TEST_BROKER_URL, LC_TEST_TRUSTED_KEYS, LC_TEST_TWO_SEAT_KEY, LICENSE_CHECK.
@@ -11,6 +12,8 @@ LC_TEST_BROKER_URL, LC_TEST_TRUSTED_KEYS, LC_TEST_TWO_SEAT_KEY, LICENSE_CHECK.
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import tempfile
 import unittest
@@ -36,9 +39,9 @@ class Machine:
         self.home = tempfile.TemporaryDirectory()
         self.machine_id = machine_id
 
-    def run(self, *args):
+    def env(self):
         home = self.home.name
-        env = {
+        return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": home,
             "XDG_CONFIG_HOME": os.path.join(home, "config"),
@@ -48,8 +51,10 @@ class Machine:
             "LICENSE_CHECK_BROKER_URL": NO_NETWORK,
             "LICENSE_CHECK_MACHINE_ID": self.machine_id,
         }
+
+    def run(self, *args):
         return subprocess.run(
-            [LICENSE_CHECK, *args], env=env, capture_output=True, text=True, timeout=60
+            [LICENSE_CHECK, *args], env=self.env(), capture_output=True, text=True, timeout=60
         )
 
     def status(self):
@@ -181,6 +186,55 @@ class OfflinePage(unittest.TestCase):
         logs = self.browser.get_log("browser")
         refused = [e for e in logs if "Content Security Policy" in e.get("message", "")]
         self.assertEqual(refused, [], refused)
+
+
+class TerminalQr(unittest.TestCase):
+    """The QR code `license-check activate KEY --offline-request` prints on a terminal,
+    scanned as a camera would: drawn into an image and read back with zbarimg."""
+
+    # The CLI draws light modules as filled halves (for a dark terminal): each
+    # character is two modules, top and bottom, True where the module is light.
+    HALVES = {"█": (True, True), "▀": (True, False), "▄": (False, True), " ": (False, False)}
+
+    def test_the_terminal_qr_code_reads_back_as_the_request_code(self):
+        machine = Machine("browser-test-terminal")
+        self.addCleanup(machine.home.cleanup)
+        command = shlex.join([LICENSE_CHECK, "activate", KEY, "--offline-request"])
+        # `script` gives license-check a terminal, so it prints the QR code too.
+        shown = subprocess.run(
+            ["script", "-q", "-e", "-c", command, "/dev/null"],
+            env=machine.env(), capture_output=True, text=True, timeout=60,
+        )
+        self.assertEqual(shown.returncode, 0, shown.stdout + shown.stderr)
+        lines = shown.stdout.replace("\r", "").split("\n")
+        drawing = [line for line in lines if line and set(line) <= set(self.HALVES)]
+        codes = [line for line in lines if re.fullmatch(r"[0-9A-Z]+(-[0-9A-Z]+)+", line)]
+        self.assertTrue(drawing, shown.stdout)
+        self.assertEqual(len(codes), 1, shown.stdout)
+        image = os.path.join(machine.home.name, "terminal-qr.pbm")
+        self.write_pbm(drawing, image)
+        scanned = subprocess.run(
+            ["zbarimg", "--raw", "-q", image], capture_output=True, text=True, timeout=60
+        )
+        self.assertEqual(scanned.stdout.strip(), codes[0], scanned.stderr)
+
+    def write_pbm(self, drawing, path, scale=4, border=4):
+        """A plain PBM (1 = black) of the drawing: dark modules black, light white."""
+        rows = []
+        for line in drawing:
+            halves = [self.HALVES[ch] for ch in line]
+            rows.append([top for top, _ in halves])
+            rows.append([bottom for _, bottom in halves])
+        width = max(len(row) for row in rows) + 2 * border
+        light = [True] * width
+        framed = [[True] * border + row + [True] * (width - border - len(row)) for row in rows]
+        rows = [light] * border + framed + [light] * border
+        pixels = []
+        for row in rows:
+            line = " ".join("0" if lit else "1" for lit in row for _ in range(scale))
+            pixels.extend([line] * scale)
+        with open(path, "w", encoding="ascii") as out:
+            out.write(f"P1\n{width * scale} {len(rows) * scale}\n" + "\n".join(pixels) + "\n")
 
 
 if __name__ == "__main__":
