@@ -9,9 +9,7 @@
 //! activation names the request's device key in its signed `request`, so only the
 //! machine holding that key's private half takes it as its own.
 
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use license_shared::{
     activation_ref, CodeError, Envelope, OfflineDeactivation, OfflineRequest, OfflineResponse,
     VerdictCode, VerdictPayload,
@@ -19,7 +17,7 @@ use license_shared::{
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::validate::{Asked, Decided};
+use super::validate::{json_no_store, Asked, Decided};
 use crate::verdict::Operation;
 
 #[derive(Deserialize)]
@@ -97,14 +95,7 @@ pub(super) fn response_code(decided: &Decided) -> Result<Response, ApiError> {
         "machines": payload.license.machines,
         "qr_svg": qr_svg(&text),
     });
-    Ok((
-        [
-            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        body.to_string(),
-    )
-        .into_response())
+    Ok(json_no_store(body.to_string()))
 }
 
 /// What the answer means, and what to do with it. `repeated`: the request was

@@ -7,17 +7,13 @@
 //! a flood of made-up fingerprints costs one map lookup each. A fingerprint is required:
 //! the trial belongs to the machine.
 
-use std::net::{Ipv4Addr, SocketAddr};
-
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::HeaderValue;
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Request, State};
+use axum::response::Response;
 use license_shared::{TrialRequest, VerdictRequest, TRIAL_KEY};
 
 use super::error::ApiError;
 use super::state::AppState;
-use super::validate::{declared_length, is_json, read_body, BODY_LIMIT};
+use super::validate::{admit, json_no_store, respond};
 use crate::http::request_log::RequestFacts;
 use crate::verdict::Echo;
 
@@ -30,17 +26,7 @@ pub(super) async fn start(State(state): State<AppState>, request: Request) -> Re
     let answered = tokio::time::timeout(deadline, answer(&state, request, &mut seen))
         .await
         .unwrap_or(Err(ApiError::DeadlineExceeded));
-    let mut response = match answered {
-        Ok(response) => response,
-        Err(err) => {
-            if let ApiError::RateLimited(limited) = &err {
-                state.metrics().rate_limited(limited.kind);
-            }
-            err.into_response()
-        }
-    };
-    response.extensions_mut().insert(seen);
-    response
+    respond(&state, answered, seen)
 }
 
 async fn answer(
@@ -48,20 +34,7 @@ async fn answer(
     request: Request,
     seen: &mut RequestFacts,
 ) -> Result<Response, ApiError> {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), |c| c.0);
-    let ip = state.trusted_proxies().client_ip(peer, request.headers());
-    seen.client = Some(ip);
-    state.limits().check_ip(ip).map_err(ApiError::RateLimited)?;
-    if !is_json(request.headers()) {
-        return Err(ApiError::UnsupportedMediaType);
-    }
-    if declared_length(request.headers()).is_some_and(|len| len > BODY_LIMIT as u64) {
-        return Err(ApiError::PayloadTooLarge(BODY_LIMIT));
-    }
-    let body = read_body(request.into_body()).await?;
+    let (_, body) = admit(state, request, seen).await?;
     let _slot = state
         .capacity()
         .try_acquire()
@@ -84,12 +57,5 @@ async fn answer(
     let (envelope, code) = answered.result?;
     state.metrics().verdict(code);
     seen.code = Some(code.as_str());
-    Ok((
-        [
-            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        envelope,
-    )
-        .into_response())
+    Ok(json_no_store(envelope))
 }

@@ -132,6 +132,16 @@ async fn handle(state: AppState, request: Request, endpoint: Endpoint) -> Respon
     let answered = tokio::time::timeout(deadline, answer(&state, request, endpoint, &mut seen))
         .await
         .unwrap_or(Err(ApiError::DeadlineExceeded));
+    respond(&state, answered, seen)
+}
+
+/// The response for an endpoint's outcome (a deadline passed is
+/// `ApiError::DeadlineExceeded`), carrying what the request log shows of it.
+pub(super) fn respond(
+    state: &AppState,
+    answered: Result<Response, ApiError>,
+    seen: RequestFacts,
+) -> Response {
     let mut response = match answered {
         Ok(response) => response,
         Err(err) => {
@@ -143,6 +153,18 @@ async fn handle(state: AppState, request: Request, endpoint: Endpoint) -> Respon
     };
     response.extensions_mut().insert(seen);
     response
+}
+
+/// A JSON answer that no cache may keep: every one is signed over its own nonce.
+pub(super) fn json_no_store(body: impl Into<Body>) -> Response {
+    (
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body.into(),
+    )
+        .into_response()
 }
 
 /// A signed answer: the envelope's JSON and its code, and whether it answers an
@@ -189,19 +211,12 @@ async fn answer(
     let envelope = decided.envelope;
     // The envelope is signed as the JSON of the body (the same bytes `Json` would make
     // of it, without serde's pass over the base64 and a growing buffer).
-    Ok((
-        [
-            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store")),
-        ],
-        envelope,
-    )
-        .into_response())
+    Ok(json_no_store(envelope))
 }
 
 /// The per-address limit (before the body is read, so a flood costs one map lookup
 /// each), the content type and the body under its size limit.
-async fn admit(
+pub(super) async fn admit(
     state: &AppState,
     request: Request,
     seen: &mut RequestFacts,

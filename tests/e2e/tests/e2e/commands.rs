@@ -1,25 +1,8 @@
 //! The contract's commands, exit codes and `--json` output, process against process.
 
-use std::collections::HashMap;
-
 use super::processes::{
     broker, broker_env, start_broker, start_emulator, text, BrokerKeys, Desktop,
 };
-
-fn issue_key(keys: &BrokerKeys, customer_id: &str) -> String {
-    let env = HashMap::from([(
-        "LICENSE_BROKER_KEY_SECRET_FILE".to_owned(),
-        keys.key_secret().display().to_string(),
-    )]);
-    let out = broker(&["issue-key", "--customer-id", customer_id], None, &env);
-    assert!(out.status.success(), "issue-key: {}", text(&out.stderr));
-    let key = text(&out.stdout).trim().to_owned();
-    assert!(
-        key.len() > 30 && key.contains('-'),
-        "a grouped key, got {key:?}"
-    );
-    key
-}
 
 #[test]
 fn broker_check_obtains_a_token_or_says_why_in_one_line() {
@@ -74,7 +57,7 @@ fn activate_status_offline_and_deactivate_with_the_contracts_exit_codes() {
         Some(64)
     );
 
-    let out = desktop.run(&["activate", &issue_key(&keys, "1")]);
+    let out = desktop.run(&["activate", &keys.issue_key("1")]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -138,7 +121,7 @@ fn denies_exit_1_and_an_unreachable_broker_without_a_lease_exits_2() {
     let broker = start_broker(&broker_env(&keys, &emulator));
     for (customer, expected) in [("2", "EXPIRED"), ("3", "SUSPENDED"), ("99", "NOT_FOUND")] {
         let desktop = Desktop::new(&keys.trusted, &broker.url);
-        let out = desktop.run(&["activate", &issue_key(&keys, customer)]);
+        let out = desktop.run(&["activate", &keys.issue_key(customer)]);
         assert_eq!(
             out.status.code(),
             Some(1),
@@ -148,6 +131,6 @@ fn denies_exit_1_and_an_unreachable_broker_without_a_lease_exits_2() {
         assert!(text(&out.stdout).contains(expected) || text(&out.stderr).contains(expected));
     }
     let nowhere = Desktop::new(&keys.trusted, "http://127.0.0.1:9");
-    let out = nowhere.run(&["activate", &issue_key(&keys, "1")]);
+    let out = nowhere.run(&["activate", &keys.issue_key("1")]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }

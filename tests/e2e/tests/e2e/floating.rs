@@ -11,7 +11,7 @@ use license_shared::{Keyset, VerdictCode, VerdictPayload};
 use super::processes::{
     broker_env, start_broker, start_emulator, text, BrokerKeys, Desktop, Emulator,
 };
-use super::seats::{body, call, issue_key, nonce};
+use super::seats::{body, call, nonce};
 
 const DAY: i64 = 86_400;
 
@@ -53,7 +53,7 @@ fn forty_checkouts_over_two_replicas_get_exactly_two_floating_seats() {
     let env = floating_env(&keys, &emulator);
     let replicas = [start_broker(&env), start_broker(&env)];
     let trusted = Keyset::parse(&keys.trusted).unwrap();
-    let key = issue_key(&keys, "7");
+    let key = keys.issue_key("7");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let http = reqwest::Client::new();
@@ -142,7 +142,7 @@ fn forty_checkouts_over_two_replicas_get_exactly_two_floating_seats() {
         assert_eq!(joined.license.machines.unwrap().used, 1);
 
         // A node-locked license has no floating seats.
-        let node_locked = issue_key(&keys, "4");
+        let node_locked = keys.issue_key("4");
         let refused = call(&http, &checkout(0), body(&node_locked, "m"), &trusted).await;
         assert_eq!(refused.unwrap().result.code, VerdictCode::NotFloating);
     });
@@ -154,7 +154,7 @@ fn a_borrowed_seat_is_capped_at_max_borrow_days_and_can_be_returned() {
     let keys = BrokerKeys::create();
     let broker = start_broker(&floating_env(&keys, &emulator));
     let trusted = Keyset::parse(&keys.trusted).unwrap();
-    let key = issue_key(&keys, "7");
+    let key = keys.issue_key("7");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let http = reqwest::Client::new();
@@ -281,7 +281,7 @@ fn the_cli_checks_a_floating_seat_out_and_in_and_starts_a_trial() {
     let emulator = start_emulator();
     let keys = BrokerKeys::create();
     let broker = start_broker(&floating_env(&keys, &emulator));
-    let key = issue_key(&keys, "7");
+    let key = keys.issue_key("7");
     let machines: Vec<Desktop> = (0..3)
         .map(|i| Desktop::machine(&keys.trusted, &broker.url, &format!("cli-machine-{i}")))
         .collect();

@@ -5,29 +5,15 @@
 //! code, which frees the seat once and only when the machine signed it. Customer 4 of
 //! the emulator's seed may be used on at most 2 machines.
 
-use std::collections::HashMap;
-
 use license_shared::{
     Envelope, Keyset, OfflineDeactivation, OfflineRequest, VerdictCode, VerdictPayload,
 };
 
-use super::processes::{
-    broker, broker_env, start_broker, start_emulator, text, BrokerKeys, Desktop,
-};
+use super::processes::{broker_env, start_broker, start_emulator, text, BrokerKeys, Desktop};
 
 /// Nothing listens here: the machine is offline as far as the client can tell.
 const NO_NETWORK: &str = "http://127.0.0.1:9";
 const DAY: i64 = 86_400;
-
-fn issue_key(keys: &BrokerKeys, customer_id: &str) -> String {
-    let env = HashMap::from([(
-        "LICENSE_BROKER_KEY_SECRET_FILE".to_owned(),
-        keys.key_secret().display().to_string(),
-    )]);
-    let out = broker(&["issue-key", "--customer-id", customer_id], None, &env);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout).trim().to_owned()
-}
 
 fn machine(keys: &BrokerKeys, id: &str) -> Desktop {
     let mut desktop = Desktop::new(&keys.trusted, NO_NETWORK);
@@ -93,7 +79,7 @@ fn an_offline_request_licenses_its_machine_alone_and_its_deactivation_code_frees
     env.insert("LICENSE_BROKER_OFFLINE_ACTIVATION_DAYS".into(), "20".into());
     let broker = start_broker(&env);
     let trusted = Keyset::parse(&keys.trusted).unwrap();
-    let key = issue_key(&keys, "4");
+    let key = keys.issue_key("4");
     let activate_url = format!("{}/v1/license/offline/activate", broker.url);
     let deactivate_url = format!("{}/v1/license/offline/deactivate", broker.url);
 

@@ -110,6 +110,23 @@ impl BrokerKeys {
     pub fn key_secret(&self) -> PathBuf {
         self.dir.path().join("key-secret")
     }
+
+    /// A license key for `customer_id`, minted by `license-broker issue-key` with this
+    /// key secret.
+    pub fn issue_key(&self, customer_id: &str) -> String {
+        let env = HashMap::from([(
+            "LICENSE_BROKER_KEY_SECRET_FILE".to_owned(),
+            self.key_secret().display().to_string(),
+        )]);
+        let out = broker(&["issue-key", "--customer-id", customer_id], None, &env);
+        assert!(out.status.success(), "issue-key: {}", text(&out.stderr));
+        let key = text(&out.stdout).trim().to_owned();
+        assert!(
+            key.len() > 30 && key.contains('-'),
+            "a grouped key, got {key:?}"
+        );
+        key
+    }
 }
 
 /// The broker's environment for `emulator`, per the contract's variable names.

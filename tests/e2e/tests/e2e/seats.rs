@@ -3,11 +3,9 @@
 //! `license-broker` replicas sharing one signing key and key secret. Customer 4 of the
 //! emulator's seed may be used on at most 2 machines.
 
-use std::collections::HashMap;
-
 use license_shared::{Envelope, Keyset, VerdictCode, VerdictPayload};
 
-use super::processes::{broker, broker_env, start_broker, start_emulator, text, BrokerKeys};
+use super::processes::{broker_env, start_broker, start_emulator, BrokerKeys};
 
 /// POSTs a body to `url` and opens the signed envelope, or returns the error status.
 pub(super) async fn call(
@@ -42,16 +40,6 @@ pub(super) fn nonce() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-pub(super) fn issue_key(keys: &BrokerKeys, customer_id: &str) -> String {
-    let env = HashMap::from([(
-        "LICENSE_BROKER_KEY_SECRET_FILE".to_owned(),
-        keys.key_secret().display().to_string(),
-    )]);
-    let out = broker(&["issue-key", "--customer-id", customer_id], None, &env);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    text(&out.stdout).trim().to_owned()
-}
-
 #[test]
 fn forty_machines_racing_over_two_replicas_get_exactly_two_seats() {
     let emulator = start_emulator();
@@ -67,7 +55,7 @@ fn forty_machines_racing_over_two_replicas_get_exactly_two_seats() {
     }
     let replicas = [start_broker(&env), start_broker(&env)];
     let trusted = Keyset::parse(&keys.trusted).unwrap();
-    let key = issue_key(&keys, "4");
+    let key = keys.issue_key("4");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let http = reqwest::Client::new();
@@ -195,7 +183,7 @@ fn forty_machines_racing_over_two_replicas_get_exactly_two_seats() {
         let unlimited = call(
             &http,
             &format!("{}/v1/license/validate", replicas[0].url),
-            body(&issue_key(&keys, "1"), "any-machine"),
+            body(&keys.issue_key("1"), "any-machine"),
             &trusted,
         )
         .await
